@@ -1,0 +1,185 @@
+/*
+ * unet.h — the public C API of libunet, a U-Net engine for bioimage analysis.
+ *
+ * This header is the whole contract; nothing else is installed.
+ *
+ * Conventions
+ *  - Every fallible function returns an int status: UNET_OK (0) or a negative UNET_E_* code.
+ *    Outputs go through pointer arguments and are set to NULL/0 on failure.
+ *  - unet_last_error() gives a thread-local message naming the offending value.
+ *  - The library never aborts, exits or prints.
+ *  - Objects are opaque, created by *_create / *_load and released by *_free (NULL-safe).
+ *  - A model is immutable after load (except through unet_model_set_tensor / _set_metadata),
+ *    so any number of threads may run forward passes on one model at once.
+ */
+#ifndef UNET_H
+#define UNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- versioning --------------------------------------------------------------------------- */
+#define UNET_VERSION_MAJOR 0
+#define UNET_VERSION_MINOR 1
+#define UNET_VERSION_PATCH 0
+#define UNET_VERSION_NUMBER \
+    (UNET_VERSION_MAJOR * 10000 + UNET_VERSION_MINOR * 100 + UNET_VERSION_PATCH)
+
+#if defined(UNET_BUILDING_LIBRARY) && defined(__GNUC__)
+#define UNET_API __attribute__((visibility("default")))
+#else
+#define UNET_API
+#endif
+
+/* UNET_VERSION_NUMBER of the library actually loaded (may differ from the header's). */
+UNET_API unsigned unet_version(void);
+/* "MAJOR.MINOR.PATCH" of the library actually loaded. */
+UNET_API const char *unet_version_string(void);
+
+/* ---- status codes (stable values) --------------------------------------------------------- */
+#define UNET_OK 0
+#define UNET_E_INVALID_ARG (-1)  /* a bad argument, option, config key or value */
+#define UNET_E_IO (-2)           /* a file could not be opened, read or written */
+#define UNET_E_FORMAT (-3)       /* a file or document is malformed */
+#define UNET_E_NOMEM (-4)        /* out of memory, or a size too large to allocate */
+#define UNET_E_CANCELLED (-5)    /* cancelled by a callback or unet_*_cancel */
+#define UNET_E_UNSUPPORTED (-6)  /* valid, but not supported by this build (e.g. 3-D models) */
+#define UNET_E_SHAPE (-7)        /* an image or tensor shape the model cannot take */
+#define UNET_E_INTERNAL (-8)     /* a bug in libunet; please report it */
+
+/* A static string naming the code ("invalid argument", ...); never NULL. */
+UNET_API const char *unet_status_string(int status);
+/* The message of the last failure on the calling thread ("" if none); valid until the next
+ * libunet call on this thread. */
+UNET_API const char *unet_last_error(void);
+
+/* ---- element types ------------------------------------------------------------------------ */
+typedef enum unet_dtype {
+    UNET_U8 = 1,
+    UNET_U16 = 2,
+    UNET_I16 = 3,
+    UNET_U32 = 4,
+    UNET_F32 = 5,
+    UNET_F64 = 6
+} unet_dtype_t;
+
+/* ---- models ------------------------------------------------------------------------------- */
+typedef struct unet_model unet_model_t;
+
+/* A new model from a U-Net config (JSON object, keys of DESIGN section 5; "{}" gives the
+ * defaults) with He-initialised weights drawn from `seed` (same seed, same weights). */
+UNET_API int unet_model_create(const char *config_json, uint64_t seed, unet_model_t **out);
+
+/* Load a .unet file (safetensors layout with libunet metadata). */
+UNET_API int unet_model_load(const char *path, unet_model_t **out);
+/* Load a plain safetensors file (e.g. a PyTorch state_dict) with its config given here; a
+ * file that carries libunet metadata must then agree with `config_json`. */
+UNET_API int unet_model_load_with_config(const char *path, const char *config_json,
+                                         unet_model_t **out);
+/* Load from memory. `config_json` may be NULL when the bytes carry libunet metadata. */
+UNET_API int unet_model_load_memory(const void *data, size_t size, const char *config_json,
+                                    unet_model_t **out);
+
+UNET_API int unet_model_save(const unet_model_t *model, const char *path);
+/* Serialise to a new buffer, released with unet_buffer_free. */
+UNET_API int unet_model_save_memory(const unet_model_t *model, void **data, size_t *size);
+UNET_API void unet_buffer_free(void *data);
+
+UNET_API void unet_model_free(unet_model_t *model);
+
+/* Getters: the value, or UNET_E_INVALID_ARG when model is NULL. */
+UNET_API int unet_model_ndim(const unet_model_t *model);
+UNET_API int unet_model_in_channels(const unet_model_t *model);
+UNET_API int unet_model_out_channels(const unet_model_t *model);
+UNET_API int unet_model_depth(const unet_model_t *model);
+/* Receptive-field margin in pixels: how far an output pixel can see in each direction (for
+ * valid padding, the amount by which the output shrinks on each side); a halo stated in the
+ * model's metadata can only raise it. */
+UNET_API int unet_model_halo(const unet_model_t *model);
+/* Product of the pooling factors: tile origins and same-padded input sizes are multiples. */
+UNET_API int unet_model_block_multiple(const unet_model_t *model);
+/* 1 for "same" padding, 0 for "valid". */
+UNET_API int unet_model_is_same_padding(const unet_model_t *model);
+UNET_API int64_t unet_model_param_count(const unet_model_t *model);
+/* The architecture as a JSON object with every key present; owned by the model. */
+UNET_API const char *unet_model_architecture(const unet_model_t *model);
+/* The whole libunet metadata document (format_version, architecture, preprocessing, output,
+ * training, halo) as JSON; owned by the model, valid until the next change or free. */
+UNET_API const char *unet_model_metadata(const unet_model_t *model);
+/* Replace one metadata section: key "preprocessing", "output" or "training" (a JSON object),
+ * or "halo" (a non-negative integer); json_value NULL removes the section. */
+UNET_API int unet_model_set_metadata(unet_model_t *model, const char *key,
+                                     const char *json_value);
+
+/* Parameter tensors, in file order, with the names of DESIGN section 5. `shape` has room for
+ * 4 entries; the strings are owned by the model. */
+UNET_API int unet_model_tensor_count(const unet_model_t *model);
+UNET_API int unet_model_tensor_info(const unet_model_t *model, int index, const char **name,
+                                    int *ndim, int64_t shape[4]);
+/* Copy a tensor out / in; `count` must equal its number of elements. Setting a tensor is not
+ * safe while another thread runs the model. */
+UNET_API int unet_model_get_tensor(const unet_model_t *model, const char *name, float *out,
+                                   size_t count);
+UNET_API int unet_model_set_tensor(unet_model_t *model, const char *name, const float *data,
+                                   size_t count);
+
+/* ---- shapes and the raw forward pass ------------------------------------------------------ */
+/* Shapes are (N, C, H, W) for 2-D models: ndim = 2 + unet_model_ndim(model). */
+
+/* The network's output shape for an input shape, or UNET_E_SHAPE with a message naming the
+ * nearest sizes the network accepts. */
+UNET_API int unet_model_output_shape(const unet_model_t *model, int ndim,
+                                     const int64_t *in_shape, int64_t *out_shape);
+/* The smallest spatial input size >= `size` that the network accepts, and its output size. */
+UNET_API int unet_model_fit_size(const unet_model_t *model, int64_t size, int64_t *input_size,
+                                 int64_t *output_size);
+
+/* The raw network (no preprocessing, no padding) on contiguous float32 NCHW input, into a
+ * caller-owned contiguous float32 buffer of `output_count` elements (the output shape's
+ * product). num_threads <= 0 means all available. */
+UNET_API int unet_model_forward(const unet_model_t *model, const float *input, int ndim,
+                                const int64_t *shape, float *output, size_t output_count,
+                                int num_threads);
+
+/* ---- whole-image prediction --------------------------------------------------------------- */
+typedef struct unet_predict_opts unet_predict_opts_t;
+
+typedef enum unet_border {
+    UNET_BORDER_DEFAULT = 0, /* network for same-padding models, reflect for valid padding */
+    UNET_BORDER_NETWORK = 1, /* pad far edges by reflection up to the block multiple */
+    UNET_BORDER_REFLECT = 2, /* pad every side by the halo, by reflection */
+    UNET_BORDER_ZERO = 3     /* pad every side by the halo, with zeros */
+} unet_border_t;
+
+typedef enum unet_normalize {
+    UNET_NORMALIZE_MODEL = 0,      /* what the model's preprocessing metadata says */
+    UNET_NORMALIZE_NONE = 1,       /* use the values as they are */
+    UNET_NORMALIZE_ZMUV = 2,       /* (x - mean) / (std + 1e-6) per image and channel */
+    UNET_NORMALIZE_PERCENTILE = 3, /* (x - p_low) / (p_high - p_low + 1e-20), a=low, b=high */
+    UNET_NORMALIZE_FIXED = 4       /* (x - a) / b with given mean a and std b */
+} unet_normalize_t;
+
+UNET_API int unet_predict_opts_create(unet_predict_opts_t **out);
+UNET_API void unet_predict_opts_free(unet_predict_opts_t *opts);
+UNET_API int unet_predict_opts_set_threads(unet_predict_opts_t *opts, int num_threads);
+UNET_API int unet_predict_opts_set_border(unet_predict_opts_t *opts, int border);
+UNET_API int unet_predict_opts_set_normalize(unet_predict_opts_t *opts, int mode, double a,
+                                             double b);
+
+/* Predict a whole image: input of element type `dtype`, contiguous, shaped (H,W) (ndim 2),
+ * (C,H,W) (3) or (N,C,H,W) (4); output float32 shaped (C_out,H,W), (C_out,H,W) or
+ * (N,C_out,H,W) — the same spatial size as the input — in a caller buffer of `output_count`
+ * elements. Applies normalisation, pads to the canvas the network needs (border mode), runs
+ * the network and the final activation, and crops back. opts NULL means defaults. */
+UNET_API int unet_predict(const unet_model_t *model, const unet_predict_opts_t *opts,
+                          const void *input, int dtype, int ndim, const int64_t *shape,
+                          float *output, size_t output_count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UNET_H */

@@ -1,0 +1,507 @@
+/* The model object: creation, getters, parameters, metadata, shapes and the forward pass. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/model_internal.h"
+#include "core/alloc.h"
+#include "core/rng.h"
+#include "core/status.h"
+
+#define MAX_PARAMS ((int64_t)1 << 31) /* floats; larger models are refused */
+#define MAX_THREADS 1024
+
+int unet__resolve_threads(int num_threads)
+{
+    if (num_threads <= 0)
+        num_threads = omp_get_max_threads();
+    return num_threads > MAX_THREADS ? MAX_THREADS : num_threads;
+}
+
+int unet__model_new(const unet__config *cfg, struct unet_model **out)
+{
+    *out = NULL;
+    struct unet_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return unet__fail(UNET_E_NOMEM, "out of memory creating a model");
+    m->cfg = *cfg;
+    m->stated_halo = -1;
+    int rc = unet__build_unet(cfg, &m->graph);
+    if (rc != UNET_OK) {
+        free(m);
+        return rc;
+    }
+    int64_t total = 0;
+    for (int i = 0; i < m->graph.nparams; i++)
+        total += m->graph.params[i].numel;
+    if (total > MAX_PARAMS) {
+        unet_model_free(m);
+        return unet__fail(UNET_E_INVALID_ARG,
+                          "config: the model would have %lld parameters (max %lld)",
+                          (long long)total, (long long)MAX_PARAMS);
+    }
+    m->params = calloc((size_t)m->graph.nparams, sizeof *m->params);
+    m->param_storage = unet__alloc_floats((size_t)total);
+    if (!m->params || !m->param_storage) {
+        unet_model_free(m);
+        return unet__fail(UNET_E_NOMEM, "out of memory for %lld parameters", (long long)total);
+    }
+    memset(m->param_storage, 0, (size_t)total * sizeof(float));
+    float *p = m->param_storage;
+    for (int i = 0; i < m->graph.nparams; i++) {
+        m->params[i] = p;
+        p += m->graph.params[i].numel;
+    }
+    m->block_multiple = unet__graph_block_multiple(&m->graph);
+    m->computed_halo = unet__graph_halo(&m->graph, cfg->same_padding);
+    if (m->computed_halo < 0) {
+        unet_model_free(m);
+        return unet__fail(UNET_E_INVALID_ARG,
+                          "config: the network accepts no input size (it shrinks too much)");
+    }
+    *out = m;
+    return UNET_OK;
+}
+
+json_t *unet__model_metadata_json(const struct unet_model *m, const char *crc32_hex)
+{
+    json_t *doc = json_object();
+    if (!doc)
+        return NULL;
+    int bad = json_object_set_new(doc, "format_version", json_integer(UNET__FORMAT_VERSION));
+    bad |= json_object_set_new(doc, "architecture", unet__config_to_json(&m->cfg));
+    if (m->preprocessing)
+        bad |= json_object_set(doc, "preprocessing", m->preprocessing);
+    if (m->output)
+        bad |= json_object_set(doc, "output", m->output);
+    if (m->training)
+        bad |= json_object_set(doc, "training", m->training);
+    if (m->stated_halo >= 0)
+        bad |= json_object_set_new(doc, "halo", json_integer(m->stated_halo));
+    if (crc32_hex)
+        bad |= json_object_set_new(doc, "crc32", json_string(crc32_hex));
+    if (bad) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+int unet__model_refresh(struct unet_model *m)
+{
+    unet__plan_clear(&m->plan);
+    free(m->arch_json);
+    free(m->meta_json);
+    m->arch_json = m->meta_json = NULL;
+    int rc = unet__plan_build(&m->graph, m->params, &m->plan);
+    if (rc != UNET_OK)
+        return rc;
+    json_t *arch = unet__config_to_json(&m->cfg);
+    json_t *meta = unet__model_metadata_json(m, NULL);
+    if (arch)
+        m->arch_json = json_dumps(arch, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (meta)
+        m->meta_json = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(arch);
+    json_decref(meta);
+    if (!m->arch_json || !m->meta_json)
+        return unet__fail(UNET_E_NOMEM, "out of memory describing the model");
+    return UNET_OK;
+}
+
+/* He initialisation: N(0, 2 / fan_in) weights, zero biases, unit norm scales. */
+static void init_params(struct unet_model *m, uint64_t seed)
+{
+    unet__rng rng;
+    unet__rng_seed(&rng, seed);
+    for (int i = 0; i < m->graph.nparams; i++) {
+        const unet__param_spec *ps = &m->graph.params[i];
+        float *p = m->params[i];
+        double std = ps->fan_in > 0 ? sqrt(2.0 / ps->fan_in) : 0.0;
+        for (int64_t j = 0; j < ps->numel; j++)
+            p[j] = ps->init == UNET__INIT_HE    ? (float)(std * unet__rng_normal(&rng))
+                   : ps->init == UNET__INIT_ONE ? 1.0f
+                                                : 0.0f;
+    }
+}
+
+UNET_API int unet_model_create(const char *config_json, uint64_t seed, unet_model_t **out)
+{
+    unet__clear_error();
+    if (!out)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_model_create: out is NULL");
+    *out = NULL;
+    unet__config cfg;
+    int rc = unet__config_parse(config_json, &cfg);
+    if (rc != UNET_OK)
+        return rc;
+    struct unet_model *m;
+    if ((rc = unet__model_new(&cfg, &m)) != UNET_OK)
+        return rc;
+    init_params(m, seed);
+    if ((rc = unet__model_refresh(m)) != UNET_OK) {
+        unet_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return UNET_OK;
+}
+
+UNET_API void unet_model_free(unet_model_t *m)
+{
+    if (!m)
+        return;
+    unet__plan_clear(&m->plan);
+    unet__graph_clear(&m->graph);
+    free(m->params);
+    unet__free_aligned(m->param_storage);
+    json_decref(m->preprocessing);
+    json_decref(m->output);
+    json_decref(m->training);
+    free(m->arch_json);
+    free(m->meta_json);
+    free(m);
+}
+
+#define GETTER(fn, expr)                                                                       \
+    UNET_API int fn(const unet_model_t *m)                                                     \
+    {                                                                                          \
+        unet__clear_error();                                                                   \
+        if (!m)                                                                                \
+            return unet__fail(UNET_E_INVALID_ARG, #fn ": model is NULL");                      \
+        return (expr);                                                                         \
+    }
+
+GETTER(unet_model_ndim, m->cfg.ndim)
+GETTER(unet_model_in_channels, m->cfg.in_channels)
+GETTER(unet_model_out_channels, m->cfg.out_channels)
+GETTER(unet_model_depth, m->cfg.depth)
+GETTER(unet_model_halo, m->stated_halo > m->computed_halo ? m->stated_halo : m->computed_halo)
+GETTER(unet_model_block_multiple, m->block_multiple)
+GETTER(unet_model_is_same_padding, m->cfg.same_padding ? 1 : 0)
+GETTER(unet_model_tensor_count, m->graph.nparams)
+
+UNET_API int64_t unet_model_param_count(const unet_model_t *m)
+{
+    unet__clear_error();
+    if (!m)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_model_param_count: model is NULL");
+    int64_t total = 0;
+    for (int i = 0; i < m->graph.nparams; i++)
+        total += m->graph.params[i].numel;
+    return total;
+}
+
+UNET_API const char *unet_model_architecture(const unet_model_t *m)
+{
+    unet__clear_error();
+    if (!m) {
+        unet__fail(UNET_E_INVALID_ARG, "unet_model_architecture: model is NULL");
+        return NULL;
+    }
+    return m->arch_json;
+}
+
+UNET_API const char *unet_model_metadata(const unet_model_t *m)
+{
+    unet__clear_error();
+    if (!m) {
+        unet__fail(UNET_E_INVALID_ARG, "unet_model_metadata: model is NULL");
+        return NULL;
+    }
+    return m->meta_json;
+}
+
+/* ---- metadata sections ---- */
+
+static bool is_finite_number(const json_t *v)
+{
+    return json_is_number(v) && isfinite(json_number_value(v));
+}
+
+/* preprocessing: {"normalize": "none" | "zmuv" (eps) | "percentile" (low, high) |
+ * "fixed" (mean, std)}. */
+static int check_preprocessing(const json_t *v, int code)
+{
+    const char *mode = json_string_value(json_object_get(v, "normalize"));
+    if (!json_is_object(v) || !mode)
+        return unet__fail(code, "metadata: 'preprocessing' must be an object with a string "
+                                "'normalize'");
+    const char *key;
+    json_t *x;
+    json_object_foreach((json_t *)v, key, x) {
+        bool known = strcmp(key, "normalize") == 0 ||
+                     (strcmp(mode, "zmuv") == 0 && strcmp(key, "eps") == 0) ||
+                     (strcmp(mode, "percentile") == 0 &&
+                      (strcmp(key, "low") == 0 || strcmp(key, "high") == 0)) ||
+                     (strcmp(mode, "fixed") == 0 &&
+                      (strcmp(key, "mean") == 0 || strcmp(key, "std") == 0));
+        if (!known)
+            return unet__fail(code, "metadata: 'preprocessing' has unknown key '%.40s' for "
+                                    "normalize \"%.20s\"", key, mode);
+        if (strcmp(key, "normalize") != 0 && !is_finite_number(x))
+            return unet__fail(code, "metadata: preprocessing '%s' must be a finite number",
+                              key);
+    }
+    if (strcmp(mode, "none") == 0)
+        return UNET_OK;
+    if (strcmp(mode, "zmuv") == 0) {
+        json_t *eps = json_object_get(v, "eps");
+        if (eps && json_number_value(eps) < 0)
+            return unet__fail(code, "metadata: preprocessing 'eps' must be >= 0");
+        return UNET_OK;
+    }
+    if (strcmp(mode, "percentile") == 0) {
+        json_t *lo = json_object_get(v, "low"), *hi = json_object_get(v, "high");
+        double l = lo ? json_number_value(lo) : 1.0, h = hi ? json_number_value(hi) : 99.8;
+        if (!(l >= 0 && l < h && h <= 100))
+            return unet__fail(code, "metadata: percentiles low %g, high %g must satisfy 0 <= "
+                                    "low < high <= 100", l, h);
+        return UNET_OK;
+    }
+    if (strcmp(mode, "fixed") == 0) {
+        json_t *mean = json_object_get(v, "mean"), *std = json_object_get(v, "std");
+        if (!mean || !std || !(json_number_value(std) > 0))
+            return unet__fail(code, "metadata: normalize \"fixed\" needs 'mean' and 'std' > 0");
+        return UNET_OK;
+    }
+    return unet__fail(code, "metadata: normalize \"%.20s\" is not one of none, zmuv, "
+                            "percentile, fixed", mode);
+}
+
+int unet__model_set_section(struct unet_model *m, const char *key, json_t *value, int code)
+{
+    json_t **slot = NULL;
+    if (strcmp(key, "halo") == 0) {
+        if (value && (!json_is_integer(value) || json_integer_value(value) < 0 ||
+                      json_integer_value(value) > (1 << 20)))
+            return unet__fail(code, "metadata: 'halo' must be an integer in [0, %d]", 1 << 20);
+        m->stated_halo = value ? (int)json_integer_value(value) : -1;
+        return UNET_OK;
+    }
+    if (strcmp(key, "preprocessing") == 0)
+        slot = &m->preprocessing;
+    else if (strcmp(key, "output") == 0)
+        slot = &m->output;
+    else if (strcmp(key, "training") == 0)
+        slot = &m->training;
+    else
+        return unet__fail(code, "metadata: unknown section '%.40s' (preprocessing, output, "
+                                "training, halo)", key);
+    if (value && !json_is_object(value))
+        return unet__fail(code, "metadata: '%s' must be a JSON object", key);
+    if (value && slot == &m->preprocessing) {
+        int rc = check_preprocessing(value, code);
+        if (rc != UNET_OK)
+            return rc;
+    }
+    json_decref(*slot);
+    *slot = value ? json_incref(value) : NULL;
+    return UNET_OK;
+}
+
+UNET_API int unet_model_set_metadata(unet_model_t *m, const char *key, const char *json_value)
+{
+    unet__clear_error();
+    if (!m || !key)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_model_set_metadata: model or key is NULL");
+    json_t *value = NULL;
+    if (json_value) {
+        json_error_t err;
+        value = json_loads(json_value, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+        if (!value)
+            return unet__fail(UNET_E_INVALID_ARG, "metadata '%.40s': invalid JSON: %s", key,
+                              err.text);
+    }
+    int rc = unet__model_set_section(m, key, value, UNET_E_INVALID_ARG);
+    json_decref(value);
+    if (rc == UNET_OK)
+        rc = unet__model_refresh(m);
+    return rc;
+}
+
+/* ---- parameter tensors ---- */
+
+UNET_API int unet_model_tensor_info(const unet_model_t *m, int index, const char **name,
+                                    int *ndim, int64_t shape[4])
+{
+    unet__clear_error();
+    if (name)
+        *name = NULL;
+    if (!m)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_model_tensor_info: model is NULL");
+    if (index < 0 || index >= m->graph.nparams)
+        return unet__fail(UNET_E_INVALID_ARG, "tensor index %d is out of range [0, %d)", index,
+                          m->graph.nparams);
+    const unet__param_spec *ps = &m->graph.params[index];
+    if (name)
+        *name = ps->name;
+    if (ndim)
+        *ndim = ps->ndim;
+    if (shape)
+        for (int i = 0; i < 4; i++)
+            shape[i] = i < ps->ndim ? ps->shape[i] : 0;
+    return UNET_OK;
+}
+
+static int find_tensor(const unet_model_t *m, const char *name, size_t count)
+{
+    if (!m || !name)
+        return unet__fail(UNET_E_INVALID_ARG, "model or tensor name is NULL");
+    int i = unet__graph_find_param(&m->graph, name);
+    if (i < 0)
+        return unet__fail(UNET_E_INVALID_ARG, "the model has no tensor '%.60s'", name);
+    if ((int64_t)count != m->graph.params[i].numel)
+        return unet__fail(UNET_E_SHAPE, "tensor '%s' has %lld elements, not %zu", name,
+                          (long long)m->graph.params[i].numel, count);
+    return i;
+}
+
+UNET_API int unet_model_get_tensor(const unet_model_t *m, const char *name, float *out,
+                                   size_t count)
+{
+    unet__clear_error();
+    int i = find_tensor(m, name, count);
+    if (i < 0)
+        return i;
+    if (!out && count)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_model_get_tensor: out is NULL");
+    memcpy(out, m->params[i], count * sizeof(float));
+    return UNET_OK;
+}
+
+UNET_API int unet_model_set_tensor(unet_model_t *m, const char *name, const float *data,
+                                   size_t count)
+{
+    unet__clear_error();
+    int i = find_tensor(m, name, count);
+    if (i < 0)
+        return i;
+    if (!data && count)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_model_set_tensor: data is NULL");
+    for (size_t j = 0; j < count; j++)
+        if (!isfinite(data[j]))
+            return unet__fail(UNET_E_INVALID_ARG, "tensor '%s': element %zu is not finite",
+                              name, j);
+    memcpy(m->params[i], data, count * sizeof(float));
+    return unet__model_refresh(m);
+}
+
+/* ---- shapes and forward ---- */
+
+/* Check one spatial size; on failure, name the nearest sizes the network accepts. */
+static int check_axis(const unet_model_t *m, const char *axis, int64_t size, int64_t *out)
+{
+    if (unet__graph_axis_size(&m->graph, size, out, NULL) == UNET_OK)
+        return UNET_OK;
+    int64_t below = size > 1 ? unet__graph_size_at_or_below(&m->graph, size - 1) : 0;
+    int64_t above = unet__graph_size_at_or_above(&m->graph, size + 1);
+    const char *pad = m->cfg.same_padding ? "same" : "valid";
+    if (below > 0 && above > 0)
+        return unet__fail(UNET_E_SHAPE,
+                          "%s %lld is not accepted by the network (%s padding, block multiple "
+                          "%d): nearest accepted sizes are %lld and %lld",
+                          axis, (long long)size, pad, m->block_multiple, (long long)below,
+                          (long long)above);
+    if (above > 0)
+        return unet__fail(UNET_E_SHAPE,
+                          "%s %lld is not accepted by the network (%s padding, block multiple "
+                          "%d): the smallest accepted size is %lld",
+                          axis, (long long)size, pad, m->block_multiple, (long long)above);
+    return unet__fail(UNET_E_SHAPE, "%s %lld is not accepted by the network", axis,
+                      (long long)size);
+}
+
+static int check_shape(const unet_model_t *m, int ndim, const int64_t *in, int64_t *out)
+{
+    if (!m || !in || !out)
+        return unet__fail(UNET_E_INVALID_ARG, "model, shape or output shape is NULL");
+    if (ndim != 2 + m->cfg.ndim)
+        return unet__fail(UNET_E_SHAPE, "input has %d dimensions; the model takes %d (N, C, H, "
+                                        "W)", ndim, 2 + m->cfg.ndim);
+    if (in[0] < 1 || in[0] > (1 << 20))
+        return unet__fail(UNET_E_SHAPE, "batch size %lld is out of range [1, %d]",
+                          (long long)in[0], 1 << 20);
+    if (in[1] != m->cfg.in_channels)
+        return unet__fail(UNET_E_SHAPE, "input has %lld channels; the model takes %d",
+                          (long long)in[1], m->cfg.in_channels);
+    out[0] = in[0];
+    out[1] = m->cfg.out_channels;
+    static const char *const names[] = {"height", "width"};
+    for (int i = 2; i < ndim; i++) {
+        int rc = check_axis(m, names[i - 2], in[i], &out[i]);
+        if (rc != UNET_OK)
+            return rc;
+    }
+    int64_t total;
+    if (!unet__product(in, ndim, INT64_MAX / 64, &total) ||
+        !unet__product(out, ndim, INT64_MAX / 64, &total))
+        return unet__fail(UNET_E_NOMEM, "image of %lld x %lld x %lld x %lld is too large",
+                          (long long)in[0], (long long)in[1], (long long)in[2],
+                          (long long)in[3]);
+    return UNET_OK;
+}
+
+UNET_API int unet_model_output_shape(const unet_model_t *m, int ndim, const int64_t *in_shape,
+                                     int64_t *out_shape)
+{
+    unet__clear_error();
+    int rc = check_shape(m, ndim, in_shape, out_shape);
+    if (rc != UNET_OK && out_shape && ndim > 0 && ndim <= 4)
+        memset(out_shape, 0, (size_t)ndim * sizeof *out_shape);
+    return rc;
+}
+
+UNET_API int unet_model_fit_size(const unet_model_t *m, int64_t size, int64_t *input_size,
+                                 int64_t *output_size)
+{
+    unet__clear_error();
+    if (input_size)
+        *input_size = 0;
+    if (output_size)
+        *output_size = 0;
+    if (!m)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_model_fit_size: model is NULL");
+    if (size < 1 || size > ((int64_t)1 << 31))
+        return unet__fail(UNET_E_INVALID_ARG, "size %lld is out of range [1, 2^31]",
+                          (long long)size);
+    int64_t in = unet__graph_size_at_or_above(&m->graph, size), out = 0;
+    if (in <= 0 || unet__graph_axis_size(&m->graph, in, &out, NULL) != UNET_OK)
+        return unet__fail(UNET_E_SHAPE, "no accepted size at or above %lld", (long long)size);
+    if (input_size)
+        *input_size = in;
+    if (output_size)
+        *output_size = out;
+    return UNET_OK;
+}
+
+UNET_API int unet_model_forward(const unet_model_t *m, const float *input, int ndim,
+                                const int64_t *shape, float *output, size_t output_count,
+                                int num_threads)
+{
+    unet__clear_error();
+    int64_t out_shape[4], in_count, out_count;
+    if (!input || !output)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_model_forward: input or output is NULL");
+    if (ndim < 1 || ndim > 4)
+        return unet__fail(UNET_E_SHAPE, "input has %d dimensions; the model takes 4 (N, C, H, "
+                                        "W)", ndim);
+    int rc = check_shape(m, ndim, shape, out_shape);
+    if (rc != UNET_OK)
+        return rc;
+    unet__product(shape, ndim, INT64_MAX, &in_count);
+    unet__product(out_shape, ndim, INT64_MAX, &out_count);
+    if ((int64_t)output_count != out_count)
+        return unet__fail(UNET_E_SHAPE, "output buffer has %zu elements; the output shape "
+                                        "%lld x %lld x %lld x %lld needs %lld",
+                          output_count, (long long)out_shape[0], (long long)out_shape[1],
+                          (long long)out_shape[2], (long long)out_shape[3],
+                          (long long)out_count);
+    for (int64_t i = 0; i < in_count; i++)
+        if (!isfinite(input[i]))
+            return unet__fail(UNET_E_INVALID_ARG, "input element %lld is %s", (long long)i,
+                              isnan(input[i]) ? "NaN" : "infinite");
+    return unet__exec_ref(&m->plan, input, shape[0], shape[2], shape[3], output,
+                          unet__resolve_threads(num_threads));
+}

@@ -1,0 +1,40 @@
+/* The model object behind unet_model_t, shared by the api/ sources. */
+#ifndef UNET_API_MODEL_INTERNAL_H
+#define UNET_API_MODEL_INTERNAL_H
+
+#include <jansson.h>
+
+#include "graph/config.h"
+#include "graph/exec_ref.h"
+#include "graph/graph.h"
+
+#define UNET__FORMAT_VERSION 1
+
+struct unet_model {
+    unet__config cfg;
+    unet__graph graph;
+    float **params;        /* per graph param: its data (inside param_storage) */
+    float *param_storage;  /* all parameters, one allocation */
+    unet__plan plan;       /* inference weights (batchnorm folded); rebuilt on change */
+    json_t *preprocessing; /* metadata sections, NULL when absent */
+    json_t *output;
+    json_t *training;
+    int stated_halo;       /* halo from the metadata, -1 when absent */
+    int computed_halo;     /* from shape analysis */
+    int block_multiple;
+    char *arch_json;       /* cached strings returned by getters */
+    char *meta_json;
+};
+
+/* A model with the config's graph and zero-filled parameters (no plan yet). */
+int unet__model_new(const unet__config *cfg, struct unet_model **out);
+/* Rebuild the plan and the cached JSON strings after a change of weights or metadata. */
+int unet__model_refresh(struct unet_model *m);
+/* The metadata document as a new JSON object; with_crc adds "crc32" (for files). */
+json_t *unet__model_metadata_json(const struct unet_model *m, const char *crc32_hex);
+/* Validate and set one metadata section (takes a new reference to value, which may be NULL). */
+int unet__model_set_section(struct unet_model *m, const char *key, json_t *value, int error_code);
+/* Resolve a thread count (<= 0: all available). */
+int unet__resolve_threads(int num_threads);
+
+#endif

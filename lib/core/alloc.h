@@ -1,0 +1,25 @@
+/* Allocation helpers: overflow-checked sizes and 64-byte-aligned buffers. */
+#ifndef UNET_CORE_ALLOC_H
+#define UNET_CORE_ALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define UNET__ALIGN 64
+
+/* a * b into *out; false on overflow of size_t. */
+bool unet__mul_size(size_t a, size_t b, size_t *out);
+/* Product of n non-negative int64 dims into *out; false on overflow past `limit`. */
+bool unet__product(const int64_t *dims, int n, int64_t limit, int64_t *out);
+
+/* 64-byte aligned allocation of `count` floats (NULL on overflow or failure); free with
+ * unet__free_aligned. */
+float *unet__alloc_floats(size_t count);
+void *unet__alloc_aligned(size_t bytes);
+void unet__free_aligned(void *p);
+
+/* strdup that returns NULL on NULL. */
+char *unet__strdup(const char *s);
+
+#endif
