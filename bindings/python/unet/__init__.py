@@ -1,0 +1,20 @@
+"""libunet for Python: U-Nets for bioimage analysis through the libunet C library (ctypes).
+
+`unet.Model` loads, creates, saves and runs models; `unet.torch` (imported on its own) holds the
+reference PyTorch module. Importing this package never imports torch.
+"""
+
+from ._lib import path as library_path
+from .model import DtypeError, Model, ShapeError, UnetError
+from ._lib import lib as _c
+
+__all__ = ["Model", "UnetError", "ShapeError", "DtypeError", "library_path", "version",
+           "__version__"]
+
+
+def version():
+    """The "MAJOR.MINOR.PATCH" of the loaded libunet."""
+    return _c.unet_version_string().decode("ascii")
+
+
+__version__ = version()

@@ -1,0 +1,109 @@
+"""Loading libunet.so with ctypes and declaring the prototypes of every function in unet.h."""
+
+import ctypes
+import os
+from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_size_t, c_uint, c_uint64, c_void_p
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+_REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(_PKG_DIR)))
+
+# Status codes and element types: stable values from unet.h.
+OK = 0
+E_INVALID_ARG = -1
+E_IO = -2
+E_FORMAT = -3
+E_NOMEM = -4
+E_CANCELLED = -5
+E_UNSUPPORTED = -6
+E_SHAPE = -7
+E_INTERNAL = -8
+
+U8, U16, I16, U32, F32, F64 = 1, 2, 3, 4, 5, 6
+
+BORDER_DEFAULT, BORDER_NETWORK, BORDER_REFLECT, BORDER_ZERO = 0, 1, 2, 3
+
+_model_p = c_void_p
+_opts_p = c_void_p
+_i64_p = POINTER(c_int64)
+_f32_p = POINTER(ctypes.c_float)
+
+# name: (restype, argtypes)
+_PROTOTYPES = {
+    "unet_version": (c_uint, []),
+    "unet_version_string": (c_char_p, []),
+    "unet_status_string": (c_char_p, [c_int]),
+    "unet_last_error": (c_char_p, []),
+    "unet_model_create": (c_int, [c_char_p, c_uint64, POINTER(_model_p)]),
+    "unet_model_load": (c_int, [c_char_p, POINTER(_model_p)]),
+    "unet_model_load_with_config": (c_int, [c_char_p, c_char_p, POINTER(_model_p)]),
+    "unet_model_load_memory": (c_int, [c_void_p, c_size_t, c_char_p, POINTER(_model_p)]),
+    "unet_model_save": (c_int, [_model_p, c_char_p]),
+    "unet_model_save_memory": (c_int, [_model_p, POINTER(c_void_p), POINTER(c_size_t)]),
+    "unet_buffer_free": (None, [c_void_p]),
+    "unet_model_free": (None, [_model_p]),
+    "unet_model_ndim": (c_int, [_model_p]),
+    "unet_model_in_channels": (c_int, [_model_p]),
+    "unet_model_out_channels": (c_int, [_model_p]),
+    "unet_model_depth": (c_int, [_model_p]),
+    "unet_model_halo": (c_int, [_model_p]),
+    "unet_model_block_multiple": (c_int, [_model_p]),
+    "unet_model_is_same_padding": (c_int, [_model_p]),
+    "unet_model_param_count": (c_int64, [_model_p]),
+    "unet_model_architecture": (c_char_p, [_model_p]),
+    "unet_model_metadata": (c_char_p, [_model_p]),
+    "unet_model_set_metadata": (c_int, [_model_p, c_char_p, c_char_p]),
+    "unet_model_tensor_count": (c_int, [_model_p]),
+    "unet_model_tensor_info": (c_int, [_model_p, c_int, POINTER(c_char_p), POINTER(c_int), _i64_p]),
+    "unet_model_get_tensor": (c_int, [_model_p, c_char_p, _f32_p, c_size_t]),
+    "unet_model_set_tensor": (c_int, [_model_p, c_char_p, _f32_p, c_size_t]),
+    "unet_model_output_shape": (c_int, [_model_p, c_int, _i64_p, _i64_p]),
+    "unet_model_fit_size": (c_int, [_model_p, c_int64, _i64_p, _i64_p]),
+    "unet_model_forward": (c_int, [_model_p, _f32_p, c_int, _i64_p, _f32_p, c_size_t, c_int]),
+    "unet_predict_opts_create": (c_int, [POINTER(_opts_p)]),
+    "unet_predict_opts_free": (None, [_opts_p]),
+    "unet_predict_opts_set_threads": (c_int, [_opts_p, c_int]),
+    "unet_predict_opts_set_border": (c_int, [_opts_p, c_int]),
+    "unet_predict_opts_set_normalize": (c_int, [_opts_p, c_int, c_double, c_double]),
+    "unet_predict": (c_int, [_model_p, _opts_p, c_void_p, c_int, c_int, _i64_p, _f32_p, c_size_t]),
+}
+
+
+def _candidates():
+    env = os.environ.get("UNET_LIBRARY")
+    if env:  # an explicit choice: never fall back to another build behind the user's back
+        return [env]
+    return [os.path.join(_REPO_DIR, "build", "lib", "libunet.so"),
+            os.path.join(_PKG_DIR, "libunet.so")]
+
+
+def _load():
+    tried = []
+    for path in _candidates():
+        if os.path.exists(path):
+            # CDLL, not PyDLL: calls release the GIL so other Python threads keep running.
+            lib = ctypes.CDLL(path)
+            break
+        tried.append(path)
+    else:
+        raise ImportError("libunet.so not found (tried: %s); build it or set UNET_LIBRARY"
+                          % ", ".join(tried))
+    for name, (restype, argtypes) in _PROTOTYPES.items():
+        fn = getattr(lib, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+    return lib, path
+
+
+lib, path = _load()
+
+
+def status_string(code):
+    return lib.unet_status_string(code).decode("utf-8", "replace")
+
+
+def last_error():
+    return (lib.unet_last_error() or b"").decode("utf-8", "replace")
+
+
+def i64_array(values):
+    return (c_int64 * len(values))(*values)

@@ -1,0 +1,305 @@
+"""The libunet model as a Python object: numpy in, numpy out, C errors as exceptions."""
+
+import collections
+import ctypes
+import json
+import os
+
+import numpy as np
+
+from . import _lib
+from ._lib import lib
+
+_F32_P = ctypes.POINTER(ctypes.c_float)
+
+# numpy dtypes unet_predict reads natively.
+_PREDICT_DTYPES = {
+    np.dtype(np.uint8): _lib.U8,
+    np.dtype(np.uint16): _lib.U16,
+    np.dtype(np.int16): _lib.I16,
+    np.dtype(np.uint32): _lib.U32,
+    np.dtype(np.float32): _lib.F32,
+    np.dtype(np.float64): _lib.F64,
+}
+
+_BORDERS = {"default": _lib.BORDER_DEFAULT, "network": _lib.BORDER_NETWORK,
+            "reflect": _lib.BORDER_REFLECT, "zero": _lib.BORDER_ZERO}
+
+
+class UnetError(Exception):
+    """A libunet failure: `code` (negative UNET_E_*), `status` (its name) and `message`."""
+
+    def __init__(self, code, message):
+        self.code = code
+        self.status = _lib.status_string(code)
+        self.message = message
+        super().__init__("%s: %s" % (self.status, message) if message else self.status)
+
+
+class ShapeError(UnetError, ValueError):
+    """An image or tensor shape the model cannot take (UNET_E_SHAPE)."""
+
+
+class DtypeError(UnetError, TypeError):
+    """An element type the call cannot take."""
+
+
+def _error(code, message):
+    if code == _lib.E_SHAPE:
+        return ShapeError(code, message)
+    return UnetError(code, message)
+
+
+def _check(status):
+    # The message is thread-local and valid until the next libunet call: read it right away.
+    if status != _lib.OK:
+        raise _error(status, _lib.last_error())
+    return status
+
+
+def _bytes(text):
+    return text.encode("utf-8") if isinstance(text, str) else text
+
+
+def _path(path):
+    return os.fsencode(os.fspath(path))
+
+
+def _f32_ptr(array):
+    return array.ctypes.data_as(_F32_P)
+
+
+def _as_numpy(value):
+    if hasattr(value, "detach"):  # a torch tensor, without importing torch
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _native(x):
+    """A C-contiguous array in native byte order (the C side reads plain memory)."""
+    return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))
+
+
+class Model:
+    """A libunet model (an opaque unet_model_t). Free it with close() or a `with` block."""
+
+    def __init__(self, handle, keepalive=None):
+        self._h = handle
+        self._keepalive = keepalive
+        self._free = lib.unet_model_free  # still reachable while the interpreter shuts down
+
+    # ---- construction ----------------------------------------------------------------------
+    @classmethod
+    def create(cls, config=None, seed=0):
+        """A new model from a U-Net config dict (missing keys take their defaults)."""
+        h = ctypes.c_void_p()
+        _check(lib.unet_model_create(_bytes(json.dumps(config or {})), seed, ctypes.byref(h)))
+        return cls(h)
+
+    @classmethod
+    def load(cls, path, config=None):
+        """Load a .unet file; with `config`, a plain safetensors state dict."""
+        h = ctypes.c_void_p()
+        if config is None:
+            _check(lib.unet_model_load(_path(path), ctypes.byref(h)))
+        else:
+            _check(lib.unet_model_load_with_config(_path(path), _bytes(json.dumps(config)),
+                                                   ctypes.byref(h)))
+        return cls(h)
+
+    @classmethod
+    def from_bytes(cls, data, config=None):
+        data = bytes(data)
+        h = ctypes.c_void_p()
+        cfg = None if config is None else _bytes(json.dumps(config))
+        _check(lib.unet_model_load_memory(data, len(data), cfg, ctypes.byref(h)))
+        return cls(h, keepalive=data)
+
+    def save(self, path):
+        _check(lib.unet_model_save(self._handle, _path(path)))
+
+    def to_bytes(self):
+        buf, size = ctypes.c_void_p(), ctypes.c_size_t()
+        _check(lib.unet_model_save_memory(self._handle, ctypes.byref(buf), ctypes.byref(size)))
+        try:
+            return ctypes.string_at(buf, size.value)
+        finally:
+            lib.unet_buffer_free(buf)
+
+    # ---- lifetime --------------------------------------------------------------------------
+    @property
+    def _handle(self):
+        if not self._h:
+            raise UnetError(_lib.E_INVALID_ARG, "the model is closed")
+        return self._h
+
+    def close(self):
+        if self._h:
+            self._free(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            self.close()
+
+    def __repr__(self):
+        if not self._h:
+            return "<unet.Model (closed)>"
+        return "<unet.Model %s>" % json.dumps(self.config, sort_keys=True)
+
+    # ---- description -----------------------------------------------------------------------
+    def _int(self, getter):
+        return _check_value(getter(self._handle))
+
+    ndim = property(lambda self: self._int(lib.unet_model_ndim))
+    in_channels = property(lambda self: self._int(lib.unet_model_in_channels))
+    out_channels = property(lambda self: self._int(lib.unet_model_out_channels))
+    depth = property(lambda self: self._int(lib.unet_model_depth))
+    halo = property(lambda self: self._int(lib.unet_model_halo))
+    block_multiple = property(lambda self: self._int(lib.unet_model_block_multiple))
+    is_same_padding = property(lambda self: bool(self._int(lib.unet_model_is_same_padding)))
+    param_count = property(lambda self: self._int(lib.unet_model_param_count))
+
+    @property
+    def config(self):
+        """The architecture with every key present."""
+        return json.loads(lib.unet_model_architecture(self._handle).decode("utf-8"))
+
+    @property
+    def metadata(self):
+        return json.loads(lib.unet_model_metadata(self._handle).decode("utf-8"))
+
+    def set_metadata(self, key, value):
+        """Replace a metadata section ("preprocessing", "output", "training", "halo");
+        None removes it."""
+        text = None if value is None else _bytes(json.dumps(value))
+        _check(lib.unet_model_set_metadata(self._handle, _bytes(key), text))
+
+    # ---- parameters ------------------------------------------------------------------------
+    def _tensor_shapes(self):
+        h = self._handle
+        shapes = collections.OrderedDict()
+        name, ndim, shape = ctypes.c_char_p(), ctypes.c_int(), (ctypes.c_int64 * 4)()
+        for i in range(_check_value(lib.unet_model_tensor_count(h))):
+            _check(lib.unet_model_tensor_info(h, i, ctypes.byref(name), ctypes.byref(ndim), shape))
+            shapes[name.value.decode("utf-8")] = tuple(shape[:ndim.value])
+        return shapes
+
+    def state_dict(self):
+        """Ordered name -> float32 numpy copy, in file order."""
+        out = collections.OrderedDict()
+        for name, shape in self._tensor_shapes().items():
+            arr = np.empty(shape, dtype=np.float32)
+            _check(lib.unet_model_get_tensor(self._handle, _bytes(name), _f32_ptr(arr), arr.size))
+            out[name] = arr
+        return out
+
+    def load_state_dict(self, state, strict=True):
+        """Copy tensors in by name (numpy arrays, torch tensors, anything np.asarray takes).
+        Everything is checked before any tensor changes. BatchNorm's num_batches_tracked is
+        ignored; with strict, every tensor must be given and no unknown name may appear."""
+        shapes = self._tensor_shapes()
+        arrays, unknown = {}, []
+        for name, value in state.items():
+            if name.endswith(".num_batches_tracked"):
+                continue
+            if name not in shapes:
+                unknown.append(name)
+                continue
+            arr = np.ascontiguousarray(_as_numpy(value), dtype=np.float32)
+            if arr.shape != shapes[name]:
+                raise ShapeError(_lib.E_SHAPE, "tensor %s has shape %s, the model needs %s"
+                                 % (name, arr.shape, shapes[name]))
+            arrays[name] = arr
+        missing = [n for n in shapes if n not in arrays]
+        if strict and (unknown or missing):
+            parts = []
+            if missing:
+                parts.append("missing tensors: " + ", ".join(missing))
+            if unknown:
+                parts.append("unknown tensors: " + ", ".join(unknown))
+            raise UnetError(_lib.E_INVALID_ARG, "; ".join(parts))
+        for name, arr in arrays.items():
+            _check(lib.unet_model_set_tensor(self._handle, _bytes(name), _f32_ptr(arr), arr.size))
+
+    # ---- shapes ----------------------------------------------------------------------------
+    def output_shape(self, in_shape):
+        """The network's output shape for (N,C,H,W), (C,H,W) or spatial (H,W)."""
+        in_shape = tuple(int(s) for s in in_shape)
+        if len(in_shape) == 2:
+            full = (1, self.in_channels) + in_shape
+        elif len(in_shape) == 3:
+            full = (1,) + in_shape
+        else:
+            full = in_shape
+        out = (ctypes.c_int64 * len(full))()
+        _check(lib.unet_model_output_shape(self._handle, len(full), _lib.i64_array(full), out))
+        return tuple(out)[len(full) - len(in_shape):]
+
+    def fit_size(self, size):
+        """(input_size, output_size): the smallest input size >= `size` the network takes."""
+        i, o = ctypes.c_int64(), ctypes.c_int64()
+        _check(lib.unet_model_fit_size(self._handle, int(size), ctypes.byref(i), ctypes.byref(o)))
+        return i.value, o.value
+
+    # ---- running ---------------------------------------------------------------------------
+    def forward(self, x, threads=0):
+        """The raw network on float (C,H,W) or (N,C,H,W): no preprocessing, no padding.
+        Valid-padding networks return the smaller output."""
+        x = np.asarray(x)
+        if x.dtype.kind != "f":
+            raise DtypeError(_lib.E_INVALID_ARG,
+                             "forward takes floating-point input, not %s" % x.dtype)
+        if x.ndim not in (3, 4):
+            raise ShapeError(_lib.E_SHAPE, "forward takes (C,H,W) or (N,C,H,W), not shape %s"
+                             % (x.shape,))
+        batched = x.ndim == 4
+        x = np.ascontiguousarray(x if batched else x[None], dtype=np.float32)
+        out = np.empty(self.output_shape(x.shape), dtype=np.float32)
+        _check(lib.unet_model_forward(self._handle, _f32_ptr(x), 4, _lib.i64_array(x.shape),
+                                      _f32_ptr(out), out.size, int(threads)))
+        return out if batched else out[0]
+
+    def predict(self, x, threads=0, border="default"):
+        """Whole-image prediction: the model's preprocessing, padding to what the network
+        needs, the final activation, cropping back. x (H,W), (C,H,W) or (N,C,H,W) of uint8,
+        uint16, int16, uint32, float32 or float64; float32 (C_out,H,W) or (N,C_out,H,W)."""
+        x = np.asarray(x)
+        if x.dtype.newbyteorder("=") not in _PREDICT_DTYPES:
+            raise DtypeError(_lib.E_INVALID_ARG, "predict takes uint8, uint16, int16, uint32, "
+                             "float32 or float64 input, not %s" % x.dtype)
+        if x.ndim not in (2, 3, 4):
+            raise ShapeError(_lib.E_SHAPE, "predict takes (H,W), (C,H,W) or (N,C,H,W), not "
+                             "shape %s" % (x.shape,))
+        if border not in _BORDERS:
+            raise UnetError(_lib.E_INVALID_ARG, "border %r is not one of %s"
+                            % (border, ", ".join(_BORDERS)))
+        x = _native(x)
+        spatial = x.shape[-2:]
+        out_shape = ((x.shape[0],) if x.ndim == 4 else ()) + (self.out_channels,) + spatial
+        out = np.empty(out_shape, dtype=np.float32)
+        opts = ctypes.c_void_p()
+        try:
+            if threads or border != "default":
+                _check(lib.unet_predict_opts_create(ctypes.byref(opts)))
+                _check(lib.unet_predict_opts_set_threads(opts, int(threads)))
+                _check(lib.unet_predict_opts_set_border(opts, _BORDERS[border]))
+            _check(lib.unet_predict(self._handle, opts, x.ctypes.data_as(ctypes.c_void_p),
+                                    _PREDICT_DTYPES[x.dtype], x.ndim, _lib.i64_array(x.shape),
+                                    _f32_ptr(out), out.size))
+        finally:
+            lib.unet_predict_opts_free(opts)
+        return out
+
+
+def _check_value(value):
+    """Getters return the value or a negative status."""
+    if value < 0:
+        raise _error(int(value), _lib.last_error())
+    return value
