@@ -145,12 +145,19 @@ UNET_API int unet_model_forward(const unet_model_t *model, const float *input, i
                                 const int64_t *shape, float *output, size_t output_count,
                                 int num_threads);
 
-/* ---- whole-image prediction --------------------------------------------------------------- */
+/* ---- prediction ----------------------------------------------------------------------------
+ *
+ * The reference is whole-image prediction: normalise with statistics of the whole plane, pad
+ * once to the canvas the network needs (border mode), run the network, crop back. Tiled
+ * prediction reproduces it to float rounding: tile cores start on multiples of the block
+ * multiple in canvas coordinates and each is read with a halo >= the receptive-field margin,
+ * taken from the canvas. */
 typedef struct unet_predict_opts unet_predict_opts_t;
 
 typedef enum unet_border {
     UNET_BORDER_DEFAULT = 0, /* network for same-padding models, reflect for valid padding */
-    UNET_BORDER_NETWORK = 1, /* pad far edges by reflection up to the block multiple */
+    UNET_BORDER_NETWORK = 1, /* pad far edges by reflection up to the block multiple, so the
+                                convolutions' own zero padding acts at the image border */
     UNET_BORDER_REFLECT = 2, /* pad every side by the halo, by reflection */
     UNET_BORDER_ZERO = 3     /* pad every side by the halo, with zeros */
 } unet_border_t;
@@ -158,26 +165,69 @@ typedef enum unet_border {
 typedef enum unet_normalize {
     UNET_NORMALIZE_MODEL = 0,      /* what the model's preprocessing metadata says */
     UNET_NORMALIZE_NONE = 1,       /* use the values as they are */
-    UNET_NORMALIZE_ZMUV = 2,       /* (x - mean) / (std + 1e-6) per image and channel */
+    UNET_NORMALIZE_ZMUV = 2,       /* (x - mean) / (std + 1e-6) per plane and channel */
     UNET_NORMALIZE_PERCENTILE = 3, /* (x - p_low) / (p_high - p_low + 1e-20), a=low, b=high */
     UNET_NORMALIZE_FIXED = 4       /* (x - a) / b with given mean a and std b */
 } unet_normalize_t;
 
+/* Progress: called on the calling thread only, `fraction` in [0, 1] non-decreasing, 1.0 only
+ * on success; `stage` names the phase ("statistics", "predicting"). A non-zero return cancels:
+ * the call then returns UNET_E_CANCELLED. */
+typedef int (*unet_progress_fn)(void *user, double fraction, const char *stage);
+
 UNET_API int unet_predict_opts_create(unet_predict_opts_t **out);
 UNET_API void unet_predict_opts_free(unet_predict_opts_t *opts);
+/* Threads for one call (0: all available; the library never changes the process default). */
 UNET_API int unet_predict_opts_set_threads(unet_predict_opts_t *opts, int num_threads);
 UNET_API int unet_predict_opts_set_border(unet_predict_opts_t *opts, int border);
 UNET_API int unet_predict_opts_set_normalize(unet_predict_opts_t *opts, int mode, double a,
                                              double b);
+/* Tile core size in pixels (the output region one tile produces), a multiple of the model's
+ * block multiple (checked at predict time); 0 (default) lets the library choose from the image
+ * and a memory budget; UNET_TILE_WHOLE predicts the whole canvas in one piece. */
+#define UNET_TILE_WHOLE (-1)
+UNET_API int unet_predict_opts_set_tile(unet_predict_opts_t *opts, int64_t tile);
+/* Halo override in pixels: may raise the model's halo; lowering it below the receptive-field
+ * margin is refused at predict time unless `unsafe` is non-zero (results then differ from
+ * whole-image prediction). -1 restores the default. */
+UNET_API int unet_predict_opts_set_halo(unet_predict_opts_t *opts, int64_t halo, int unsafe);
+/* Raised-cosine (sin^2) blending over `width` pixels on each side of every tile seam (0: none,
+ * exact stitching). Hides seams for models that are not exactly local. */
+UNET_API int unet_predict_opts_set_blend(unet_predict_opts_t *opts, int64_t width);
+/* Tiles run through the network together (1 to 64). */
+UNET_API int unet_predict_opts_set_batch(unet_predict_opts_t *opts, int tiles_per_batch);
+UNET_API int unet_predict_opts_set_progress(unet_predict_opts_t *opts, unet_progress_fn fn,
+                                            void *user);
+/* Thread-safe: cancel calls running with these options (from a GUI's Cancel button); they
+ * return UNET_E_CANCELLED within one tile batch. The request stays set, so calls started
+ * afterwards are cancelled too, until unet_predict_opts_reset_cancel. */
+UNET_API int unet_predict_opts_cancel(unet_predict_opts_t *opts);
+UNET_API int unet_predict_opts_reset_cancel(unet_predict_opts_t *opts);
 
-/* Predict a whole image: input of element type `dtype`, contiguous, shaped (H,W) (ndim 2),
- * (C,H,W) (3) or (N,C,H,W) (4); output float32 shaped (C_out,H,W), (C_out,H,W) or
- * (N,C_out,H,W) — the same spatial size as the input — in a caller buffer of `output_count`
- * elements. Applies normalisation, pads to the canvas the network needs (border mode), runs
- * the network and the final activation, and crops back. opts NULL means defaults. */
+/* Predict an in-memory image: input of element type `dtype`, contiguous, shaped (H,W)
+ * (ndim 2), (C,H,W) (3) or (P,C,H,W) (4; P planes — Z or T — predicted one by one); output
+ * float32 (C_out,H,W) for ndim 2 and 3, (P,C_out,H,W) for 4 — the input's spatial size — in a
+ * caller buffer of `output_count` elements. Applies normalisation, the border mode, the
+ * network with its final activation, tiling and blending as the options say (NULL: defaults).
+ * On failure or cancellation the output's contents are unspecified. */
 UNET_API int unet_predict(const unet_model_t *model, const unet_predict_opts_t *opts,
                           const void *input, int dtype, int ndim, const int64_t *shape,
                           float *output, size_t output_count);
+
+/* Streaming: the image is read and written by region, so it never has to fit in memory.
+ * `read` fills dst with plane `plane`, rows [y, y+h), columns [x, x+w) of every input
+ * channel, as float32 (C, h, w); `write` receives the finished output region (C_out, h, w).
+ * Regions lie inside the image; each output pixel is written exactly once. Either callback
+ * returns 0 on success; non-zero stops the call with UNET_E_IO (or its own negative status).
+ * With percentile or zmuv normalisation the input is read more than once (statistics first). */
+typedef int (*unet_read_fn)(void *user, int64_t plane, int64_t y, int64_t x, int64_t h,
+                            int64_t w, float *dst);
+typedef int (*unet_write_fn)(void *user, int64_t plane, int64_t y, int64_t x, int64_t h,
+                             int64_t w, const float *src);
+UNET_API int unet_predict_stream(const unet_model_t *model, const unet_predict_opts_t *opts,
+                                 int64_t planes, int64_t channels, int64_t height,
+                                 int64_t width, unet_read_fn read, void *read_user,
+                                 unet_write_fn write, void *write_user);
 
 #ifdef __cplusplus
 }

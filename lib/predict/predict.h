@@ -1,0 +1,127 @@
+/*
+ * Tiled prediction (DESIGN section 6): options, normalisation statistics, tile geometry and
+ * blending weights, and the engine that streams an image through the network tile by tile.
+ * The public wrappers live in api/predict.c; this layer sees the model only through a
+ * unet__net view, so it does not depend on the model object.
+ */
+#ifndef UNET_PREDICT_PREDICT_H
+#define UNET_PREDICT_PREDICT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "unet.h"
+
+struct unet_predict_opts {
+    int threads;
+    int border;
+    int normalize;
+    double norm_a, norm_b;
+    int64_t tile;      /* 0 auto, UNET_TILE_WHOLE, or a core size */
+    int64_t halo;      /* -1: the model's */
+    bool unsafe_halo;
+    int64_t blend;
+    int batch;
+    unet_progress_fn progress;
+    void *progress_user;
+    atomic_int cancel; /* set from any thread */
+};
+
+void unet__predict_opts_defaults(struct unet_predict_opts *o);
+
+/* What prediction needs of a model. */
+typedef int (*unet__run_fn)(const void *ctx, const float *in, int64_t n, int64_t h, int64_t w,
+                            float *out, int threads);
+typedef struct unet__net {
+    unet__run_fn run;     /* the forward pass on [n][in_channels][h][w] */
+    const void *run_ctx;
+    int in_channels, out_channels;
+    bool same_padding;
+    int block_multiple;   /* tile origins and same-padded sizes are multiples */
+    int margin;           /* receptive-field margin from shape analysis */
+    int halo;             /* max(margin, the model's stated halo) */
+    /* For valid padding: network output size for an input size, and the smallest accepted
+     * input size >= a size (0 when none). */
+    int (*axis_out)(const void *ctx, int64_t in, int64_t *out);
+    int64_t (*fit)(const void *ctx, int64_t size);
+    const void *shape_ctx;
+} unet__net;
+
+/* Normalisation in force: mode (UNET_NORMALIZE_NONE/ZMUV/PERCENTILE/FIXED), parameters. */
+typedef struct unet__norm {
+    int mode;
+    double a, b, eps;
+} unet__norm;
+
+/* A source of input pixels: reads (C, h, w) float32 regions of one plane. */
+typedef struct unet__source {
+    int64_t planes, channels, height, width;
+    unet_read_fn read;
+    void *user;
+} unet__source;
+
+typedef struct unet__sink {
+    unet_write_fn write;
+    void *user;
+} unet__sink;
+
+/* Progress and cancellation of one call. */
+typedef struct unet__progress {
+    const struct unet_predict_opts *opts;
+    double last_time, last_fraction;
+} unet__progress;
+/* Report progress (throttled); returns UNET_E_CANCELLED when the caller asked to stop. */
+int unet__progress_report(unet__progress *p, double fraction, const char *stage, bool force);
+
+/* Per plane and channel: x -> (x - shift) * scale, computed from the whole plane. */
+typedef struct unet__affine {
+    double shift, scale;
+} unet__affine;
+/* Statistics of one plane, every channel (affine has `channels` entries). Reads the plane in
+ * strips; exact percentiles (NumPy's linear interpolation) in bounded memory. */
+int unet__plane_normalization(const unet__source *src, int64_t plane, const unet__norm *norm,
+                              unet__affine *affine, unet__progress *prog, double f0, double f1);
+
+/* ---- geometry (predict/tiling.c) ---- */
+
+/* One axis of the tiling. Coordinates are image coordinates (pixel i of the image is i). */
+typedef struct unet__axis {
+    int64_t size;          /* image size */
+    int64_t canvas0;       /* canvas extent [canvas0, canvas1) (same padding) */
+    int64_t canvas1;
+    int64_t tile;          /* core size, a multiple of the alignment */
+    int64_t count;         /* number of tiles */
+    int64_t blend;         /* blend half-width */
+    int64_t context;       /* halo rounded up to the alignment */
+    int64_t blend_context; /* blend rounded up to the alignment */
+    int border;
+    bool same_padding;
+    int align;
+} unet__axis;
+
+/* Where tile k sits along an axis. */
+typedef struct unet__span {
+    int64_t core0, core1;  /* the core: output pixels this tile owns */
+    int64_t ext0, ext1;    /* the core widened by the blend width, inside the image */
+    int64_t win0, win1;    /* network input window */
+    int64_t out0;          /* image coordinate of network output index 0 */
+} unet__span;
+
+int unet__axis_plan(const unet__net *net, int border, int64_t size, int64_t tile, int64_t halo,
+                    int64_t blend, unet__axis *ax);
+void unet__axis_span(const unet__net *net, const unet__axis *ax, int64_t k, unet__span *sp);
+/* Blend weight of tile k at image coordinate x (0 outside its widened core); along an axis
+ * the weights of all tiles sum to exactly 1.0. */
+double unet__blend_weight(const unet__axis *ax, const unet__span *sp, int64_t k, int64_t x);
+/* Weights of the left and right tile at position i of a seam region of 2*width pixels;
+ * they sum to exactly 1.0 (the larger is computed, the smaller is 1 - larger). */
+void unet__blend_pair(int64_t i, int64_t width, double *left, double *right);
+
+/* ---- the engine (predict/engine.c) ---- */
+
+/* Predict every plane of `src` into `sink`, as the options say. */
+int unet__predict_run(const unet__net *net, const struct unet_predict_opts *opts,
+                      const unet__norm *norm, const unet__source *src, const unet__sink *sink);
+
+#endif

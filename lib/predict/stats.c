@@ -1,0 +1,322 @@
+/*
+ * Normalisation statistics of a whole plane, read strip by strip so memory stays bounded:
+ * mean and standard deviation in two passes (double sums), and exact percentiles by
+ * histogram refinement: each pass narrows the value range holding the wanted order statistic
+ * until few enough values remain to select it directly.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/status.h"
+#include "predict/predict.h"
+
+#define STRIP_FLOATS ((int64_t)1 << 22) /* floats per strip read (16 MiB) */
+#define BINS 4096
+#define SELECT_LIMIT ((int64_t)1 << 21) /* values gathered for the final selection */
+
+typedef struct strip_reader {
+    const unet__source *src;
+    int64_t plane, rows, row;
+    float *buf;
+} strip_reader;
+
+static int reader_open(strip_reader *r, const unet__source *src, int64_t plane)
+{
+    r->src = src;
+    r->plane = plane;
+    int64_t per_row = src->channels * src->width;
+    r->rows = STRIP_FLOATS / per_row;
+    if (r->rows < 1)
+        r->rows = 1;
+    if (r->rows > src->height)
+        r->rows = src->height;
+    r->row = 0;
+    r->buf = unet__alloc_floats((size_t)(r->rows * per_row));
+    if (!r->buf)
+        return unet__fail(UNET_E_NOMEM, "out of memory for a %lld-row strip",
+                          (long long)r->rows);
+    return UNET_OK;
+}
+
+/* Read the next strip: *n rows into r->buf laid out (C, n, W); 0 rows at the end. */
+static int reader_next(strip_reader *r, int64_t *n)
+{
+    *n = r->src->height - r->row < r->rows ? r->src->height - r->row : r->rows;
+    if (*n == 0)
+        return UNET_OK;
+    int rc = r->src->read(r->src->user, r->plane, r->row, 0, *n, r->src->width, r->buf);
+    if (rc != 0)
+        return rc < 0 ? rc : unet__fail(UNET_E_IO, "reading rows %lld..%lld of plane %lld "
+                                                   "failed (callback returned %d)",
+                                        (long long)r->row, (long long)(r->row + *n),
+                                        (long long)r->plane, rc);
+    for (int64_t i = 0; i < *n * r->src->channels * r->src->width; i++)
+        if (!isfinite(r->buf[i]))
+            return unet__fail(UNET_E_INVALID_ARG, "input plane %lld has a non-finite value "
+                                                  "near row %lld",
+                              (long long)r->plane, (long long)r->row);
+    r->row += *n;
+    return UNET_OK;
+}
+
+/* One pass over the plane calling visit(ctx, channel, values, count) per channel strip. */
+typedef void (*visit_fn)(void *ctx, int64_t channel, const float *v, int64_t n);
+
+static int pass(const unet__source *src, int64_t plane, visit_fn visit, void *ctx)
+{
+    strip_reader r;
+    int rc = reader_open(&r, src, plane);
+    int64_t n;
+    while (rc == UNET_OK && (rc = reader_next(&r, &n)) == UNET_OK && n > 0)
+        for (int64_t c = 0; c < src->channels; c++)
+            visit(ctx, c, r.buf + c * n * src->width, n * src->width);
+    unet__free_aligned(r.buf);
+    return rc;
+}
+
+/* ---- mean and standard deviation ---- */
+
+typedef struct moments {
+    double *sum, *mean, *sq;
+} moments;
+
+static void visit_sum(void *ctx, int64_t c, const float *v, int64_t n)
+{
+    moments *m = ctx;
+    double s = 0;
+    for (int64_t i = 0; i < n; i++)
+        s += v[i];
+    m->sum[c] += s;
+}
+
+static void visit_sq(void *ctx, int64_t c, const float *v, int64_t n)
+{
+    moments *m = ctx;
+    double s = 0, mean = m->mean[c];
+    for (int64_t i = 0; i < n; i++)
+        s += (v[i] - mean) * (v[i] - mean);
+    m->sq[c] += s;
+}
+
+/* ---- order statistics ---- */
+
+/* Per channel: the value range [lo, hi] still searched, how many values lie below it, a
+ * histogram of the values inside and their extremes; once few enough remain they are
+ * gathered and the rank is selected among them. */
+typedef struct select_state {
+    double *lo, *hi, *inmin, *inmax;
+    int64_t *below, *inside, *hist; /* hist: channels x BINS */
+    float **gathered;               /* per channel, NULL unless gathering */
+    int64_t *ngathered;
+} select_state;
+
+static int64_t bin_of(double v, double lo, double hi)
+{
+    if (!isfinite(lo) || !isfinite(hi) || hi <= lo)
+        return 0;
+    int64_t b = (int64_t)((v - lo) / (hi - lo) * BINS);
+    return b < 0 ? 0 : b >= BINS ? BINS - 1 : b;
+}
+
+static void visit_hist(void *ctx, int64_t c, const float *v, int64_t n)
+{
+    select_state *s = ctx;
+    double lo = s->lo[c], hi = s->hi[c];
+    int64_t *h = s->hist + c * BINS;
+    float *g = s->gathered[c];
+    for (int64_t i = 0; i < n; i++) {
+        if (v[i] < lo) {
+            s->below[c]++;
+        } else if (v[i] <= hi) {
+            s->inside[c]++;
+            s->inmin[c] = v[i] < s->inmin[c] ? v[i] : s->inmin[c];
+            s->inmax[c] = v[i] > s->inmax[c] ? v[i] : s->inmax[c];
+            if (g)
+                g[s->ngathered[c]++] = v[i];
+            else
+                h[bin_of(v[i], lo, hi)]++;
+        }
+    }
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static int hist_pass(const unet__source *src, int64_t plane, select_state *s, int64_t C)
+{
+    for (int64_t c = 0; c < C; c++) {
+        s->below[c] = s->inside[c] = s->ngathered[c] = 0;
+        s->inmin[c] = INFINITY;
+        s->inmax[c] = -INFINITY;
+    }
+    memset(s->hist, 0, (size_t)(C * BINS) * sizeof *s->hist);
+    return pass(src, plane, visit_hist, s);
+}
+
+/* The value of rank `rank` (0-based, ascending) in every channel of the plane. */
+static int kth_values(const unet__source *src, int64_t plane, int64_t rank, double *out)
+{
+    int64_t C = src->channels;
+    select_state s;
+    s.lo = calloc((size_t)(4 * C), sizeof *s.lo);
+    s.below = calloc((size_t)(3 * C), sizeof *s.below);
+    s.hist = calloc((size_t)(C * BINS), sizeof *s.hist);
+    s.gathered = calloc((size_t)C, sizeof *s.gathered);
+    int *state = calloc((size_t)C, sizeof *state); /* 0 searching, 1 gather, 2 done */
+    int rc = UNET_OK;
+    if (!s.lo || !s.below || !s.hist || !s.gathered || !state) {
+        rc = unet__fail(UNET_E_NOMEM, "out of memory computing percentiles");
+        goto done;
+    }
+    s.hi = s.lo + C;
+    s.inmin = s.lo + 2 * C;
+    s.inmax = s.lo + 3 * C;
+    s.inside = s.below + C;
+    s.ngathered = s.below + 2 * C;
+    for (int64_t c = 0; c < C; c++) {
+        s.lo[c] = -INFINITY;
+        s.hi[c] = INFINITY;
+    }
+    /* Each round keeps the one bin (of 4096) holding the rank, widened by a hair for
+     * rounding in bin_of, and clipped to the extremes actually seen: float ranges close in
+     * a few rounds. The first round only finds the extremes (the range is infinite). */
+    for (int round = 0; round < 64; round++) {
+        bool searching = false;
+        for (int64_t c = 0; c < C; c++)
+            searching |= state[c] == 0;
+        if (!searching)
+            break;
+        if ((rc = hist_pass(src, plane, &s, C)) != UNET_OK)
+            goto done;
+        for (int64_t c = 0; c < C; c++) {
+            if (state[c] != 0)
+                continue;
+            if (s.inmin[c] == s.inmax[c]) { /* every candidate is the same value */
+                out[c] = s.inmin[c];
+                state[c] = 2;
+                continue;
+            }
+            if (isinf(s.lo[c]) || isinf(s.hi[c])) {
+                s.lo[c] = s.inmin[c];
+                s.hi[c] = s.inmax[c];
+                continue;
+            }
+            if (s.inside[c] <= SELECT_LIMIT) {
+                state[c] = 1;
+                continue;
+            }
+            int64_t *h = s.hist + c * BINS, acc = s.below[c];
+            int b = 0;
+            while (b < BINS - 1 && acc + h[b] <= rank)
+                acc += h[b++];
+            double lo = s.lo[c], width = (s.hi[c] - lo) / BINS;
+            double nlo = lo + width * (b - 1e-3), nhi = lo + width * (b + 1 + 1e-3);
+            s.lo[c] = nlo > s.inmin[c] ? nlo : s.inmin[c];
+            s.hi[c] = nhi < s.inmax[c] ? nhi : s.inmax[c];
+        }
+    }
+    /* Gather the remaining candidates (few by now) and select the rank among them. */
+    bool gathering = false;
+    for (int64_t c = 0; c < C; c++) {
+        if (state[c] == 2)
+            continue;
+        gathering = true;
+        s.gathered[c] = unet__alloc_floats((size_t)(s.inside[c] ? s.inside[c] : 1));
+        if (!s.gathered[c]) {
+            rc = unet__fail(UNET_E_NOMEM, "out of memory computing percentiles");
+            goto done;
+        }
+    }
+    if (!gathering)
+        goto done;
+    if ((rc = hist_pass(src, plane, &s, C)) != UNET_OK)
+        goto done;
+    for (int64_t c = 0; c < C; c++) {
+        if (state[c] == 2)
+            continue;
+        int64_t k = rank - s.below[c];
+        if (k < 0 || k >= s.ngathered[c]) {
+            rc = unet__fail(UNET_E_INTERNAL, "percentile selection lost rank %lld",
+                            (long long)rank);
+            goto done;
+        }
+        qsort(s.gathered[c], (size_t)s.ngathered[c], sizeof(float), cmp_float);
+        out[c] = s.gathered[c][k];
+    }
+done:
+    if (s.gathered)
+        for (int64_t c = 0; c < C; c++)
+            unet__free_aligned(s.gathered[c]);
+    free(s.gathered);
+    free(s.lo);
+    free(s.below);
+    free(s.hist);
+    free(state);
+    return rc;
+}
+
+/* NumPy's percentile (linear): v[k] + t (v[k+1] - v[k]) with pos = q/100 (n - 1). */
+static int percentile(const unet__source *src, int64_t plane, double q, double *out)
+{
+    int64_t n = src->height * src->width, C = src->channels;
+    double pos = q / 100.0 * (double)(n - 1);
+    int64_t k = (int64_t)floor(pos);
+    double t = pos - (double)k;
+    double *next = calloc((size_t)C, sizeof *next);
+    if (!next)
+        return unet__fail(UNET_E_NOMEM, "out of memory computing percentiles");
+    int rc = kth_values(src, plane, k, out);
+    if (rc == UNET_OK && t > 0 && k + 1 < n)
+        rc = kth_values(src, plane, k + 1, next);
+    if (rc == UNET_OK && t > 0 && k + 1 < n)
+        for (int64_t c = 0; c < C; c++)
+            out[c] = out[c] + t * (next[c] - out[c]);
+    free(next);
+    return rc;
+}
+
+int unet__plane_normalization(const unet__source *src, int64_t plane, const unet__norm *norm,
+                              unet__affine *affine, unet__progress *prog, double f0, double f1)
+{
+    int64_t C = src->channels;
+    for (int64_t c = 0; c < C; c++)
+        affine[c] = (unet__affine){0.0, 1.0};
+    if (norm->mode == UNET_NORMALIZE_NONE)
+        return UNET_OK;
+    if (norm->mode == UNET_NORMALIZE_FIXED) {
+        for (int64_t c = 0; c < C; c++)
+            affine[c] = (unet__affine){norm->a, 1.0 / norm->b};
+        return UNET_OK;
+    }
+    int rc = unet__progress_report(prog, f0, "statistics", false);
+    double *a = calloc((size_t)(3 * C), sizeof *a);
+    if (rc == UNET_OK && !a)
+        rc = unet__fail(UNET_E_NOMEM, "out of memory computing statistics");
+    if (rc == UNET_OK && norm->mode == UNET_NORMALIZE_ZMUV) {
+        moments m = {a, a + C, a + 2 * C};
+        double n = (double)(src->height * src->width);
+        rc = pass(src, plane, visit_sum, &m);
+        for (int64_t c = 0; c < C && rc == UNET_OK; c++)
+            m.mean[c] = m.sum[c] / n;
+        if (rc == UNET_OK)
+            rc = pass(src, plane, visit_sq, &m);
+        for (int64_t c = 0; c < C && rc == UNET_OK; c++)
+            affine[c] = (unet__affine){m.mean[c], 1.0 / (sqrt(m.sq[c] / n) + norm->eps)};
+    } else if (rc == UNET_OK) {
+        double *lo = a, *hi = a + C;
+        rc = percentile(src, plane, norm->a, lo);
+        if (rc == UNET_OK)
+            rc = unet__progress_report(prog, (f0 + f1) / 2, "statistics", false);
+        if (rc == UNET_OK)
+            rc = percentile(src, plane, norm->b, hi);
+        for (int64_t c = 0; c < C && rc == UNET_OK; c++)
+            affine[c] = (unet__affine){lo[c], 1.0 / (hi[c] - lo[c] + 1e-20)};
+    }
+    free(a);
+    return rc;
+}
