@@ -63,6 +63,8 @@ void unet__axis_span(const unet__net *net, const unet__axis *ax, int64_t k, unet
     sp->core1 = sp->core0 + ax->tile < ax->size ? sp->core0 + ax->tile : ax->size;
     sp->ext0 = k > 0 ? sp->core0 - bw : sp->core0;
     sp->ext1 = k < ax->count - 1 ? sp->core1 + bw : sp->core1;
+    if (sp->ext1 > ax->size) /* the last core may be narrower than the blend width */
+        sp->ext1 = ax->size;
     if (net->same_padding) {
         int64_t w0 = sp->core0 - bctx - ax->context;
         int64_t w1 = round_up(sp->core1, ax->align) + bctx + ax->context;

@@ -1,0 +1,685 @@
+/* Tiled prediction: exactness against an independent whole-image oracle for every border
+ * mode, negative controls, blending weights, streaming, progress, cancellation and threads. */
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "predict/predict.h"
+#include "unet.h"
+
+#define SAME_CFG "{\"depth\": 3, \"base_features\": 4, \"block\": \"crcr\"}"
+#define VALID_CFG "{\"depth\": 2, \"base_features\": 4, \"padding\": \"valid\"}"
+
+static unet_model_t *create(const char *json)
+{
+    unet_model_t *m;
+    ck_assert_msg(unet_model_create(json, 11, &m) == UNET_OK, "%s", unet_last_error());
+    return m;
+}
+
+static float *random_image(int64_t n, unsigned seed)
+{
+    float *x = malloc((size_t)n * sizeof *x);
+    srand(seed);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)rand() / RAND_MAX * 2.0f - 1.0f;
+    return x;
+}
+
+static int64_t reflect(int64_t i, int64_t n)
+{
+    if (n == 1)
+        return 0;
+    int64_t p = 2 * (n - 1);
+    i %= p;
+    if (i < 0)
+        i += p;
+    return i < n ? i : p - i;
+}
+
+static int64_t round_up(int64_t v, int64_t m)
+{
+    return (v + m - 1) / m * m;
+}
+
+/* The oracle, written from DESIGN section 6 without the engine: build the canvas, run the
+ * raw network once with unet_model_forward, crop. Single channel, no normalisation. */
+static void whole_image(const unet_model_t *m, const float *img, int64_t h, int64_t w,
+                        int border, float *out)
+{
+    int64_t B = unet_model_block_multiple(m), halo = unet_model_halo(m);
+    int64_t before, ch, cw, crop;
+    if (unet_model_is_same_padding(m)) {
+        if (border == UNET_BORDER_NETWORK) {
+            before = 0;
+            ch = round_up(h, B);
+            cw = round_up(w, B);
+        } else {
+            before = round_up(halo, B);
+            ch = round_up(before + h + halo, B);
+            cw = round_up(before + w + halo, B);
+        }
+        crop = before;
+    } else {
+        before = halo;
+        int64_t o;
+        ck_assert_int_eq(unet_model_fit_size(m, h + 2 * halo, &ch, &o), UNET_OK);
+        ck_assert_int_eq(unet_model_fit_size(m, w + 2 * halo, &cw, &o), UNET_OK);
+        crop = 0;
+    }
+    float *canvas = malloc((size_t)(ch * cw) * sizeof *canvas);
+    for (int64_t y = 0; y < ch; y++)
+        for (int64_t x = 0; x < cw; x++) {
+            int64_t sy = y - before, sx = x - before;
+            bool inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+            canvas[y * cw + x] = border == UNET_BORDER_ZERO && !inside
+                                     ? 0.0f
+                                     : img[reflect(sy, h) * w + reflect(sx, w)];
+        }
+    int64_t shape[4] = {1, 1, ch, cw}, oshape[4];
+    ck_assert_int_eq(unet_model_output_shape(m, 4, shape, oshape), UNET_OK);
+    float *net = malloc((size_t)(oshape[2] * oshape[3]) * sizeof *net);
+    ck_assert_int_eq(unet_model_forward(m, canvas, 4, shape, net, (size_t)(oshape[2] * oshape[3]), 0),
+                     UNET_OK);
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++)
+            out[y * w + x] = net[(y + crop) * oshape[3] + x + crop];
+    free(canvas);
+    free(net);
+}
+
+static double max_abs_diff(const float *a, const float *b, int64_t n)
+{
+    double d = 0;
+    for (int64_t i = 0; i < n; i++)
+        d = fmax(d, fabs((double)a[i] - b[i]));
+    return d;
+}
+
+static unet_predict_opts_t *opts_for(int border, int64_t tile, int batch, int threads)
+{
+    unet_predict_opts_t *o;
+    ck_assert_int_eq(unet_predict_opts_create(&o), UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_set_border(o, border), UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_set_tile(o, tile), UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_set_batch(o, batch), UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_set_threads(o, threads), UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_set_normalize(o, UNET_NORMALIZE_NONE, 0, 0), UNET_OK);
+    return o;
+}
+
+/* Tiled == whole image for one model over sizes x tiles x border modes x batch x threads. */
+static void exactness_matrix(const char *cfg, const int *borders, int nborders)
+{
+    unet_model_t *m = create(cfg);
+    int64_t B = unet_model_block_multiple(m);
+    int64_t mid = 4 * B;
+    int64_t sizes[][2] = {{1, 1}, {7, 13}, {B - 1, B + 1}, {B + 1, 2 * B - 1},
+                          {mid - 1, mid + 1}, {3 * mid + 1, 2 * mid - 1}, {61, 97}};
+    int64_t tiles[] = {B, mid, 1024};
+    double worst = 0;
+    int runs = 0;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        int64_t h = sizes[si][0], w = sizes[si][1];
+        if (h < 1 || w < 1)
+            continue;
+        float *img = random_image(h * w, (unsigned)(h * 131 + w)), *ref = malloc((size_t)(h * w) * 4),
+              *out = malloc((size_t)(h * w) * 4);
+        for (int bi = 0; bi < nborders; bi++) {
+            whole_image(m, img, h, w, borders[bi], ref);
+            for (size_t ti = 0; ti < sizeof tiles / sizeof tiles[0]; ti++) {
+                /* The smallest tile on big images costs thousands of tiles: keep it small. */
+                if (tiles[ti] == B && h * w > 4000)
+                    continue;
+                int batch = 1 + (int)((si + ti) % 4), threads = 1 + (int)((si + bi + ti) % 2);
+                unet_predict_opts_t *o = opts_for(borders[bi], tiles[ti], batch, threads);
+                int64_t shape[2] = {h, w};
+                int rc = unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)(h * w));
+                ck_assert_msg(rc == UNET_OK, "%s", unet_last_error());
+                double d = max_abs_diff(out, ref, h * w);
+                ck_assert_msg(d <= 1e-5, "size %lldx%lld tile %lld border %d batch %d threads %d: "
+                                         "max diff %g", (long long)h, (long long)w,
+                              (long long)tiles[ti], borders[bi], batch, threads, d);
+                worst = fmax(worst, d);
+                runs++;
+                unet_predict_opts_free(o);
+            }
+        }
+        free(img);
+        free(ref);
+        free(out);
+    }
+    printf("exactness %s: %d runs, worst max|tiled - whole| = %.3g\n", cfg, runs, worst);
+    unet_model_free(m);
+}
+
+START_TEST(test_exact_same_padding)
+{
+    int borders[] = {UNET_BORDER_NETWORK, UNET_BORDER_REFLECT, UNET_BORDER_ZERO};
+    exactness_matrix(SAME_CFG, borders, 3);
+}
+END_TEST
+
+START_TEST(test_exact_valid_padding)
+{
+    int borders[] = {UNET_BORDER_REFLECT, UNET_BORDER_ZERO};
+    exactness_matrix(VALID_CFG, borders, 2);
+}
+END_TEST
+
+START_TEST(test_exact_prime_size)
+{
+    /* 509 x 1021 (primes) with 64-px tiles, batch 3, two threads, reflect border. */
+    unet_model_t *m = create(SAME_CFG);
+    int64_t h = 509, w = 1021;
+    float *img = random_image(h * w, 5), *ref = malloc((size_t)(h * w) * 4),
+          *out = malloc((size_t)(h * w) * 4);
+    whole_image(m, img, h, w, UNET_BORDER_REFLECT, ref);
+    unet_predict_opts_t *o = opts_for(UNET_BORDER_REFLECT, 64, 3, 2);
+    int64_t shape[2] = {h, w};
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)(h * w)), UNET_OK);
+    double d = max_abs_diff(out, ref, h * w);
+    printf("exactness 509x1021, tile 64: max diff %.3g\n", d);
+    ck_assert_double_le(d, 1e-5);
+    unet_predict_opts_free(o);
+    free(img);
+    free(ref);
+    free(out);
+    unet_model_free(m);
+}
+END_TEST
+
+/* Negative controls: the comparison above can fail. */
+START_TEST(test_negative_controls)
+{
+    unet_model_t *m = create(SAME_CFG);
+    int64_t h = 96, w = 96, n = h * w, B = unet_model_block_multiple(m);
+    float *img = random_image(n, 9), *ref = malloc((size_t)n * 4), *out = malloc((size_t)n * 4);
+    whole_image(m, img, h, w, UNET_BORDER_NETWORK, ref);
+
+    /* 1. A halo below the receptive-field margin is refused unless asked for explicitly... */
+    unet_predict_opts_t *o = opts_for(UNET_BORDER_NETWORK, 16, 1, 1);
+    ck_assert_int_eq(unet_predict_opts_set_halo(o, 2, 0), UNET_OK);
+    int64_t shape[2] = {h, w};
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)n),
+                     UNET_E_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(unet_last_error(), "receptive-field"));
+    /* ...and then visibly differs from the whole image. */
+    ck_assert_int_eq(unet_predict_opts_set_halo(o, 2, 1), UNET_OK);
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)n), UNET_OK);
+    double d_halo = max_abs_diff(out, ref, n);
+    printf("negative control, halo 2 < margin %d: max diff %.3g\n", unet_model_halo(m), d_halo);
+    ck_assert_double_gt(d_halo, 1e-3);
+    /* A raised halo is fine. */
+    ck_assert_int_eq(unet_predict_opts_set_halo(o, unet_model_halo(m) + 9, 0), UNET_OK);
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)n), UNET_OK);
+    ck_assert_double_le(max_abs_diff(out, ref, n), 1e-5);
+    unet_predict_opts_free(o);
+
+    /* 2. A tile window whose origin is off the block grid (by B/2) gives a different core than
+     * the whole image, though its halo is ample: alignment matters. */
+    int64_t win = 64, origin = B / 2 + 8, core0 = origin + 24, core = 16;
+    int64_t wshape[4] = {1, 1, win, win};
+    float *window = malloc((size_t)(win * win) * 4), *wout = malloc((size_t)(win * win) * 4);
+    for (int64_t y = 0; y < win; y++)
+        for (int64_t x = 0; x < win; x++)
+            window[y * win + x] = img[(origin + y) * w + origin + x];
+    ck_assert_int_eq(unet_model_forward(m, window, 4, wshape, wout, (size_t)(win * win), 1), UNET_OK);
+    double d_align = 0;
+    for (int64_t y = 0; y < core; y++)
+        for (int64_t x = 0; x < core; x++)
+            d_align = fmax(d_align, fabs(wout[(core0 - origin + y) * win + core0 - origin + x] -
+                                         ref[(core0 + y) * w + core0 + x]));
+    printf("negative control, window origin %lld (block %lld): max diff %.3g\n",
+           (long long)origin, (long long)B, d_align);
+    ck_assert_double_gt(d_align, 1e-3);
+    /* The same window on the grid agrees (so the difference is the alignment's doing). */
+    origin = 8;
+    core0 = origin + 24;
+    for (int64_t y = 0; y < win; y++)
+        for (int64_t x = 0; x < win; x++)
+            window[y * win + x] = img[(origin + y) * w + origin + x];
+    ck_assert_int_eq(unet_model_forward(m, window, 4, wshape, wout, (size_t)(win * win), 1), UNET_OK);
+    double d_grid = 0;
+    for (int64_t y = 0; y < core; y++)
+        for (int64_t x = 0; x < core; x++)
+            d_grid = fmax(d_grid, fabs(wout[(core0 - origin + y) * win + core0 - origin + x] -
+                                       ref[(core0 + y) * w + core0 + x]));
+    ck_assert_double_le(d_grid, 1e-5);
+    free(window);
+    free(wout);
+    free(img);
+    free(ref);
+    free(out);
+    unet_model_free(m);
+}
+END_TEST
+
+START_TEST(test_blend_weights_sum_to_one)
+{
+    for (int64_t width = 1; width <= 40; width++)
+        for (int64_t i = 0; i < 2 * width; i++) {
+            double l, r;
+            unet__blend_pair(i, width, &l, &r);
+            ck_assert(l + r == 1.0);
+            ck_assert(l > 0 && r > 0);
+            if (i > 0) { /* the right weight rises monotonically across the seam */
+                double l0, r0;
+                unet__blend_pair(i - 1, width, &l0, &r0);
+                ck_assert(r > r0);
+            }
+        }
+    /* Along an axis, the weights of all tiles sum to exactly 1 at every pixel. */
+    unet_model_t *m = create("{\"depth\": 2, \"base_features\": 2}");
+    unet__net net = {0};
+    net.same_padding = true;
+    net.block_multiple = 2;
+    int64_t sizes[] = {5, 33, 100, 257};
+    int64_t blends[] = {1, 3, 8};
+    for (size_t si = 0; si < 4; si++)
+        for (size_t bi = 0; bi < 3; bi++) {
+            unet__axis ax;
+            ck_assert_int_eq(unet__axis_plan(&net, UNET_BORDER_REFLECT, sizes[si], 16, 6,
+                                             blends[bi], &ax), UNET_OK);
+            for (int64_t x = 0; x < sizes[si]; x++) {
+                double sum = 0;
+                for (int64_t k = 0; k < ax.count; k++) {
+                    unet__span sp;
+                    unet__axis_span(&net, &ax, k, &sp);
+                    sum += unet__blend_weight(&ax, &sp, k, x);
+                }
+                ck_assert_msg(sum == 1.0, "size %lld blend %lld x %lld: sum %.17g",
+                              (long long)sizes[si], (long long)blends[bi], (long long)x, sum);
+            }
+        }
+    unet__axis ax;
+    ck_assert_int_eq(unet__axis_plan(&net, UNET_BORDER_REFLECT, 100, 16, 6, 9, &ax),
+                     UNET_E_INVALID_ARG); /* wider than half a tile */
+    unet_model_free(m);
+}
+END_TEST
+
+START_TEST(test_blending)
+{
+    /* A pixel-wise model (1x1 convs only): a constant image stays constant with blending. */
+    unet_model_t *local = create("{\"depth\": 1, \"kernel_size\": 1, \"block\": \"cr\", "
+                                 "\"base_features\": 3}");
+    int64_t h = 70, w = 90, n = h * w, shape[2] = {h, w};
+    float *img = malloc((size_t)n * 4), *out = malloc((size_t)n * 4);
+    for (int64_t i = 0; i < n; i++)
+        img[i] = 0.7f;
+    unet_predict_opts_t *o = opts_for(UNET_BORDER_REFLECT, 16, 2, 1);
+    ck_assert_int_eq(unet_predict_opts_set_blend(o, 6), UNET_OK);
+    ck_assert_int_eq(unet_predict(local, o, img, UNET_F32, 2, shape, out, (size_t)n), UNET_OK);
+    for (int64_t i = 1; i < n; i++)
+        ck_assert_float_eq_tol(out[i], out[0], 1e-6f);
+    unet_predict_opts_free(o);
+    unet_model_free(local);
+    free(img);
+    free(out);
+
+    /* Blending a model whose halo covers its receptive field still equals the whole image. */
+    unet_model_t *m = create(SAME_CFG);
+    h = 77;
+    w = 101;
+    n = h * w;
+    img = random_image(n, 21);
+    float *ref = malloc((size_t)n * 4);
+    out = malloc((size_t)n * 4);
+    whole_image(m, img, h, w, UNET_BORDER_ZERO, ref);
+    o = opts_for(UNET_BORDER_ZERO, 32, 2, 2);
+    ck_assert_int_eq(unet_predict_opts_set_blend(o, 8), UNET_OK);
+    int64_t shape2[2] = {h, w};
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape2, out, (size_t)n), UNET_OK);
+    double d = max_abs_diff(out, ref, n);
+    printf("blend 8 on tile 32: max diff to whole image %.3g\n", d);
+    ck_assert_double_le(d, 1e-5);
+    ck_assert_int_eq(unet_predict_opts_set_blend(o, 17), UNET_OK);
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape2, out, (size_t)n),
+                     UNET_E_INVALID_ARG);
+    unet_predict_opts_free(o);
+    free(img);
+    free(ref);
+    free(out);
+    unet_model_free(m);
+}
+END_TEST
+
+/* ---- streaming ---- */
+
+typedef struct stream_state {
+    const float *img;
+    float *out;
+    int64_t planes, h, w;
+    int *writes; /* per output pixel */
+    int bad_region;
+    int fail_read_at; /* read call number that fails, or -1 */
+    int reads;
+} stream_state;
+
+static int stream_read(void *user, int64_t p, int64_t y, int64_t x, int64_t h, int64_t w,
+                       float *dst)
+{
+    stream_state *s = user;
+    if (s->fail_read_at >= 0 && s->reads++ == s->fail_read_at)
+        return 5;
+    if (p < 0 || p >= s->planes || y < 0 || x < 0 || y + h > s->h || x + w > s->w || h < 1 || w < 1)
+        s->bad_region = 1;
+    for (int64_t i = 0; i < h; i++)
+        memcpy(dst + i * w, s->img + (p * s->h + y + i) * s->w + x, (size_t)w * 4);
+    return 0;
+}
+
+static int stream_write(void *user, int64_t p, int64_t y, int64_t x, int64_t h, int64_t w,
+                        const float *src)
+{
+    stream_state *s = user;
+    if (p < 0 || p >= s->planes || y < 0 || x < 0 || y + h > s->h || x + w > s->w)
+        s->bad_region = 1;
+    for (int64_t i = 0; i < h; i++)
+        for (int64_t j = 0; j < w; j++) {
+            int64_t k = (p * s->h + y + i) * s->w + x + j;
+            s->out[k] = src[i * w + j];
+            s->writes[k]++;
+        }
+    return 0;
+}
+
+START_TEST(test_streaming_equals_memory)
+{
+    unet_model_t *m = create(SAME_CFG);
+    int64_t P = 2, h = 75, w = 66, n = P * h * w;
+    float *img = random_image(n, 31), *mem = malloc((size_t)n * 4), *str = malloc((size_t)n * 4);
+    int *writes = calloc((size_t)n, sizeof *writes);
+    unet_predict_opts_t *o = opts_for(UNET_BORDER_REFLECT, 16, 4, 2);
+    ck_assert_int_eq(unet_predict_opts_set_normalize(o, UNET_NORMALIZE_PERCENTILE, 1, 99.8),
+                     UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_set_blend(o, 4), UNET_OK);
+    int64_t shape[4] = {P, 1, h, w};
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 4, shape, mem, (size_t)n), UNET_OK);
+    stream_state s = {img, str, P, h, w, writes, 0, -1, 0};
+    ck_assert_int_eq(unet_predict_stream(m, o, P, 1, h, w, stream_read, &s, stream_write, &s),
+                     UNET_OK);
+    ck_assert_int_eq(s.bad_region, 0);
+    for (int64_t i = 0; i < n; i++)
+        ck_assert_int_eq(writes[i], 1);
+    ck_assert_mem_eq(mem, str, (size_t)n * 4);
+    /* Planes are independent: plane 1 alone gives the same result. */
+    float *one = malloc((size_t)(h * w) * 4);
+    int64_t shape1[2] = {h, w};
+    ck_assert_int_eq(unet_predict(m, o, img + h * w, UNET_F32, 2, shape1, one, (size_t)(h * w)),
+                     UNET_OK);
+    ck_assert_mem_eq(one, mem + h * w, (size_t)(h * w) * 4);
+    /* A failing read stops the call with UNET_E_IO. */
+    s.fail_read_at = 3;
+    s.reads = 0;
+    ck_assert_int_eq(unet_predict_stream(m, o, P, 1, h, w, stream_read, &s, stream_write, &s),
+                     UNET_E_IO);
+    ck_assert_int_eq(unet_predict_stream(m, o, P, 2, h, w, stream_read, &s, stream_write, &s),
+                     UNET_E_SHAPE);
+    ck_assert_int_eq(unet_predict_stream(m, o, P, 1, 0, w, stream_read, &s, stream_write, &s),
+                     UNET_E_SHAPE);
+    ck_assert_int_eq(unet_predict_stream(m, o, P, 1, h, w, NULL, &s, stream_write, &s),
+                     UNET_E_INVALID_ARG);
+    unet_predict_opts_free(o);
+    free(one);
+    free(img);
+    free(mem);
+    free(str);
+    free(writes);
+    unet_model_free(m);
+}
+END_TEST
+
+/* Percentile normalisation: the streamed statistics equal NumPy-style percentiles computed
+ * by sorting (checked through a fixed normalisation with those values). */
+START_TEST(test_percentile_statistics)
+{
+    unet_model_t *m = create(SAME_CFG);
+    int64_t h = 123, w = 77, n = h * w;
+    float *img = random_image(n, 41), *a = malloc((size_t)n * 4), *b = malloc((size_t)n * 4);
+    for (int64_t i = 0; i < n; i += 7)
+        img[i] = 3.0f; /* many ties */
+    float *sorted = malloc((size_t)n * 4);
+    memcpy(sorted, img, (size_t)n * 4);
+    for (int64_t i = 1; i < n; i++) { /* insertion sort: slow but obviously right */
+        float v = sorted[i];
+        int64_t j = i - 1;
+        while (j >= 0 && sorted[j] > v) {
+            sorted[j + 1] = sorted[j];
+            j--;
+        }
+        sorted[j + 1] = v;
+    }
+    double pos_lo = 0.02 * (n - 1), pos_hi = 0.998 * (n - 1);
+    int64_t klo = (int64_t)pos_lo, khi = (int64_t)pos_hi;
+    double lo = sorted[klo] + (pos_lo - klo) * ((double)sorted[klo + 1] - sorted[klo]);
+    double hi = sorted[khi] + (pos_hi - khi) * ((double)sorted[khi + 1] - sorted[khi]);
+    unet_predict_opts_t *o = opts_for(UNET_BORDER_NETWORK, 32, 1, 1);
+    ck_assert_int_eq(unet_predict_opts_set_normalize(o, UNET_NORMALIZE_PERCENTILE, 2, 99.8),
+                     UNET_OK);
+    int64_t shape[2] = {h, w};
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, a, (size_t)n), UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_set_normalize(o, UNET_NORMALIZE_FIXED, lo,
+                                                     (hi - lo + 1e-20)), UNET_OK);
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, b, (size_t)n), UNET_OK);
+    ck_assert_double_le(max_abs_diff(a, b, n), 1e-6);
+    unet_predict_opts_free(o);
+    free(sorted);
+    free(img);
+    free(a);
+    free(b);
+    unet_model_free(m);
+}
+END_TEST
+
+/* ---- progress, cancel, threads ---- */
+
+typedef struct progress_log {
+    double last;
+    int calls, ones, cancel_after;
+    int bad_order;
+} progress_log;
+
+static int on_progress(void *user, double f, const char *stage)
+{
+    progress_log *p = user;
+    if (f < p->last || f < 0 || f > 1 || !stage)
+        p->bad_order = 1;
+    p->last = f;
+    p->calls++;
+    p->ones += f == 1.0;
+    return p->cancel_after > 0 && p->calls >= p->cancel_after;
+}
+
+START_TEST(test_progress_and_cancel)
+{
+    unet_model_t *m = create(SAME_CFG);
+    int64_t h = 200, w = 200, n = h * w, shape[2] = {h, w};
+    float *img = random_image(n, 3), *out = malloc((size_t)n * 4);
+    unet_predict_opts_t *o = opts_for(UNET_BORDER_NETWORK, 16, 1, 1);
+    ck_assert_int_eq(unet_predict_opts_set_normalize(o, UNET_NORMALIZE_ZMUV, 0, 0), UNET_OK);
+    progress_log log = {0};
+    ck_assert_int_eq(unet_predict_opts_set_progress(o, on_progress, &log), UNET_OK);
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)n), UNET_OK);
+    ck_assert_int_eq(log.bad_order, 0);
+    ck_assert_int_ge(log.calls, 2);
+    ck_assert_int_eq(log.ones, 1);
+    ck_assert(log.last == 1.0);
+    /* A callback returning non-zero cancels; 1.0 is never reported then. */
+    progress_log stop = {0};
+    stop.cancel_after = 1;
+    ck_assert_int_eq(unet_predict_opts_set_progress(o, on_progress, &stop), UNET_OK);
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)n),
+                     UNET_E_CANCELLED);
+    ck_assert_int_eq(stop.ones, 0);
+    ck_assert_int_eq(stop.calls, 1);
+    /* unet_predict_opts_cancel is sticky until reset. */
+    ck_assert_int_eq(unet_predict_opts_set_progress(o, NULL, NULL), UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_cancel(o), UNET_OK);
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)n),
+                     UNET_E_CANCELLED);
+    ck_assert_int_eq(unet_predict_opts_reset_cancel(o), UNET_OK);
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)n), UNET_OK);
+    unet_predict_opts_free(o);
+    free(img);
+    free(out);
+    unet_model_free(m);
+}
+END_TEST
+
+typedef struct canceller {
+    unet_predict_opts_t *opts;
+    atomic_int *started;
+} canceller;
+
+static int note_start(void *user, double f, const char *stage)
+{
+    (void)f;
+    (void)stage;
+    atomic_store((atomic_int *)user, 1);
+    return 0;
+}
+
+static void *cancel_soon(void *arg)
+{
+    canceller *c = arg;
+    while (!atomic_load(c->started))
+        ;
+    unet_predict_opts_cancel(c->opts);
+    return NULL;
+}
+
+START_TEST(test_cancel_from_another_thread)
+{
+    unet_model_t *m = create(SAME_CFG);
+    int64_t h = 512, w = 512, n = h * w, shape[2] = {h, w};
+    float *img = random_image(n, 4), *out = malloc((size_t)n * 4);
+    unet_predict_opts_t *o = opts_for(UNET_BORDER_NETWORK, 16, 1, 1);
+    atomic_int started = 0;
+    ck_assert_int_eq(unet_predict_opts_set_progress(o, note_start, &started), UNET_OK);
+    canceller c = {o, &started};
+    pthread_t t;
+    pthread_create(&t, NULL, cancel_soon, &c);
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)n),
+                     UNET_E_CANCELLED);
+    pthread_join(t, NULL);
+    unet_predict_opts_free(o);
+    free(img);
+    free(out);
+    unet_model_free(m);
+}
+END_TEST
+
+typedef struct job {
+    const unet_model_t *m;
+    const float *img;
+    float *out;
+    int64_t h, w;
+    int rc;
+} job;
+
+static void *predict_job(void *arg)
+{
+    job *j = arg;
+    unet_predict_opts_t *o;
+    unet_predict_opts_create(&o);
+    unet_predict_opts_set_tile(o, 32);
+    unet_predict_opts_set_threads(o, 1);
+    int64_t shape[2] = {j->h, j->w};
+    j->rc = unet_predict(j->m, o, j->img, UNET_F32, 2, shape, j->out, (size_t)(j->h * j->w));
+    unet_predict_opts_free(o);
+    return NULL;
+}
+
+START_TEST(test_four_threads_share_a_model)
+{
+    unet_model_t *m = create(SAME_CFG);
+    job jobs[4];
+    float *seq[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        int64_t h = 60 + 13 * i, w = 90 - 7 * i;
+        jobs[i] = (job){m, random_image(h * w, 100 + (unsigned)i), malloc((size_t)(h * w) * 4), h, w, -1};
+        seq[i] = malloc((size_t)(h * w) * 4);
+        job s = jobs[i];
+        s.out = seq[i];
+        predict_job(&s);
+        ck_assert_int_eq(s.rc, UNET_OK);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, predict_job, &jobs[i]);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(jobs[i].rc, UNET_OK);
+        ck_assert_mem_eq(jobs[i].out, seq[i], (size_t)(jobs[i].h * jobs[i].w) * 4);
+        free((void *)jobs[i].img);
+        free(jobs[i].out);
+        free(seq[i]);
+    }
+    unet_model_free(m);
+}
+END_TEST
+
+START_TEST(test_option_validation)
+{
+    unet_model_t *m = create(SAME_CFG);
+    unet_predict_opts_t *o;
+    ck_assert_int_eq(unet_predict_opts_create(&o), UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_set_tile(o, -5), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_predict_opts_set_batch(o, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_predict_opts_set_batch(o, 65), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_predict_opts_set_blend(o, -1), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_predict_opts_set_halo(o, -2, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_predict_opts_set_tile(NULL, 8), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_predict_opts_cancel(NULL), UNET_E_INVALID_ARG);
+    /* A tile that is not a multiple of the block multiple names both numbers. */
+    ck_assert_int_eq(unet_predict_opts_set_tile(o, 10), UNET_OK);
+    float img[64] = {0}, out[64];
+    int64_t shape[2] = {8, 8};
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, 64), UNET_E_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(unet_last_error(), "tile 10 is not a multiple of"));
+    ck_assert_ptr_nonnull(strstr(unet_last_error(), "4"));
+    unet_predict_opts_free(o);
+    unet_model_free(m);
+    /* Valid-padding models refuse the network border and a changed halo. */
+    m = create(VALID_CFG);
+    ck_assert_int_eq(unet_predict_opts_create(&o), UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_set_border(o, UNET_BORDER_NETWORK), UNET_OK);
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, 64), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_predict_opts_set_border(o, UNET_BORDER_REFLECT), UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_set_halo(o, 100, 0), UNET_OK);
+    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, 64), UNET_E_INVALID_ARG);
+    unet_predict_opts_free(o);
+    unet_model_free(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("tiling");
+    TCase *tc = tcase_create("tiling");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_exact_same_padding);
+    tcase_add_test(tc, test_exact_valid_padding);
+    tcase_add_test(tc, test_exact_prime_size);
+    tcase_add_test(tc, test_negative_controls);
+    tcase_add_test(tc, test_blend_weights_sum_to_one);
+    tcase_add_test(tc, test_blending);
+    tcase_add_test(tc, test_streaming_equals_memory);
+    tcase_add_test(tc, test_percentile_statistics);
+    tcase_add_test(tc, test_progress_and_cancel);
+    tcase_add_test(tc, test_cancel_from_another_thread);
+    tcase_add_test(tc, test_four_threads_share_a_model);
+    tcase_add_test(tc, test_option_validation);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_VERBOSE);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
