@@ -5,10 +5,10 @@ reference PyTorch module. Importing this package never imports torch.
 """
 
 from ._lib import path as library_path
-from .model import DtypeError, Model, ShapeError, UnetError
+from .model import Cancelled, DtypeError, Model, ShapeError, UnetError
 from ._lib import lib as _c
 
-__all__ = ["Model", "UnetError", "ShapeError", "DtypeError", "library_path", "version",
+__all__ = ["Model", "UnetError", "Cancelled", "ShapeError", "DtypeError", "library_path", "version",
            "__version__"]
 
 

@@ -22,6 +22,8 @@ U8, U16, I16, U32, F32, F64 = 1, 2, 3, 4, 5, 6
 
 BORDER_DEFAULT, BORDER_NETWORK, BORDER_REFLECT, BORDER_ZERO = 0, 1, 2, 3
 
+PROGRESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_double, c_char_p)
+
 _model_p = c_void_p
 _opts_p = c_void_p
 _i64_p = POINTER(c_int64)
@@ -64,6 +66,13 @@ _PROTOTYPES = {
     "unet_predict_opts_set_threads": (c_int, [_opts_p, c_int]),
     "unet_predict_opts_set_border": (c_int, [_opts_p, c_int]),
     "unet_predict_opts_set_normalize": (c_int, [_opts_p, c_int, c_double, c_double]),
+    "unet_predict_opts_set_tile": (c_int, [_opts_p, c_int64]),
+    "unet_predict_opts_set_halo": (c_int, [_opts_p, c_int64, c_int]),
+    "unet_predict_opts_set_blend": (c_int, [_opts_p, c_int64]),
+    "unet_predict_opts_set_batch": (c_int, [_opts_p, c_int]),
+    "unet_predict_opts_set_progress": (c_int, [_opts_p, PROGRESS_FN, c_void_p]),
+    "unet_predict_opts_cancel": (c_int, [_opts_p]),
+    "unet_predict_opts_reset_cancel": (c_int, [_opts_p]),
     "unet_predict": (c_int, [_model_p, _opts_p, c_void_p, c_int, c_int, _i64_p, _f32_p, c_size_t]),
 }
 

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from . import _lib
+from . import _lib, _predict
 from ._lib import lib
 
 _F32_P = ctypes.POINTER(ctypes.c_float)
@@ -22,9 +22,6 @@ _PREDICT_DTYPES = {
     np.dtype(np.float64): _lib.F64,
 }
 
-_BORDERS = {"default": _lib.BORDER_DEFAULT, "network": _lib.BORDER_NETWORK,
-            "reflect": _lib.BORDER_REFLECT, "zero": _lib.BORDER_ZERO}
-
 
 class UnetError(Exception):
     """A libunet failure: `code` (negative UNET_E_*), `status` (its name) and `message`."""
@@ -38,6 +35,10 @@ class UnetError(Exception):
 
 class ShapeError(UnetError, ValueError):
     """An image or tensor shape the model cannot take (UNET_E_SHAPE)."""
+
+
+class Cancelled(UnetError):
+    """The call was cancelled (by a progress callback or a cancel request)."""
 
 
 class DtypeError(UnetError, TypeError):
@@ -266,36 +267,64 @@ class Model:
                                       _f32_ptr(out), out.size, int(threads)))
         return out if batched else out[0]
 
-    def predict(self, x, threads=0, border="default"):
-        """Whole-image prediction: the model's preprocessing, padding to what the network
-        needs, the final activation, cropping back. x (H,W), (C,H,W) or (N,C,H,W) of uint8,
-        uint16, int16, uint32, float32 or float64; float32 (C_out,H,W) or (N,C_out,H,W)."""
+    def predict(self, x, axes=None, tile=None, blend=0, batch=1, threads=0, border=None,
+                normalize=None, progress=None):
+        """Predict an image of any size, tiled with exact stitching.
+
+        x: uint8, uint16, int16, uint32, float32 or float64. axes: its dimensions as letters
+        Z, T (planes, predicted one by one), C, Y, X; None guesses "YX" for 2-D, "CYX" for 3-D
+        when the first size equals the model's input channels (else "ZYX"), "ZCYX" for 4-D.
+        Returns float32 with the plane axes kept and the output channels where C was (first
+        when x had none). tile: core size (a multiple of block_multiple; None: automatic).
+        blend: seam blending width. border: "network", "reflect" or "zero" (None: the model's
+        default). normalize: None (the model's metadata), "none", "zmuv",
+        "percentile:LOW,HIGH" or "fixed:MEAN,STD". progress(fraction) may return True to
+        cancel; an exception it raises cancels the run and is re-raised here; cancellation
+        raises unet.Cancelled."""
         x = np.asarray(x)
         if x.dtype.newbyteorder("=") not in _PREDICT_DTYPES:
             raise DtypeError(_lib.E_INVALID_ARG, "predict takes uint8, uint16, int16, uint32, "
                              "float32 or float64 input, not %s" % x.dtype)
-        if x.ndim not in (2, 3, 4):
-            raise ShapeError(_lib.E_SHAPE, "predict takes (H,W), (C,H,W) or (N,C,H,W), not "
-                             "shape %s" % (x.shape,))
-        if border not in _BORDERS:
-            raise UnetError(_lib.E_INVALID_ARG, "border %r is not one of %s"
-                            % (border, ", ".join(_BORDERS)))
-        x = _native(x)
-        spatial = x.shape[-2:]
-        out_shape = ((x.shape[0],) if x.ndim == 4 else ()) + (self.out_channels,) + spatial
-        out = np.empty(out_shape, dtype=np.float32)
+        try:
+            axes = _predict.resolve_axes(axes, x.shape, self.in_channels)
+        except ValueError as e:
+            raise ShapeError(_lib.E_SHAPE, str(e)) from None
+        border = "default" if border is None else border
+        if border not in _predict.BORDERS:
+            raise UnetError(_lib.E_INVALID_ARG, "border %r is not one of network, reflect, zero"
+                            % (border,))
+        try:
+            norm = _predict.parse_normalize(normalize)
+        except ValueError as e:
+            raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
+        planes4, plane_names, plane_shape = _predict.to_planes(x, axes)
+        planes4 = _native(planes4)
+        out = np.empty((planes4.shape[0], self.out_channels) + planes4.shape[2:], np.float32)
+        bridge = _predict.ProgressBridge(progress) if progress is not None else None
         opts = ctypes.c_void_p()
         try:
-            if threads or border != "default":
-                _check(lib.unet_predict_opts_create(ctypes.byref(opts)))
-                _check(lib.unet_predict_opts_set_threads(opts, int(threads)))
-                _check(lib.unet_predict_opts_set_border(opts, _BORDERS[border]))
-            _check(lib.unet_predict(self._handle, opts, x.ctypes.data_as(ctypes.c_void_p),
-                                    _PREDICT_DTYPES[x.dtype], x.ndim, _lib.i64_array(x.shape),
-                                    _f32_ptr(out), out.size))
+            _check(lib.unet_predict_opts_create(ctypes.byref(opts)))
+            _check(lib.unet_predict_opts_set_threads(opts, int(threads)))
+            _check(lib.unet_predict_opts_set_border(opts, _predict.BORDERS[border]))
+            _check(lib.unet_predict_opts_set_normalize(opts, *norm))
+            _check(lib.unet_predict_opts_set_tile(opts, 0 if tile is None else int(tile)))
+            _check(lib.unet_predict_opts_set_blend(opts, int(blend)))
+            _check(lib.unet_predict_opts_set_batch(opts, int(batch)))
+            if bridge:
+                _check(lib.unet_predict_opts_set_progress(opts, bridge.c_fn, None))
+            status = lib.unet_predict(self._handle, opts, planes4.ctypes.data_as(ctypes.c_void_p),
+                                      _PREDICT_DTYPES[planes4.dtype], 4,
+                                      _lib.i64_array(planes4.shape), _f32_ptr(out), out.size)
+            message = _lib.last_error()
         finally:
             lib.unet_predict_opts_free(opts)
-        return out
+        if bridge and bridge.error is not None:
+            raise bridge.error
+        if status == _lib.E_CANCELLED:
+            raise Cancelled(status, message)
+        if status != _lib.OK:
+            raise _error(status, message)
+        return _predict.from_planes(out, axes, plane_names, plane_shape)
 
 
 def _check_value(value):

@@ -1,0 +1,98 @@
+"""Model.predict's arguments: the axes of an array, the options object, progress callbacks."""
+
+import ctypes
+import re
+
+import numpy as np
+
+from . import _lib
+from ._lib import lib
+
+NORMALIZE_MODES = {"model": 0, "none": 1, "zmuv": 2, "percentile": 3, "fixed": 4}
+BORDERS = {"default": _lib.BORDER_DEFAULT, "network": _lib.BORDER_NETWORK,
+           "reflect": _lib.BORDER_REFLECT, "zero": _lib.BORDER_ZERO}
+PLANE_AXES = "ZT"
+
+
+def resolve_axes(axes, shape, in_channels):
+    """The axes string of an array: given, or guessed from its shape as documented."""
+    ndim = len(shape)
+    if axes is None:
+        if ndim == 2:
+            return "YX"
+        if ndim == 3:
+            return "CYX" if shape[0] == in_channels else "ZYX"
+        if ndim == 4:
+            return "ZCYX"
+        raise ValueError("cannot guess the axes of a %d-D array; pass axes= (letters Z, T, C, "
+                         "Y, X)" % ndim)
+    axes = axes.upper()
+    if len(axes) != ndim:
+        raise ValueError("axes %r has %d letters, the array %d dimensions" % (axes, len(axes), ndim))
+    if set(axes) - set("ZTCYX") or len(set(axes)) != len(axes):
+        raise ValueError("axes %r must use each of Z, T, C, Y, X at most once" % axes)
+    if "Y" not in axes or "X" not in axes:
+        raise ValueError("axes %r must contain Y and X" % axes)
+    return axes
+
+
+def to_planes(x, axes):
+    """(P, C, Y, X) view of x, and what is needed to put the result back."""
+    planes = [a for a in axes if a in PLANE_AXES]
+    order = [axes.index(a) for a in planes]
+    order += [axes.index("C")] if "C" in axes else []
+    order += [axes.index("Y"), axes.index("X")]
+    y = np.transpose(x, order)
+    plane_shape = y.shape[:len(planes)]
+    if "C" not in axes:
+        y = y[..., None, :, :]
+    y = y.reshape((-1,) + y.shape[len(planes):])
+    return y, planes, plane_shape
+
+
+def from_planes(out, axes, planes, plane_shape):
+    """Back from (P, C_out, Y, X): plane axes kept in order, C where it was (first if none)."""
+    out = out.reshape(tuple(plane_shape) + out.shape[1:])
+    kept = planes + ["C", "Y", "X"]  # the current order
+    if "C" in axes:
+        target = [a for a in axes]
+    else:
+        target = ["C"] + [a for a in axes]
+    return np.transpose(out, [kept.index(a) for a in target])
+
+
+def parse_normalize(value):
+    """None (the model's), a mode name, "percentile:LOW,HIGH", "fixed:MEAN,STD", or a tuple
+    (mode, a, b)."""
+    if value is None:
+        return 0, 0.0, 0.0
+    if isinstance(value, (tuple, list)):
+        mode, a, b = (list(value) + [0.0, 0.0])[:3]
+    else:
+        m = re.fullmatch(r"\s*(\w+)\s*(?::\s*([^,]+)\s*,\s*([^,]+))?\s*", str(value))
+        if not m:
+            raise ValueError("normalize %r: expected none, zmuv, percentile:LOW,HIGH or "
+                             "fixed:MEAN,STD" % (value,))
+        mode, a, b = m.group(1), m.group(2), m.group(3)
+        if mode == "percentile" and a is None:
+            a, b = 1.0, 99.8
+    if mode not in NORMALIZE_MODES:
+        raise ValueError("normalize mode %r is not one of %s" % (mode, ", ".join(NORMALIZE_MODES)))
+    return NORMALIZE_MODES[mode], float(a or 0.0), float(b or 0.0)
+
+
+class ProgressBridge:
+    """Wraps a Python progress callable for C: exceptions cancel the run and are re-raised
+    after the call (a ctypes callback must never raise into C)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.error = None
+        self.c_fn = _lib.PROGRESS_FN(self._call)
+
+    def _call(self, _user, fraction, stage):
+        try:
+            return 1 if self.fn(fraction) else 0
+        except BaseException as e:  # noqa: B902 - re-raised by the caller
+            self.error = e
+            return 1
