@@ -229,6 +229,28 @@ UNET_API int unet_predict_stream(const unet_model_t *model, const unet_predict_o
                                  int64_t width, unet_read_fn read, void *read_user,
                                  unet_write_fn write, void *write_user);
 
+/* ---- TIFF files ------------------------------------------------------------------------------
+ * Pages are planes (Z or T), samples per pixel are channels. Readable: 8/16/32-bit unsigned,
+ * 16/32-bit signed, 32/64-bit float; strips or tiles; any compression libtiff decodes (none,
+ * LZW, deflate, PackBits, ...); classic or BigTIFF; chunky or planar channels. */
+
+/* Size and element type of a TIFF file (int32 files report UNET_F64, read exactly). */
+UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels,
+                            int64_t *height, int64_t *width, int *dtype);
+
+#define UNET_TIFF_DEFLATE 1u /* deflate-compress the output */
+#define UNET_TIFF_BIGTIFF 2u /* force BigTIFF (chosen automatically past 4 GB anyway) */
+
+/* Predict a TIFF file into a new TIFF file, streaming: the input is read strip by strip or
+ * tile by tile and the output written as rows finish, so memory stays bounded by a band of
+ * tiles whatever the image size. output_dtype: UNET_F32, or UNET_U8 / UNET_U16, for which the
+ * values are scaled by 255 / 65535 when the model outputs probabilities (final sigmoid or
+ * softmax) and rounded, then clipped to the type's range. Resolution tags are copied. On
+ * failure or cancellation the output file is removed. */
+UNET_API int unet_predict_tiff(const unet_model_t *model, const unet_predict_opts_t *opts,
+                               const char *input_path, const char *output_path,
+                               int output_dtype, unsigned flags);
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,6 +34,13 @@ int unet__model_refresh(struct unet_model *m);
 json_t *unet__model_metadata_json(const struct unet_model *m, const char *crc32_hex);
 /* Validate and set one metadata section (takes a new reference to value, which may be NULL). */
 int unet__model_set_section(struct unet_model *m, const char *key, json_t *value, int error_code);
+/* Run the tiled predictor for a model over any source and sink (api/predict.c); opts NULL
+ * means defaults. Declared with incomplete types so this header needs no predict/ headers. */
+struct unet__source;
+struct unet__sink;
+struct unet_predict_opts;
+int unet__predict_with_model(const struct unet_model *m, const struct unet_predict_opts *opts,
+                             const struct unet__source *src, const struct unet__sink *sink);
 /* Resolve a thread count (<= 0: all available). */
 int unet__resolve_threads(int num_threads);
 

@@ -129,18 +129,18 @@ static int write_memory(void *user, int64_t plane, int64_t y, int64_t x, int64_t
 
 /* ---- entry points ---- */
 
-static int check_model_opts(const unet_model_t *m, const unet_predict_opts_t *opts,
-                            struct unet_predict_opts *defaults, const unet_predict_opts_t **o)
+int unet__predict_with_model(const unet_model_t *m, const struct unet_predict_opts *opts,
+                             const unet__source *src, const unet__sink *sink)
 {
-    if (!m)
-        return unet__fail(UNET_E_INVALID_ARG, "model is NULL");
+    struct unet_predict_opts defaults;
     if (!opts) {
-        unet__predict_opts_defaults(defaults);
-        *o = defaults;
-    } else {
-        *o = opts;
+        unet__predict_opts_defaults(&defaults);
+        opts = &defaults;
     }
-    return UNET_OK;
+    unet__net net;
+    describe(m, &net);
+    unet__norm norm = resolve_norm(m, opts);
+    return unet__predict_run(&net, opts, &norm, src, sink);
 }
 
 UNET_API int unet_predict(const unet_model_t *m, const unet_predict_opts_t *opts,
@@ -148,11 +148,8 @@ UNET_API int unet_predict(const unet_model_t *m, const unet_predict_opts_t *opts
                           float *output, size_t output_count)
 {
     unet__clear_error();
-    struct unet_predict_opts defaults;
-    const unet_predict_opts_t *o = NULL;
-    int rc = check_model_opts(m, opts, &defaults, &o);
-    if (rc != UNET_OK)
-        return rc;
+    if (!m)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_predict: model is NULL");
     if (!input || !shape || !output)
         return unet__fail(UNET_E_INVALID_ARG, "unet_predict: input, shape or output is NULL");
     if (dtype < UNET_U8 || dtype > UNET_F64)
@@ -186,10 +183,7 @@ UNET_API int unet_predict(const unet_model_t *m, const unet_predict_opts_t *opts
     memory_output out = {output, m->cfg.out_channels, h, w};
     unet__source src = {planes, channels, h, w, read_memory, &im};
     unet__sink sink = {write_memory, &out};
-    unet__net net;
-    describe(m, &net);
-    unet__norm norm = resolve_norm(m, o);
-    return unet__predict_run(&net, o, &norm, &src, &sink);
+    return unet__predict_with_model(m, opts, &src, &sink);
 }
 
 UNET_API int unet_predict_stream(const unet_model_t *m, const unet_predict_opts_t *opts,
@@ -198,11 +192,8 @@ UNET_API int unet_predict_stream(const unet_model_t *m, const unet_predict_opts_
                                  unet_write_fn write, void *write_user)
 {
     unet__clear_error();
-    struct unet_predict_opts defaults;
-    const unet_predict_opts_t *o = NULL;
-    int rc = check_model_opts(m, opts, &defaults, &o);
-    if (rc != UNET_OK)
-        return rc;
+    if (!m)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_predict_stream: model is NULL");
     if (!read || !write)
         return unet__fail(UNET_E_INVALID_ARG, "unet_predict_stream: read or write callback is "
                                               "NULL");
@@ -216,8 +207,5 @@ UNET_API int unet_predict_stream(const unet_model_t *m, const unet_predict_opts_
                           (long long)channels, channels == 1 ? "" : "s", m->cfg.in_channels);
     unet__source src = {planes, channels, height, width, read, read_user};
     unet__sink sink = {write, write_user};
-    unet__net net;
-    describe(m, &net);
-    unet__norm norm = resolve_norm(m, o);
-    return unet__predict_run(&net, o, &norm, &src, &sink);
+    return unet__predict_with_model(m, opts, &src, &sink);
 }

@@ -41,7 +41,7 @@ typedef struct unet__tiff_info {
     /* Resolution of the first page, when the file has XResolution and YResolution. */
     bool has_resolution;
     double x_resolution, y_resolution; /* pixels per unit */
-    int resolution_unit;      /* RESUNIT_NONE 1, RESUNIT_INCH 2 (TIFF default), RESUNIT_CENTIMETER 3 */
+    int resolution_unit;      /* 1 none, 2 inch (the TIFF default), 3 centimetre */
 } unet__tiff_info;
 
 /* Open a TIFF file and validate every page: equal size, channels and element type; 8/16/32
@@ -61,10 +61,11 @@ const unet__tiff_info *unet__tiff_reader_info(const unet__tiff_reader *r);
 
 /* Read rows y0 .. y0+h-1, columns x0 .. x0+w-1 of `page` into `dst`, a contiguous (channels,
  * h, w) array of info.dtype. h or w 0 reads nothing. UNET_E_INVALID_ARG for a page or
- * rectangle outside the image; UNET_E_FORMAT when a strip or tile cannot be decoded (dst is
- * then partly written). Decoded strips/tiles are cached (least recently used first out, within
- * a byte budget, never fewer than one row of chunks), so reading row by row decodes each chunk
- * once. */
+ * rectangle outside the image; UNET_E_FORMAT when a strip or tile cannot be decoded, or
+ * UNET_E_NOMEM (dst is then partly written). Decoded strips/tiles are cached (least recently
+ * used out first, within a byte budget, never fewer than one row of chunks up to 1 GiB), so
+ * reading row by row decodes each chunk once. Pixels libtiff leaves undecoded in a damaged
+ * chunk read as 0. */
 int unet__tiff_read_region(unet__tiff_reader *r, int64_t page, int64_t y0, int64_t x0,
                            int64_t h, int64_t w, void *dst);
 
@@ -108,7 +109,8 @@ bool unet__tiff_writer_is_bigtiff(const unet__tiff_writer *w);
  * that occurred, including flush/close errors, or UNET_E_INVALID_ARG if rows are missing; the
  * writer is freed in every case and the file is left as written. */
 int unet__tiff_writer_close(unet__tiff_writer *w);
-/* Abandon the file: close, remove it, free the writer (for cancellation). NULL-safe. */
+/* Abandon the file: close, remove it (if it is a regular file), free the writer (for
+ * cancellation). NULL-safe. */
 void unet__tiff_writer_discard(unet__tiff_writer *w);
 
 #endif

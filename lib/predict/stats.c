@@ -12,10 +12,12 @@
 #include "core/status.h"
 #include "predict/predict.h"
 
-#define STRIP_FLOATS ((int64_t)1 << 22) /* floats per strip read (16 MiB) */
+#define STRIP_FLOATS ((int64_t)1 << 20) /* floats per strip read (4 MiB) */
 #define BINS 4096
 #define SELECT_LIMIT ((int64_t)1 << 21) /* values gathered for the final selection */
 
+/* Reads a plane strip by strip into one buffer that every pass reuses (allocating it per
+ * pass fragments the heap and inflates the resident size on big images). */
 typedef struct strip_reader {
     const unet__source *src;
     int64_t plane, rows, row;
@@ -26,6 +28,7 @@ static int reader_open(strip_reader *r, const unet__source *src, int64_t plane)
 {
     r->src = src;
     r->plane = plane;
+    r->buf = NULL;
     int64_t per_row = src->channels * src->width;
     r->rows = STRIP_FLOATS / per_row;
     if (r->rows < 1)
@@ -64,15 +67,15 @@ static int reader_next(strip_reader *r, int64_t *n)
 /* One pass over the plane calling visit(ctx, channel, values, count) per channel strip. */
 typedef void (*visit_fn)(void *ctx, int64_t channel, const float *v, int64_t n);
 
-static int pass(const unet__source *src, int64_t plane, visit_fn visit, void *ctx)
+static int pass(strip_reader *r, visit_fn visit, void *ctx)
 {
-    strip_reader r;
-    int rc = reader_open(&r, src, plane);
+    const unet__source *src = r->src;
     int64_t n;
-    while (rc == UNET_OK && (rc = reader_next(&r, &n)) == UNET_OK && n > 0)
+    int rc;
+    r->row = 0;
+    while ((rc = reader_next(r, &n)) == UNET_OK && n > 0)
         for (int64_t c = 0; c < src->channels; c++)
-            visit(ctx, c, r.buf + c * n * src->width, n * src->width);
-    unet__free_aligned(r.buf);
+            visit(ctx, c, r->buf + c * n * src->width, n * src->width);
     return rc;
 }
 
@@ -147,7 +150,7 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int hist_pass(const unet__source *src, int64_t plane, select_state *s, int64_t C)
+static int hist_pass(strip_reader *r, select_state *s, int64_t C)
 {
     for (int64_t c = 0; c < C; c++) {
         s->below[c] = s->inside[c] = s->ngathered[c] = 0;
@@ -155,13 +158,13 @@ static int hist_pass(const unet__source *src, int64_t plane, select_state *s, in
         s->inmax[c] = -INFINITY;
     }
     memset(s->hist, 0, (size_t)(C * BINS) * sizeof *s->hist);
-    return pass(src, plane, visit_hist, s);
+    return pass(r, visit_hist, s);
 }
 
 /* The value of rank `rank` (0-based, ascending) in every channel of the plane. */
-static int kth_values(const unet__source *src, int64_t plane, int64_t rank, double *out)
+static int kth_values(strip_reader *r, int64_t rank, double *out)
 {
-    int64_t C = src->channels;
+    int64_t C = r->src->channels;
     select_state s;
     s.lo = calloc((size_t)(4 * C), sizeof *s.lo);
     s.below = calloc((size_t)(3 * C), sizeof *s.below);
@@ -191,7 +194,7 @@ static int kth_values(const unet__source *src, int64_t plane, int64_t rank, doub
             searching |= state[c] == 0;
         if (!searching)
             break;
-        if ((rc = hist_pass(src, plane, &s, C)) != UNET_OK)
+        if ((rc = hist_pass(r, &s, C)) != UNET_OK)
             goto done;
         for (int64_t c = 0; c < C; c++) {
             if (state[c] != 0)
@@ -234,7 +237,7 @@ static int kth_values(const unet__source *src, int64_t plane, int64_t rank, doub
     }
     if (!gathering)
         goto done;
-    if ((rc = hist_pass(src, plane, &s, C)) != UNET_OK)
+    if ((rc = hist_pass(r, &s, C)) != UNET_OK)
         goto done;
     for (int64_t c = 0; c < C; c++) {
         if (state[c] == 2)
@@ -261,18 +264,18 @@ done:
 }
 
 /* NumPy's percentile (linear): v[k] + t (v[k+1] - v[k]) with pos = q/100 (n - 1). */
-static int percentile(const unet__source *src, int64_t plane, double q, double *out)
+static int percentile(strip_reader *r, double q, double *out)
 {
-    int64_t n = src->height * src->width, C = src->channels;
+    int64_t n = r->src->height * r->src->width, C = r->src->channels;
     double pos = q / 100.0 * (double)(n - 1);
     int64_t k = (int64_t)floor(pos);
     double t = pos - (double)k;
     double *next = calloc((size_t)C, sizeof *next);
     if (!next)
         return unet__fail(UNET_E_NOMEM, "out of memory computing percentiles");
-    int rc = kth_values(src, plane, k, out);
+    int rc = kth_values(r, k, out);
     if (rc == UNET_OK && t > 0 && k + 1 < n)
-        rc = kth_values(src, plane, k + 1, next);
+        rc = kth_values(r, k + 1, next);
     if (rc == UNET_OK && t > 0 && k + 1 < n)
         for (int64_t c = 0; c < C; c++)
             out[c] = out[c] + t * (next[c] - out[c]);
@@ -295,28 +298,32 @@ int unet__plane_normalization(const unet__source *src, int64_t plane, const unet
     }
     int rc = unet__progress_report(prog, f0, "statistics", false);
     double *a = calloc((size_t)(3 * C), sizeof *a);
+    strip_reader r = {0};
     if (rc == UNET_OK && !a)
         rc = unet__fail(UNET_E_NOMEM, "out of memory computing statistics");
+    if (rc == UNET_OK)
+        rc = reader_open(&r, src, plane);
     if (rc == UNET_OK && norm->mode == UNET_NORMALIZE_ZMUV) {
         moments m = {a, a + C, a + 2 * C};
         double n = (double)(src->height * src->width);
-        rc = pass(src, plane, visit_sum, &m);
+        rc = pass(&r, visit_sum, &m);
         for (int64_t c = 0; c < C && rc == UNET_OK; c++)
             m.mean[c] = m.sum[c] / n;
         if (rc == UNET_OK)
-            rc = pass(src, plane, visit_sq, &m);
+            rc = pass(&r, visit_sq, &m);
         for (int64_t c = 0; c < C && rc == UNET_OK; c++)
             affine[c] = (unet__affine){m.mean[c], 1.0 / (sqrt(m.sq[c] / n) + norm->eps)};
     } else if (rc == UNET_OK) {
         double *lo = a, *hi = a + C;
-        rc = percentile(src, plane, norm->a, lo);
+        rc = percentile(&r, norm->a, lo);
         if (rc == UNET_OK)
             rc = unet__progress_report(prog, (f0 + f1) / 2, "statistics", false);
         if (rc == UNET_OK)
-            rc = percentile(src, plane, norm->b, hi);
+            rc = percentile(&r, norm->b, hi);
         for (int64_t c = 0; c < C && rc == UNET_OK; c++)
             affine[c] = (unet__affine){lo[c], 1.0 / (hi[c] - lo[c] + 1e-20)};
     }
+    unet__free_aligned(r.buf);
     free(a);
     return rc;
 }

@@ -1,0 +1,189 @@
+/* TIFF in, TIFF out: the streaming predictor fed by the TIFF region reader and drained into
+ * the strip writer. */
+#include <math.h>
+#include <string.h>
+
+#include "api/model_internal.h"
+#include "core/alloc.h"
+#include "core/status.h"
+#include "io/tiff.h"
+#include "predict/predict.h"
+
+UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels,
+                            int64_t *height, int64_t *width, int *dtype)
+{
+    unet__clear_error();
+    if (!path)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_tiff_info: path is NULL");
+    unet__tiff_reader *r;
+    int rc = unet__tiff_open(path, &r);
+    if (rc != UNET_OK)
+        return rc;
+    const unet__tiff_info *info = unet__tiff_reader_info(r);
+    if (planes)
+        *planes = info->pages;
+    if (channels)
+        *channels = info->channels;
+    if (height)
+        *height = info->height;
+    if (width)
+        *width = info->width;
+    if (dtype)
+        *dtype = info->dtype;
+    unet__tiff_close(r);
+    return UNET_OK;
+}
+
+static size_t dtype_size(int dtype)
+{
+    switch (dtype) {
+    case UNET_U8: return 1;
+    case UNET_U16:
+    case UNET_I16: return 2;
+    case UNET_U32:
+    case UNET_F32: return 4;
+    default: return 8;
+    }
+}
+
+typedef struct tiff_source {
+    unet__tiff_reader *reader;
+    const unet__tiff_info *info;
+    void *scratch;
+    size_t scratch_bytes;
+} tiff_source;
+
+static int read_tiff(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
+                     float *dst)
+{
+    tiff_source *s = user;
+    int64_t n = s->info->channels * h * w;
+    size_t need = (size_t)n * dtype_size(s->info->dtype);
+    if (need > s->scratch_bytes) {
+        unet__free_aligned(s->scratch);
+        s->scratch = unet__alloc_aligned(need);
+        s->scratch_bytes = s->scratch ? need : 0;
+        if (!s->scratch)
+            return unet__fail(UNET_E_NOMEM, "out of memory reading a %lld x %lld region",
+                              (long long)h, (long long)w);
+    }
+    int rc = unet__tiff_read_region(s->reader, plane, y, x, h, w, s->scratch);
+    if (rc != UNET_OK)
+        return rc;
+    const void *p = s->scratch;
+    for (int64_t i = 0; i < n; i++) {
+        switch (s->info->dtype) {
+        case UNET_U8: dst[i] = ((const uint8_t *)p)[i]; break;
+        case UNET_U16: dst[i] = ((const uint16_t *)p)[i]; break;
+        case UNET_I16: dst[i] = ((const int16_t *)p)[i]; break;
+        case UNET_U32: dst[i] = (float)((const uint32_t *)p)[i]; break;
+        case UNET_F32: dst[i] = ((const float *)p)[i]; break;
+        default: dst[i] = (float)((const double *)p)[i]; break;
+        }
+    }
+    return 0;
+}
+
+typedef struct tiff_sink {
+    unet__tiff_writer *writer;
+    int dtype, channels;
+    double scale; /* applied before rounding to an integer type */
+    void *scratch;
+    size_t scratch_bytes;
+} tiff_sink;
+
+/* Round and clip to an integer type's range. */
+static double to_range(double v, double max)
+{
+    v = nearbyint(v);
+    return v < 0 ? 0 : v > max ? max : v;
+}
+
+static int write_tiff(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
+                      const float *src)
+{
+    tiff_sink *s = user;
+    (void)x; /* the engine writes whole rows: x is 0 and w the image width */
+    if (s->dtype == UNET_F32)
+        return unet__tiff_write_rows(s->writer, plane, y, h, src);
+    int64_t n = s->channels * h * w;
+    size_t need = (size_t)n * dtype_size(s->dtype);
+    if (need > s->scratch_bytes) {
+        unet__free_aligned(s->scratch);
+        s->scratch = unet__alloc_aligned(need);
+        s->scratch_bytes = s->scratch ? need : 0;
+        if (!s->scratch)
+            return unet__fail(UNET_E_NOMEM, "out of memory writing %lld rows", (long long)h);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        double v = src[i] * s->scale;
+        if (s->dtype == UNET_U8)
+            ((uint8_t *)s->scratch)[i] = (uint8_t)to_range(v, 255);
+        else
+            ((uint16_t *)s->scratch)[i] = (uint16_t)to_range(v, 65535);
+    }
+    return unet__tiff_write_rows(s->writer, plane, y, h, s->scratch);
+}
+
+UNET_API int unet_predict_tiff(const unet_model_t *m, const unet_predict_opts_t *opts,
+                               const char *input_path, const char *output_path,
+                               int output_dtype, unsigned flags)
+{
+    unet__clear_error();
+    if (!m || !input_path || !output_path)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_predict_tiff: model or path is NULL");
+    if (output_dtype != UNET_F32 && output_dtype != UNET_U8 && output_dtype != UNET_U16)
+        return unet__fail(UNET_E_INVALID_ARG, "output type %d is not UNET_F32, UNET_U8 or "
+                                              "UNET_U16", output_dtype);
+    if (flags & ~(UNET_TIFF_DEFLATE | UNET_TIFF_BIGTIFF))
+        return unet__fail(UNET_E_INVALID_ARG, "unknown TIFF flags 0x%x", flags);
+    if (strcmp(input_path, output_path) == 0)
+        return unet__fail(UNET_E_INVALID_ARG, "the output '%.200s' would overwrite the input",
+                          output_path);
+    tiff_source in = {0};
+    int rc = unet__tiff_open(input_path, &in.reader);
+    if (rc != UNET_OK)
+        return rc;
+    in.info = unet__tiff_reader_info(in.reader);
+    /* Tiles are read row by row: a cache of a few rows of chunks suffices (the reader keeps
+     * at least one row of chunks whatever the budget). */
+    unet__tiff_set_cache_bytes(in.reader, (size_t)16 << 20);
+    if (in.info->channels != m->cfg.in_channels) {
+        unet__tiff_close(in.reader);
+        return unet__fail(UNET_E_SHAPE, "'%.200s' has %d channel%s; the model takes %d",
+                          input_path, in.info->channels, in.info->channels == 1 ? "" : "s",
+                          m->cfg.in_channels);
+    }
+    unet__tiff_write_opts wopts = {0};
+    wopts.deflate = flags & UNET_TIFF_DEFLATE;
+    wopts.force_bigtiff = flags & UNET_TIFF_BIGTIFF;
+    if (in.info->has_resolution) {
+        wopts.x_resolution = in.info->x_resolution;
+        wopts.y_resolution = in.info->y_resolution;
+        wopts.resolution_unit = in.info->resolution_unit;
+    }
+    tiff_sink out = {0};
+    out.dtype = output_dtype;
+    out.channels = m->cfg.out_channels;
+    bool probabilities = m->cfg.final_activation != UNET__FINAL_NONE;
+    out.scale = output_dtype == UNET_U8 && probabilities    ? 255.0
+                : output_dtype == UNET_U16 && probabilities ? 65535.0
+                                                            : 1.0;
+    rc = unet__tiff_writer_open(output_path, in.info->width, in.info->height, in.info->pages,
+                                m->cfg.out_channels, (unet_dtype_t)output_dtype, &wopts,
+                                &out.writer);
+    if (rc == UNET_OK) {
+        unet__source src = {in.info->pages, in.info->channels, in.info->height, in.info->width,
+                            read_tiff, &in};
+        unet__sink sink = {write_tiff, &out};
+        rc = unet__predict_with_model(m, opts, &src, &sink);
+        if (rc == UNET_OK)
+            rc = unet__tiff_writer_close(out.writer);
+        else
+            unet__tiff_writer_discard(out.writer);
+    }
+    unet__tiff_close(in.reader);
+    unet__free_aligned(in.scratch);
+    unet__free_aligned(out.scratch);
+    return rc;
+}

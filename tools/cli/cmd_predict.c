@@ -1,0 +1,224 @@
+/* unet predict: a TIFF through a model into a TIFF, streaming, with a progress bar and Ctrl-C. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static const char *const usage_predict =
+    "usage: unet predict --model M IN.tif -o OUT.tif [options]\n"
+    "Predicts IN.tif (pages are planes, samples are channels) into OUT.tif, streaming: the\n"
+    "image is read and written in strips, so its size is not limited by memory.\n"
+    "\n"
+    "  --tile N          tile core in pixels, a multiple of the model's block size\n"
+    "                    (default: chosen from the image)\n"
+    "  --blend W         blend tile seams over W pixels (default 0: exact stitching)\n"
+    "  --batch N         tiles per network run (default 1)\n"
+    "  --threads N       threads (default: all cores)\n"
+    "  --border MODE     network | reflect | zero (default: the model's)\n"
+    "  --normalize MODE  none | zmuv | percentile:LOW,HIGH | fixed:MEAN,STD\n"
+    "                    (default: the model's preprocessing)\n"
+    "  --output TYPE     float32 | uint8 | uint16 (default float32; probabilities are\n"
+    "                    scaled to the integer range)\n"
+    "  --deflate         compress the output\n"
+    "  --quiet           no progress bar\n"
+    "Ctrl-C cancels and removes the partial output.\n";
+
+/* The options object the SIGINT handler cancels; cancelling is one atomic store, which is
+ * safe in a signal handler. */
+static unet_predict_opts_t *volatile running_opts;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    if (running_opts)
+        unet_predict_opts_cancel(running_opts);
+}
+
+typedef struct bar {
+    double start;
+    double pixels;
+    int drawn;
+} bar;
+
+/* A one-line progress bar with rate and ETA, redrawn in place on a terminal. */
+static int draw_bar(void *user, double fraction, const char *stage)
+{
+    bar *b = user;
+    double elapsed = cli_now_seconds() - b->start;
+    double eta = fraction > 0.01 ? elapsed * (1 - fraction) / fraction : -1;
+    char eta_text[32] = "--:--";
+    if (eta >= 0)
+        snprintf(eta_text, sizeof eta_text, "%02d:%02d", (int)eta / 60, (int)eta % 60);
+    int width = 30, filled = (int)(fraction * width + 0.5);
+    char line[64];
+    for (int i = 0; i < width; i++)
+        line[i] = i < filled ? '#' : '.';
+    line[width] = '\0';
+    double rate = elapsed > 0 ? fraction * b->pixels / elapsed / 1e6 : 0;
+    fprintf(stderr, "\r%-11s [%s] %5.1f%%  %6.2f Mpx/s  ETA %s ", stage, line,
+            fraction * 100, rate, eta_text);
+    b->drawn = 1;
+    return 0;
+}
+
+static int parse_normalize(const char *s, unet_predict_opts_t *o)
+{
+    double a = 0, b = 0;
+    char tail;
+    if (strcmp(s, "none") == 0)
+        return unet_predict_opts_set_normalize(o, UNET_NORMALIZE_NONE, 0, 0);
+    if (strcmp(s, "zmuv") == 0)
+        return unet_predict_opts_set_normalize(o, UNET_NORMALIZE_ZMUV, 0, 0);
+    if (strcmp(s, "percentile") == 0)
+        return unet_predict_opts_set_normalize(o, UNET_NORMALIZE_PERCENTILE, 1, 99.8);
+    if (sscanf(s, "percentile:%lf,%lf%c", &a, &b, &tail) == 2)
+        return unet_predict_opts_set_normalize(o, UNET_NORMALIZE_PERCENTILE, a, b);
+    if (sscanf(s, "fixed:%lf,%lf%c", &a, &b, &tail) == 2)
+        return unet_predict_opts_set_normalize(o, UNET_NORMALIZE_FIXED, a, b);
+    return -100;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    const char *model_path = NULL, *in = NULL, *out = NULL;
+    int quiet = 0, output = UNET_F32;
+    unsigned flags = 0;
+    unet_predict_opts_t *o;
+    if (unet_predict_opts_create(&o) != UNET_OK)
+        return cli_fail_lib("predict", UNET_E_NOMEM);
+    int rc = UNET_OK, usage = 0;
+    for (int i = 1; i < argc && !usage && rc == UNET_OK; i++) {
+        const char *a = argv[i];
+        if (cli_is_help(a)) {
+            fputs(usage_predict, stdout);
+            unet_predict_opts_free(o);
+            return 0;
+        }
+        if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            quiet = 1;
+            continue;
+        }
+        if (strcmp(a, "--deflate") == 0) {
+            flags |= UNET_TIFF_DEFLATE;
+            continue;
+        }
+        if (a[0] != '-') {
+            if (in) {
+                usage = cli_fail_usage("predict takes one input image; extra argument", a);
+                break;
+            }
+            in = a;
+            continue;
+        }
+        static const char *const with_value[] = {"--model", "-m", "-o", "--output-file",
+                                                 "--tile", "--blend", "--batch", "--threads",
+                                                 "--border", "--normalize", "--output", NULL};
+        int known = 0;
+        for (int k = 0; with_value[k]; k++)
+            known |= strcmp(a, with_value[k]) == 0;
+        if (!known) {
+            usage = cli_fail_usage("unknown option for predict", a);
+            break;
+        }
+        if (i + 1 >= argc) {
+            usage = cli_fail_usage("missing value for option", a);
+            break;
+        }
+        const char *v = argv[++i];
+        long long n;
+        if (strcmp(a, "--model") == 0 || strcmp(a, "-m") == 0)
+            model_path = v;
+        else if (strcmp(a, "-o") == 0 || strcmp(a, "--output-file") == 0)
+            out = v;
+        else if (strcmp(a, "--tile") == 0) {
+            if ((n = cli_parse_count(v, 1 << 20)) < 1)
+                usage = cli_fail_usage("--tile must be a positive integer", v);
+            else
+                rc = unet_predict_opts_set_tile(o, n);
+        } else if (strcmp(a, "--blend") == 0) {
+            if ((n = cli_parse_count(v, 1 << 20)) < 0)
+                usage = cli_fail_usage("--blend must be a non-negative integer", v);
+            else
+                rc = unet_predict_opts_set_blend(o, n);
+        } else if (strcmp(a, "--batch") == 0) {
+            if ((n = cli_parse_count(v, 1000)) < 1)
+                usage = cli_fail_usage("--batch must be a positive integer", v);
+            else
+                rc = unet_predict_opts_set_batch(o, (int)n);
+        } else if (strcmp(a, "--threads") == 0) {
+            if ((n = cli_parse_count(v, 1024)) < 0)
+                usage = cli_fail_usage("--threads must be 0 to 1024", v);
+            else
+                rc = unet_predict_opts_set_threads(o, (int)n);
+        } else if (strcmp(a, "--border") == 0) {
+            int mode = strcmp(v, "network") == 0   ? UNET_BORDER_NETWORK
+                       : strcmp(v, "reflect") == 0 ? UNET_BORDER_REFLECT
+                       : strcmp(v, "zero") == 0    ? UNET_BORDER_ZERO
+                                                   : -1;
+            if (mode < 0)
+                usage = cli_fail_usage("--border must be network, reflect or zero", v);
+            else
+                rc = unet_predict_opts_set_border(o, mode);
+        } else if (strcmp(a, "--normalize") == 0) {
+            rc = parse_normalize(v, o);
+            if (rc == -100) {
+                rc = UNET_OK;
+                usage = cli_fail_usage("--normalize must be none, zmuv, percentile:LOW,HIGH or "
+                                       "fixed:MEAN,STD", v);
+            }
+        } else if (strcmp(a, "--output") == 0) {
+            output = strcmp(v, "float32") == 0  ? UNET_F32
+                     : strcmp(v, "uint8") == 0  ? UNET_U8
+                     : strcmp(v, "uint16") == 0 ? UNET_U16
+                                                : -1;
+            if (output < 0)
+                usage = cli_fail_usage("--output must be float32, uint8 or uint16", v);
+        }
+    }
+    if (!usage && rc == UNET_OK && (!model_path || !in || !out))
+        usage = cli_fail_usage("predict needs --model M, an input image and -o OUT.tif", NULL);
+    if (usage || rc != UNET_OK) {
+        unet_predict_opts_free(o);
+        return usage ? usage : cli_fail_lib("predict", rc);
+    }
+
+    unet_model_t *m = NULL;
+    int64_t planes = 0, channels = 0, h = 0, w = 0;
+    int dtype;
+    rc = unet_model_load(model_path, &m);
+    if (rc == UNET_OK)
+        rc = unet_tiff_info(in, &planes, &channels, &h, &w, &dtype);
+    bar b = {cli_now_seconds(), (double)planes * (double)h * (double)w, 0};
+    if (rc == UNET_OK && !quiet && isatty(STDERR_FILENO))
+        rc = unet_predict_opts_set_progress(o, draw_bar, &b);
+    if (rc == UNET_OK) {
+        running_opts = o;
+        struct sigaction sa, old;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_sigint;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old);
+        rc = unet_predict_tiff(m, o, in, out, output, flags);
+        sigaction(SIGINT, &old, NULL);
+        running_opts = NULL;
+        if (b.drawn)
+            fputc('\n', stderr);
+    }
+    int status = 0;
+    if (rc == UNET_E_CANCELLED) {
+        fprintf(stderr, "unet: predict: cancelled; removed '%s'\n", out);
+        status = 130;
+    } else if (rc != UNET_OK) {
+        status = cli_fail_lib("predict", rc);
+    } else if (!quiet) {
+        fprintf(stderr, "predicted %s (%lld plane%s, %lld x %lld) -> %s in %.2f s\n", in,
+                (long long)planes, planes == 1 ? "" : "s", (long long)h, (long long)w, out,
+                cli_now_seconds() - b.start);
+    }
+    unet_model_free(m);
+    unet_predict_opts_free(o);
+    return status;
+}

@@ -1,0 +1,98 @@
+/* Helpers shared by the `unet` commands. */
+#include "common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* One-line error on stderr; returns the exit status for runtime failures. */
+int cli_fail_lib(const char *what, int status)
+{
+    fprintf(stderr, "unet: %s: %s (%s)\n", what, unet_last_error(), unet_status_string(status));
+    return 1;
+}
+
+int cli_fail_usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "unet: %s%s%s (see 'unet --help')\n", msg, arg ? ": " : "", arg ? arg : "");
+    return 2;
+}
+
+int cli_is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* Parse a non-negative integer option value; -1 on error. */
+long long cli_parse_count(const char *s, long long max)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > max)
+        return -1;
+    return v;
+}
+
+char *cli_read_text_file(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len - 1, fp);
+        len += got;
+        if (got == 0)
+            break;
+        if (len + 1 == cap) {
+            if (cap > (64u << 20)) { /* a config is small; refuse anything huge */
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            char *bigger = realloc(buf, cap *= 2);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = bigger;
+        }
+    }
+    int failed = ferror(fp);
+    fclose(fp);
+    if (!buf || failed) {
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+void cli_print_model(const unet_model_t *m)
+{
+    printf("architecture: %s\n", unet_model_architecture(m));
+    printf("parameters:   %lld in %d tensors\n", (long long)unet_model_param_count(m),
+           unet_model_tensor_count(m));
+    printf("channels:     %d in, %d out\n", unet_model_in_channels(m),
+           unet_model_out_channels(m));
+    printf("padding:      %s\n", unet_model_is_same_padding(m) ? "same" : "valid");
+    printf("halo:         %d px\n", unet_model_halo(m));
+    printf("block:        %d px (input sizes and tile origins are multiples)\n",
+           unet_model_block_multiple(m));
+    int64_t in, out;
+    if (unet_model_fit_size(m, 1, &in, &out) == UNET_OK)
+        printf("smallest input: %lld px -> output %lld px\n", (long long)in, (long long)out);
+    printf("metadata:     %s\n", unet_model_metadata(m));
+}
+
+double cli_now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+

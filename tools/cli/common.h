@@ -1,0 +1,25 @@
+/* Helpers shared by the `unet` commands: errors, option parsing, files, time. */
+#ifndef UNET_CLI_COMMON_H
+#define UNET_CLI_COMMON_H
+
+#include "unet.h"
+
+/* One-line error on stderr naming the failed step and libunet's message; returns 1. */
+int cli_fail_lib(const char *what, int status);
+/* One-line usage error on stderr; returns 2. */
+int cli_fail_usage(const char *msg, const char *arg);
+int cli_is_help(const char *arg);
+/* A non-negative integer option value <= max, or -1. */
+long long cli_parse_count(const char *s, long long max);
+/* A whole small text file (NULL on failure, errno set). */
+char *cli_read_text_file(const char *path);
+double cli_now_seconds(void);
+/* Print a model's description to stdout. */
+void cli_print_model(const unet_model_t *m);
+
+int cmd_info(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+
+#endif

@@ -1,0 +1,44 @@
+/* unet — the libunet command-line program: dispatch to one file per command. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+
+static const char *const usage_main =
+    "usage: unet <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  info MODEL                          describe a .unet model file\n"
+    "  create --config FILE -o MODEL [--seed N]\n"
+    "                                      a new model from a JSON U-Net config\n"
+    "  predict --model M IN.tif -o OUT.tif [options]\n"
+    "                                      predict a TIFF (any size, streamed) into a TIFF\n"
+    "  demo [--size N] [--threads N]       run an untrained default U-Net on a generated\n"
+    "                                      nuclei image and report what it did\n"
+    "  --version                           print the library version\n"
+    "\n"
+    "Run 'unet <command> --help' for the options of one command.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_fail_usage("no command given", NULL);
+    const char *cmd = argv[1];
+    if (cli_is_help(cmd)) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("unet %s\n", unet_version_string());
+        return 0;
+    }
+    if (strcmp(cmd, "info") == 0)
+        return cmd_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "create") == 0)
+        return cmd_create(argc - 1, argv + 1);
+    if (strcmp(cmd, "predict") == 0)
+        return cmd_predict(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo") == 0)
+        return cmd_demo(argc - 1, argv + 1);
+    return cli_fail_usage("unknown command", cmd);
+}
