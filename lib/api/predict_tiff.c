@@ -149,10 +149,10 @@ UNET_API int unet_predict_tiff(const unet_model_t *m, const unet_predict_opts_t 
      * at least one row of chunks whatever the budget). */
     unet__tiff_set_cache_bytes(in.reader, (size_t)16 << 20);
     if (in.info->channels != m->cfg.in_channels) {
+        int channels = in.info->channels; /* info lives in the reader: read it before closing */
         unet__tiff_close(in.reader);
         return unet__fail(UNET_E_SHAPE, "'%.200s' has %d channel%s; the model takes %d",
-                          input_path, in.info->channels, in.info->channels == 1 ? "" : "s",
-                          m->cfg.in_channels);
+                          input_path, channels, channels == 1 ? "" : "s", m->cfg.in_channels);
     }
     unet__tiff_write_opts wopts = {0};
     wopts.deflate = flags & UNET_TIFF_DEFLATE;

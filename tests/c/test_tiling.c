@@ -171,25 +171,37 @@ START_TEST(test_exact_valid_padding)
 }
 END_TEST
 
-START_TEST(test_exact_prime_size)
+/* 509 x 1021 (primes) with 64-px tiles, batch 3, two threads, every border mode, for a same-
+ * and a valid-padding model. */
+static void prime_size(const char *cfg, const int *borders, int nborders)
 {
-    /* 509 x 1021 (primes) with 64-px tiles, batch 3, two threads, reflect border. */
-    unet_model_t *m = create(SAME_CFG);
+    unet_model_t *m = create(cfg);
     int64_t h = 509, w = 1021;
     float *img = random_image(h * w, 5), *ref = malloc((size_t)(h * w) * 4),
           *out = malloc((size_t)(h * w) * 4);
-    whole_image(m, img, h, w, UNET_BORDER_REFLECT, ref);
-    unet_predict_opts_t *o = opts_for(UNET_BORDER_REFLECT, 64, 3, 2);
-    int64_t shape[2] = {h, w};
-    ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)(h * w)), UNET_OK);
-    double d = max_abs_diff(out, ref, h * w);
-    printf("exactness 509x1021, tile 64: max diff %.3g\n", d);
-    ck_assert_double_le(d, 1e-5);
-    unet_predict_opts_free(o);
+    for (int b = 0; b < nborders; b++) {
+        whole_image(m, img, h, w, borders[b], ref);
+        unet_predict_opts_t *o = opts_for(borders[b], 64, 3, 2);
+        int64_t shape[2] = {h, w};
+        ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)(h * w)),
+                         UNET_OK);
+        double d = max_abs_diff(out, ref, h * w);
+        printf("exactness 509x1021 %s border %d, tile 64: max diff %.3g\n", cfg, borders[b], d);
+        ck_assert_double_le(d, 1e-5);
+        unet_predict_opts_free(o);
+    }
     free(img);
     free(ref);
     free(out);
     unet_model_free(m);
+}
+
+START_TEST(test_exact_prime_size)
+{
+    int same[] = {UNET_BORDER_NETWORK, UNET_BORDER_REFLECT, UNET_BORDER_ZERO};
+    int valid[] = {UNET_BORDER_REFLECT, UNET_BORDER_ZERO};
+    prime_size(SAME_CFG, same, 3);
+    prime_size(VALID_CFG, valid, 2);
 }
 END_TEST
 
