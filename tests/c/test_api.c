@@ -9,6 +9,8 @@
 
 #include "unet.h"
 
+#include "run_suite.h"
+
 static unet_model_t *create(const char *json, uint64_t seed)
 {
     unet_model_t *m = NULL;
@@ -378,9 +380,5 @@ int main(void)
     tcase_add_test(tc, test_predict_valid_padding);
     tcase_add_test(tc, test_metadata);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_VERBOSE);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -7,6 +7,8 @@
 #include "graph/config.h"
 #include "graph/graph.h"
 
+#include "run_suite.h"
+
 static unet__graph build(const char *json)
 {
     unet__config cfg;
@@ -181,9 +183,5 @@ int main(void)
     tcase_add_test(tc, test_valid_padding_shapes);
     tcase_add_test(tc, test_halo_same_padding);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_VERBOSE);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -12,6 +12,8 @@
 #include "io/safetensors.h"
 #include "unet.h"
 
+#include "run_suite.h"
+
 #define CFG "{\"depth\": 2, \"base_features\": 4, \"block\": \"cbrcr\"}"
 
 static unet_model_t *make_model(void)
@@ -377,9 +379,5 @@ int main(void)
     tcase_add_test(tc, test_plain_safetensors_needs_config);
     tcase_add_test(tc, test_f16_bf16_and_dtypes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_VERBOSE);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

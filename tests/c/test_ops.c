@@ -14,6 +14,8 @@
 
 #include "kernels/ref_ops.h"
 
+#include "run_suite.h"
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define SENTINEL (-12345.0f)
 
@@ -941,9 +943,5 @@ static Suite *ops_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(ops_suite());
-    srunner_run_all(sr, CK_VERBOSE);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(ops_suite());
 }

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "run_suite.h"
+
 /* ---- helpers ------------------------------------------------------------------------------ */
 
 static uint32_t f32_bits(float f)
@@ -917,9 +919,5 @@ int main(void)
     tcase_add_test(tc, test_property_header_mutations);
     suite_add_tcase(s, tc);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_VERBOSE);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }

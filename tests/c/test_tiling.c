@@ -11,6 +11,8 @@
 #include "predict/predict.h"
 #include "unet.h"
 
+#include "run_suite.h"
+
 #define SAME_CFG "{\"depth\": 3, \"base_features\": 4, \"block\": \"crcr\"}"
 #define VALID_CFG "{\"depth\": 2, \"base_features\": 4, \"padding\": \"valid\"}"
 
@@ -689,9 +691,5 @@ int main(void)
     tcase_add_test(tc, test_four_threads_share_a_model);
     tcase_add_test(tc, test_option_validation);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_VERBOSE);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }
