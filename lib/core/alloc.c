@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 bool unet__mul_size(size_t a, size_t b, size_t *out)
 {
@@ -25,15 +26,38 @@ bool unet__product(const int64_t *dims, int n, int64_t limit, int64_t *out)
     return true;
 }
 
+/*
+ * Large buffers (tile activations, bands, strips) come straight from mmap and go straight back
+ * with munmap. Through malloc they would land on the heap once glibc's adaptive mmap threshold
+ * has risen, and a long tiled run then fragments it: resident memory grew with the image's
+ * size instead of staying bounded by one band of tiles. Every block carries a 64-byte header
+ * with its mapping size (0 for heap blocks), which also keeps the payload 64-byte aligned.
+ */
+#define MMAP_FROM ((size_t)1 << 20)
+
+typedef struct block_header {
+    size_t mapped; /* bytes mapped including this header, or 0 when from aligned_alloc */
+} block_header;
+
 void *unet__alloc_aligned(size_t bytes)
 {
-    /* Round up so aligned_alloc's size rule holds; never ask for 0 bytes. */
-    size_t rounded = (bytes + UNET__ALIGN - 1) / UNET__ALIGN * UNET__ALIGN;
-    if (rounded < bytes)
+    if (bytes > SIZE_MAX - 2 * UNET__ALIGN)
         return NULL;
-    if (rounded == 0)
-        rounded = UNET__ALIGN;
-    return aligned_alloc(UNET__ALIGN, rounded);
+    size_t total = (bytes + UNET__ALIGN + UNET__ALIGN - 1) / UNET__ALIGN * UNET__ALIGN;
+    unsigned char *base;
+    if (total >= MMAP_FROM) {
+        void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        base = m;
+        ((block_header *)base)->mapped = total;
+    } else {
+        base = aligned_alloc(UNET__ALIGN, total);
+        if (!base)
+            return NULL;
+        ((block_header *)base)->mapped = 0;
+    }
+    return base + UNET__ALIGN;
 }
 
 float *unet__alloc_floats(size_t count)
@@ -46,7 +70,14 @@ float *unet__alloc_floats(size_t count)
 
 void unet__free_aligned(void *p)
 {
-    free(p);
+    if (!p)
+        return;
+    unsigned char *base = (unsigned char *)p - UNET__ALIGN;
+    size_t mapped = ((block_header *)base)->mapped;
+    if (mapped)
+        munmap(base, mapped);
+    else
+        free(base);
 }
 
 char *unet__strdup(const char *s)
