@@ -251,6 +251,83 @@ UNET_API int unet_predict_tiff(const unet_model_t *model, const unet_predict_opt
                                const char *input_path, const char *output_path,
                                int output_dtype, unsigned flags);
 
+/* ---- post-processing: probabilities to instance labels ---------------------------------------
+ * Images are one plane (H, W) (ndim 2) or a volume (D, H, W) (ndim 3), contiguous in row-major
+ * order, each axis 1 to 2^31. Masks are uint8 (non-zero is foreground). Instance labels are
+ * uint32 with 0 for background; every call that makes instances numbers them 1..N in raster
+ * order of their first pixel (the order of scipy.ndimage.label). connectivity: 4 or 8 in 2-D,
+ * 6, 18 or 26 in 3-D, 0 for 4 / 6. num_objects (may be NULL) receives N; it is 0 on failure.
+ * num_threads <= 0 means all available. Output buffers are the caller's and hold one element
+ * per pixel. */
+
+/* mask = prob > threshold, threshold in [0, 1]; a NaN probability is refused. */
+UNET_API int unet_threshold(const float *prob, int ndim, const int64_t *shape, double threshold,
+                            uint8_t *mask, int num_threads);
+
+/* Connected components of the mask's foreground. */
+UNET_API int unet_label_components(const uint8_t *mask, int ndim, const int64_t *shape,
+                                   int connectivity, uint32_t *labels, uint32_t *num_objects,
+                                   int num_threads);
+
+/* Exact Euclidean distance from every foreground pixel to the nearest background pixel (0 on
+ * background; +inf everywhere if the image has no background; outside the image is not
+ * background), as scipy.ndimage.distance_transform_edt gives it, in float. spacing: ndim pixel
+ * sizes (z, y, x order as the shape), NULL for 1. */
+UNET_API int unet_distance_transform(const uint8_t *mask, int ndim, const int64_t *shape,
+                                     const double *spacing, float *distance, int num_threads);
+
+/* Peaks of an image, as skimage.feature.peak_local_max(image, min_distance, labels=regions,
+ * exclude_border=False): pixels equal to the maximum of their (2 min_distance + 1)^ndim window
+ * (pixels of their own region only) and above the image's minimum, kept from the highest down
+ * (ties: raster order) unless closer than min_distance (Chebyshev, pixels) to a peak of their
+ * region kept before. regions (labels, may be NULL: the whole image is one region) bounds the
+ * search; in a region whose pixels are all equal every pixel is a candidate (so its first
+ * pixel is a peak). markers receives
+ * the peaks numbered 1..N in raster order, 0 elsewhere. */
+UNET_API int unet_local_maxima(const float *image, const uint32_t *regions, int ndim,
+                               const int64_t *shape, int min_distance, uint32_t *markers,
+                               uint32_t *num_peaks, int num_threads);
+
+/* Seeded watershed of a landscape, as skimage.segmentation.watershed(landscape, markers,
+ * connectivity, mask): the non-zero markers (inside the mask) keep their labels and flood the
+ * landscape lowest first (ties: first come; markers of equal value start in raster order);
+ * pixels outside the mask (NULL: no mask) and pixels no marker reaches are 0. labels may be
+ * the markers' buffer. The mask's connected components flood in parallel. */
+UNET_API int unet_watershed_markers(const float *landscape, const uint32_t *markers,
+                                    const uint8_t *mask, int ndim, const int64_t *shape,
+                                    int connectivity, uint32_t *labels, int num_threads);
+
+/* Split touching objects of a mask: its distance transform (with spacing, as above), the peaks
+ * of that distance at least min_distance pixels apart within each connected component, and the
+ * watershed of -distance from them inside the mask. Every foreground pixel gets a label. */
+UNET_API int unet_watershed(const uint8_t *mask, int ndim, const int64_t *shape,
+                            const double *spacing, int min_distance, int connectivity,
+                            uint32_t *labels, uint32_t *num_objects, int num_threads);
+
+/* Instances from 3-class probabilities (background, interior, boundary), laid out
+ * (3, [D,] H, W) as unet_predict writes them; `shape` is the spatial shape. Every pixel takes
+ * its most probable class; connected interiors are the objects, grown over the boundary pixels
+ * around them (most interior-like first). Boundary pixels that touch no interior stay 0. */
+UNET_API int unet_labels_from_3class(const float *probs, int ndim, const int64_t *shape,
+                                     int connectivity, uint32_t *labels, uint32_t *num_objects,
+                                     int num_threads);
+
+/* Renumber any labels, in place, to 1..N in raster order of first pixel. */
+UNET_API int unet_relabel(uint32_t *labels, int ndim, const int64_t *shape,
+                          uint32_t *num_objects);
+/* Remove, in place, objects of fewer than min_size pixels or more than max_size (0: no upper
+ * limit), then renumber 1..N. Objects are pixels sharing a label, connected or not. */
+UNET_API int unet_filter_sizes(uint32_t *labels, int ndim, const int64_t *shape,
+                               int64_t min_size, int64_t max_size, uint32_t *num_objects);
+
+/* Instance F1 of predicted labels against true labels: a prediction and a true object match
+ * when their IoU is >= iou_threshold (in (0, 1]), each at most once, with as many matches as
+ * possible (as StarDist's matching counts them). f1 = 2 tp / (2 tp + fp + fn), and 1 when
+ * both images are empty. tp, fp, fn may be NULL. */
+UNET_API int unet_instance_f1(const uint32_t *pred, const uint32_t *truth, int ndim,
+                              const int64_t *shape, double iou_threshold, double *f1,
+                              int64_t *tp, int64_t *fp, int64_t *fn);
+
 #ifdef __cplusplus
 }
 #endif

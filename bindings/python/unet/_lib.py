@@ -74,6 +74,25 @@ _PROTOTYPES = {
     "unet_predict_opts_cancel": (c_int, [_opts_p]),
     "unet_predict_opts_reset_cancel": (c_int, [_opts_p]),
     "unet_predict": (c_int, [_model_p, _opts_p, c_void_p, c_int, c_int, _i64_p, _f32_p, c_size_t]),
+    # Post-processing: image buffers as c_void_p (numpy .ctypes.data), counts as uint32.
+    "unet_threshold": (c_int, [c_void_p, c_int, _i64_p, c_double, c_void_p, c_int]),
+    "unet_label_components": (c_int, [c_void_p, c_int, _i64_p, c_int, c_void_p,
+                                      POINTER(ctypes.c_uint32), c_int]),
+    "unet_distance_transform": (c_int, [c_void_p, c_int, _i64_p, POINTER(c_double), c_void_p,
+                                        c_int]),
+    "unet_local_maxima": (c_int, [c_void_p, c_void_p, c_int, _i64_p, c_int, c_void_p,
+                                  POINTER(ctypes.c_uint32), c_int]),
+    "unet_watershed_markers": (c_int, [c_void_p, c_void_p, c_void_p, c_int, _i64_p, c_int,
+                                       c_void_p, c_int]),
+    "unet_watershed": (c_int, [c_void_p, c_int, _i64_p, POINTER(c_double), c_int, c_int,
+                               c_void_p, POINTER(ctypes.c_uint32), c_int]),
+    "unet_labels_from_3class": (c_int, [c_void_p, c_int, _i64_p, c_int, c_void_p,
+                                        POINTER(ctypes.c_uint32), c_int]),
+    "unet_relabel": (c_int, [c_void_p, c_int, _i64_p, POINTER(ctypes.c_uint32)]),
+    "unet_filter_sizes": (c_int, [c_void_p, c_int, _i64_p, c_int64, c_int64,
+                                  POINTER(ctypes.c_uint32)]),
+    "unet_instance_f1": (c_int, [c_void_p, c_void_p, c_int, _i64_p, c_double, POINTER(c_double),
+                                 _i64_p, _i64_p, _i64_p]),
 }
 
 

@@ -1,0 +1,331 @@
+/*
+ * The public post-processing calls: argument validation, then the algorithms of post/. Every
+ * entry point clears the error message, checks each pointer, the shape, and every parameter
+ * before touching memory, and leaves its counts at 0 on failure.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "core/alloc.h"
+#include "core/status.h"
+#include "post/post.h"
+
+#define MAX_AXIS ((int64_t)1 << 31)
+#define MAX_MIN_DISTANCE (1 << 30)
+
+static int check_grid(const char *fn, int ndim, const int64_t *shape, unet__grid *g)
+{
+    if (ndim != 2 && ndim != 3)
+        return unet__fail(UNET_E_SHAPE, "%s: ndim %d is not 2 (H, W) or 3 (D, H, W)", fn, ndim);
+    if (!shape)
+        return unet__fail(UNET_E_INVALID_ARG, "%s: shape is NULL", fn);
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 1 || shape[i] > MAX_AXIS)
+            return unet__fail(UNET_E_SHAPE, "%s: axis %d has size %lld (must be 1 to 2^31)", fn,
+                              i, (long long)shape[i]);
+    int64_t n;
+    /* 16 bytes per pixel is the most any call here holds (3-class probabilities + labels). */
+    if (!unet__product(shape, ndim, INT64_MAX / 16, &n) || (uint64_t)n > SIZE_MAX / 16)
+        return unet__fail(UNET_E_NOMEM, "%s: an image of %.4g pixels is too large", fn,
+                          (double)shape[0] * (double)shape[1] *
+                              (ndim == 3 ? (double)shape[2] : 1.0));
+    g->d = ndim == 3 ? shape[0] : 1;
+    g->h = shape[ndim - 2];
+    g->w = shape[ndim - 1];
+    g->n = n;
+    return UNET_OK;
+}
+
+/* Public connectivity (0 default, 4/8 in 2-D, 6/18/26 in 3-D) to a neighbourhood rank. */
+static int check_connectivity(const char *fn, int ndim, int connectivity, int *rank)
+{
+    if (connectivity == 0)
+        *rank = 1;
+    else if (ndim == 2 && (connectivity == 4 || connectivity == 8))
+        *rank = connectivity == 4 ? 1 : 3;
+    else if (ndim == 3 && (connectivity == 6 || connectivity == 18 || connectivity == 26))
+        *rank = connectivity == 6 ? 1 : connectivity == 18 ? 2 : 3;
+    else
+        return unet__fail(UNET_E_INVALID_ARG, "%s: connectivity %d is not %s (or 0 for %s)", fn,
+                          connectivity, ndim == 2 ? "4 or 8 in 2-D" : "6, 18 or 26 in 3-D",
+                          ndim == 2 ? "4" : "6");
+    return UNET_OK;
+}
+
+static int check_spacing(const char *fn, int ndim, const double *spacing, double out[3])
+{
+    out[0] = out[1] = out[2] = 1.0;
+    if (!spacing)
+        return UNET_OK;
+    for (int i = 0; i < ndim; i++) {
+        double s = spacing[i];
+        if (!(s > 0) || !isfinite(s * s) || !(s * s > 0))
+            return unet__fail(UNET_E_INVALID_ARG, "%s: spacing %g of axis %d is not a positive "
+                                                  "finite number", fn, s, i);
+        out[3 - ndim + i] = s;
+    }
+    return UNET_OK;
+}
+
+static int check_min_distance(const char *fn, int min_distance)
+{
+    if (min_distance < 1 || min_distance > MAX_MIN_DISTANCE)
+        return unet__fail(UNET_E_INVALID_ARG, "%s: min_distance %d is not in 1..2^30 pixels", fn,
+                          min_distance);
+    return UNET_OK;
+}
+
+static int check_finite_image(const char *fn, const char *what, const float *x,
+                              const unet__grid *g, int ndim, int threads)
+{
+    int64_t bad = unet__first_nan(x, g->n, threads);
+    if (bad < 0)
+        return UNET_OK;
+    char where[96];
+    return unet__fail(UNET_E_INVALID_ARG, "%s: %s at %s is NaN", fn, what,
+                      unet__grid_where(g, ndim, bad, where, sizeof where));
+}
+
+#define REQUIRE(ptr, fn)                                                                      \
+    do {                                                                                      \
+        if (!(ptr))                                                                           \
+            return unet__fail(UNET_E_INVALID_ARG, "%s: %s is NULL", fn, #ptr);                \
+    } while (0)
+
+#define TRY(expr)                                                                             \
+    do {                                                                                      \
+        int rc_ = (expr);                                                                     \
+        if (rc_ != UNET_OK)                                                                   \
+            return rc_;                                                                       \
+    } while (0)
+
+UNET_API int unet_threshold(const float *prob, int ndim, const int64_t *shape, double threshold,
+                            uint8_t *mask, int num_threads)
+{
+    static const char fn[] = "unet_threshold";
+    unet__clear_error();
+    REQUIRE(prob, fn);
+    REQUIRE(mask, fn);
+    unet__grid g;
+    TRY(check_grid(fn, ndim, shape, &g));
+    if (!(threshold >= 0.0 && threshold <= 1.0))
+        return unet__fail(UNET_E_INVALID_ARG, "%s: threshold %g is not in [0, 1]", fn,
+                          threshold);
+    int rc = unet__threshold(prob, &g, ndim, (float)threshold, mask,
+                             unet__post_threads(num_threads));
+    return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
+}
+
+UNET_API int unet_label_components(const uint8_t *mask, int ndim, const int64_t *shape,
+                                   int connectivity, uint32_t *labels, uint32_t *num_objects,
+                                   int num_threads)
+{
+    static const char fn[] = "unet_label_components";
+    unet__clear_error();
+    if (num_objects)
+        *num_objects = 0;
+    REQUIRE(mask, fn);
+    REQUIRE(labels, fn);
+    unet__grid g;
+    int rank;
+    uint32_t count;
+    TRY(check_grid(fn, ndim, shape, &g));
+    TRY(check_connectivity(fn, ndim, connectivity, &rank));
+    int rc = unet__label_components(mask, &g, rank, labels, &count,
+                                    unet__post_threads(num_threads));
+    if (rc != UNET_OK)
+        return unet__fail_context(rc, fn);
+    if (num_objects)
+        *num_objects = count;
+    return UNET_OK;
+}
+
+UNET_API int unet_distance_transform(const uint8_t *mask, int ndim, const int64_t *shape,
+                                     const double *spacing, float *distance, int num_threads)
+{
+    static const char fn[] = "unet_distance_transform";
+    unet__clear_error();
+    REQUIRE(mask, fn);
+    REQUIRE(distance, fn);
+    unet__grid g;
+    double sp[3];
+    TRY(check_grid(fn, ndim, shape, &g));
+    TRY(check_spacing(fn, ndim, spacing, sp));
+    int rc = unet__distance_transform(mask, &g, sp, distance, unet__post_threads(num_threads));
+    return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
+}
+
+UNET_API int unet_local_maxima(const float *image, const uint32_t *regions, int ndim,
+                               const int64_t *shape, int min_distance, uint32_t *markers,
+                               uint32_t *num_peaks, int num_threads)
+{
+    static const char fn[] = "unet_local_maxima";
+    unet__clear_error();
+    if (num_peaks)
+        *num_peaks = 0;
+    REQUIRE(image, fn);
+    REQUIRE(markers, fn);
+    unet__grid g;
+    uint32_t count;
+    int threads = unet__post_threads(num_threads);
+    TRY(check_grid(fn, ndim, shape, &g));
+    TRY(check_min_distance(fn, min_distance));
+    TRY(check_finite_image(fn, "image value", image, &g, ndim, threads));
+    int rc = unet__local_maxima(image, regions, &g, min_distance, markers, &count, threads);
+    if (rc != UNET_OK)
+        return unet__fail_context(rc, fn);
+    if (num_peaks)
+        *num_peaks = count;
+    return UNET_OK;
+}
+
+UNET_API int unet_watershed_markers(const float *landscape, const uint32_t *markers,
+                                    const uint8_t *mask, int ndim, const int64_t *shape,
+                                    int connectivity, uint32_t *labels, int num_threads)
+{
+    static const char fn[] = "unet_watershed_markers";
+    unet__clear_error();
+    REQUIRE(landscape, fn);
+    REQUIRE(markers, fn);
+    REQUIRE(labels, fn);
+    unet__grid g;
+    int rank;
+    TRY(check_grid(fn, ndim, shape, &g));
+    TRY(check_connectivity(fn, ndim, connectivity, &rank));
+    int threads = unet__post_threads(num_threads);
+    TRY(check_finite_image(fn, "landscape value", landscape, &g, ndim, threads));
+    int rc = unet__flood(landscape, false, markers, mask, &g, rank, NULL, 0, labels, threads);
+    return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
+}
+
+UNET_API int unet_watershed(const uint8_t *mask, int ndim, const int64_t *shape,
+                            const double *spacing, int min_distance, int connectivity,
+                            uint32_t *labels, uint32_t *num_objects, int num_threads)
+{
+    static const char fn[] = "unet_watershed";
+    unet__clear_error();
+    if (num_objects)
+        *num_objects = 0;
+    REQUIRE(mask, fn);
+    REQUIRE(labels, fn);
+    unet__grid g;
+    int rank;
+    double sp[3];
+    uint32_t count;
+    TRY(check_grid(fn, ndim, shape, &g));
+    TRY(check_spacing(fn, ndim, spacing, sp));
+    TRY(check_min_distance(fn, min_distance));
+    TRY(check_connectivity(fn, ndim, connectivity, &rank));
+    int rc = unet__watershed_mask(mask, &g, sp, min_distance, rank, labels, &count,
+                                  unet__post_threads(num_threads));
+    if (rc != UNET_OK)
+        return unet__fail_context(rc, fn);
+    if (num_objects)
+        *num_objects = count;
+    return UNET_OK;
+}
+
+UNET_API int unet_labels_from_3class(const float *probs, int ndim, const int64_t *shape,
+                                     int connectivity, uint32_t *labels, uint32_t *num_objects,
+                                     int num_threads)
+{
+    static const char fn[] = "unet_labels_from_3class";
+    unet__clear_error();
+    if (num_objects)
+        *num_objects = 0;
+    REQUIRE(probs, fn);
+    REQUIRE(labels, fn);
+    unet__grid g;
+    int rank;
+    uint32_t count;
+    TRY(check_grid(fn, ndim, shape, &g));
+    TRY(check_connectivity(fn, ndim, connectivity, &rank));
+    int rc = unet__labels_from_3class(probs, &g, ndim, rank, labels, &count,
+                                      unet__post_threads(num_threads));
+    if (rc != UNET_OK)
+        return unet__fail_context(rc, fn);
+    if (num_objects)
+        *num_objects = count;
+    return UNET_OK;
+}
+
+UNET_API int unet_relabel(uint32_t *labels, int ndim, const int64_t *shape,
+                          uint32_t *num_objects)
+{
+    static const char fn[] = "unet_relabel";
+    unet__clear_error();
+    if (num_objects)
+        *num_objects = 0;
+    REQUIRE(labels, fn);
+    unet__grid g;
+    uint32_t count;
+    TRY(check_grid(fn, ndim, shape, &g));
+    int rc = unet__relabel(labels, &g, &count);
+    if (rc != UNET_OK)
+        return unet__fail_context(rc, fn);
+    if (num_objects)
+        *num_objects = count;
+    return UNET_OK;
+}
+
+UNET_API int unet_filter_sizes(uint32_t *labels, int ndim, const int64_t *shape,
+                               int64_t min_size, int64_t max_size, uint32_t *num_objects)
+{
+    static const char fn[] = "unet_filter_sizes";
+    unet__clear_error();
+    if (num_objects)
+        *num_objects = 0;
+    REQUIRE(labels, fn);
+    unet__grid g;
+    uint32_t count;
+    TRY(check_grid(fn, ndim, shape, &g));
+    if (min_size < 0)
+        return unet__fail(UNET_E_INVALID_ARG, "%s: min_size %lld is negative", fn,
+                          (long long)min_size);
+    if (max_size < 0 || (max_size > 0 && max_size < min_size))
+        return unet__fail(UNET_E_INVALID_ARG, "%s: max_size %lld is not 0 (no limit) or >= "
+                                              "min_size %lld", fn, (long long)max_size,
+                          (long long)min_size);
+    int rc = unet__filter_sizes(labels, &g, min_size, max_size, &count);
+    if (rc != UNET_OK)
+        return unet__fail_context(rc, fn);
+    if (num_objects)
+        *num_objects = count;
+    return UNET_OK;
+}
+
+UNET_API int unet_instance_f1(const uint32_t *pred, const uint32_t *truth, int ndim,
+                              const int64_t *shape, double iou_threshold, double *f1,
+                              int64_t *tp, int64_t *fp, int64_t *fn_count)
+{
+    static const char fn[] = "unet_instance_f1";
+    unet__clear_error();
+    if (f1)
+        *f1 = 0.0;
+    if (tp)
+        *tp = 0;
+    if (fp)
+        *fp = 0;
+    if (fn_count)
+        *fn_count = 0;
+    REQUIRE(pred, fn);
+    REQUIRE(truth, fn);
+    REQUIRE(f1, fn);
+    unet__grid g;
+    TRY(check_grid(fn, ndim, shape, &g));
+    if (!(iou_threshold > 0.0 && iou_threshold <= 1.0))
+        return unet__fail(UNET_E_INVALID_ARG, "%s: iou_threshold %g is not in (0, 1]", fn,
+                          iou_threshold);
+    int64_t t, p, n;
+    int rc = unet__instance_match(pred, truth, &g, iou_threshold, &t, &p, &n);
+    if (rc != UNET_OK)
+        return unet__fail_context(rc, fn);
+    *f1 = t + p + n == 0 ? 1.0 : 2.0 * (double)t / (double)(2 * t + p + n);
+    if (tp)
+        *tp = t;
+    if (fp)
+        *fp = p;
+    if (fn_count)
+        *fn_count = n;
+    return UNET_OK;
+}

@@ -1,0 +1,56 @@
+/*
+ * 3-class output (background, interior, boundary) to instances: interiors are separated by
+ * boundary pixels, so their connected components are the objects' cores; flooding grows each
+ * core over the boundary pixels around it, most interior-like first, and touching objects
+ * meet inside their shared boundary.
+ */
+#include <stdlib.h>
+
+#include "core/status.h"
+#include "post/post.h"
+
+int unet__labels_from_3class(const float *probs, const unet__grid *g, int ndim, int rank,
+                             uint32_t *labels, uint32_t *count, int threads)
+{
+    *count = 0;
+    int64_t bad = unet__first_nan(probs, 3 * g->n, threads);
+    if (bad >= 0) {
+        char where[96];
+        return unet__fail(UNET_E_INVALID_ARG, "%s probability at %s is NaN",
+                          bad / g->n == 0 ? "background" : bad / g->n == 1 ? "interior"
+                                                                             : "boundary",
+                          unet__grid_where(g, ndim, bad % g->n, where, sizeof where));
+    }
+    const float *bg = probs, *in = probs + g->n, *bd = probs + 2 * g->n;
+    uint8_t *cls = malloc((size_t)g->n);
+    uint32_t *seeds = malloc((size_t)g->n * sizeof *seeds);
+    int rc;
+    if (!cls || !seeds) {
+        rc = unet__fail(UNET_E_NOMEM, "out of memory for 3-class labelling of %lld pixels",
+                        (long long)g->n);
+        goto done;
+    }
+    /* Argmax, ties to the lower class: 1 interior, 2 boundary, 0 background. */
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < g->n; i++)
+        cls[i] = in[i] > bg[i] && in[i] >= bd[i] ? 1 : bd[i] > bg[i] && bd[i] > in[i] ? 2 : 0;
+    uint8_t *interior = (uint8_t *)seeds; /* the seeds' buffer holds the interior mask first */
+    for (int64_t i = 0; i < g->n; i++)
+        interior[i] = cls[i] == 1;
+    uint32_t nseeds;
+    /* The components go to labels, then back into seeds: components cannot overwrite the
+     * mask they are reading. */
+    if ((rc = unet__label_components(interior, g, rank, labels, &nseeds, threads)) != UNET_OK)
+        goto done;
+    for (int64_t i = 0; i < g->n; i++) {
+        seeds[i] = labels[i];
+        cls[i] = cls[i] != 0;
+    }
+    if ((rc = unet__flood(in, true, seeds, cls, g, rank, NULL, 0, labels, threads)) != UNET_OK)
+        goto done;
+    rc = unet__relabel(labels, g, count);
+done:
+    free(cls);
+    free(seeds);
+    return rc;
+}
