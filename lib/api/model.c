@@ -90,11 +90,14 @@ json_t *unet__model_metadata_json(const struct unet_model *m, const char *crc32_
 
 int unet__model_refresh(struct unet_model *m)
 {
+    unet__fast_plan_clear(&m->fast);
     unet__plan_clear(&m->plan);
     free(m->arch_json);
     free(m->meta_json);
     m->arch_json = m->meta_json = NULL;
     int rc = unet__plan_build(&m->graph, m->params, &m->plan);
+    if (rc == UNET_OK)
+        rc = unet__fast_plan_build(&m->plan, &m->fast);
     if (rc != UNET_OK)
         return rc;
     json_t *arch = unet__config_to_json(&m->cfg);
@@ -152,6 +155,7 @@ UNET_API void unet_model_free(unet_model_t *m)
 {
     if (!m)
         return;
+    unet__fast_plan_clear(&m->fast);
     unet__plan_clear(&m->plan);
     unet__graph_clear(&m->graph);
     free(m->params);
@@ -502,6 +506,6 @@ UNET_API int unet_model_forward(const unet_model_t *m, const float *input, int n
         if (!isfinite(input[i]))
             return unet__fail(UNET_E_INVALID_ARG, "input element %lld is %s", (long long)i,
                               isnan(input[i]) ? "NaN" : "infinite");
-    return unet__exec_ref(&m->plan, input, shape[0], shape[2], shape[3], output,
-                          unet__resolve_threads(num_threads));
+    return unet__exec_fast(&m->fast, input, shape[0], shape[2], shape[3], output,
+                           unet__resolve_threads(num_threads), NULL);
 }

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "graph/config.h"
+#include "graph/exec_fast.h"
 #include "graph/exec_ref.h"
 #include "graph/graph.h"
 
@@ -16,6 +17,7 @@ struct unet_model {
     float **params;        /* per graph param: its data (inside param_storage) */
     float *param_storage;  /* all parameters, one allocation */
     unet__plan plan;       /* inference weights (batchnorm folded); rebuilt on change */
+    unet__fast_plan fast;  /* packed weights of the fast executor, built from plan */
     json_t *preprocessing; /* metadata sections, NULL when absent */
     json_t *output;
     json_t *training;

@@ -9,10 +9,36 @@
 #include "core/status.h"
 #include "predict/predict.h"
 
-static int run_reference(const void *ctx, const float *in, int64_t n, int64_t h, int64_t w,
-                         float *out, int threads)
+/* Run windows through the fast executor with their canvas origins. Windows whose origins
+ * agree modulo the Winograd anchoring period share one call; others run one by one. */
+static int run_fast(const void *ctx, const float *in, int64_t n, int64_t h, int64_t w,
+                    float *out, int threads, const unet__run_at *at)
 {
-    return unet__exec_ref(ctx, in, n, h, w, out, unet__resolve_threads(threads));
+    const unet_model_t *m = ctx;
+    int64_t oh = h, ow = w;
+    if (!m->cfg.same_padding &&
+        (unet__graph_axis_size(&m->graph, h, &oh, NULL) != UNET_OK ||
+         unet__graph_axis_size(&m->graph, w, &ow, NULL) != UNET_OK))
+        return unet__fail(UNET_E_INTERNAL, "window %lld x %lld does not fit the network",
+                          (long long)h, (long long)w);
+    const int64_t period = 4 * (int64_t)m->block_multiple;
+    const int64_t in_size = m->cfg.in_channels * h * w, out_size = m->cfg.out_channels * oh * ow;
+    threads = unet__resolve_threads(threads);
+    for (int64_t i = 0; i < n;) {
+        int64_t j = i + 1;
+        while (j < n && (at->origin_x[j] - at->origin_x[i]) % period == 0)
+            j++;
+        unet__exec_opts o = UNET__EXEC_OPTS_DEFAULT;
+        o.precise = at->precise;
+        o.origin_y = at->origin_y;
+        o.origin_x = at->origin_x[i];
+        int rc = unet__exec_fast(&m->fast, in + i * in_size, j - i, h, w, out + i * out_size,
+                                 threads, &o);
+        if (rc != UNET_OK)
+            return rc;
+        i = j;
+    }
+    return UNET_OK;
 }
 
 static int axis_out(const void *ctx, int64_t in, int64_t *out)
@@ -27,8 +53,8 @@ static int64_t fit(const void *ctx, int64_t size)
 
 static void describe(const unet_model_t *m, unet__net *net)
 {
-    net->run = run_reference;
-    net->run_ctx = &m->plan;
+    net->run = run_fast;
+    net->run_ctx = m;
     net->in_channels = m->cfg.in_channels;
     net->out_channels = m->cfg.out_channels;
     net->same_padding = m->cfg.same_padding;

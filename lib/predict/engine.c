@@ -173,12 +173,16 @@ static int run_batch(engine *e, int64_t plane, int64_t ky, const unet__span *sy,
     int rc = grow(&e->batch_in, &e->batch_in_cap, n * C * wh * ww);
     if (rc == UNET_OK)
         rc = grow(&e->batch_out, &e->batch_out_cap, n * Co * oh * ow);
+    int64_t origin_x[UNET__MAX_BATCH];
     for (int64_t k = kx0; k < kx1 && rc == UNET_OK; k++) {
         unet__axis_span(e->net, &e->ax, k, &sx);
+        origin_x[k - kx0] = sx.win0 - e->ax.canvas0;
         rc = load_window(e, plane, sy, &sx, e->batch_in + (k - kx0) * C * wh * ww);
     }
+    /* Origins relative to the canvas, where a whole-image pass starts. */
+    unet__run_at at = {sy->win0 - e->ay.canvas0, origin_x, e->opts->precise};
     if (rc == UNET_OK)
-        rc = e->net->run(e->net->run_ctx, e->batch_in, n, wh, ww, e->batch_out, e->threads);
+        rc = e->net->run(e->net->run_ctx, e->batch_in, n, wh, ww, e->batch_out, e->threads, &at);
     for (int64_t k = kx0; k < kx1 && rc == UNET_OK; k++) {
         unet__axis_span(e->net, &e->ax, k, &sx);
         accumulate(e, ky, k, sy, &sx, e->batch_out + (k - kx0) * Co * oh * ow, oh, ow);

@@ -7,7 +7,6 @@
 #include "predict/predict.h"
 
 #define MAX_TILE ((int64_t)1 << 20)
-#define MAX_BATCH 64
 
 void unet__predict_opts_defaults(struct unet_predict_opts *o)
 {
@@ -20,6 +19,7 @@ void unet__predict_opts_defaults(struct unet_predict_opts *o)
     o->unsafe_halo = false;
     o->blend = 0;
     o->batch = 1;
+    o->precise = false;
     o->progress = NULL;
     o->progress_user = NULL;
     atomic_init(&o->cancel, 0);
@@ -132,10 +132,17 @@ UNET_API int unet_predict_opts_set_blend(unet_predict_opts_t *o, int64_t width)
 UNET_API int unet_predict_opts_set_batch(unet_predict_opts_t *o, int tiles_per_batch)
 {
     CHECK_OPTS(o);
-    if (tiles_per_batch < 1 || tiles_per_batch > MAX_BATCH)
+    if (tiles_per_batch < 1 || tiles_per_batch > UNET__MAX_BATCH)
         return unet__fail(UNET_E_INVALID_ARG, "batch %d is out of range [1, %d]",
-                          tiles_per_batch, MAX_BATCH);
+                          tiles_per_batch, UNET__MAX_BATCH);
     o->batch = tiles_per_batch;
+    return UNET_OK;
+}
+
+UNET_API int unet_predict_opts_set_precise(unet_predict_opts_t *o, int precise)
+{
+    CHECK_OPTS(o);
+    o->precise = precise != 0;
     return UNET_OK;
 }
 

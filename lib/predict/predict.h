@@ -13,6 +13,8 @@
 
 #include "unet.h"
 
+#define UNET__MAX_BATCH 64 /* tiles per batch */
+
 struct unet_predict_opts {
     int threads;
     int border;
@@ -23,6 +25,7 @@ struct unet_predict_opts {
     bool unsafe_halo;
     int64_t blend;
     int batch;
+    bool precise;      /* direct convolutions only (no Winograd) */
     unet_progress_fn progress;
     void *progress_user;
     atomic_int cancel; /* set from any thread */
@@ -30,9 +33,17 @@ struct unet_predict_opts {
 
 void unet__predict_opts_defaults(struct unet_predict_opts *o);
 
+/* Where a batch of windows sits on the canvas: fast kernels anchor Winograd blocks to canvas
+ * coordinates so that tiles reproduce whole-image results. */
+typedef struct unet__run_at {
+    int64_t origin_y;         /* canvas row of every window's first row */
+    const int64_t *origin_x;  /* canvas column of each window's first column (n entries) */
+    bool precise;             /* direct convolutions only */
+} unet__run_at;
+
 /* What prediction needs of a model. */
 typedef int (*unet__run_fn)(const void *ctx, const float *in, int64_t n, int64_t h, int64_t w,
-                            float *out, int threads);
+                            float *out, int threads, const unet__run_at *at);
 typedef struct unet__net {
     unet__run_fn run;     /* the forward pass on [n][in_channels][h][w] */
     const void *run_ctx;

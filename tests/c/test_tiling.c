@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/model_internal.h"
 #include "predict/predict.h"
 #include "unet.h"
 
@@ -204,6 +205,80 @@ START_TEST(test_exact_prime_size)
     int valid[] = {UNET_BORDER_REFLECT, UNET_BORDER_ZERO};
     prime_size(SAME_CFG, same, 3);
     prime_size(VALID_CFG, valid, 2);
+}
+END_TEST
+
+/* A model wide enough for Winograd (3x3 layers with >= 32 channels in and out). Tiles pass
+ * their canvas origins so the 4x4 blocks sit where they sit in the whole image; tile 5B makes
+ * batched windows disagree modulo 4B (the adapter splits such batches), 4B keeps them together.
+ * Winograd's transforms mix each block's whole 6x6 patch, so context beyond the receptive
+ * field (which differs between a tile and the whole image) enters through float rounding only:
+ * the bound is 1e-5 relative to the output's magnitude (this random model's outputs reach
+ * about 4). With `precise` (direct convolutions) tiles equal the whole image to 1e-5 absolute. */
+START_TEST(test_exact_winograd_model)
+{
+    unet_model_t *m = create("{\"depth\": 2, \"base_features\": 32}");
+    int64_t B = unet_model_block_multiple(m), h = 203, w = 317, n = h * w;
+    float *img = random_image(n, 17), *ref = malloc((size_t)n * 4), *out = malloc((size_t)n * 4),
+          *precise_whole = malloc((size_t)n * 4);
+    int borders[] = {UNET_BORDER_NETWORK, UNET_BORDER_REFLECT};
+    int64_t tiles[] = {4 * B, 5 * B, 3 * B};
+    int64_t shape[2] = {h, w};
+    double worst = 0, worst_precise = 0, peak = 0, wino_vs_direct = 0;
+    for (int bi = 0; bi < 2; bi++) {
+        whole_image(m, img, h, w, borders[bi], ref);
+        for (int64_t i = 0; i < n; i++)
+            peak = fmax(peak, fabs(ref[i]));
+        unet_predict_opts_t *o = opts_for(borders[bi], UNET_TILE_WHOLE, 1, 2);
+        ck_assert_int_eq(unet_predict_opts_set_precise(o, 1), UNET_OK);
+        ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, precise_whole, (size_t)n),
+                         UNET_OK);
+        unet_predict_opts_free(o);
+        wino_vs_direct = fmax(wino_vs_direct, max_abs_diff(precise_whole, ref, n));
+        for (int ti = 0; ti < 3; ti++) {
+            o = opts_for(borders[bi], tiles[ti], 1 + ti, 1 + (bi + ti) % 2);
+            ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)n), UNET_OK);
+            double d = max_abs_diff(out, ref, n);
+            ck_assert_msg(d <= 1e-5 * fmax(1.0, peak), "winograd model, tile %lld border %d: max "
+                          "diff %g (max|whole| %g)", (long long)tiles[ti], borders[bi], d, peak);
+            worst = fmax(worst, d);
+            /* With the context Winograd's patches reach (a raised halo), bit for bit equal to
+             * the whole canvas of that halo: proves the blocks sit where the whole image has
+             * them. */
+            int64_t halo = unet_model_halo(m) + unet__fast_winograd_margin(&m->fast);
+            ck_assert_int_eq(unet_predict_opts_set_halo(o, halo, 0), UNET_OK);
+            ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)n), UNET_OK);
+            unet_predict_opts_t *whole = opts_for(borders[bi], UNET_TILE_WHOLE, 1, 1);
+            ck_assert_int_eq(unet_predict_opts_set_halo(whole, halo, 0), UNET_OK);
+            float *wide = malloc((size_t)n * 4);
+            ck_assert_int_eq(unet_predict(m, whole, img, UNET_F32, 2, shape, wide, (size_t)n),
+                             UNET_OK);
+            ck_assert_msg(max_abs_diff(out, wide, n) == 0, "halo %lld, tile %lld border %d: "
+                          "max diff %g", (long long)halo, (long long)tiles[ti], borders[bi],
+                          max_abs_diff(out, wide, n));
+            free(wide);
+            unet_predict_opts_free(whole);
+            ck_assert_int_eq(unet_predict_opts_set_halo(o, -1, 0), UNET_OK);
+            ck_assert_int_eq(unet_predict_opts_set_precise(o, 1), UNET_OK);
+            ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)n), UNET_OK);
+            d = max_abs_diff(out, precise_whole, n);
+            ck_assert_msg(d <= 1e-5, "precise, tile %lld border %d: max diff %g",
+                          (long long)tiles[ti], borders[bi], d);
+            worst_precise = fmax(worst_precise, d);
+            unet_predict_opts_free(o);
+        }
+    }
+    /* Winograd is really on by default: it differs from direct convolution, slightly. */
+    ck_assert_msg(wino_vs_direct > 0 && wino_vs_direct <= 1e-4 * peak,
+                  "Winograd vs direct: max diff %g", wino_vs_direct);
+    printf("exactness winograd model (base 32, max|whole| %.3g): worst max|tiled - whole| = "
+           "%.3g with Winograd, %.3g precise; Winograd vs direct %.3g\n",
+           peak, worst, worst_precise, wino_vs_direct);
+    free(img);
+    free(ref);
+    free(out);
+    free(precise_whole);
+    unet_model_free(m);
 }
 END_TEST
 
@@ -676,12 +751,17 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("tiling");
+    /* "exact" also runs once per UNET_ISA (tests/meson.build: CK_RUN_CASE=exact). */
+    TCase *te = tcase_create("exact");
+    tcase_set_timeout(te, 600);
+    tcase_add_test(te, test_exact_same_padding);
+    tcase_add_test(te, test_exact_valid_padding);
+    tcase_add_test(te, test_exact_prime_size);
+    tcase_add_test(te, test_exact_winograd_model);
+    tcase_add_test(te, test_negative_controls);
+    suite_add_tcase(s, te);
     TCase *tc = tcase_create("tiling");
     tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, test_exact_same_padding);
-    tcase_add_test(tc, test_exact_valid_padding);
-    tcase_add_test(tc, test_exact_prime_size);
-    tcase_add_test(tc, test_negative_controls);
     tcase_add_test(tc, test_blend_weights_sum_to_one);
     tcase_add_test(tc, test_blending);
     tcase_add_test(tc, test_streaming_equals_memory);

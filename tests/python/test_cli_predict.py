@@ -138,3 +138,16 @@ def test_progress_bar_on_a_terminal(model_path, tmp_path):
     text = b"".join(chunks).decode(errors="replace")
     assert p.returncode == 0, text
     assert "ETA" in text and "Mpx/s" in text and "100.0%" in text
+
+
+def test_precise_flag(tmp_path):
+    path = tmp_path / "wide.unet"
+    with unet.Model.create({"depth": 2, "base_features": 32}, seed=2) as m:
+        m.save(path)
+        img = np.random.default_rng(3).random((40, 52), dtype=np.float32)
+        want = m.predict(img, tile=16, precise=True)[0]
+    src, dst = tmp_path / "in.tif", tmp_path / "out.tif"
+    tifffile.imwrite(src, img)
+    r = run("predict", "--model", path, src, "-o", dst, "--tile", "16", "--precise", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert np.array_equal(tifffile.imread(dst), want)

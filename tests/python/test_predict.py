@@ -112,3 +112,16 @@ def test_threads_share_model(model, rng):
         t.join()
     for a, b in zip(got, want):
         assert np.array_equal(a, b)
+
+
+def test_precise_turns_winograd_off(rng):
+    # base 32: 3x3 layers with >= 32 channels run Winograd by default; precise=True runs
+    # direct convolutions, which equal the float64 reference more closely.
+    with unet.Model.create({"depth": 2, "base_features": 32}, seed=5) as m:
+        img = rng.random((70, 90), dtype=np.float32)
+        fast = m.predict(img, tile=16, batch=2)
+        precise = m.predict(img, tile=16, batch=2, precise=True)
+        whole_precise = m.predict(img, tile=-1, precise=True)
+        assert np.array_equal(precise, whole_precise)  # direct: tiles equal the whole, bitwise
+        diff = np.abs(fast - precise).max()
+        assert 0 < diff <= 1e-4 * np.abs(precise).max()

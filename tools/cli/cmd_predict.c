@@ -23,6 +23,8 @@ static const char *const usage_predict =
     "  --output TYPE     float32 | uint8 | uint16 (default float32; probabilities are\n"
     "                    scaled to the integer range)\n"
     "  --deflate         compress the output\n"
+    "  --precise         direct convolutions only (no Winograd: slower; tiles then equal\n"
+    "                    the whole image bit for bit)\n"
     "  --quiet           no progress bar\n"
     "Ctrl-C cancels and removes the partial output.\n";
 
@@ -103,6 +105,12 @@ int cmd_predict(int argc, char **argv)
         }
         if (strcmp(a, "--deflate") == 0) {
             flags |= UNET_TIFF_DEFLATE;
+            continue;
+        }
+        if (strcmp(a, "--precise") == 0) {
+            rc = unet_predict_opts_set_precise(o, 1);
+            if (rc != UNET_OK)
+                break;
             continue;
         }
         if (a[0] != '-') {

@@ -70,6 +70,7 @@ _PROTOTYPES = {
     "unet_predict_opts_set_halo": (c_int, [_opts_p, c_int64, c_int]),
     "unet_predict_opts_set_blend": (c_int, [_opts_p, c_int64]),
     "unet_predict_opts_set_batch": (c_int, [_opts_p, c_int]),
+    "unet_predict_opts_set_precise": (c_int, [_opts_p, c_int]),
     "unet_predict_opts_set_progress": (c_int, [_opts_p, PROGRESS_FN, c_void_p]),
     "unet_predict_opts_cancel": (c_int, [_opts_p]),
     "unet_predict_opts_reset_cancel": (c_int, [_opts_p]),

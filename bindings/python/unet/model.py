@@ -268,7 +268,7 @@ class Model:
         return out if batched else out[0]
 
     def predict(self, x, axes=None, tile=None, blend=0, batch=1, threads=0, border=None,
-                normalize=None, progress=None):
+                normalize=None, progress=None, precise=False):
         """Predict an image of any size, tiled with exact stitching.
 
         x: uint8, uint16, int16, uint32, float32 or float64. axes: its dimensions as letters
@@ -278,7 +278,8 @@ class Model:
         when x had none). tile: core size (a multiple of block_multiple; None: automatic).
         blend: seam blending width. border: "network", "reflect" or "zero" (None: the model's
         default). normalize: None (the model's metadata), "none", "zmuv",
-        "percentile:LOW,HIGH" or "fixed:MEAN,STD". progress(fraction) may return True to
+        "percentile:LOW,HIGH" or "fixed:MEAN,STD". precise: direct convolutions only (no
+        Winograd; slower). progress(fraction) may return True to
         cancel; an exception it raises cancels the run and is re-raised here; cancellation
         raises unet.Cancelled."""
         x = np.asarray(x)
@@ -310,6 +311,7 @@ class Model:
             _check(lib.unet_predict_opts_set_tile(opts, 0 if tile is None else int(tile)))
             _check(lib.unet_predict_opts_set_blend(opts, int(blend)))
             _check(lib.unet_predict_opts_set_batch(opts, int(batch)))
+            _check(lib.unet_predict_opts_set_precise(opts, 1 if precise else 0))
             if bridge:
                 _check(lib.unet_predict_opts_set_progress(opts, bridge.c_fn, None))
             status = lib.unet_predict(self._handle, opts, planes4.ctypes.data_as(ctypes.c_void_p),
