@@ -255,6 +255,134 @@ UNET_API int unet_predict_tiff(const unet_model_t *model, const unet_predict_opt
                                const char *input_path, const char *output_path,
                                int output_dtype, unsigned flags);
 
+/* ---- training ------------------------------------------------------------------------------
+ *
+ * A trainer updates a model's weights in place: it needs exclusive use of the model while it
+ * lives (no predictions with that model from other threads meanwhile). Between trainer calls
+ * the model is consistent and may be used, saved or copied on the calling thread.
+ *
+ * Training runs on NCHW tensors with an explicit backward pass for every op (convolutions as
+ * im2col + matrix products), batchnorm with batch statistics (running statistics updated as
+ * PyTorch, momentum 0.1), dropout 0.1. Validation predicts through the model's own prediction
+ * path. Results are deterministic for a fixed seed and do not depend on the thread count. */
+typedef struct unet_train_opts unet_train_opts_t;
+typedef struct unet_trainer unet_trainer_t;
+
+/* Called on the training thread after every step with the step count so far, the total, the
+ * step's training loss, and the latest validation metric (NaN before the first validation).
+ * A non-zero return cancels: the running call returns UNET_E_CANCELLED after finishing the
+ * current step, with the model consistent. */
+typedef int (*unet_train_progress_fn)(void *user, int64_t step, int64_t total_steps,
+                                      double loss, double metric);
+
+UNET_API int unet_train_opts_create(unet_train_opts_t **out);
+UNET_API void unet_train_opts_free(unet_train_opts_t *opts);
+/* Set one option from text; unknown keys, malformed values and values out of bounds are
+ * refused with UNET_E_INVALID_ARG and a message naming the bounds. Keys (default):
+ *   steps (1000; 0 with epochs set: from epochs), epochs (0: unused; one epoch = as many
+ *   patches as cover the training pixels once), batch (4), patch (128: input patch size,
+ *   rounded up to a size the network accepts), threads (0: all), seed (0),
+ *   loss (auto: bce+dice for one output channel and label images, ce for several, mse for
+ *   float targets; or mse, l1, bce, ce, dice, bce+dice), target (auto: foreground for one
+ *   channel, 3class for three, classes otherwise, image for float targets; or foreground,
+ *   3class, classes, image), pos_weight (1), class_weights ("": none; "1,2,5"),
+ *   ignore_label (-1: none; label value of unannotated pixels), border_weights (false: the
+ *   U-Net paper's weight map with w0 (10) and sigma (5 px)),
+ *   optimizer (adam; sgd, adamw), lr (1e-3), momentum (0.9), nesterov (false), beta1 (0.9),
+ *   beta2 (0.999), eps (1e-8), weight_decay (0), clip_norm (0: none; global L2 norm),
+ *   schedule (cosine; constant, plateau), warmup (0 steps), min_lr (0), plateau_factor
+ *   (0.5), plateau_patience (5 validations), plateau_threshold (1e-4), plateau_cooldown (0),
+ *   val_fraction (0.1: of the files, or of the width of a single image), normalize
+ *   (percentile; zmuv, none), norm_low (1), norm_high (99.8), fg_bias (0.5: probability that
+ *   a patch is centred on a foreground pixel), aug_flip (true), aug_rot90 (true),
+ *   aug_elastic (0.5: probability; 3x3 grid, elastic_grid, of displacements with sd
+ *   elastic_sigma 10 px, bicubic), aug_scale (0.1: intensity factor in [1-s, 1+s]),
+ *   aug_shift (0.1), aug_gamma (0: off; g: gamma in [1/(1+g), 1+g] over the patch's range)
+ *   (intensity changes apply to restoration targets too), noise_gauss (0: off; else the
+ *   largest sd, drawn per patch, normalised units), noise_poisson (0: off; else the photon
+ *   count of the patch's brightest pixel) (noise on the input only),
+ *   val_every (0: ten validations per run), metric (auto: iou for segmentation, psnr for
+ *   restoration; or dice, f1, ssim, loss), threshold (0.5), freeze_encoder (false),
+ *   checkpoint_dir ("": none; best.unet, last.unet and last.state are written there),
+ *   log ("": none; a CSV file of the curves). */
+UNET_API int unet_train_opts_set(unet_train_opts_t *opts, const char *key, const char *value);
+/* Set the keys of a JSON object (numbers, booleans, strings). */
+UNET_API int unet_train_opts_set_json(unet_train_opts_t *opts, const char *json_object);
+/* Every key and its value as a JSON object; owned by opts, valid until the next change. */
+UNET_API const char *unet_train_opts_json(const unet_train_opts_t *opts);
+UNET_API int unet_train_opts_set_progress(unet_train_opts_t *opts, unet_train_progress_fn fn,
+                                          void *user);
+
+/* A trainer for `model` (borrowed; it must outlive the trainer) with a copy of `opts` (NULL:
+ * defaults). The loss is checked against the model's output channels and final activation.
+ * The model's preprocessing metadata is set to the normalisation training uses, now; its
+ * output and training (provenance) sections after every run of steps. */
+UNET_API int unet_trainer_create(unet_model_t *model, const unet_train_opts_t *opts,
+                                 unet_trainer_t **out);
+UNET_API void unet_trainer_free(unet_trainer_t *trainer);
+
+/* Where data goes: by the trainer's split (val_fraction of the files, or of the width of a
+ * single image), or explicitly. */
+#define UNET_SPLIT_AUTO 0
+#define UNET_SPLIT_TRAIN 1
+#define UNET_SPLIT_VAL 2
+
+/* Add an image and its labels (copied; normalised now as the options say). image: (H,W) or
+ * (C,H,W) of any element type; labels: (H,W) of an integer type (instance labels, binary
+ * masks or class maps), or float (H,W) / (C,H,W) targets for restoration, the image's size.
+ * The first pair decides segmentation or restoration (float labels, or option target "image":
+ * restoration); later pairs follow that decision. Label pixels equal to ignore_label are
+ * unannotated. Restoration targets with the image's channel count are normalised with the
+ * image's own normalisation (so prediction outputs them in those units). */
+UNET_API int unet_trainer_add_data(unet_trainer_t *trainer, const void *image, int dtype,
+                                   int ndim, const int64_t *shape, const void *labels,
+                                   int label_dtype, int label_ndim, const int64_t *label_shape,
+                                   int split);
+/* Add every TIFF of images_dir with the file of the same name (or the same stem with any
+ * .tif/.tiff extension) in labels_dir; UNET_E_IO when a folder has no pairs. */
+UNET_API int unet_trainer_add_folders(unet_trainer_t *trainer, const char *images_dir,
+                                      const char *labels_dir);
+
+/* Train until the total step count (validating, checkpointing, logging, reporting). */
+UNET_API int unet_trainer_train(unet_trainer_t *trainer);
+/* Take `steps` more steps (past the total too; the schedule then holds its last value). */
+UNET_API int unet_trainer_step(unet_trainer_t *trainer, int64_t steps);
+/* Validate now: loss and the chosen metric (NaN when there is no validation data). */
+UNET_API int unet_trainer_evaluate(unet_trainer_t *trainer, double *loss, double *metric);
+/* The last validation's figures as JSON ({"step", "loss", "iou", "dice", "f1", ...}), and the
+ * steps taken and planned. */
+UNET_API const char *unet_trainer_metrics(const unet_trainer_t *trainer);
+UNET_API int unet_trainer_progress(const unet_trainer_t *trainer, int64_t *step,
+                                   int64_t *total_steps);
+/* Thread-safe: stop the running call after its current step (UNET_E_CANCELLED). */
+UNET_API int unet_trainer_cancel(unet_trainer_t *trainer);
+
+/* Save the model as a .unet file with preprocessing and training provenance metadata. */
+UNET_API int unet_trainer_save(unet_trainer_t *trainer, const char *path);
+/* Save / restore everything a resumed run needs (weights, optimizer and schedule state, step,
+ * best metric); a resumed run continues the same trajectory as an uninterrupted one, given the
+ * same data and options. */
+UNET_API int unet_trainer_save_state(unet_trainer_t *trainer, const char *path);
+UNET_API int unet_trainer_load_state(unet_trainer_t *trainer, const char *path);
+
+/* Low level, for custom data pipelines and tests. A batch is input [N][C_in][H][W] (float32)
+ * with targets for the output region [N][C][oh][ow]: C = 1 class index per pixel for ce and
+ * for dice on a softmax model, else C = output channels; a NaN target marks a pixel as not
+ * annotated. weights: [N][1][oh][ow] per-pixel loss weights, or NULL. */
+/* Loss and parameter gradients in training mode (batch statistics, dropout of the current
+ * step), without changing the model. */
+UNET_API int unet_trainer_compute_gradients(unet_trainer_t *trainer, const float *input,
+                                            int ndim, const int64_t *shape,
+                                            const float *target, size_t target_count,
+                                            const float *weights, double *loss);
+/* The gradient of one tensor from the last compute_gradients or step_batch. */
+UNET_API int unet_trainer_get_gradient(const unet_trainer_t *trainer, const char *name,
+                                       float *out, size_t count);
+/* One optimizer step on this batch (running statistics, schedule and step count advance). */
+UNET_API int unet_trainer_step_batch(unet_trainer_t *trainer, const float *input, int ndim,
+                                     const int64_t *shape, const float *target,
+                                     size_t target_count, const float *weights, double *loss);
+
 /* ---- post-processing: probabilities to instance labels ---------------------------------------
  * Images are one plane (H, W) (ndim 2) or a volume (D, H, W) (ndim 3), contiguous in row-major
  * order, each axis 1 to 2^31. Masks are uint8 (non-zero is foreground). Instance labels are

@@ -21,5 +21,6 @@ int cmd_info(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

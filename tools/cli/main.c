@@ -13,6 +13,8 @@ static const char *const usage_main =
     "                                      a new model from a JSON U-Net config\n"
     "  predict --model M IN.tif -o OUT.tif [options]\n"
     "                                      predict a TIFF (any size, streamed) into a TIFF\n"
+    "  train --images DIR --labels DIR (--config CFG | --from MODEL) -o OUT.unet\n"
+    "                                      train or fine-tune a model on TIFF folders\n"
     "  demo [--size N] [--threads N]       run an untrained default U-Net on a generated\n"
     "                                      nuclei image and report what it did\n"
     "  --version                           print the library version\n"
@@ -38,6 +40,8 @@ int main(int argc, char **argv)
         return cmd_create(argc - 1, argv + 1);
     if (strcmp(cmd, "predict") == 0)
         return cmd_predict(argc - 1, argv + 1);
+    if (strcmp(cmd, "train") == 0)
+        return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
         return cmd_demo(argc - 1, argv + 1);
     return cli_fail_usage("unknown command", cmd);

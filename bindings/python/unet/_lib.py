@@ -23,9 +23,13 @@ U8, U16, I16, U32, F32, F64 = 1, 2, 3, 4, 5, 6
 BORDER_DEFAULT, BORDER_NETWORK, BORDER_REFLECT, BORDER_ZERO = 0, 1, 2, 3
 
 PROGRESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_double, c_char_p)
+TRAIN_PROGRESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_int64, c_int64, c_double, c_double)
+SPLIT_AUTO, SPLIT_TRAIN, SPLIT_VAL = 0, 1, 2
 
 _model_p = c_void_p
 _opts_p = c_void_p
+_topts_p = c_void_p
+_trainer_p = c_void_p
 _i64_p = POINTER(c_int64)
 _f32_p = POINTER(ctypes.c_float)
 
@@ -75,6 +79,31 @@ _PROTOTYPES = {
     "unet_predict_opts_cancel": (c_int, [_opts_p]),
     "unet_predict_opts_reset_cancel": (c_int, [_opts_p]),
     "unet_predict": (c_int, [_model_p, _opts_p, c_void_p, c_int, c_int, _i64_p, _f32_p, c_size_t]),
+    "unet_train_opts_create": (c_int, [POINTER(_topts_p)]),
+    "unet_train_opts_free": (None, [_topts_p]),
+    "unet_train_opts_set": (c_int, [_topts_p, c_char_p, c_char_p]),
+    "unet_train_opts_set_json": (c_int, [_topts_p, c_char_p]),
+    "unet_train_opts_json": (c_char_p, [_topts_p]),
+    "unet_train_opts_set_progress": (c_int, [_topts_p, TRAIN_PROGRESS_FN, c_void_p]),
+    "unet_trainer_create": (c_int, [_model_p, _topts_p, POINTER(_trainer_p)]),
+    "unet_trainer_free": (None, [_trainer_p]),
+    "unet_trainer_add_data": (c_int, [_trainer_p, c_void_p, c_int, c_int, _i64_p, c_void_p, c_int,
+                                      c_int, _i64_p, c_int]),
+    "unet_trainer_add_folders": (c_int, [_trainer_p, c_char_p, c_char_p]),
+    "unet_trainer_train": (c_int, [_trainer_p]),
+    "unet_trainer_step": (c_int, [_trainer_p, c_int64]),
+    "unet_trainer_evaluate": (c_int, [_trainer_p, POINTER(c_double), POINTER(c_double)]),
+    "unet_trainer_metrics": (c_char_p, [_trainer_p]),
+    "unet_trainer_progress": (c_int, [_trainer_p, _i64_p, _i64_p]),
+    "unet_trainer_cancel": (c_int, [_trainer_p]),
+    "unet_trainer_save": (c_int, [_trainer_p, c_char_p]),
+    "unet_trainer_save_state": (c_int, [_trainer_p, c_char_p]),
+    "unet_trainer_load_state": (c_int, [_trainer_p, c_char_p]),
+    "unet_trainer_compute_gradients": (c_int, [_trainer_p, _f32_p, c_int, _i64_p, _f32_p,
+                                               c_size_t, _f32_p, POINTER(c_double)]),
+    "unet_trainer_get_gradient": (c_int, [_trainer_p, c_char_p, _f32_p, c_size_t]),
+    "unet_trainer_step_batch": (c_int, [_trainer_p, _f32_p, c_int, _i64_p, _f32_p, c_size_t,
+                                        _f32_p, POINTER(c_double)]),
     # Post-processing: image buffers as c_void_p (numpy .ctypes.data), counts as uint32.
     "unet_threshold": (c_int, [c_void_p, c_int, _i64_p, c_double, c_void_p, c_int]),
     "unet_label_components": (c_int, [c_void_p, c_int, _i64_p, c_int, c_void_p,

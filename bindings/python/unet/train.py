@@ -1,0 +1,216 @@
+"""Training a libunet model from Python: `unet.train.Trainer` wraps unet_trainer_t.
+
+    from unet import Model
+    from unet.train import Trainer
+
+    model = Model.create({"depth": 3, "base_features": 16, "final_activation": "sigmoid"})
+    with Trainer(model, steps=500, patch=128, loss="bce+dice") as t:
+        t.add(image, labels)              # numpy arrays; labels: instance or class labels
+        t.train(progress=print)           # progress(step, total, loss, metric)
+        t.save("nuclei.unet")
+
+Options are the keys of unet_train_opts_set (see unet.h); values may be numbers, booleans,
+strings, or a list for class_weights.
+"""
+
+import ctypes
+import json
+
+import numpy as np
+
+from . import _lib
+from ._lib import lib
+from .model import Cancelled, Model, UnetError, _bytes, _check, _error, _f32_ptr, _path
+
+_DTYPES = {
+    np.dtype(np.uint8): _lib.U8,
+    np.dtype(np.uint16): _lib.U16,
+    np.dtype(np.int16): _lib.I16,
+    np.dtype(np.uint32): _lib.U32,
+    np.dtype(np.float32): _lib.F32,
+    np.dtype(np.float64): _lib.F64,
+}
+SPLITS = {"auto": _lib.SPLIT_AUTO, "train": _lib.SPLIT_TRAIN, "val": _lib.SPLIT_VAL}
+
+
+def _text(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(repr(float(v)) for v in value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _native(x):
+    x = np.asarray(x)
+    if x.dtype.kind in "iu" and x.dtype.newbyteorder("=") not in _DTYPES:
+        # int32/int64 labels: libunet takes uint32 (labels are non-negative)
+        if x.size and (x.min() < 0 or x.max() > 2**31 - 1):
+            raise UnetError(_lib.E_INVALID_ARG, "labels must lie in [0, 2^31)")
+        x = x.astype(np.uint32)
+    if x.dtype == np.bool_:
+        x = x.astype(np.uint8)
+    if x.dtype.newbyteorder("=") not in _DTYPES:
+        raise UnetError(_lib.E_INVALID_ARG, "element type %s is not supported" % x.dtype)
+    return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))
+
+
+class _ProgressBridge:
+    """A C progress callback that never lets a Python exception cross into C."""
+
+    def __init__(self, fn):
+        self.fn, self.error = fn, None
+
+        def call(user, step, total, loss, metric):
+            try:
+                return 1 if self.fn(step, total, loss, metric) else 0
+            except BaseException as e:  # cancel, re-raise after the C call returns
+                self.error = e
+                return 1
+
+        self.c_fn = _lib.TRAIN_PROGRESS_FN(call)
+
+
+class Trainer:
+    """A trainer for `model` (a unet.Model, updated in place). Keyword options as in unet.h;
+    progress(step, total, loss, metric) may return True to cancel."""
+
+    def __init__(self, model, progress=None, **options):
+        if not isinstance(model, Model):
+            raise TypeError("Trainer takes a unet.Model")
+        self.model = model  # keeps the model alive as long as the trainer
+        self._h = None
+        self._bridge = _ProgressBridge(progress) if progress is not None else None
+        opts = ctypes.c_void_p()
+        _check(lib.unet_train_opts_create(ctypes.byref(opts)))
+        try:
+            for key, value in options.items():
+                _check(lib.unet_train_opts_set(opts, _bytes(key), _bytes(_text(value))))
+            if self._bridge:
+                _check(lib.unet_train_opts_set_progress(opts, self._bridge.c_fn, None))
+            self.options = json.loads(lib.unet_train_opts_json(opts).decode("utf-8"))
+            h = ctypes.c_void_p()
+            _check(lib.unet_trainer_create(model._handle, opts, ctypes.byref(h)))
+            self._h = h
+        finally:
+            lib.unet_train_opts_free(opts)
+        self._free = lib.unet_trainer_free
+
+    # ---- lifetime ----
+    @property
+    def _handle(self):
+        if not self._h:
+            raise UnetError(_lib.E_INVALID_ARG, "the trainer is closed")
+        return self._h
+
+    def close(self):
+        if self._h:
+            self._free(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            self.close()
+
+    # ---- data ----
+    def add(self, image, labels, split="auto"):
+        """Add an image ((H,W) or (C,H,W)) and its labels ((H,W) integer labels, or float
+        (H,W)/(C,H,W) targets for restoration)."""
+        image, labels = _native(image), _native(labels)
+        _check(lib.unet_trainer_add_data(
+            self._handle, image.ctypes.data_as(ctypes.c_void_p), _DTYPES[image.dtype],
+            image.ndim, _lib.i64_array(image.shape), labels.ctypes.data_as(ctypes.c_void_p),
+            _DTYPES[labels.dtype], labels.ndim, _lib.i64_array(labels.shape), SPLITS[split]))
+
+    def add_folders(self, images, labels):
+        _check(lib.unet_trainer_add_folders(self._handle, _path(images), _path(labels)))
+
+    # ---- running ----
+    def _run(self, call):
+        status = call()
+        message = _lib.last_error()
+        if self._bridge and self._bridge.error is not None:
+            error, self._bridge.error = self._bridge.error, None
+            raise error
+        if status == _lib.E_CANCELLED:
+            raise Cancelled(status, message)
+        if status != _lib.OK:
+            raise _error(status, message)
+
+    def train(self):
+        """Train to the planned step count (validating, checkpointing, logging)."""
+        self._run(lambda: lib.unet_trainer_train(self._handle))
+
+    def step(self, steps=1):
+        self._run(lambda: lib.unet_trainer_step(self._handle, int(steps)))
+
+    def evaluate(self):
+        """(validation loss, metric) now."""
+        loss, metric = ctypes.c_double(), ctypes.c_double()
+        _check(lib.unet_trainer_evaluate(self._handle, ctypes.byref(loss), ctypes.byref(metric)))
+        return loss.value, metric.value
+
+    @property
+    def metrics(self):
+        return json.loads(lib.unet_trainer_metrics(self._handle).decode("utf-8"))
+
+    @property
+    def progress(self):
+        step, total = ctypes.c_int64(), ctypes.c_int64()
+        _check(lib.unet_trainer_progress(self._handle, ctypes.byref(step), ctypes.byref(total)))
+        return step.value, total.value
+
+    def cancel(self):
+        lib.unet_trainer_cancel(self._handle)
+
+    def save(self, path):
+        _check(lib.unet_trainer_save(self._handle, _path(path)))
+
+    def save_state(self, path):
+        _check(lib.unet_trainer_save_state(self._handle, _path(path)))
+
+    def load_state(self, path):
+        _check(lib.unet_trainer_load_state(self._handle, _path(path)))
+
+    # ---- low level ----
+    def _batch(self, x, target, weights):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if x.ndim != 4:
+            raise UnetError(_lib.E_SHAPE, "batch input must be (N, C, H, W)")
+        t = np.ascontiguousarray(target, dtype=np.float32)
+        w = None if weights is None else np.ascontiguousarray(weights, dtype=np.float32)
+        wp = None if w is None else _f32_ptr(w)
+        return x, t, w, wp
+
+    def compute_gradients(self, x, target, weights=None):
+        """Training-mode loss and gradients of a batch, the model unchanged; returns the
+        loss (gradients: gradient(name))."""
+        x, t, w, wp = self._batch(x, target, weights)
+        loss = ctypes.c_double()
+        _check(lib.unet_trainer_compute_gradients(self._handle, _f32_ptr(x), 4,
+                                                  _lib.i64_array(x.shape), _f32_ptr(t), t.size,
+                                                  wp, ctypes.byref(loss)))
+        return loss.value
+
+    def gradient(self, name):
+        shape = self.model._tensor_shapes()[name]
+        out = np.empty(shape, np.float32)
+        _check(lib.unet_trainer_get_gradient(self._handle, _bytes(name), _f32_ptr(out),
+                                             out.size))
+        return out
+
+    def step_batch(self, x, target, weights=None):
+        """One optimizer step on this batch; returns its loss."""
+        x, t, w, wp = self._batch(x, target, weights)
+        loss = ctypes.c_double()
+        _check(lib.unet_trainer_step_batch(self._handle, _f32_ptr(x), 4, _lib.i64_array(x.shape),
+                                           _f32_ptr(t), t.size, wp, ctypes.byref(loss)))
+        return loss.value

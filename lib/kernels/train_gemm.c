@@ -1,0 +1,283 @@
+/* Packed SGEMM (see train_gemm.h). */
+#include "kernels/train_gemm.h"
+
+#include <omp.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/status.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_X86 1
+#else
+#define HAVE_X86 0
+#endif
+
+#define MR 6
+#define NR 16
+#define KC 256
+#define MC 96  /* rows of C per task (a multiple of MR) */
+#define NC 512 /* columns of C per task (a multiple of NR) */
+
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+typedef void (*kernel_fn)(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc,
+                          int load);
+
+/* Portable micro-kernel: c[0..MR)[0..NR) (=|+=) sum_k ap[k][i] * bp[k][j]. */
+static void kernel_c(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc,
+                     int load)
+{
+    float acc[MR][NR];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < NR; j++)
+            acc[i][j] = load ? c[i * ldc + j] : 0.0f;
+    for (int64_t k = 0; k < kc; k++) {
+        for (int i = 0; i < MR; i++) {
+            const float a = ap[k * MR + i];
+            for (int j = 0; j < NR; j++)
+                acc[i][j] += a * bp[k * NR + j];
+        }
+    }
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < NR; j++)
+            c[i * ldc + j] = acc[i][j];
+}
+
+#if HAVE_X86
+__attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const float *ap,
+                                                            const float *bp, float *c,
+                                                            int64_t ldc, int load)
+{
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    if (load) {
+        c00 = _mm256_loadu_ps(c + 0 * ldc), c01 = _mm256_loadu_ps(c + 0 * ldc + 8);
+        c10 = _mm256_loadu_ps(c + 1 * ldc), c11 = _mm256_loadu_ps(c + 1 * ldc + 8);
+        c20 = _mm256_loadu_ps(c + 2 * ldc), c21 = _mm256_loadu_ps(c + 2 * ldc + 8);
+        c30 = _mm256_loadu_ps(c + 3 * ldc), c31 = _mm256_loadu_ps(c + 3 * ldc + 8);
+        c40 = _mm256_loadu_ps(c + 4 * ldc), c41 = _mm256_loadu_ps(c + 4 * ldc + 8);
+        c50 = _mm256_loadu_ps(c + 5 * ldc), c51 = _mm256_loadu_ps(c + 5 * ldc + 8);
+    } else {
+        c00 = c01 = c10 = c11 = c20 = c21 = _mm256_setzero_ps();
+        c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        const __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
+        __m256 a = _mm256_broadcast_ss(ap + 0);
+        c00 = _mm256_fmadd_ps(a, b0, c00), c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(ap + 1);
+        c10 = _mm256_fmadd_ps(a, b0, c10), c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(ap + 2);
+        c20 = _mm256_fmadd_ps(a, b0, c20), c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(ap + 3);
+        c30 = _mm256_fmadd_ps(a, b0, c30), c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(ap + 4);
+        c40 = _mm256_fmadd_ps(a, b0, c40), c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(ap + 5);
+        c50 = _mm256_fmadd_ps(a, b0, c50), c51 = _mm256_fmadd_ps(a, b1, c51);
+        ap += MR;
+        bp += NR;
+    }
+    _mm256_storeu_ps(c + 0 * ldc, c00), _mm256_storeu_ps(c + 0 * ldc + 8, c01);
+    _mm256_storeu_ps(c + 1 * ldc, c10), _mm256_storeu_ps(c + 1 * ldc + 8, c11);
+    _mm256_storeu_ps(c + 2 * ldc, c20), _mm256_storeu_ps(c + 2 * ldc + 8, c21);
+    _mm256_storeu_ps(c + 3 * ldc, c30), _mm256_storeu_ps(c + 3 * ldc + 8, c31);
+    _mm256_storeu_ps(c + 4 * ldc, c40), _mm256_storeu_ps(c + 4 * ldc + 8, c41);
+    _mm256_storeu_ps(c + 5 * ldc, c50), _mm256_storeu_ps(c + 5 * ldc + 8, c51);
+}
+#endif
+
+/* Chosen once; the CPU does not change under a running process. */
+static kernel_fn pick_kernel(void)
+{
+#if HAVE_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return kernel_avx2;
+#endif
+    return kernel_c;
+}
+
+/* Pack rows [i0, i0+mc) x depth [k0, k0+kc) of A as [mc/MR][kc][MR], zero-padded. */
+static void pack_a(int trans, const float *a, int64_t lda, int64_t i0, int64_t mc, int64_t k0,
+                   int64_t kc, float *dst)
+{
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+        const int64_t rows = min64(MR, mc - ir);
+        for (int64_t k = 0; k < kc; k++) {
+            float *d = dst + (ir / MR) * kc * MR + k * MR;
+            for (int64_t i = 0; i < rows; i++) {
+                const int64_t r = i0 + ir + i, col = k0 + k;
+                d[i] = trans ? a[col * lda + r] : a[r * lda + col];
+            }
+            for (int64_t i = rows; i < MR; i++)
+                d[i] = 0.0f;
+        }
+    }
+}
+
+/* Pack depth [k0, k0+kc) x columns [j0, j0+nc) of B as [nc/NR][kc][NR], zero-padded. Rows
+ * of an untransposed B are read whole (sequential reads; the panels are written as streams). */
+static void pack_b(int trans, const float *b, int64_t ldb, int64_t k0, int64_t kc, int64_t j0,
+                   int64_t nc, float *dst)
+{
+    if (!trans) {
+        for (int64_t k = 0; k < kc; k++) {
+            const float *src = b + (k0 + k) * ldb + j0;
+            for (int64_t jr = 0; jr < nc; jr += NR) {
+                float *dk = dst + (jr / NR) * kc * NR + k * NR;
+                const int64_t cols = min64(NR, nc - jr);
+                if (cols == NR) {
+                    memcpy(dk, src + jr, NR * sizeof(float)); /* constant size: inlined */
+                } else {
+                    for (int64_t j = 0; j < NR; j++)
+                        dk[j] = j < cols ? src[jr + j] : 0.0f;
+                }
+            }
+        }
+        return;
+    }
+    /* Transposed: column j of the panel is row j of the stored matrix, read sequentially. */
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+        const int64_t cols = min64(NR, nc - jr);
+        float *d = dst + (jr / NR) * kc * NR;
+        for (int64_t j = 0; j < NR; j++) {
+            if (j >= cols) {
+                for (int64_t k = 0; k < kc; k++)
+                    d[k * NR + j] = 0.0f;
+                continue;
+            }
+            const float *src = b + (j0 + jr + j) * ldb + k0;
+            for (int64_t k = 0; k < kc; k++)
+                d[k * NR + j] = src[k];
+        }
+    }
+}
+
+/* C block [i0, i0+mc) x [j0, j0+nc) (ldc) = (load ? C : 0) + A B over depth [k0, k1). */
+static void block(kernel_fn kern, int trans_a, int trans_b, const float *a, int64_t lda,
+                  const float *b, int64_t ldb, int64_t i0, int64_t mc, int64_t j0, int64_t nc,
+                  int64_t k0, int64_t k1, int beta, float *c, int64_t ldc, float *ap, float *bp)
+{
+    float edge[MR * NR];
+    for (int64_t kb = k0; kb < k1; kb += KC) {
+        const int64_t kc = min64(KC, k1 - kb);
+        const int load = beta || kb > k0;
+        pack_a(trans_a, a, lda, i0, mc, kb, kc, ap);
+        pack_b(trans_b, b, ldb, kb, kc, j0, nc, bp);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+            const int64_t cols = min64(NR, nc - jr);
+            for (int64_t ir = 0; ir < mc; ir += MR) {
+                const int64_t rows = min64(MR, mc - ir);
+                float *ct = c + ir * ldc + jr;
+                const float *pa = ap + (ir / MR) * kc * MR, *pb = bp + (jr / NR) * kc * NR;
+                if (rows == MR && cols == NR) {
+                    kern(kc, pa, pb, ct, ldc, load);
+                    continue;
+                }
+                for (int64_t i = 0; i < MR; i++)
+                    for (int64_t j = 0; j < NR; j++)
+                        edge[i * NR + j] = load && i < rows && j < cols ? ct[i * ldc + j] : 0.0f;
+                kern(kc, pa, pb, edge, NR, 1);
+                for (int64_t i = 0; i < rows; i++)
+                    for (int64_t j = 0; j < cols; j++)
+                        ct[i * ldc + j] = edge[i * NR + j];
+            }
+        }
+    }
+}
+
+int unet__sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                int64_t lda, const float *b, int64_t ldb, int beta, float *c, int64_t ldc,
+                float *packs, int threads)
+{
+    if (m <= 0 || n <= 0)
+        return UNET_OK;
+    if (k <= 0) {
+        if (!beta)
+            for (int64_t i = 0; i < m; i++)
+                memset(c + i * ldc, 0, (size_t)n * sizeof(float));
+        return UNET_OK;
+    }
+    const kernel_fn kern = pick_kernel();
+    const int64_t mt = (m + MC - 1) / MC, nt = (n + NC - 1) / NC;
+    /* A small C with a long depth (weight gradients: depth = pixels) is also split over the
+     * depth into partial products summed in a fixed order; the split depends on the shape
+     * only, never on the thread count, so results do not either. */
+    int64_t chunks = 1, span = k;
+    if (mt * nt < 8 && k >= 4 * KC) {
+        chunks = 8 / (mt * nt);
+        span = ((k + chunks - 1) / chunks + KC - 1) / KC * KC;
+        chunks = (k + span - 1) / span;
+    }
+    const int64_t tasks = mt * nt * chunks;
+    const int nthr = threads < 1 ? 1 : (int64_t)threads > tasks ? (int)tasks : threads;
+    const size_t per_thread = (size_t)MC * KC + (size_t)NC * KC;
+    const bool own = packs == NULL;
+    if (own)
+        packs = unet__alloc_floats(per_thread * (size_t)nthr);
+    float *partial = chunks > 1 ? unet__alloc_floats((size_t)(chunks * m * n)) : NULL;
+    if (!packs || (chunks > 1 && !partial)) {
+        if (own)
+            unet__free_aligned(packs);
+        unet__free_aligned(partial);
+        return unet__fail(UNET_E_NOMEM, "out of memory for matrix-product buffers");
+    }
+#pragma omp parallel num_threads(nthr)
+    {
+        float *ap = packs + per_thread * (size_t)omp_get_thread_num();
+        float *bp = ap + (size_t)MC * KC;
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < tasks; t++) {
+            const int64_t ch = t / (mt * nt), blk = t % (mt * nt);
+            const int64_t i0 = (blk / nt) * MC, j0 = (blk % nt) * NC;
+            const int64_t mc = min64(MC, m - i0), nc = min64(NC, n - j0);
+            const int64_t k0 = ch * span, k1 = min64(k, k0 + span);
+            if (chunks == 1)
+                block(kern, trans_a, trans_b, a, lda, b, ldb, i0, mc, j0, nc, 0, k, beta,
+                      c + i0 * ldc + j0, ldc, ap, bp);
+            else
+                block(kern, trans_a, trans_b, a, lda, b, ldb, i0, mc, j0, nc, k0, k1, 0,
+                      partial + ch * m * n + i0 * n + j0, n, ap, bp);
+        }
+        if (chunks > 1) {
+#pragma omp for schedule(static)
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t j = 0; j < n; j++) {
+                    float v = beta ? c[i * ldc + j] : 0.0f;
+                    for (int64_t q = 0; q < chunks; q++)
+                        v += partial[(q * m + i) * n + j];
+                    c[i * ldc + j] = v;
+                }
+        }
+    }
+    if (own)
+        unet__free_aligned(packs);
+    unet__free_aligned(partial);
+    return UNET_OK;
+}
+
+size_t unet__sgemm_pack_floats(int threads)
+{
+    return ((size_t)MC * KC + (size_t)NC * KC) * (size_t)(threads < 1 ? 1 : threads);
+}
+
+float *unet__scratch_get(unet__scratch *s, size_t floats)
+{
+    if (floats <= s->cap)
+        return s->p;
+    unet__free_aligned(s->p);
+    s->p = unet__alloc_floats(floats);
+    s->cap = s->p ? floats : 0;
+    return s->p;
+}
+
+void unet__scratch_free(unet__scratch *s)
+{
+    unet__free_aligned(s->p);
+    s->p = NULL;
+    s->cap = 0;
+}

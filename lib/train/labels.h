@@ -1,0 +1,37 @@
+/*
+ * What training derives from label images: targets (binary foreground, 3-class), the U-Net
+ * paper's border weight map, the exact Euclidean distance transform it needs, and connected
+ * components (for instance metrics). Labels are int32 [h][w]: 0 background, > 0 instance or
+ * class ids.
+ */
+#ifndef UNET_TRAIN_LABELS_H
+#define UNET_TRAIN_LABELS_H
+
+#include <stdint.h>
+
+/* Exact squared Euclidean distance from every pixel to the nearest pixel with feature != 0
+ * (Felzenszwalb & Huttenlocher's separable lower-envelope transform); INFINITY when there is
+ * none. */
+int unet__edt_sq(const uint8_t *feature, int64_t h, int64_t w, double *dist_sq);
+
+/* The U-Net paper's weight map: w = wc + w0 exp(-(d1 + d2)^2 / (2 sigma^2)) on background
+ * pixels, where d1 and d2 are the exact distances to the nearest and second nearest instance;
+ * wc (1) on instance pixels. With fewer than two instances d2 is infinite (no border term).
+ * Distances beyond the range where the term exceeds 1e-6 * w0 are not computed (the result
+ * differs from the exact map by less than that). */
+int unet__border_weights(const int32_t *labels, int64_t h, int64_t w, double w0, double sigma,
+                         float *out);
+
+/* 1 where label > 0, else 0. */
+void unet__target_foreground(const int32_t *labels, int64_t count, float *out);
+/* Class per pixel: 0 background, 1 interior, 2 boundary, where a boundary pixel is an
+ * instance pixel with a 4-neighbour inside the image of another label (skimage's
+ * find_boundaries(mode="inner", connectivity=1)). */
+void unet__target_3class(const int32_t *labels, int64_t h, int64_t w, float *out);
+
+/* Connected components of mask != 0 (8-connectivity when conn8, else 4), labelled 1.. in
+ * raster order of their first pixel; returns the count, or a negative status. */
+int64_t unet__train_components(const uint8_t *mask, int64_t h, int64_t w, int conn8,
+                                   int32_t *labels);
+
+#endif

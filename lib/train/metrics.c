@@ -1,0 +1,240 @@
+/* Validation metrics (see metrics.h). */
+#include "train/metrics.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+
+void unet__overlap_counts(const uint8_t *pred, const uint8_t *gt, const uint8_t *valid,
+                          int64_t count, int64_t *inter, int64_t *npred, int64_t *ngt)
+{
+    int64_t i_ = 0, p_ = 0, g_ = 0;
+    for (int64_t i = 0; i < count; i++) {
+        if (valid && !valid[i])
+            continue;
+        i_ += pred[i] && gt[i];
+        p_ += pred[i] != 0;
+        g_ += gt[i] != 0;
+    }
+    *inter = i_;
+    *npred = p_;
+    *ngt = g_;
+}
+
+typedef struct pair {
+    int32_t p, g;
+    int64_t n;
+} pair;
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const pair *x = a, *y = b;
+    if (x->p != y->p)
+        return (x->p > y->p) - (x->p < y->p);
+    return (x->g > y->g) - (x->g < y->g);
+}
+
+typedef struct cand {
+    double iou;
+    int32_t p, g;
+} cand;
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->iou != y->iou)
+        return x->iou < y->iou ? 1 : -1; /* descending */
+    if (x->p != y->p)
+        return (x->p > y->p) - (x->p < y->p);
+    return (x->g > y->g) - (x->g < y->g);
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Dense renumbering of positive labels: returns the count; map[i] in 1..count. */
+static int64_t renumber(const int32_t *l, int64_t count, int32_t *map)
+{
+    int32_t *sorted = malloc((size_t)(count ? count : 1) * sizeof *sorted);
+    if (!sorted)
+        return -1;
+    int64_t n = 0;
+    for (int64_t i = 0; i < count; i++)
+        if (l[i] > 0)
+            sorted[n++] = l[i];
+    qsort(sorted, (size_t)n, sizeof *sorted, cmp_i32);
+    int64_t u = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (u == 0 || sorted[i] != sorted[u - 1])
+            sorted[u++] = sorted[i];
+    for (int64_t i = 0; i < count; i++) {
+        if (l[i] <= 0) {
+            map[i] = 0;
+            continue;
+        }
+        int64_t lo = 0, hi = u - 1;
+        while (lo < hi) {
+            int64_t mid = (lo + hi) / 2;
+            if (sorted[mid] < l[i])
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        map[i] = (int32_t)(lo + 1);
+    }
+    free(sorted);
+    return u;
+}
+
+int unet__metric_instance_match(const int32_t *pred, const int32_t *gt, int64_t count,
+                                double thr, int64_t *tp, int64_t *npred, int64_t *ngt)
+{
+    *tp = *npred = *ngt = 0;
+    int32_t *p = malloc((size_t)(count ? count : 1) * sizeof *p);
+    int32_t *g = malloc((size_t)(count ? count : 1) * sizeof *g);
+    pair *pairs = malloc((size_t)(count ? count : 1) * sizeof *pairs);
+    int64_t np = p ? renumber(pred, count, p) : -1, ng = g ? renumber(gt, count, g) : -1;
+    int64_t *area_p = np >= 0 ? calloc((size_t)np + 1, sizeof *area_p) : NULL;
+    int64_t *area_g = ng >= 0 ? calloc((size_t)ng + 1, sizeof *area_g) : NULL;
+    cand *c = NULL;
+    uint8_t *used_p = NULL, *used_g = NULL;
+    int rc = UNET_OK;
+    if (!p || !g || !pairs || np < 0 || ng < 0 || !area_p || !area_g) {
+        rc = unet__fail(UNET_E_NOMEM, "out of memory matching instances");
+        goto done;
+    }
+    int64_t npairs = 0;
+    for (int64_t i = 0; i < count; i++) {
+        area_p[p[i]]++;
+        area_g[g[i]]++;
+        if (p[i] && g[i])
+            pairs[npairs++] = (pair){p[i], g[i], 1};
+    }
+    qsort(pairs, (size_t)npairs, sizeof *pairs, cmp_pair);
+    int64_t u = 0;
+    for (int64_t i = 0; i < npairs; i++) {
+        if (u > 0 && pairs[u - 1].p == pairs[i].p && pairs[u - 1].g == pairs[i].g)
+            pairs[u - 1].n++;
+        else
+            pairs[u++] = pairs[i];
+    }
+    c = malloc((size_t)(u ? u : 1) * sizeof *c);
+    used_p = calloc((size_t)np + 1, 1);
+    used_g = calloc((size_t)ng + 1, 1);
+    if (!c || !used_p || !used_g) {
+        rc = unet__fail(UNET_E_NOMEM, "out of memory matching instances");
+        goto done;
+    }
+    int64_t nc = 0;
+    for (int64_t i = 0; i < u; i++) {
+        const double inter = (double)pairs[i].n;
+        const double iou = inter / ((double)area_p[pairs[i].p] + (double)area_g[pairs[i].g] -
+                                    inter);
+        if (iou >= thr)
+            c[nc++] = (cand){iou, pairs[i].p, pairs[i].g};
+    }
+    /* Greedy by IoU: exact (unique) for thresholds above 0.5. */
+    qsort(c, (size_t)nc, sizeof *c, cmp_cand);
+    for (int64_t i = 0; i < nc; i++)
+        if (!used_p[c[i].p] && !used_g[c[i].g]) {
+            used_p[c[i].p] = used_g[c[i].g] = 1;
+            (*tp)++;
+        }
+    *npred = np;
+    *ngt = ng;
+done:
+    free(p);
+    free(g);
+    free(pairs);
+    free(area_p);
+    free(area_g);
+    free(c);
+    free(used_p);
+    free(used_g);
+    return rc;
+}
+
+double unet__psnr(const float *x, const float *ref, int64_t count, double data_range)
+{
+    double se = 0;
+    for (int64_t i = 0; i < count; i++)
+        se += ((double)x[i] - (double)ref[i]) * ((double)x[i] - (double)ref[i]);
+    const double mse = count ? se / (double)count : 0;
+    return mse > 0 ? 10 * log10(data_range * data_range / mse) : INFINITY;
+}
+
+/* Separable Gaussian filter with scipy.ndimage's "reflect" border (d c b a | a b c d). */
+static void gauss_filter(const double *in, double *tmp, double *out, int64_t h, int64_t w,
+                         const double *k, int r)
+{
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++) {
+            double s = 0;
+            for (int t = -r; t <= r; t++) {
+                int64_t xx = x + t;
+                while (xx < 0 || xx >= w)
+                    xx = xx < 0 ? -xx - 1 : 2 * w - xx - 1;
+                s += k[t + r] * in[y * w + xx];
+            }
+            tmp[y * w + x] = s;
+        }
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++) {
+            double s = 0;
+            for (int t = -r; t <= r; t++) {
+                int64_t yy = y + t;
+                while (yy < 0 || yy >= h)
+                    yy = yy < 0 ? -yy - 1 : 2 * h - yy - 1;
+                s += k[t + r] * tmp[yy * w + x];
+            }
+            out[y * w + x] = s;
+        }
+}
+
+int unet__ssim(const float *x, const float *ref, int64_t h, int64_t w, double data_range,
+               double *out)
+{
+    const double sigma = 1.5;
+    const int r = (int)(3.5 * sigma + 0.5);
+    double k[64], ks = 0;
+    for (int t = -r; t <= r; t++)
+        ks += k[t + r] = exp(-0.5 * t * t / (sigma * sigma));
+    for (int t = 0; t <= 2 * r; t++)
+        k[t] /= ks;
+    const int64_t n = h * w;
+    double *buf = malloc((size_t)n * 7 * sizeof *buf);
+    if (!buf)
+        return unet__fail(UNET_E_NOMEM, "out of memory computing SSIM");
+    double *prod = buf, *tmp = buf + n, *mx = buf + 2 * n, *my = buf + 3 * n;
+    double *sxx = buf + 4 * n, *syy = buf + 5 * n, *sxy = buf + 6 * n;
+    /* Filtered x, y, xx, yy, xy: each product formed in `prod`, filtered into its slot. */
+    double *const dst[5] = {mx, my, sxx, syy, sxy};
+    for (int f = 0; f < 5; f++) {
+        for (int64_t i = 0; i < n; i++) {
+            const double a = x[i], b = ref[i];
+            prod[i] = f == 0 ? a : f == 1 ? b : f == 2 ? a * a : f == 3 ? b * b : a * b;
+        }
+        gauss_filter(prod, tmp, dst[f], h, w, k, r);
+    }
+    const double c1 = (0.01 * data_range) * (0.01 * data_range);
+    const double c2 = (0.03 * data_range) * (0.03 * data_range);
+    double sum = 0;
+    int64_t cnt = 0;
+    for (int64_t y = r; y < h - r; y++)
+        for (int64_t xx = r; xx < w - r; xx++) {
+            const int64_t i = y * w + xx;
+            const double vx = sxx[i] - mx[i] * mx[i], vy = syy[i] - my[i] * my[i];
+            const double cxy = sxy[i] - mx[i] * my[i];
+            sum += ((2 * mx[i] * my[i] + c1) * (2 * cxy + c2)) /
+                   ((mx[i] * mx[i] + my[i] * my[i] + c1) * (vx + vy + c2));
+            cnt++;
+        }
+    free(buf);
+    *out = cnt ? sum / (double)cnt : NAN;
+    return UNET_OK;
+}

@@ -1,0 +1,39 @@
+/* The training executor (see train_graph.h), instantiated for float and double. */
+#include "train/train_graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/status.h"
+
+/* Float convolutions through im2col + GEMM; double ones are the plain reference loops. */
+#define T float
+#define S f32
+#define CONV_FWD(...) unet__tc_conv_fwd(__VA_ARGS__, &tg->scratch, threads)
+#define CONVT_FWD(...) unet__tc_convt_fwd(__VA_ARGS__, &tg->scratch, threads)
+#define CONV_BWD_DATA(...) unet__tc_conv_bwd_data(__VA_ARGS__, &tg->scratch, threads)
+#define CONV_BWD_PARAM(...) unet__tc_conv_bwd_param(__VA_ARGS__, &tg->scratch, threads)
+#define CONVT_BWD_DATA(...) unet__tc_convt_bwd_data(__VA_ARGS__, &tg->scratch, threads)
+#define CONVT_BWD_PARAM(...) unet__tc_convt_bwd_param(__VA_ARGS__, &tg->scratch, threads)
+#include "train/train_graph_impl.h"
+#undef T
+#undef S
+#undef CONV_FWD
+#undef CONVT_FWD
+#undef CONV_BWD_DATA
+#undef CONV_BWD_PARAM
+#undef CONVT_BWD_DATA
+#undef CONVT_BWD_PARAM
+
+#define T double
+#define S f64
+#define CONV_FWD(...) (unet__rt_conv_fwd_f64(__VA_ARGS__, threads), UNET_OK)
+#define CONVT_FWD(...) (unet__rt_convt_fwd_f64(__VA_ARGS__, threads), UNET_OK)
+#define CONV_BWD_DATA(...) (unet__rt_conv_bwd_data_f64(__VA_ARGS__, threads), UNET_OK)
+#define CONV_BWD_PARAM(...) (unet__rt_conv_bwd_param_f64(__VA_ARGS__, threads), UNET_OK)
+#define CONVT_BWD_DATA(...) (unet__rt_convt_bwd_data_f64(__VA_ARGS__, threads), UNET_OK)
+#define CONVT_BWD_PARAM(...) (unet__rt_convt_bwd_param_f64(__VA_ARGS__, threads), UNET_OK)
+#include "train/train_graph_impl.h"
+#undef T
+#undef S
