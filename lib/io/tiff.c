@@ -577,7 +577,9 @@ int unet__tiff_open(const char *path, unet__tiff_reader **out)
         return unet__fail(UNET_E_NOMEM, "tiff '%s': no memory for a reader", path);
     }
     r->file_size = (uint64_t)st.st_size;
-    r->tif = TIFFFdOpenExt(fd, path, "r", opts); /* on success libtiff owns (closes) fd */
+    /* "m": no memory mapping. A mapped file's pages count in the resident size as they are
+     * read, so streaming a 340 MB TIFF would look like 260 MB more peak RSS. */
+    r->tif = TIFFFdOpenExt(fd, path, "rm", opts); /* on success libtiff owns (closes) fd */
     if (!r->tif)
         close(fd);
     return finish_open(r, opts, out);

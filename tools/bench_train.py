@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""Training step time of libunet against PyTorch, measured in the same run: one optimizer step
+(forward, loss, backward, Adam) on a batch of 4 x 1 x 256 x 256 for a depth-4, 32-feature
+U-Net with BCE, at 1 and 2 threads (issue 5, item 8).
+
+    PYTHONPATH=bindings/python UNET_LIBRARY=build/lib/libunet.so \\
+        /usr/bin/python3 tools/bench_train.py [--size 256] [--base 32] [--repeats 3]
+
+Prints the median step time of each and the throughput ratio (PyTorch time / libunet time).
+The training path uses its own float kernels (im2col + a packed AVX2/FMA matrix product, see
+lib/kernels/train_gemm.c), not the fast inference engine.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "bindings", "python"))
+
+import unet  # noqa: E402
+from unet.train import Trainer  # noqa: E402
+
+
+def bench_libunet(cfg, x, t, threads, repeats):
+    model = unet.Model.create(cfg)
+    with Trainer(model, loss="bce", optimizer="adam", lr=1e-3, threads=threads) as tr:
+        tr.step_batch(x, t)  # warm-up: buffers
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            tr.step_batch(x, t)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench_torch(cfg, x, t, threads, repeats):
+    import torch
+    from unet.torch import UNet
+
+    torch.set_num_threads(threads)
+    net = UNet(cfg).train()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    xt, tt = torch.from_numpy(x), torch.from_numpy(t)
+    lossf = torch.nn.BCEWithLogitsLoss()
+
+    def step():
+        opt.zero_grad()
+        loss = lossf(net.logits(xt), tt)
+        loss.backward()
+        opt.step()
+
+    step()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--depth", type=int, default=4)
+    ap.add_argument("--base", type=int, default=32)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--no-torch", action="store_true")
+    args = ap.parse_args()
+    cfg = {"depth": args.depth, "base_features": args.base, "final_activation": "sigmoid"}
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((args.batch, 1, args.size, args.size)).astype(np.float32)
+    t = (rng.uniform(0, 1, x.shape) > 0.5).astype(np.float32)
+    print("training step: batch %d x 1 x %d x %d, depth %d, base %d, Adam, BCE; median of %d"
+          % (args.batch, args.size, args.size, args.depth, args.base, args.repeats))
+    for threads in [int(v) for v in args.threads.split(",")]:
+        ours = bench_libunet(cfg, x, t, threads, args.repeats)
+        line = "threads %d: libunet %.3f s/step" % (threads, ours)
+        if not args.no_torch:
+            theirs = bench_torch(cfg, x, t, threads, args.repeats)
+            line += ", PyTorch %.3f s/step, throughput ratio %.2fx" % (theirs, theirs / ours)
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
