@@ -41,6 +41,14 @@ static int run_fast(const void *ctx, const float *in, int64_t n, int64_t h, int6
     return UNET_OK;
 }
 
+static int workspace(const void *ctx, int64_t n, int64_t h, int64_t w, int threads,
+                     size_t *bytes)
+{
+    const unet_model_t *m = ctx;
+    return unet__exec_fast_workspace(&m->fast, n, h, w, unet__resolve_threads(threads), NULL,
+                                     bytes);
+}
+
 static int axis_out(const void *ctx, int64_t in, int64_t *out)
 {
     return unet__graph_axis_size(ctx, in, out, NULL);
@@ -64,6 +72,7 @@ static void describe(const unet_model_t *m, unet__net *net)
     net->axis_out = axis_out;
     net->fit = fit;
     net->shape_ctx = &m->graph;
+    net->workspace = workspace;
 }
 
 /* The normalisation in force: the options' override, else the model's metadata. */

@@ -302,14 +302,8 @@ int unet__predict_run(const unet__net *net, const struct unet_predict_opts *opts
     if (tile > 0 && tile % B != 0)
         return unet__fail(UNET_E_INVALID_ARG, "tile %lld is not a multiple of the model's block "
                                               "multiple %lld", (long long)tile, (long long)B);
-    if (tile == 0) {
-        /* Auto: the whole image when it is small, else cores of about 512 px and at least
-         * four halos wide, so the halo overhead stays moderate. */
-        int64_t big = src->height > src->width ? src->height : src->width;
-        int64_t want = 4 * halo > 512 ? 4 * halo : 512;
-        int64_t t = (want + B - 1) / B * B;
-        tile = big <= t + 2 * halo ? UNET_TILE_WHOLE : t;
-    }
+    if (tile == 0)
+        tile = unet__auto_tile(net, src->height, src->width, halo, opts->batch, opts->threads);
     int rc = unet__axis_plan(net, border, src->height, tile, halo, opts->blend, &e.ay);
     if (rc == UNET_OK)
         rc = unet__axis_plan(net, border, src->width, tile, halo, opts->blend, &e.ax);

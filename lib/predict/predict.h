@@ -57,7 +57,13 @@ typedef struct unet__net {
     int (*axis_out)(const void *ctx, int64_t in, int64_t *out);
     int64_t (*fit)(const void *ctx, int64_t size);
     const void *shape_ctx;
+    /* Bytes one network run on n windows of h x w needs (NULL: unknown); run_ctx. */
+    int (*workspace)(const void *ctx, int64_t n, int64_t h, int64_t w, int threads,
+                     size_t *bytes);
 } unet__net;
+
+/* Memory the automatic tile size may give one network run (activations and scratch). */
+#define UNET__AUTO_TILE_BUDGET ((size_t)256 << 20)
 
 /* Normalisation in force: mode (UNET_NORMALIZE_NONE/ZMUV/PERCENTILE/FIXED), parameters. */
 typedef struct unet__norm {
@@ -118,6 +124,12 @@ typedef struct unet__span {
     int64_t win0, win1;    /* network input window */
     int64_t out0;          /* image coordinate of network output index 0 */
 } unet__span;
+
+/* The automatic tile core for an image of height x width: the whole image when it is small,
+ * else about 512 px and at least four halos, halved (on the block grid) while one network run
+ * of `batch` such windows would need more than UNET__AUTO_TILE_BUDGET. */
+int64_t unet__auto_tile(const unet__net *net, int64_t height, int64_t width, int64_t halo,
+                        int batch, int threads);
 
 int unet__axis_plan(const unet__net *net, int border, int64_t size, int64_t tile, int64_t halo,
                     int64_t blend, unet__axis *ax);

@@ -56,6 +56,34 @@ int unet__axis_plan(const unet__net *net, int border, int64_t size, int64_t tile
     return UNET_OK;
 }
 
+/* Bytes of one run on `batch` windows around a core of `tile` (0 when unknown). */
+static size_t window_bytes(const unet__net *net, int64_t tile, int64_t halo, int batch,
+                           int threads)
+{
+    int64_t win = round_up(tile + 2 * halo, net->block_multiple);
+    if (!net->same_padding)
+        win = net->fit(net->shape_ctx, tile + 2 * halo);
+    size_t bytes = 0;
+    if (win <= 0 || !net->workspace ||
+        net->workspace(net->run_ctx, batch, win, win, threads, &bytes) != UNET_OK)
+        return 0;
+    return bytes;
+}
+
+int64_t unet__auto_tile(const unet__net *net, int64_t height, int64_t width, int64_t halo,
+                        int batch, int threads)
+{
+    const int64_t B = net->block_multiple;
+    int64_t big = height > width ? height : width;
+    int64_t want = 4 * halo > 512 ? 4 * halo : 512;
+    int64_t t = round_up(want, B);
+    if (big <= t + 2 * halo)
+        return UNET_TILE_WHOLE;
+    while (t > B && window_bytes(net, t, halo, batch, threads) > UNET__AUTO_TILE_BUDGET)
+        t = t / 2 / B * B > B ? t / 2 / B * B : B;
+    return t;
+}
+
 void unet__axis_span(const unet__net *net, const unet__axis *ax, int64_t k, unet__span *sp)
 {
     int64_t bw = ax->count > 1 ? ax->blend : 0, bctx = ax->count > 1 ? ax->blend_context : 0;

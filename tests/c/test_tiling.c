@@ -392,6 +392,35 @@ START_TEST(test_blend_weights_sum_to_one)
 }
 END_TEST
 
+/* A fake network whose run needs 1000 bytes per window pixel per image. */
+static int fake_workspace(const void *ctx, int64_t n, int64_t h, int64_t w, int threads,
+                          size_t *bytes)
+{
+    (void)ctx;
+    (void)threads;
+    *bytes = (size_t)(n * h * w) * 1000;
+    return UNET_OK;
+}
+
+START_TEST(test_auto_tile_fits_the_memory_budget)
+{
+    unet__net net = {0};
+    net.same_padding = true;
+    net.block_multiple = 8;
+    /* Unknown workspace: about 512 px; a small image: whole. */
+    ck_assert_int_eq(unet__auto_tile(&net, 4000, 3000, 20, 1, 1), 512);
+    ck_assert_int_eq(unet__auto_tile(&net, 300, 500, 20, 1, 1), UNET_TILE_WHOLE);
+    /* 552^2 x 1000 B = 305 MB > 256 MiB: halved to 256 (296^2 x 1000 B = 88 MB). */
+    net.workspace = fake_workspace;
+    ck_assert_int_eq(unet__auto_tile(&net, 4000, 3000, 20, 1, 1), 256);
+    /* Four windows per batch: 4 x 88 MB > 256 MiB, so 128 (4 x 168^2 x 1000 B = 113 MB). */
+    ck_assert_int_eq(unet__auto_tile(&net, 4000, 3000, 20, 4, 1), 128);
+    /* A large halo: cores start at four halos (600, window 904^2 = 817 MB), then halve:
+     * 296 (596^2 = 355 MB), 144 (448^2 = 201 MB). */
+    ck_assert_int_eq(unet__auto_tile(&net, 9000, 9000, 150, 1, 1), 144);
+}
+END_TEST
+
 START_TEST(test_blending)
 {
     /* A pixel-wise model (1x1 convs only): a constant image stays constant with blending. */
@@ -763,6 +792,7 @@ int main(void)
     TCase *tc = tcase_create("tiling");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_blend_weights_sum_to_one);
+    tcase_add_test(tc, test_auto_tile_fits_the_memory_budget);
     tcase_add_test(tc, test_blending);
     tcase_add_test(tc, test_streaming_equals_memory);
     tcase_add_test(tc, test_percentile_statistics);
