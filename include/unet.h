@@ -460,6 +460,150 @@ UNET_API int unet_instance_f1(const uint32_t *pred, const uint32_t *truth, int n
                               const int64_t *shape, double iou_threshold, double *f1,
                               int64_t *tp, int64_t *fp, int64_t *fn);
 
+/* ---- segmentation: image -> instance labels -------------------------------------------------
+ * Prediction through the tiled predictor, then post-processing as the model's `output`
+ * metadata says: one probability channel ("target" "foreground" or "type" "probability"; a
+ * model without a final activation is read as logits) -> threshold + distance-transform
+ * watershed; three channels with "target" "3class" (or a softmax) -> unet_labels_from_3class.
+ * The probability map is processed in horizontal strips with overlapping context, so memory is
+ * bounded by (strip + 2 overlap) x width: an object whose connected foreground is shorter than
+ * the overlap is segmented exactly as in a whole-image pass; taller foreground is labelled
+ * strip by strip, each object continuing the label it had across the seam. Objects smaller than
+ * min_size are removed; labels are 1..N in raster order of first pixel. */
+typedef struct unet_segment_opts unet_segment_opts_t;
+
+UNET_API int unet_segment_opts_create(unet_segment_opts_t **out);
+UNET_API void unet_segment_opts_free(unet_segment_opts_t *opts);
+/* Foreground probability threshold in [0, 1] (default: the model's output "threshold", else
+ * 0.5); used by one-channel models only. */
+UNET_API int unet_segment_opts_set_threshold(unet_segment_opts_t *opts, double threshold);
+/* Minimum distance between watershed seeds in pixels of the (scaled) image, 1 to 1000
+ * (default: the model's output "min_distance", else 4). */
+UNET_API int unet_segment_opts_set_min_distance(unet_segment_opts_t *opts, int min_distance);
+/* Objects of fewer pixels (of the scaled image) are removed, 0 to 2^31 (default: the model's
+ * output "min_size", else 16). Exact while min_size <= the overlap. */
+UNET_API int unet_segment_opts_set_min_size(unet_segment_opts_t *opts, int64_t min_size);
+/* Resize factor applied to the image before prediction (bilinear), labels mapped back to the
+ * original grid (nearest): 0.5 halves the image, so objects twice the trained size match it.
+ * 0 (default): image pixel size / the model's output "pixel_size" when both are known, else 1.
+ * Range [0.05, 20]. */
+UNET_API int unet_segment_opts_set_scale(unet_segment_opts_t *opts, double scale);
+/* The image's pixel size, in the unit of the model's output "pixel_size" (0: unknown). */
+UNET_API int unet_segment_opts_set_pixel_size(unet_segment_opts_t *opts, double pixel_size);
+/* Strip core height and overlap in rows of the (scaled) image (0: automatic, strips of about
+ * 4 Mpixels and an overlap of 128 rows). */
+UNET_API int unet_segment_opts_set_strip(unet_segment_opts_t *opts, int64_t rows,
+                                         int64_t overlap);
+/* Prediction options (tile, threads, progress, cancel) used by the call; borrowed: they must
+ * outlive the segment options (NULL: defaults). Progress reports the whole call; cancelling
+ * these options cancels it. */
+UNET_API int unet_segment_opts_set_predict_opts(unet_segment_opts_t *opts,
+                                                unet_predict_opts_t *predict_opts);
+
+/* Segment an in-memory image (H,W) or (C,H,W) of element type `dtype` into caller-owned
+ * uint32 labels of H*W elements (label_count). num_objects (may be NULL) receives N. */
+UNET_API int unet_segment(const unet_model_t *model, const unet_segment_opts_t *opts,
+                          const void *input, int dtype, int ndim, const int64_t *shape,
+                          uint32_t *labels, size_t label_count, uint32_t *num_objects);
+
+/* Streaming: `read` as for unet_predict_stream (plane is always 0); `write` receives finished
+ * label rows [y, y+h) of the whole width w, in order, each row exactly once. */
+typedef int (*unet_label_write_fn)(void *user, int64_t y, int64_t h, int64_t w,
+                                   const uint32_t *labels);
+UNET_API int unet_segment_stream(const unet_model_t *model, const unet_segment_opts_t *opts,
+                                 int64_t channels, int64_t height, int64_t width,
+                                 unet_read_fn read, void *read_user, unet_label_write_fn write,
+                                 void *write_user, uint32_t *num_objects);
+
+/* Segment a one-page TIFF into a new label TIFF, streaming (bounded memory whatever the size):
+ * uint16 labels while the objects fit, else uint32 (the file is then written again). flags as
+ * for unet_predict_tiff; resolution tags are copied. On failure the output is removed. */
+UNET_API int unet_segment_tiff(const unet_model_t *model, const unet_segment_opts_t *opts,
+                               const char *input_path, const char *output_path, unsigned flags,
+                               uint32_t *num_objects);
+
+/* Read the first page of a TIFF file into a new float32 buffer (C, H, W) (release with
+ * unet_buffer_free); shape receives C, H, W. */
+UNET_API int unet_tiff_read(const char *path, float **data, int64_t shape[3]);
+/* Write a (H,W) or (C,H,W) image of element type `dtype` to a new TIFF file (flags as for
+ * unet_predict_tiff). */
+UNET_API int unet_tiff_write(const char *path, const void *data, int dtype, int ndim,
+                             const int64_t *shape, unsigned flags);
+
+/* ---- click-to-segment ------------------------------------------------------------------------
+ * A session holds one image and predicts only what clicks need: a click predicts a window
+ * around it plus the halo, in cells aligned to the tiled predictor's grid, so the
+ * probabilities equal a whole-image unet_predict with the same options (normalisation uses the
+ * whole plane's statistics, computed on the plane's first click); predicted cells are cached,
+ * so later clicks nearby run no network. The window grows until the object under the click is
+ * complete (or max_extent is reached). The object is cut out as unet_segment cuts it, from the
+ * model's `output` metadata: one probability channel -> threshold, then the distance-transform
+ * watershed of the click's 4-connected foreground component (min_distance; with "instances":
+ * "components", the component itself); three channels ("target" "3class", or a softmax) ->
+ * unet_labels_from_3class. Objects smaller than min_size count as background. The image is
+ * used at its own pixel size (no scale option).
+ *
+ * The session keeps a pointer to the caller's image: it must stay alive and unchanged while
+ * the session lives (free the session and create a new one after editing the image). The model
+ * is borrowed too. A session is used from one thread at a time; several sessions may share a
+ * model across threads. The cache grows with the area clicked, up to the model's output
+ * channels x height x width floats per plane clicked; free the session to release it. */
+typedef struct unet_click_session unet_click_session_t;
+typedef struct unet_click_result unet_click_result_t;
+
+/* A session on an image as unet_predict takes it: (H,W), (C,H,W) or (P,C,H,W), contiguous,
+ * of element type `dtype`. opts (copied; NULL: defaults): threads, border, normalisation,
+ * halo and precise are used; tile, blend, batch and progress are the session's business. */
+UNET_API int unet_click_session_create(const unet_model_t *model,
+                                       const unet_predict_opts_t *opts, const void *image,
+                                       int dtype, int ndim, const int64_t *shape,
+                                       unet_click_session_t **out);
+UNET_API void unet_click_session_free(unet_click_session_t *session);
+/* Post-processing overrides (they apply to later clicks; the cache stays valid).
+ * threshold in [0, 1]; min_distance 1 to 1000 for the watershed, 0 for plain connected
+ * components; min_size 0 to 2^31 pixels; max_extent: the largest window side searched for one
+ * object, from the cell size (64 px for most models) to 2^31 (default 1024). */
+UNET_API int unet_click_session_set_threshold(unet_click_session_t *session, double threshold);
+UNET_API int unet_click_session_set_watershed(unet_click_session_t *session, int min_distance);
+UNET_API int unet_click_session_set_min_size(unet_click_session_t *session, int64_t min_size);
+UNET_API int unet_click_session_set_max_extent(unet_click_session_t *session, int64_t pixels);
+/* Side of the window predicted around a click on pixels not yet cached, 1 to 2^31 (default
+ * 192; rounded out to whole cells): larger costs the first click more and makes more later
+ * clicks nearby free. A click on cached pixels starts from its own cell. */
+UNET_API int unet_click_session_set_first_window(unet_click_session_t *session,
+                                                 int64_t pixels);
+/* Work done so far (any pointer may be NULL): network runs, input pixels they processed
+ * (halo included), and image pixels whose probabilities are cached. */
+UNET_API int unet_click_session_stats(const unet_click_session_t *session, int64_t *network_runs,
+                                      int64_t *network_pixels, int64_t *cached_pixels);
+
+/* The object under pixel (x, y) of plane `plane` (0 for 2-D and (C,H,W) images), into a new
+ * result (release with unet_click_result_free). A click on background gives an empty result
+ * (area 0, no rings) and UNET_OK. The first click on a plane checks its pixels: a NaN or
+ * infinite one gives UNET_E_INVALID_ARG naming it. */
+UNET_API int unet_click(unet_click_session_t *session, int64_t x, int64_t y, int64_t plane,
+                        unet_click_result_t **out);
+UNET_API void unet_click_result_free(unet_click_result_t *result);
+/* Bounding box of the object: x, y (its top-left pixel), width, height; zeros when empty. */
+UNET_API int unet_click_result_bbox(const unet_click_result_t *result, int64_t bbox[4]);
+/* The object's pixel count (0 when empty), or a negative status. */
+UNET_API int64_t unet_click_result_area(const unet_click_result_t *result);
+/* 1 when the object was found whole, 0 when max_extent cut it; or a negative status. */
+UNET_API int unet_click_result_complete(const unet_click_result_t *result);
+/* The object's mask, height x width of the bounding box row by row, 1 on the object, 0 off
+ * it; owned by the result; NULL when empty. */
+UNET_API const uint8_t *unet_click_result_mask(const unet_click_result_t *result);
+/* Outline rings along pixel edges, vertices at pixel corners in image coordinates (corner
+ * (x, y) is the top-left corner of pixel (x, y)), only where the direction changes; the last
+ * vertex joins the first. Ring 0 is the outline: clockwise on screen (y down), its shoelace
+ * area sum(x_i y_{i+1} - x_{i+1} y_i) / 2 is positive. Further rings are holes, with negative
+ * areas; all rings' areas add up to the object's pixel count. Diagonal-only contacts of the
+ * object's pixels are kept apart (4-connectivity). */
+UNET_API int64_t unet_click_result_ring_count(const unet_click_result_t *result);
+/* Ring `index`: num_vertices (x, y) pairs, owned by the result; NULL on a bad index. */
+UNET_API const int64_t *unet_click_result_ring(const unet_click_result_t *result, int64_t index,
+                                               int64_t *num_vertices);
+
 #ifdef __cplusplus
 }
 #endif

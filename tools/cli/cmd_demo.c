@@ -5,46 +5,13 @@
 #include <string.h>
 
 #include "common.h"
+#include "synth.h"
 
 static const char *const usage_demo =
     "usage: unet demo [--size N] [--threads N]\n"
     "Creates the default U-Net (depth 4, 32 base features, random weights), generates an\n"
     "N x N synthetic fluorescence-nuclei image (default 256), predicts it whole and prints\n"
     "what it did. Until a trained default model ships, the output is not a segmentation.\n";
-
-/* A synthetic fluorescence image: bright elliptical nuclei with texture on an uneven
- * background, with Poisson-like and Gaussian noise, as uint16. */
-static void make_nuclei_image(uint16_t *img, int n, unsigned seed, int *count)
-{
-    srand(seed);
-    double *acc = calloc((size_t)n * n, sizeof *acc);
-    if (!acc)
-        return;
-    int nuclei = n * n / 1600 + 1;
-    for (int k = 0; k < nuclei; k++) {
-        double cy = rand() % n, cx = rand() % n;
-        double ry = 6 + rand() % 12, rx = 6 + rand() % 12, bright = 600 + rand() % 1400;
-        for (int y = (int)(cy - ry - 2); y <= cy + ry + 2; y++)
-            for (int x = (int)(cx - rx - 2); x <= cx + rx + 2; x++) {
-                if (y < 0 || x < 0 || y >= n || x >= n)
-                    continue;
-                double d = (y - cy) * (y - cy) / (ry * ry) + (x - cx) * (x - cx) / (rx * rx);
-                if (d < 1.0)
-                    acc[(size_t)y * n + x] += bright * (1.0 - 0.3 * d) *
-                                              (0.85 + 0.3 * (rand() / (double)RAND_MAX));
-            }
-    }
-    for (int y = 0; y < n; y++)
-        for (int x = 0; x < n; x++) {
-            double bg = 100 + 60 * sin(y * 3.0 / n) * cos(x * 2.0 / n);
-            double v = acc[(size_t)y * n + x] + bg;
-            double noise = sqrt(v) * ((rand() / (double)RAND_MAX) - 0.5) * 3.46; /* ~Poisson */
-            v += noise + 10 * ((rand() / (double)RAND_MAX) - 0.5);
-            img[(size_t)y * n + x] = (uint16_t)(v < 0 ? 0 : v > 65535 ? 65535 : v);
-        }
-    free(acc);
-    *count = nuclei;
-}
 
 int cmd_demo(int argc, char **argv)
 {
@@ -57,7 +24,7 @@ int cmd_demo(int argc, char **argv)
         if (i + 1 >= argc)
             return cli_fail_usage("missing value for option", argv[i]);
         if (strcmp(argv[i], "--size") == 0) {
-            if ((size = cli_parse_count(argv[++i], 8192)) < 1)
+            if ((size = cli_parse_count(argv[++i], SYNTH_MAX_SIZE)) < 1)
                 return cli_fail_usage("--size must be 1 to 8192", argv[i]);
         } else if (strcmp(argv[i], "--threads") == 0) {
             if ((threads = cli_parse_count(argv[++i], 1024)) < 0)
@@ -87,11 +54,12 @@ int cmd_demo(int argc, char **argv)
         return rc != UNET_OK ? cli_fail_lib("demo", rc) : cli_fail_usage("out of memory", NULL);
     }
     int nuclei = 0;
-    make_nuclei_image(img, (int)n, 7, &nuclei);
+    if (synth_nuclei((int)n, (int)n, 7, 16, img, NULL, &nuclei) != 0) /* as `unet sample` */
+        memset(img, 0, n * n * sizeof *img);
     printf("libunet %s demo\n", unet_version_string());
     printf("model: default U-Net, untrained (random He weights, seed 1)\n");
     cli_print_model(m);
-    printf("image: %zu x %zu uint16, %d synthetic nuclei with noise\n", n, n, nuclei);
+    printf("image: %zu x %zu uint16, %d synthetic nuclei (unet sample --seed 7)\n", n, n, nuclei);
     int64_t shape[2] = {(int64_t)n, (int64_t)n};
     double t0 = cli_now_seconds();
     rc = unet_predict(m, opts, img, UNET_U16, 2, shape, out, n * n);

@@ -22,5 +22,7 @@ int cmd_create(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_segment(int argc, char **argv);
 
 #endif

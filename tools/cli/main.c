@@ -17,6 +17,12 @@ static const char *const usage_main =
     "                                      train or fine-tune a model on TIFF folders\n"
     "  demo [--size N] [--threads N]       run an untrained default U-Net on a generated\n"
     "                                      nuclei image and report what it did\n"
+    "  sample [--size N] [--seed S] [--bits 8|16] -o IMAGE.tif [--labels LABELS.tif]\n"
+    "                                      a synthetic fluorescence-nuclei image (+ labels)\n"
+    "  segment IN.tif [IN2.tif | DIR ...] -o LABELS.tif [--model M] [--overlay OUT.png]\n"
+    "          [--measure OUT.csv] [--scale S]\n"
+    "                                      instance labels of nuclei (built-in model by\n"
+    "                                      default), outlines and measurements\n"
     "  --version                           print the library version\n"
     "\n"
     "Run 'unet <command> --help' for the options of one command.\n";
@@ -44,5 +50,9 @@ int main(int argc, char **argv)
         return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
         return cmd_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "sample") == 0)
+        return cmd_sample(argc - 1, argv + 1);
+    if (strcmp(cmd, "segment") == 0)
+        return cmd_segment(argc - 1, argv + 1);
     return cli_fail_usage("unknown command", cmd);
 }

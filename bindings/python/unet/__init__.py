@@ -6,9 +6,11 @@ reference PyTorch module. Importing this package never imports torch.
 
 from ._lib import path as library_path
 from .model import Cancelled, DtypeError, Model, ShapeError, UnetError
+from . import segment as _segment  # noqa: F401 - adds Model.segment
+from .click import ClickSession
 from ._lib import lib as _c
 
-__all__ = ["Model", "UnetError", "Cancelled", "ShapeError", "DtypeError", "library_path", "version",
+__all__ = ["Model", "ClickSession", "UnetError", "Cancelled", "ShapeError", "DtypeError", "library_path", "version",
            "__version__"]
 
 

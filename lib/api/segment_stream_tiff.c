@@ -1,0 +1,144 @@
+/* TIFF in, label TIFF out: unet_segment_stream fed by the TIFF region reader and drained into
+ * the strip writer, so neither the image nor the labels sit in memory. Labels go out as uint16
+ * until an id passes 65535; the file is then written again as uint32. */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/status.h"
+#include "io/tiff.h"
+
+typedef struct source {
+    unet__tiff_reader *reader;
+    const unet__tiff_info *info;
+    void *raw; /* one region in the file's element type */
+    size_t raw_cap;
+} source;
+
+static size_t element_size(int dtype)
+{
+    return dtype == UNET_U8 ? 1 : dtype == UNET_U16 || dtype == UNET_I16 ? 2
+                              : dtype == UNET_F64                        ? 8
+                                                                         : 4;
+}
+
+static int read_region(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
+                       float *dst)
+{
+    source *s = user;
+    (void)plane;
+    int64_t n = s->info->channels * h * w;
+    size_t need = (size_t)n * element_size(s->info->dtype);
+    if (need > s->raw_cap) {
+        unet__free_aligned(s->raw);
+        s->raw = unet__alloc_aligned(need);
+        s->raw_cap = s->raw ? need : 0;
+        if (!s->raw)
+            return unet__fail(UNET_E_NOMEM, "out of memory reading a %lld x %lld region",
+                              (long long)h, (long long)w);
+    }
+    int rc = unet__tiff_read_region(s->reader, 0, y, x, h, w, s->raw);
+    if (rc != UNET_OK)
+        return rc;
+    for (int64_t i = 0; i < n; i++)
+        switch (s->info->dtype) {
+        case UNET_U8: dst[i] = ((const uint8_t *)s->raw)[i]; break;
+        case UNET_U16: dst[i] = ((const uint16_t *)s->raw)[i]; break;
+        case UNET_I16: dst[i] = ((const int16_t *)s->raw)[i]; break;
+        case UNET_U32: dst[i] = (float)((const uint32_t *)s->raw)[i]; break;
+        case UNET_F32: dst[i] = ((const float *)s->raw)[i]; break;
+        default: dst[i] = (float)((const double *)s->raw)[i]; break;
+        }
+    return 0;
+}
+
+typedef struct sink {
+    unet__tiff_writer *writer;
+    int dtype;
+    bool overflow; /* a uint16 file met an id past 65535 */
+    uint16_t *narrow;
+    int64_t narrow_cap;
+} sink;
+
+static int write_rows(void *user, int64_t y, int64_t h, int64_t w, const uint32_t *labels)
+{
+    sink *s = user;
+    if (s->dtype == UNET_U32)
+        return unet__tiff_write_rows(s->writer, 0, y, h, labels);
+    if (h * w > s->narrow_cap) {
+        unet__free_aligned(s->narrow);
+        s->narrow = unet__alloc_aligned((size_t)(h * w) * sizeof *s->narrow);
+        s->narrow_cap = s->narrow ? h * w : 0;
+        if (!s->narrow)
+            return unet__fail(UNET_E_NOMEM, "out of memory writing %lld label rows",
+                              (long long)h);
+    }
+    for (int64_t i = 0; i < h * w; i++) {
+        if (labels[i] > 65535) {
+            s->overflow = true;
+            return unet__fail(UNET_E_CANCELLED, "more than 65535 objects: uint32 labels");
+        }
+        s->narrow[i] = (uint16_t)labels[i];
+    }
+    return unet__tiff_write_rows(s->writer, 0, y, h, s->narrow);
+}
+
+UNET_API int unet_segment_tiff(const unet_model_t *m, const unet_segment_opts_t *o,
+                               const char *input_path, const char *output_path, unsigned flags,
+                               uint32_t *num_objects)
+{
+    unet__clear_error();
+    if (num_objects)
+        *num_objects = 0;
+    if (!m || !input_path || !output_path)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_tiff: model or path is NULL");
+    if (flags & ~(UNET_TIFF_DEFLATE | UNET_TIFF_BIGTIFF))
+        return unet__fail(UNET_E_INVALID_ARG, "unknown TIFF flags 0x%x", flags);
+    if (strcmp(input_path, output_path) == 0)
+        return unet__fail(UNET_E_INVALID_ARG, "the output '%.200s' would overwrite the input",
+                          output_path);
+    source in = {0};
+    int rc = unet__tiff_open(input_path, &in.reader);
+    if (rc != UNET_OK)
+        return rc;
+    in.info = unet__tiff_reader_info(in.reader);
+    unet__tiff_set_cache_bytes(in.reader, (size_t)16 << 20);
+    if (in.info->pages > 1) {
+        long long pages = in.info->pages;
+        unet__tiff_close(in.reader);
+        return unet__fail(UNET_E_UNSUPPORTED, "'%.200s' has %lld pages; segmentation takes one "
+                                              "2-D image", input_path, pages);
+    }
+    unet__tiff_write_opts wo = {0};
+    wo.deflate = flags & UNET_TIFF_DEFLATE;
+    wo.force_bigtiff = flags & UNET_TIFF_BIGTIFF;
+    if (in.info->has_resolution) {
+        wo.x_resolution = in.info->x_resolution;
+        wo.y_resolution = in.info->y_resolution;
+        wo.resolution_unit = in.info->resolution_unit;
+    }
+    sink out = {0};
+    for (int dtype = UNET_U16;; dtype = UNET_U32) {
+        out.dtype = dtype;
+        out.overflow = false;
+        rc = unet__tiff_writer_open(output_path, in.info->width, in.info->height, 1, 1,
+                                    (unet_dtype_t)dtype, &wo, &out.writer);
+        if (rc != UNET_OK)
+            break;
+        rc = unet_segment_stream(m, o, in.info->channels, in.info->height, in.info->width,
+                                 read_region, &in, write_rows, &out, num_objects);
+        if (rc == UNET_OK) {
+            rc = unet__tiff_writer_close(out.writer);
+            break;
+        }
+        unet__tiff_writer_discard(out.writer);
+        if (!(out.overflow && dtype == UNET_U16))
+            break;
+        unet__clear_error();
+    }
+    if (rc != UNET_OK && num_objects)
+        *num_objects = 0;
+    unet__tiff_close(in.reader);
+    unet__free_aligned(in.raw);
+    unet__free_aligned(out.narrow);
+    return rc;
+}

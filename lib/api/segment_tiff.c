@@ -1,0 +1,99 @@
+/* Whole-image TIFF reading and writing for callers that hold images in memory (the CLI's
+ * overlays and measurements, label images). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/status.h"
+#include "io/tiff.h"
+
+static size_t element_size(int dtype)
+{
+    return dtype == UNET_U8 ? 1 : dtype == UNET_U16 || dtype == UNET_I16 ? 2
+                              : dtype == UNET_F64                        ? 8
+                                                                         : 4;
+}
+
+UNET_API int unet_tiff_read(const char *path, float **data, int64_t shape[3])
+{
+    unet__clear_error();
+    if (data)
+        *data = NULL;
+    if (!path || !data || !shape)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_tiff_read: path, data or shape is NULL");
+    unet__tiff_reader *r;
+    int rc = unet__tiff_open(path, &r);
+    if (rc != UNET_OK)
+        return rc;
+    const unet__tiff_info *info = unet__tiff_reader_info(r);
+    int64_t dims[3] = {info->channels, info->height, info->width}, n;
+    size_t es = element_size(info->dtype), bytes;
+    void *raw = NULL;
+    float *out = NULL;
+    if (!unet__product(dims, 3, INT64_MAX / 8, &n) || !unet__mul_size((size_t)n, 8, &bytes)) {
+        rc = unet__fail(UNET_E_NOMEM, "'%.200s' is too large to read", path);
+        goto done;
+    }
+    raw = unet__alloc_aligned((size_t)n * es);
+    out = malloc((size_t)n * sizeof *out); /* released by unet_buffer_free (free) */
+    if (!raw || !out) {
+        rc = unet__fail(UNET_E_NOMEM, "out of memory reading '%.200s'", path);
+        goto done;
+    }
+    rc = unet__tiff_read_region(r, 0, 0, 0, info->height, info->width, raw);
+    if (rc != UNET_OK)
+        goto done;
+    for (int64_t i = 0; i < n; i++)
+        switch (info->dtype) {
+        case UNET_U8: out[i] = ((const uint8_t *)raw)[i]; break;
+        case UNET_U16: out[i] = ((const uint16_t *)raw)[i]; break;
+        case UNET_I16: out[i] = ((const int16_t *)raw)[i]; break;
+        case UNET_U32: out[i] = (float)((const uint32_t *)raw)[i]; break;
+        case UNET_F32: out[i] = ((const float *)raw)[i]; break;
+        default: out[i] = (float)((const double *)raw)[i]; break;
+        }
+    memcpy(shape, dims, sizeof dims);
+    *data = out;
+    out = NULL;
+done:
+    unet__free_aligned(raw);
+    free(out);
+    unet__tiff_close(r);
+    return rc;
+}
+
+UNET_API int unet_tiff_write(const char *path, const void *data, int dtype, int ndim,
+                             const int64_t *shape, unsigned flags)
+{
+    unet__clear_error();
+    if (!path || !data || !shape)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_tiff_write: path, data or shape is NULL");
+    if (dtype < UNET_U8 || dtype > UNET_F64)
+        return unet__fail(UNET_E_INVALID_ARG, "element type %d is not one of UNET_U8..UNET_F64",
+                          dtype);
+    if (ndim != 2 && ndim != 3)
+        return unet__fail(UNET_E_SHAPE, "image has %d dimensions; expected (H,W) or (C,H,W)",
+                          ndim);
+    if (flags & ~(UNET_TIFF_DEFLATE | UNET_TIFF_BIGTIFF))
+        return unet__fail(UNET_E_INVALID_ARG, "unknown TIFF flags 0x%x", flags);
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 1 || shape[i] > ((int64_t)1 << 31))
+            return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
+                                            "2^31)", i, (long long)shape[i]);
+    int64_t C = ndim == 3 ? shape[0] : 1, H = shape[ndim - 2], W = shape[ndim - 1];
+    if (C > 65535)
+        return unet__fail(UNET_E_SHAPE, "%lld channels are too many for a TIFF", (long long)C);
+    unet__tiff_write_opts wo = {0};
+    wo.deflate = flags & UNET_TIFF_DEFLATE;
+    wo.force_bigtiff = flags & UNET_TIFF_BIGTIFF;
+    unet__tiff_writer *w;
+    int rc = unet__tiff_writer_open(path, W, H, 1, (int)C, (unet_dtype_t)dtype, &wo, &w);
+    if (rc != UNET_OK)
+        return rc;
+    rc = unet__tiff_write_rows(w, 0, 0, H, data); /* (C, H, W) is the rows' layout */
+    if (rc != UNET_OK) {
+        unet__tiff_writer_discard(w);
+        return rc;
+    }
+    return unet__tiff_writer_close(w);
+}

@@ -1,0 +1,105 @@
+/*
+ * Click-to-segment (DESIGN section 8): a session holds one image and a per-plane cache of
+ * predicted probabilities in aligned cells; a click predicts only the missing cells of a window
+ * around it, grows the window until the object under the click is complete, and post-processes
+ * that object alone. The public calls live in api/click.c.
+ *
+ * Exactness: cells are cores of the tiled predictor's geometry. A run predicts a rectangle of
+ * cells by handing the engine a sub-region of the whole-image canvas (normalised with the whole
+ * plane's statistics, border pixels made as the whole image makes them) that starts on a
+ * multiple of 4 x the block multiple in canvas coordinates and reaches at least the halo
+ * beyond the cells, so the engine computes the same numbers as a whole-image pass there.
+ */
+#ifndef UNET_CLICK_CLICK_H
+#define UNET_CLICK_CLICK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "predict/predict.h"
+#include "unet.h"
+
+/* What the model's output means, and how an object is cut out of it. */
+enum { UNET__CLICK_PROB = 0, UNET__CLICK_3CLASS = 1 };
+
+typedef struct unet__click_post {
+    int kind;          /* UNET__CLICK_PROB or UNET__CLICK_3CLASS */
+    bool logits;       /* PROB: the channel holds logits (sigmoid applied before the threshold) */
+    float threshold;   /* PROB: foreground is p > threshold */
+    int min_distance;  /* PROB: watershed seed spacing; 0: plain connected components */
+    int rank;          /* 1: 4-connectivity, 3: 8 */
+    int64_t min_size;  /* smaller objects count as background */
+} unet__click_post;
+
+/* One axis of the cell grid. Cell k covers image coordinates [grid0 + k T, grid0 + (k+1) T)
+ * clipped to [0, size); for same padding the canvas the whole-image pass sees is [lo, hi). */
+typedef struct unet__click_axis {
+    int64_t size, grid0, cells, lo, hi;
+} unet__click_axis;
+
+typedef struct unet__click_plane {
+    bool ready;             /* statistics computed, pixels checked */
+    unet__affine *affine;   /* per input channel */
+    float **cells;          /* cells_y * cells_x, NULL until predicted; (C_out, T, T) each */
+} unet__click_plane;
+
+struct unet_click_session {
+    const unet_model_t *model;
+    struct unet_predict_opts run_opts; /* engine options for one window run */
+    unet__norm norm;                   /* the whole image's normalisation */
+    const void *image;
+    int dtype;
+    int64_t planes, channels, height, width;
+    int in_channels, out_channels;
+    bool same_padding;
+    int border;                        /* resolved border mode of the reference */
+    int64_t cell, context;             /* T and the context read around a run's cells */
+    unet__click_axis ay, ax;
+    unet__click_plane *plane;          /* planes entries */
+    unet__click_post post;
+    int64_t first_window;              /* window side predicted around an uncached click */
+    int64_t max_extent;                /* largest window side searched for one object */
+    int threads;
+    int64_t runs, run_pixels, cached_pixels;
+};
+
+struct unet_click_result {
+    int64_t x0, y0, width, height, area;
+    int complete;
+    uint8_t *mask;       /* height x width, 1 on the object */
+    int64_t nrings;      /* ring 0 is the outline, the others holes */
+    int64_t *ring_start; /* nrings + 1 offsets into xy, in vertices */
+    int64_t *xy;         /* vertices (x, y) */
+};
+
+/* ---- cache.c ---- */
+/* Geometry of the cell grid from the session's model, options and image size. */
+int unet__click_geometry(struct unet_click_session *s);
+/* Statistics of plane p (once) and the check that its pixels are finite. */
+int unet__click_prepare_plane(struct unet_click_session *s, int64_t p);
+/* Predict every missing cell of cell rectangle [ky0, ky1) x [kx0, kx1) of plane p. */
+int unet__click_ensure(struct unet_click_session *s, int64_t p, int64_t ky0, int64_t ky1,
+                       int64_t kx0, int64_t kx1);
+/* Copy cached probabilities of image rectangle [y0, y1) x [x0, x1) (all predicted) into dst
+ * laid out (C_out, y1 - y0, x1 - x0). */
+void unet__click_gather(const struct unet_click_session *s, int64_t p, int64_t y0, int64_t y1,
+                        int64_t x0, int64_t x1, float *dst);
+void unet__click_free_cache(struct unet_click_session *s);
+
+/* ---- stats.c ---- */
+/* The whole plane's normalisation (src reads the caller's image as float). */
+int unet__click_plane_stats(struct unet_click_session *s, int64_t p, const unet__source *src,
+                            unet__affine *affine);
+
+/* ---- object.c ---- */
+/* The object under image pixel (x, y) of plane p, into a new result (empty on background). */
+int unet__click_object(struct unet_click_session *s, int64_t p, int64_t x, int64_t y,
+                       struct unet_click_result **out);
+
+/* ---- outline.c ---- */
+/* Trace the boundary of mask (h x w, non-zero = object) along pixel edges into r's rings,
+ * offset by (x0, y0). rank 1 keeps diagonal neighbours apart, otherwise they are joined. */
+int unet__click_outline(const uint8_t *mask, int64_t h, int64_t w, int64_t x0, int64_t y0,
+                        int rank, struct unet_click_result *r);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * Streaming segmentation: probability rows in, instance label rows out, in horizontal strips.
+ *
+ * Why strips are exact: every post-processing step (threshold, distance transform, seeds,
+ * flooding; or 3-class seeds and growth) acts on one connected component of the foreground at
+ * a time, and a component's result depends only on its own pixels and the background around
+ * it. So each strip is segmented with `overlap` rows of context on each side, and a component
+ * is owned by the strip whose core holds its top row, provided it ends inside that strip's
+ * window: its labels are then those of a whole-image pass. Components taller than the
+ * overlap ("giant") cannot be seen whole in bounded memory: their objects are labelled per
+ * strip and continue across each seam the label of the previous strip's object they overlap
+ * most (never merging two labels already written, so numbering can stream).
+ *
+ * Final labels are numbered 1..N in raster order of first pixel as rows are emitted.
+ */
+#ifndef UNET_SEGMENT_SEGMENT_H
+#define UNET_SEGMENT_SEGMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "unet.h"
+
+/* uint32 -> uint32 map (open addressing; key 0 is never stored). */
+typedef struct unet__idmap {
+    uint32_t *keys, *vals;
+    size_t cap, len;
+} unet__idmap;
+int unet__idmap_init(unet__idmap *m, size_t expected);
+void unet__idmap_free(unet__idmap *m);
+uint32_t unet__idmap_get(const unet__idmap *m, uint32_t key); /* 0 when absent */
+int unet__idmap_put(unet__idmap *m, uint32_t key, uint32_t val);
+
+typedef enum unet__seg_kind { UNET__SEG_PROB = 1, UNET__SEG_3CLASS = 2 } unet__seg_kind;
+
+typedef struct unet__seg_params {
+    unet__seg_kind kind;
+    bool logits;          /* PROB: the channel holds logits (sigmoid not applied) */
+    float threshold;
+    int min_distance;
+    int64_t min_size;
+    int rank;             /* connectivity rank: 1 (4-connected) or 2 (8) */
+    int threads;
+    int64_t strip, overlap; /* rows; both >= 1 */
+} unet__seg_params;
+
+/* Receives finished label rows [y, y+h) (h x width, final ids). */
+typedef int (*unet__seg_emit_fn)(void *user, int64_t y, int64_t h, const uint32_t *labels);
+
+/* What the segmenter allocated: asserted by tests (bounded memory). */
+typedef struct unet__seg_stats {
+    size_t scratch_bytes;      /* the segmenter's own buffers */
+    int64_t window_rows;       /* rows of the largest window segmented at once */
+    int64_t strips, giant_objects;
+} unet__seg_stats;
+
+typedef struct unet__seg unet__seg;
+
+int unet__seg_create(const unet__seg_params *p, int64_t height, int64_t width,
+                     unet__seg_emit_fn emit, void *emit_user, unet__seg **out);
+void unet__seg_free(unet__seg *s);
+/* Append rows [y, y+h) of the model output, (C, h, width) float32 with C = 1 (PROB) or 3
+ * (3CLASS); rows arrive in order. Strips are segmented and emitted as soon as their window
+ * is complete; the last call (reaching the height) flushes everything. */
+int unet__seg_push(unet__seg *s, int64_t y, int64_t h, const float *rows);
+uint32_t unet__seg_count(const unet__seg *s);
+const unet__seg_stats *unet__seg_get_stats(const unet__seg *s);
+
+/* unet_segment_stream without argument checks, returning the segmenter's stats (tests). */
+int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64_t channels,
+                      int64_t height, int64_t width, unet_read_fn read, void *read_user,
+                      unet_label_write_fn write, void *write_user, uint32_t *num_objects,
+                      unet__seg_stats *stats);
+
+#endif
