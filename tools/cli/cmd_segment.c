@@ -137,7 +137,8 @@ static int add_input(list *l, const char *arg, int *error)
         fprintf(stderr, "unet: segment: the folder '%s' has no .tif or .tiff files\n", arg);
         *error = 1;
     }
-    qsort(l->items + first, l->n - first, sizeof *l->items, cmp_str);
+    if (l->n - first > 1) /* qsort on an empty list may get a NULL base: undefined */
+        qsort(l->items + first, l->n - first, sizeof *l->items, cmp_str);
     return 1;
 }
 
