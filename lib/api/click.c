@@ -61,34 +61,6 @@ static int resolve_post(const unet_model_t *m, unet__click_post *p)
     return UNET_OK;
 }
 
-/* The normalisation in force, as unet_predict resolves it: the options' override, else the
- * model's preprocessing metadata. */
-static unet__norm resolve_norm(const unet_model_t *m, const struct unet_predict_opts *o)
-{
-    unet__norm n = {o->normalize, o->norm_a, o->norm_b, 1e-6};
-    if (n.mode != UNET_NORMALIZE_MODEL)
-        return n;
-    n.mode = UNET_NORMALIZE_NONE;
-    json_t *pp = m->preprocessing;
-    const char *mode = pp ? json_string_value(json_object_get(pp, "normalize")) : NULL;
-    if (!mode)
-        return n;
-    if (strcmp(mode, "zmuv") == 0) {
-        n.mode = UNET_NORMALIZE_ZMUV;
-        if (json_object_get(pp, "eps"))
-            n.eps = json_number_value(json_object_get(pp, "eps"));
-    } else if (strcmp(mode, "percentile") == 0) {
-        n.mode = UNET_NORMALIZE_PERCENTILE;
-        n.a = json_object_get(pp, "low") ? json_number_value(json_object_get(pp, "low")) : 1.0;
-        n.b = json_object_get(pp, "high") ? json_number_value(json_object_get(pp, "high")) : 99.8;
-    } else if (strcmp(mode, "fixed") == 0) {
-        n.mode = UNET_NORMALIZE_FIXED;
-        n.a = json_number_value(json_object_get(pp, "mean"));
-        n.b = json_number_value(json_object_get(pp, "std"));
-    }
-    return n;
-}
-
 /* ---- sessions ---- */
 
 UNET_API int unet_click_session_create(const unet_model_t *m, const unet_predict_opts_t *opts,
@@ -139,7 +111,7 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_predict
         s->run_opts.unsafe_halo = opts->unsafe_halo;
         s->run_opts.precise = opts->precise;
     }
-    s->norm = resolve_norm(m, &s->run_opts);
+    s->norm = unet__model_norm(m, &s->run_opts);
     s->image = image;
     s->dtype = dtype;
     s->planes = planes;

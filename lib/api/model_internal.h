@@ -43,6 +43,9 @@ struct unet__sink;
 struct unet_predict_opts;
 int unet__predict_with_model(const struct unet_model *m, const struct unet_predict_opts *opts,
                              const struct unet__source *src, const struct unet__sink *sink);
+/* The normalisation in force for a prediction: the options' override, else the model's
+ * preprocessing metadata (api/predict.c; struct unet__norm is in predict/predict.h). */
+struct unet__norm unet__model_norm(const struct unet_model *m, const struct unet_predict_opts *o);
 /* Resolve a thread count (<= 0: all available). */
 int unet__resolve_threads(int num_threads);
 

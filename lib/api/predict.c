@@ -76,7 +76,7 @@ static void describe(const unet_model_t *m, unet__net *net)
 }
 
 /* The normalisation in force: the options' override, else the model's metadata. */
-static unet__norm resolve_norm(const unet_model_t *m, const struct unet_predict_opts *o)
+unet__norm unet__model_norm(const unet_model_t *m, const struct unet_predict_opts *o)
 {
     unet__norm n = {o->normalize, o->norm_a, o->norm_b, 1e-6};
     if (n.mode != UNET_NORMALIZE_MODEL)
@@ -174,7 +174,7 @@ int unet__predict_with_model(const unet_model_t *m, const struct unet_predict_op
     }
     unet__net net;
     describe(m, &net);
-    unet__norm norm = resolve_norm(m, opts);
+    unet__norm norm = unet__model_norm(m, opts);
     return unet__predict_run(&net, opts, &norm, src, sink);
 }
 
