@@ -20,9 +20,13 @@
 #pragma weak unet__rowconv_avx2
 #pragma weak unet__wino_in_avx2
 #pragma weak unet__wino_out_avx2
+#pragma weak unet__wino_dy_avx2
+#pragma weak unet__wino_dx_avx2
 #pragma weak unet__rowconv_avx512
 #pragma weak unet__wino_in_avx512
 #pragma weak unet__wino_out_avx512
+#pragma weak unet__wino_dy_avx512
+#pragma weak unet__wino_dx_avx512
 #endif
 
 static int detected_best = UNET__ISA_SCALAR;
@@ -36,10 +40,12 @@ static void detect(void)
 #ifdef UNET__X86
     __builtin_cpu_init();
     supported[UNET__ISA_AVX2] = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                                unet__rowconv_avx2 && unet__wino_in_avx2 && unet__wino_out_avx2;
+                                unet__rowconv_avx2 && unet__wino_in_avx2 && unet__wino_out_avx2 &&
+        unet__wino_dy_avx2 && unet__wino_dx_avx2;
     supported[UNET__ISA_AVX512] = supported[UNET__ISA_AVX2] &&
                                   __builtin_cpu_supports("avx512f") && unet__rowconv_avx512 &&
-                                  unet__wino_in_avx512 && unet__wino_out_avx512;
+                                  unet__wino_in_avx512 && unet__wino_out_avx512 &&
+        unet__wino_dy_avx512 && unet__wino_dx_avx512;
 #endif
     detected_best = supported[UNET__ISA_AVX512] ? UNET__ISA_AVX512
                     : supported[UNET__ISA_AVX2] ? UNET__ISA_AVX2
@@ -72,10 +78,13 @@ const char *unet__isa_name(int isa)
 }
 
 static const unet__kernels table[UNET__ISA_COUNT] = {
-    {"reference", NULL, NULL, NULL, 0},
-    {"scalar", unet__rowconv_scalar, unet__wino_in_scalar, unet__wino_out_scalar, 4},
-    {"avx2", unet__rowconv_avx2, unet__wino_in_avx2, unet__wino_out_avx2, 6},
-    {"avx512", unet__rowconv_avx512, unet__wino_in_avx512, unet__wino_out_avx512, 12},
+    {"reference", NULL, NULL, NULL, NULL, NULL, 0},
+    {"scalar", unet__rowconv_scalar, unet__wino_in_scalar, unet__wino_out_scalar, unet__wino_dy_scalar,
+     unet__wino_dx_scalar, 4},
+    {"avx2", unet__rowconv_avx2, unet__wino_in_avx2, unet__wino_out_avx2, unet__wino_dy_avx2,
+     unet__wino_dx_avx2, 6},
+    {"avx512", unet__rowconv_avx512, unet__wino_in_avx512, unet__wino_out_avx512, unet__wino_dy_avx512,
+     unet__wino_dx_avx512, 12},
 };
 
 const unet__kernels *unet__kernels_get(int isa)

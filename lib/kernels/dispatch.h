@@ -60,11 +60,21 @@ typedef void (*unet__wino_out_fn)(const float *src, int64_t src_stride, const fl
                                   int act, float *dst, int64_t rs, int r0, int r1, int c0,
                                   int c1);
 
+/* The training pass's adjoint transforms (kernels/train_winograd.c), on one 16-channel block:
+ * the 4 x 4 output-gradient patch at src (pixel stride 16, row stride rs) into 36 vectors
+ * A g A^T at dst + i * dst_stride; */
+typedef void (*unet__wino_dy_fn)(const float *src, int64_t rs, float *dst, int64_t dst_stride);
+/* and 36 vectors at src + i * src_stride into the 6 x 6 patch B m B^T, added to dst (pixel
+ * stride 16, row stride rs). */
+typedef void (*unet__wino_dx_fn)(const float *src, int64_t src_stride, float *dst, int64_t rs);
+
 typedef struct unet__kernels {
     const char *name;
     unet__rowconv_fn rowconv;
     unet__wino_in_fn wino_in;
     unet__wino_out_fn wino_out;
+    unet__wino_dy_fn wino_dy;
+    unet__wino_dx_fn wino_dx;
     int pix_tile; /* output pixels per register tile (12 AVX-512, 6 AVX2, 4 scalar) */
 } unet__kernels;
 
@@ -74,12 +84,18 @@ void unet__rowconv_avx512(const unet__rowconv *a);
 /* conv_avx512.c compiled for AVX2 with emulated 512-bit vectors: test builds only. */
 void unet__rowconv_avx512emu(const unet__rowconv *a);
 void unet__wino_in_scalar(const float *src, int64_t rs, float *dst, int64_t dst_stride);
+void unet__wino_dy_scalar(const float *src, int64_t rs, float *dst, int64_t dst_stride);
+void unet__wino_dx_scalar(const float *src, int64_t src_stride, float *dst, int64_t rs);
 void unet__wino_out_scalar(const float *src, int64_t src_stride, const float *bias, int act,
                            float *dst, int64_t rs, int r0, int r1, int c0, int c1);
 void unet__wino_in_avx2(const float *src, int64_t rs, float *dst, int64_t dst_stride);
+void unet__wino_dy_avx2(const float *src, int64_t rs, float *dst, int64_t dst_stride);
+void unet__wino_dx_avx2(const float *src, int64_t src_stride, float *dst, int64_t rs);
 void unet__wino_out_avx2(const float *src, int64_t src_stride, const float *bias, int act,
                          float *dst, int64_t rs, int r0, int r1, int c0, int c1);
 void unet__wino_in_avx512(const float *src, int64_t rs, float *dst, int64_t dst_stride);
+void unet__wino_dy_avx512(const float *src, int64_t rs, float *dst, int64_t dst_stride);
+void unet__wino_dx_avx512(const float *src, int64_t src_stride, float *dst, int64_t rs);
 void unet__wino_out_avx512(const float *src, int64_t src_stride, const float *bias, int act,
                            float *dst, int64_t rs, int r0, int r1, int c0, int c1);
 

@@ -80,8 +80,7 @@ size_t unet__pack_wino_len(int cout, int nblk)
     return 36 * (size_t)cdiv(cout, 16) * (size_t)nblk * 256;
 }
 
-/* u = G g G^T for one 3x3 kernel g (row-major), 6x6 result row-major. */
-static void wino_kernel(const float *g, double *u)
+void unet__wino_weight_tf(const float *g, double *u)
 {
     static const double G[6][3] = {{1.0 / 4, 0, 0},
                                    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
@@ -112,7 +111,7 @@ void unet__pack_wino(const float *w, int cout, int cin, int nseg, const int *seg
                     if (ci < 0 || co >= cout)
                         continue;
                     double u[36];
-                    wino_kernel(w + ((size_t)co * cin + ci) * 9, u);
+                    unet__wino_weight_tf(w + ((size_t)co * cin + ci) * 9, u);
                     for (int xi = 0; xi < 36; xi++)
                         dst[xi * per_xi + (((size_t)cob * nblk + b) * 16 + l) * 16 + j] =
                             (float)u[xi];

@@ -28,6 +28,8 @@ void unet__pack_convt(const float *w, int cout, int cin, int f, int nseg, const 
  * [36][ceil(cout/16)][nblk][16][16] (unet__pack_wino_len floats), input lanes 16; the 36
  * positions are numbered 6 * row + column. Computed in double. */
 size_t unet__pack_wino_len(int cout, int nblk);
+/* u = G g G^T for one 3x3 kernel g (row-major): the 6 x 6 result, row-major. */
+void unet__wino_weight_tf(const float *g, double *u);
 void unet__pack_wino(const float *w, int cout, int cin, int nseg, const int *segc, float *dst);
 
 /* Bias padded to ceil(cout/16) * 16 (bias NULL: zeros). */

@@ -21,6 +21,7 @@
 #include "core/alloc.h"
 #include "core/status.h"
 #include "kernels/train_gemm.h"
+#include "kernels/train_winograd.h"
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -133,8 +134,10 @@ static void bias_grad(const float *dy, int64_t n, int64_t cout, int64_t P, float
 
 int unet__tc_conv_fwd(const float *in, int64_t n, int64_t cin, int64_t h, int64_t w,
                       const float *weight, const float *bias, int64_t cout, int k, int pad,
-                      float *out, unet__scratch *s, int threads)
+                      float *out, bool winograd, unet__scratch *s, int threads)
 {
+    if (winograd && unet__tw_applies(cin, cout, k, pad, h, w))
+        return unet__tw_conv_fwd(in, n, cin, h, w, weight, bias, cout, pad, out, s, threads);
     const int64_t oh = h + 2 * (int64_t)pad - k + 1, ow = w + 2 * (int64_t)pad - k + 1;
     const int64_t K = cin * k * k, P = oh * ow;
     const bool direct = k == 1 && pad == 0;
@@ -234,6 +237,25 @@ int unet__tc_conv_bwd_param(const float *x, const float *dy, int64_t n, int64_t 
     if (db)
         bias_grad(dy, n, cout, P, db, threads);
     return UNET_OK;
+}
+
+int unet__tc_conv_bwd(const float *x, const float *dy, int64_t n, int64_t cin, int64_t h,
+                      int64_t w, const float *weight, int64_t cout, int k, int pad, float *dx,
+                      float *dw, float *db, bool winograd, unet__scratch *s, int threads)
+{
+    int rc = UNET_OK;
+    if (winograd && unet__tw_applies(cin, cout, k, pad, h, w)) {
+        rc = unet__tw_conv_bwd(x, dy, n, cin, h, w, weight, cout, pad, dx, dw, s, threads);
+        if (rc == UNET_OK && db)
+            bias_grad(dy, n, cout, (h + 2 * (int64_t)pad - 2) * (w + 2 * (int64_t)pad - 2), db,
+                      threads);
+        return rc;
+    }
+    if (dw || db)
+        rc = unet__tc_conv_bwd_param(x, dy, n, cin, h, w, cout, k, pad, dw, db, s, threads);
+    if (dx && rc == UNET_OK)
+        rc = unet__tc_conv_bwd_data(dy, n, cin, h, w, weight, cout, k, pad, dx, s, threads);
+    return rc;
 }
 
 int unet__tc_convt_fwd(const float *in, int64_t n, int64_t cin, int64_t h, int64_t w,

@@ -157,34 +157,69 @@ static void pack_b(int trans, const float *b, int64_t ldb, int64_t k0, int64_t k
     }
 }
 
+/* C block (ldc) of mc x nc (=|+=) the packed panels' product over depth kc. */
+static void macro_kernel(kernel_fn kern, const float *ap, const float *bp, int64_t mc,
+                         int64_t nc, int64_t kc, int load, float *c, int64_t ldc)
+{
+    float edge[MR * NR];
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+        const int64_t cols = min64(NR, nc - jr);
+        for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int64_t rows = min64(MR, mc - ir);
+            float *ct = c + ir * ldc + jr;
+            const float *pa = ap + (ir / MR) * kc * MR, *pb = bp + (jr / NR) * kc * NR;
+            if (rows == MR && cols == NR) {
+                kern(kc, pa, pb, ct, ldc, load);
+                continue;
+            }
+            for (int64_t i = 0; i < MR; i++)
+                for (int64_t j = 0; j < NR; j++)
+                    edge[i * NR + j] = load && i < rows && j < cols ? ct[i * ldc + j] : 0.0f;
+            kern(kc, pa, pb, edge, NR, 1);
+            for (int64_t i = 0; i < rows; i++)
+                for (int64_t j = 0; j < cols; j++)
+                    ct[i * ldc + j] = edge[i * NR + j];
+        }
+    }
+}
+
 /* C block [i0, i0+mc) x [j0, j0+nc) (ldc) = (load ? C : 0) + A B over depth [k0, k1). */
 static void block(kernel_fn kern, int trans_a, int trans_b, const float *a, int64_t lda,
                   const float *b, int64_t ldb, int64_t i0, int64_t mc, int64_t j0, int64_t nc,
                   int64_t k0, int64_t k1, int beta, float *c, int64_t ldc, float *ap, float *bp)
 {
-    float edge[MR * NR];
     for (int64_t kb = k0; kb < k1; kb += KC) {
         const int64_t kc = min64(KC, k1 - kb);
-        const int load = beta || kb > k0;
         pack_a(trans_a, a, lda, i0, mc, kb, kc, ap);
         pack_b(trans_b, b, ldb, kb, kc, j0, nc, bp);
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-            const int64_t cols = min64(NR, nc - jr);
-            for (int64_t ir = 0; ir < mc; ir += MR) {
-                const int64_t rows = min64(MR, mc - ir);
-                float *ct = c + ir * ldc + jr;
-                const float *pa = ap + (ir / MR) * kc * MR, *pb = bp + (jr / NR) * kc * NR;
-                if (rows == MR && cols == NR) {
-                    kern(kc, pa, pb, ct, ldc, load);
-                    continue;
-                }
-                for (int64_t i = 0; i < MR; i++)
-                    for (int64_t j = 0; j < NR; j++)
-                        edge[i * NR + j] = load && i < rows && j < cols ? ct[i * ldc + j] : 0.0f;
-                kern(kc, pa, pb, edge, NR, 1);
-                for (int64_t i = 0; i < rows; i++)
-                    for (int64_t j = 0; j < cols; j++)
-                        ct[i * ldc + j] = edge[i * NR + j];
+        macro_kernel(kern, ap, bp, mc, nc, kc, beta || kb > k0, c, ldc);
+    }
+}
+
+void unet__sgemm_serial(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                        const float *a, int64_t lda, const float *b, int64_t ldb, int beta,
+                        float *c, int64_t ldc, float *packs)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    if (k <= 0) {
+        if (!beta)
+            for (int64_t i = 0; i < m; i++)
+                memset(c + i * ldc, 0, (size_t)n * sizeof(float));
+        return;
+    }
+    const kernel_fn kern = pick_kernel();
+    float *ap = packs, *bp = packs + (size_t)MC * KC;
+    /* Each B panel is packed once and used by every row block (B is the large operand). */
+    for (int64_t j0 = 0; j0 < n; j0 += NC) {
+        const int64_t nc = min64(NC, n - j0);
+        for (int64_t k0 = 0; k0 < k; k0 += KC) {
+            const int64_t kc = min64(KC, k - k0);
+            pack_b(trans_b, b, ldb, k0, kc, j0, nc, bp);
+            for (int64_t i0 = 0; i0 < m; i0 += MC) {
+                const int64_t mc = min64(MC, m - i0);
+                pack_a(trans_a, a, lda, i0, mc, k0, kc, ap);
+                macro_kernel(kern, ap, bp, mc, nc, kc, beta || k0 > 0, c + i0 * ldc + j0, ldc);
             }
         }
     }

@@ -115,3 +115,82 @@ void WINO_OUT_NAME(const float *src, int64_t ss, const float *bias, int act, flo
         }
     }
 }
+
+/* The training pass's transposed transforms (the adjoints of the two above; see
+ * kernels/train_winograd.c). A applied to four vectors: u = A g for a column or row g of an
+ * output-gradient patch, A = (A^T)^T. */
+#define A4(g0, g1, g2, g3, u0, u1, u2, u3, u4, u5)                                             \
+    do {                                                                                       \
+        const v16 e_ = (g0) + (g2), o_ = (g1) + (g3);                                          \
+        const v16 e2_ = (g0) + 4.0f * (g2), o2_ = 2.0f * (g1) + 8.0f * (g3);                   \
+        u0 = (g0);                                                                             \
+        u1 = e_ + o_;                                                                          \
+        u2 = e_ - o_;                                                                          \
+        u3 = e2_ + o2_;                                                                        \
+        u4 = e2_ - o2_;                                                                        \
+        u5 = (g3);                                                                             \
+    } while (0)
+
+/* B applied to six vectors, B = (B^T)^T. */
+#define B6(v0, v1, v2, v3, v4, v5, o0, o1, o2, o3, o4, o5)                                     \
+    do {                                                                                       \
+        const v16 s12_ = (v1) + (v2), d12_ = (v1) - (v2);                                      \
+        const v16 s34_ = (v3) + (v4), d34_ = (v3) - (v4);                                      \
+        o0 = 4.0f * (v0);                                                                      \
+        o1 = -4.0f * d12_ - 2.0f * d34_ + 4.0f * (v5);                                         \
+        o2 = -5.0f * (v0) - 4.0f * s12_ - s34_;                                                \
+        o3 = d12_ + 2.0f * d34_ - 5.0f * (v5);                                                 \
+        o4 = (v0) + s12_ + s34_;                                                               \
+        o5 = (v5);                                                                             \
+    } while (0)
+
+void WINO_DY_NAME(const float *src, int64_t rs, float *dst, int64_t ds)
+{
+    for (int pass = 0; pass < 16 / WVW; pass++, src += WVW, dst += WVW) {
+        v16 t[6][4]; /* t[i][col] = (A g)[i][col] */
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+            const float *p = src + c * 16;
+            A4(LD(p), LD(p + rs), LD(p + 2 * rs), LD(p + 3 * rs), t[0][c], t[1][c], t[2][c],
+               t[3][c], t[4][c], t[5][c]);
+        }
+#pragma GCC unroll 6
+        for (int i = 0; i < 6; i++) {
+            v16 u0, u1, u2, u3, u4, u5;
+            A4(t[i][0], t[i][1], t[i][2], t[i][3], u0, u1, u2, u3, u4, u5);
+            float *d = dst + 6 * i * ds;
+            ST(d, u0);
+            ST(d + ds, u1);
+            ST(d + 2 * ds, u2);
+            ST(d + 3 * ds, u3);
+            ST(d + 4 * ds, u4);
+            ST(d + 5 * ds, u5);
+        }
+    }
+}
+
+void WINO_DX_NAME(const float *src, int64_t ss, float *dst, int64_t rs)
+{
+    for (int pass = 0; pass < 16 / WVW; pass++, src += WVW, dst += WVW) {
+        v16 t[6][6]; /* t[k][col] = (B m)[k][col] */
+        const int64_t s6 = 6 * ss;
+#pragma GCC unroll 6
+        for (int c = 0; c < 6; c++) {
+            const float *p = src + c * ss;
+            B6(LD(p), LD(p + s6), LD(p + 2 * s6), LD(p + 3 * s6), LD(p + 4 * s6),
+               LD(p + 5 * s6), t[0][c], t[1][c], t[2][c], t[3][c], t[4][c], t[5][c]);
+        }
+#pragma GCC unroll 6
+        for (int k = 0; k < 6; k++) {
+            v16 o0, o1, o2, o3, o4, o5;
+            B6(t[k][0], t[k][1], t[k][2], t[k][3], t[k][4], t[k][5], o0, o1, o2, o3, o4, o5);
+            float *d = dst + k * rs;
+            ST(d, LD(d) + o0);
+            ST(d + 16, LD(d + 16) + o1);
+            ST(d + 32, LD(d + 32) + o2);
+            ST(d + 48, LD(d + 48) + o3);
+            ST(d + 64, LD(d + 64) + o4);
+            ST(d + 80, LD(d + 80) + o5);
+        }
+    }
+}

@@ -26,6 +26,7 @@ typedef struct unet__tg_opts {
     double dropout_p;     /* dropout rate (DESIGN: 0.1) */
     uint64_t dropout_key; /* node i's mask key is hash(dropout_key ^ hash(i + 1)) */
     const bool *frozen;   /* per graph param: not trained (NULL: none) */
+    bool precise;         /* float: direct convolutions only, no Winograd */
 } unet__tg_opts;
 
 #define UNET__TG_DECLARE(T, S)                                                                  \

@@ -236,10 +236,7 @@ int FN(unet__tg_backward)(TG *tg, T *const *params, int from, const T *dfrom, T 
         const int64_t count = FN(node_count)(tg, i);
         switch (nd->op) {
         case UNET__OP_CONV:
-            if (dw || db)
-                rc = CONV_BWD_PARAM(x, dy, n, ca, ha, wa, c, nd->k, nd->pad, dw, db);
-            if (dx && rc == UNET_OK)
-                rc = CONV_BWD_DATA(dy, n, ca, ha, wa, wt, c, nd->k, nd->pad, dx);
+            rc = CONV_BWD(x, dy, n, ca, ha, wa, wt, c, nd->k, nd->pad, dx, dw, db);
             break;
         case UNET__OP_CONV_T:
             if (dw || db)

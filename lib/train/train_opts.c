@@ -75,6 +75,7 @@ static const key keys[] = {
     NAME(metric, "auto iou dice f1 psnr ssim loss"),
     {"threshold", K_DBL, O(threshold), 0, 1, NULL, 0},
     {"freeze_encoder", K_BOOL, O(freeze_encoder), 0, 1, NULL, 0},
+    {"precise", K_BOOL, O(precise), 0, 1, NULL, 0},
     TEXT(checkpoint_dir),
     TEXT(log),
 };

@@ -57,6 +57,7 @@ struct unet_train_opts {
     char metric[UNET__OPT_STR];    /* auto, iou, dice, f1, psnr, ssim, loss */
     double threshold;
     bool freeze_encoder;
+    bool precise;                  /* direct 3x3 convolutions, not Winograd */
     char checkpoint_dir[UNET__OPT_PATH];
     char log[UNET__OPT_PATH];      /* CSV file */
     /* not options of the table */

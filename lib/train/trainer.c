@@ -132,6 +132,7 @@ int unet__trainer_forward_backward(struct unet_trainer *t, const float *input, i
         .dropout_p = UNET__DROPOUT_P,
         .dropout_key = step_key(t, step, 0xd0d0),
         .frozen = t->frozen,
+        .precise = t->o.precise,
     };
     int rc = unet__tg_forward_f32(&t->tg, t->model->params, input, n, h, w, &to, t->threads);
     if (rc != UNET_OK)

@@ -27,8 +27,9 @@
 
 /* ---------------------------------------------------------------- kernel sets */
 
-static const unet__kernels emu512 = {"avx512emu", unet__rowconv_avx512emu, unet__wino_in_avx2,
-                                     unet__wino_out_avx2, 12};
+static const unet__kernels emu512 = {"avx512emu",        unet__rowconv_avx512emu,
+                                     unet__wino_in_avx2, unet__wino_out_avx2,
+                                     unet__wino_dy_avx2, unet__wino_dx_avx2, 12};
 
 typedef struct kset {
     const char *name;
