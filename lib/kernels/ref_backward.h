@@ -45,7 +45,7 @@ uint64_t unet__hash64(uint64_t x);
                                      int f, T *out, int threads);                               \
     void unet__rt_up_bilinear_fwd_##S(const T *in, int64_t n, int64_t c, int64_t h, int64_t w,  \
                                       int f, T *out, int threads);                              \
-    void unet__rt_act_fwd_##S(T *x, int64_t count, unet__act act);                              \
+    void unet__rt_act_fwd_##S(T *x, int64_t count, unet__act act, int threads);                 \
     void unet__rt_softmax_fwd_##S(T *x, int64_t n, int64_t c, int64_t hw, int threads);         \
     void unet__rt_bn_eval_fwd_##S(T *x, int64_t n, int64_t c, int64_t hw, const T *gamma,       \
                                   const T *beta, const T *mean, const T *var, int threads);     \

@@ -107,14 +107,25 @@ static void pack_a(int trans, const float *a, int64_t lda, int64_t i0, int64_t m
 {
     for (int64_t ir = 0; ir < mc; ir += MR) {
         const int64_t rows = min64(MR, mc - ir);
-        for (int64_t k = 0; k < kc; k++) {
-            float *d = dst + (ir / MR) * kc * MR + k * MR;
+        float *d = dst + (ir / MR) * kc * MR;
+        if (rows < MR)
+            memset(d, 0, (size_t)(kc * MR) * sizeof(float));
+        if (trans) { /* the MR values of one depth are adjacent */
+            const float *src = a + k0 * lda + i0 + ir;
+            for (int64_t k = 0; k < kc; k++)
+                for (int64_t i = 0; i < rows; i++)
+                    d[k * MR + i] = src[k * lda + i];
+        } else if (rows == MR) { /* MR rows read side by side */
+            const float *r0 = a + (i0 + ir) * lda + k0;
+            for (int64_t k = 0; k < kc; k++)
+                for (int64_t i = 0; i < MR; i++)
+                    d[k * MR + i] = r0[i * lda + k];
+        } else {
             for (int64_t i = 0; i < rows; i++) {
-                const int64_t r = i0 + ir + i, col = k0 + k;
-                d[i] = trans ? a[col * lda + r] : a[r * lda + col];
+                const float *r = a + (i0 + ir + i) * lda + k0;
+                for (int64_t k = 0; k < kc; k++)
+                    d[k * MR + i] = r[k];
             }
-            for (int64_t i = rows; i < MR; i++)
-                d[i] = 0.0f;
         }
     }
 }

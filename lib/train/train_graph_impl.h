@@ -153,7 +153,7 @@ int FN(unet__tg_forward)(TG *tg, T *const *params, const T *input, int64_t n, in
             break;
         case UNET__OP_ACT:
             memcpy(y, x, (size_t)count * sizeof(T));
-            FN(unet__rt_act_fwd)(y, count, nd->act);
+            FN(unet__rt_act_fwd)(y, count, nd->act, threads);
             break;
         case UNET__OP_SOFTMAX:
             memcpy(y, x, (size_t)count * sizeof(T));
