@@ -25,6 +25,7 @@ int unet__model_new(const unet__config *cfg, struct unet_model **out)
     struct unet_model *m = calloc(1, sizeof *m);
     if (!m)
         return unet__fail(UNET_E_NOMEM, "out of memory creating a model");
+    pthread_mutex_init(&m->sync_lock, NULL);
     m->cfg = *cfg;
     m->stated_halo = -1;
     int rc = unet__build_unet(cfg, &m->graph);
@@ -88,6 +89,22 @@ json_t *unet__model_metadata_json(const struct unet_model *m, const char *crc32_
     return doc;
 }
 
+void unet__model_touch(struct unet_model *m)
+{
+    atomic_store(&m->stale, true);
+}
+
+int unet__model_sync(const struct unet_model *cm)
+{
+    if (!atomic_load(&cm->stale))
+        return UNET_OK;
+    struct unet_model *m = (struct unet_model *)cm; /* the cache, not the model, changes */
+    pthread_mutex_lock(&m->sync_lock);
+    int rc = atomic_load(&m->stale) ? unet__model_refresh(m) : UNET_OK;
+    pthread_mutex_unlock(&m->sync_lock);
+    return rc;
+}
+
 int unet__model_refresh(struct unet_model *m)
 {
     unet__fast_plan_clear(&m->fast);
@@ -110,6 +127,7 @@ int unet__model_refresh(struct unet_model *m)
     json_decref(meta);
     if (!m->arch_json || !m->meta_json)
         return unet__fail(UNET_E_NOMEM, "out of memory describing the model");
+    atomic_store(&m->stale, false);
     return UNET_OK;
 }
 
@@ -165,6 +183,7 @@ UNET_API void unet_model_free(unet_model_t *m)
     json_decref(m->training);
     free(m->arch_json);
     free(m->meta_json);
+    pthread_mutex_destroy(&m->sync_lock);
     free(m);
 }
 
@@ -204,7 +223,7 @@ UNET_API const char *unet_model_architecture(const unet_model_t *m)
         unet__fail(UNET_E_INVALID_ARG, "unet_model_architecture: model is NULL");
         return NULL;
     }
-    return m->arch_json;
+    return unet__model_sync(m) == UNET_OK ? m->arch_json : NULL;
 }
 
 UNET_API const char *unet_model_metadata(const unet_model_t *m)
@@ -214,7 +233,7 @@ UNET_API const char *unet_model_metadata(const unet_model_t *m)
         unet__fail(UNET_E_INVALID_ARG, "unet_model_metadata: model is NULL");
         return NULL;
     }
-    return m->meta_json;
+    return unet__model_sync(m) == UNET_OK ? m->meta_json : NULL;
 }
 
 /* ---- metadata sections ---- */
@@ -506,6 +525,8 @@ UNET_API int unet_model_forward(const unet_model_t *m, const float *input, int n
         if (!isfinite(input[i]))
             return unet__fail(UNET_E_INVALID_ARG, "input element %lld is %s", (long long)i,
                               isnan(input[i]) ? "NaN" : "infinite");
+    if ((rc = unet__model_sync(m)) != UNET_OK)
+        return rc;
     return unet__exec_fast(&m->fast, input, shape[0], shape[2], shape[3], output,
                            unet__resolve_threads(num_threads), NULL);
 }

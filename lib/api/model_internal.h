@@ -3,6 +3,9 @@
 #define UNET_API_MODEL_INTERNAL_H
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 
 #include "graph/config.h"
 #include "graph/exec_fast.h"
@@ -26,12 +29,20 @@ struct unet_model {
     int block_multiple;
     char *arch_json;       /* cached strings returned by getters */
     char *meta_json;
+    atomic_bool stale;     /* weights changed since the plan was built (see model_sync) */
+    pthread_mutex_t sync_lock;
 };
 
 /* A model with the config's graph and zero-filled parameters (no plan yet). */
 int unet__model_new(const unet__config *cfg, struct unet_model **out);
 /* Rebuild the plan and the cached JSON strings after a change of weights or metadata. */
 int unet__model_refresh(struct unet_model *m);
+/* Note a change of weights without rebuilding now (a training step: the plan is only needed
+ * when the model predicts, which may be never between two steps). */
+void unet__model_touch(struct unet_model *m);
+/* Rebuild what a touch left stale; every reader of the plan or the cached strings calls it
+ * first. Safe from several threads at once. */
+int unet__model_sync(const struct unet_model *m);
 /* The metadata document as a new JSON object; with_crc adds "crc32" (for files). */
 json_t *unet__model_metadata_json(const struct unet_model *m, const char *crc32_hex);
 /* Validate and set one metadata section (takes a new reference to value, which may be NULL). */

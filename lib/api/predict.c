@@ -172,6 +172,9 @@ int unet__predict_with_model(const unet_model_t *m, const struct unet_predict_op
         unet__predict_opts_defaults(&defaults);
         opts = &defaults;
     }
+    int rc = unet__model_sync(m);
+    if (rc != UNET_OK)
+        return rc;
     unet__net net;
     describe(m, &net);
     unet__norm norm = unet__model_norm(m, opts);

@@ -886,7 +886,8 @@ UNET_API int unet_trainer_step_batch(unet_trainer_t *t, const float *input, int 
     t->step++;
     if (loss)
         *loss = l;
-    return unet__model_refresh(t->model);
+    unet__model_touch(t->model); /* the plan is rebuilt when the model next predicts */
+    return UNET_OK;
 }
 
 UNET_API int unet_trainer_get_gradient(const unet_trainer_t *t, const char *name, float *out,

@@ -465,6 +465,41 @@ START_TEST(restoration)
 }
 END_TEST
 
+/* A step changes the weights without rebuilding the inference plan at once; the model's next
+ * prediction must still use the new weights, as a copy saved and loaded again does. */
+START_TEST(prediction_after_step_uses_new_weights)
+{
+    unet_model_t *m, *copy;
+    unet_trainer_t *t;
+    ck_assert_int_eq(unet_model_create(small_cfg, 3, &m), UNET_OK);
+    ck_assert_int_eq(unet_trainer_create(m, NULL, &t), UNET_OK);
+    enum { S = 32 };
+    static float x[2 * S * S], target[2 * S * S], before[2 * S * S], after[2 * S * S],
+        loaded[2 * S * S];
+    for (int i = 0; i < 2 * S * S; i++) {
+        x[i] = (float)((i * 37 % 101) - 50) / 25.0f;
+        target[i] = (float)(x[i] > 0.3f);
+    }
+    const int64_t shape[4] = {2, 1, S, S};
+    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, before, 2 * S * S, 1), UNET_OK);
+    double loss;
+    ck_assert_int_eq(unet_trainer_step_batch(t, x, 4, shape, target, 2 * S * S, NULL, &loss),
+                     UNET_OK);
+    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, after, 2 * S * S, 1), UNET_OK);
+    ck_assert(memcmp(before, after, sizeof before) != 0);
+    void *buf;
+    size_t size;
+    ck_assert_int_eq(unet_model_save_memory(m, &buf, &size), UNET_OK);
+    ck_assert_int_eq(unet_model_load_memory(buf, size, NULL, &copy), UNET_OK);
+    unet_buffer_free(buf);
+    ck_assert_int_eq(unet_model_forward(copy, x, 4, shape, loaded, 2 * S * S, 1), UNET_OK);
+    ck_assert(memcmp(after, loaded, sizeof after) == 0);
+    unet_model_free(copy);
+    unet_trainer_free(t);
+    unet_model_free(m);
+}
+END_TEST
+
 START_TEST(bad_input)
 {
     unet_model_t *m;
@@ -549,6 +584,7 @@ int main(void)
     TCase *tc = tcase_create("api");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, learns_to_segment);
+    tcase_add_test(tc, prediction_after_step_uses_new_weights);
     tcase_add_test(tc, deterministic);
     tcase_add_test(tc, resume_continues_trajectory);
     tcase_add_test(tc, progress_cancels);
