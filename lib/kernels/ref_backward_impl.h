@@ -553,8 +553,10 @@ void FN(unet__rt_act_bwd)(const T *y, const T *dy, int64_t count, unet__act act,
     if (act == UNET__ACT_RELU) {
         /* In T: a float sum of two floats rounds as the double sum rounded to float does. */
 #pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-        for (int64_t i = 0; i < count; i++)
-            dx[i] += y[i] > 0 ? dy[i] : (T)0;
+        for (int64_t i = 0; i < count; i++) {
+            const T g = dy[i]; /* loaded unconditionally: the select vectorises */
+            dx[i] += y[i] > 0 ? g : (T)0;
+        }
         return;
     }
 #pragma omp parallel for num_threads(nthreads(threads)) schedule(static)

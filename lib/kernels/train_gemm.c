@@ -24,12 +24,14 @@
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-typedef void (*kernel_fn)(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc,
-                          int load);
+/* Micro-kernels: c[0..MR)[0..NR) (=|+=) sum_k A(i, k) * bp[k][j], with A(i, k) at
+ * ap[i * a_row + k * a_step]: a packed panel (a_row 1, a_step MR) or MR rows of A read in
+ * place (a_row lda, a_step 1), which saves packing an operand that is only broadcast. */
+typedef void (*kernel_fn)(int64_t kc, const float *ap, int64_t a_row, int64_t a_step,
+                          const float *bp, float *c, int64_t ldc, int load);
 
-/* Portable micro-kernel: c[0..MR)[0..NR) (=|+=) sum_k ap[k][i] * bp[k][j]. */
-static void kernel_c(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc,
-                     int load)
+static void kernel_c(int64_t kc, const float *ap, int64_t a_row, int64_t a_step,
+                     const float *bp, float *c, int64_t ldc, int load)
 {
     float acc[MR][NR];
     for (int i = 0; i < MR; i++)
@@ -37,7 +39,7 @@ static void kernel_c(int64_t kc, const float *ap, const float *bp, float *c, int
             acc[i][j] = load ? c[i * ldc + j] : 0.0f;
     for (int64_t k = 0; k < kc; k++) {
         for (int i = 0; i < MR; i++) {
-            const float a = ap[k * MR + i];
+            const float a = ap[i * a_row + k * a_step];
             for (int j = 0; j < NR; j++)
                 acc[i][j] += a * bp[k * NR + j];
         }
@@ -49,9 +51,11 @@ static void kernel_c(int64_t kc, const float *ap, const float *bp, float *c, int
 
 #if HAVE_X86
 __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const float *ap,
+                                                            int64_t a_row, int64_t a_step,
                                                             const float *bp, float *c,
                                                             int64_t ldc, int load)
 {
+    const int64_t o1 = a_row, o2 = 2 * a_row, o3 = 3 * a_row, o4 = 4 * a_row, o5 = 5 * a_row;
     __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
     if (load) {
         c00 = _mm256_loadu_ps(c + 0 * ldc), c01 = _mm256_loadu_ps(c + 0 * ldc + 8);
@@ -66,19 +70,19 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const fl
     }
     for (int64_t k = 0; k < kc; k++) {
         const __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
-        __m256 a = _mm256_broadcast_ss(ap + 0);
+        __m256 a = _mm256_broadcast_ss(ap);
         c00 = _mm256_fmadd_ps(a, b0, c00), c01 = _mm256_fmadd_ps(a, b1, c01);
-        a = _mm256_broadcast_ss(ap + 1);
+        a = _mm256_broadcast_ss(ap + o1);
         c10 = _mm256_fmadd_ps(a, b0, c10), c11 = _mm256_fmadd_ps(a, b1, c11);
-        a = _mm256_broadcast_ss(ap + 2);
+        a = _mm256_broadcast_ss(ap + o2);
         c20 = _mm256_fmadd_ps(a, b0, c20), c21 = _mm256_fmadd_ps(a, b1, c21);
-        a = _mm256_broadcast_ss(ap + 3);
+        a = _mm256_broadcast_ss(ap + o3);
         c30 = _mm256_fmadd_ps(a, b0, c30), c31 = _mm256_fmadd_ps(a, b1, c31);
-        a = _mm256_broadcast_ss(ap + 4);
+        a = _mm256_broadcast_ss(ap + o4);
         c40 = _mm256_fmadd_ps(a, b0, c40), c41 = _mm256_fmadd_ps(a, b1, c41);
-        a = _mm256_broadcast_ss(ap + 5);
+        a = _mm256_broadcast_ss(ap + o5);
         c50 = _mm256_fmadd_ps(a, b0, c50), c51 = _mm256_fmadd_ps(a, b1, c51);
-        ap += MR;
+        ap += a_step;
         bp += NR;
     }
     _mm256_storeu_ps(c + 0 * ldc, c00), _mm256_storeu_ps(c + 0 * ldc + 8, c01);
@@ -168,9 +172,12 @@ static void pack_b(int trans, const float *b, int64_t ldb, int64_t k0, int64_t k
     }
 }
 
-/* C block (ldc) of mc x nc (=|+=) the packed panels' product over depth kc. */
-static void macro_kernel(kernel_fn kern, const float *ap, const float *bp, int64_t mc,
-                         int64_t nc, int64_t kc, int load, float *c, int64_t ldc)
+/* C block (ldc) of mc x nc (=|+=) the product of A and the packed B panel over depth kc.
+ * A is the packed panel ap, or with `in_place` rows of A at a (row stride lda; ap then holds
+ * only a partial last row group, packed). */
+static void macro_kernel(kernel_fn kern, const float *ap, bool in_place, const float *a,
+                         int64_t lda, const float *bp, int64_t mc, int64_t nc, int64_t kc,
+                         int load, float *c, int64_t ldc)
 {
     float edge[MR * NR];
     for (int64_t jr = 0; jr < nc; jr += NR) {
@@ -178,15 +185,20 @@ static void macro_kernel(kernel_fn kern, const float *ap, const float *bp, int64
         for (int64_t ir = 0; ir < mc; ir += MR) {
             const int64_t rows = min64(MR, mc - ir);
             float *ct = c + ir * ldc + jr;
-            const float *pa = ap + (ir / MR) * kc * MR, *pb = bp + (jr / NR) * kc * NR;
+            const float *pb = bp + (jr / NR) * kc * NR;
+            const bool rows_in_place = in_place && rows == MR;
+            const float *pa = rows_in_place ? a + ir * lda
+                              : in_place    ? ap
+                                            : ap + (ir / MR) * kc * MR;
+            const int64_t a_row = rows_in_place ? lda : 1, a_step = rows_in_place ? 1 : MR;
             if (rows == MR && cols == NR) {
-                kern(kc, pa, pb, ct, ldc, load);
+                kern(kc, pa, a_row, a_step, pb, ct, ldc, load);
                 continue;
             }
             for (int64_t i = 0; i < MR; i++)
                 for (int64_t j = 0; j < NR; j++)
                     edge[i * NR + j] = load && i < rows && j < cols ? ct[i * ldc + j] : 0.0f;
-            kern(kc, pa, pb, edge, NR, 1);
+            kern(kc, pa, a_row, a_step, pb, edge, NR, 1);
             for (int64_t i = 0; i < rows; i++)
                 for (int64_t j = 0; j < cols; j++)
                     ct[i * ldc + j] = edge[i * NR + j];
@@ -203,7 +215,7 @@ static void block(kernel_fn kern, int trans_a, int trans_b, const float *a, int6
         const int64_t kc = min64(KC, k1 - kb);
         pack_a(trans_a, a, lda, i0, mc, kb, kc, ap);
         pack_b(trans_b, b, ldb, kb, kc, j0, nc, bp);
-        macro_kernel(kern, ap, bp, mc, nc, kc, beta || kb > k0, c, ldc);
+        macro_kernel(kern, ap, false, NULL, 0, bp, mc, nc, kc, beta || kb > k0, c, ldc);
     }
 }
 
@@ -229,8 +241,13 @@ void unet__sgemm_serial(int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
             pack_b(trans_b, b, ldb, k0, kc, j0, nc, bp);
             for (int64_t i0 = 0; i0 < m; i0 += MC) {
                 const int64_t mc = min64(MC, m - i0);
-                pack_a(trans_a, a, lda, i0, mc, k0, kc, ap);
-                macro_kernel(kern, ap, bp, mc, nc, kc, beta || k0 > 0, c + i0 * ldc + j0, ldc);
+                /* An untransposed A is read in place, but for a partial last row group */
+                if (trans_a)
+                    pack_a(trans_a, a, lda, i0, mc, k0, kc, ap);
+                else if (mc % MR)
+                    pack_a(0, a, lda, i0 + mc / MR * MR, mc % MR, k0, kc, ap);
+                macro_kernel(kern, ap, !trans_a, a + i0 * lda + k0, lda, bp, mc, nc, kc,
+                             beta || k0 > 0, c + i0 * ldc + j0, ldc);
             }
         }
     }

@@ -339,7 +339,9 @@ START_TEST(gemm_matches_naive)
     unet__rng r;
     unet__rng_seed(&r, 5);
     const int64_t shapes[][3] = {{1, 1, 1}, {7, 13, 5}, {6, 16, 256}, {97, 530, 300},
-                                 {16, 37, 2000}, {130, 17, 9}, {3, 1100, 4}};
+                                 {16, 37, 2000}, {130, 17, 9}, {3, 1100, 4}, {200, 48, 64}};
+    float *packs = malloc(unet__sgemm_pack_floats(1) * sizeof *packs);
+    ck_assert_ptr_nonnull(packs);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
         float *a = rand_floats(&r, m * k, 1), *b = rand_floats(&r, k * n, 1);
@@ -347,11 +349,15 @@ START_TEST(gemm_matches_naive)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++)
                 for (int beta = 0; beta < 2; beta++)
-                    for (int th = 1; th <= 3; th += 2) {
+                    for (int th = 0; th <= 3; th += th ? 2 : 1) { /* 0: serial */
                         memcpy(c2, c, (size_t)(m * n) * sizeof *c);
-                        ck_assert_int_eq(unet__sgemm(ta, tb, m, n, k, a, ta ? m : k, b,
-                                                     tb ? k : n, beta, c2, n, NULL, th),
-                                         UNET_OK);
+                        if (th == 0)
+                            unet__sgemm_serial(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n,
+                                               beta, c2, n, packs);
+                        else
+                            ck_assert_int_eq(unet__sgemm(ta, tb, m, n, k, a, ta ? m : k, b,
+                                                         tb ? k : n, beta, c2, n, NULL, th),
+                                             UNET_OK);
                         for (int64_t i = 0; i < m; i++)
                             for (int64_t j = 0; j < n; j++) {
                                 double want = beta ? c[i * n + j] : 0, mag = 0;
@@ -372,6 +378,7 @@ START_TEST(gemm_matches_naive)
         free(c);
         free(c2);
     }
+    free(packs);
 }
 END_TEST
 
