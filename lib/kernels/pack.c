@@ -80,14 +80,29 @@ size_t unet__pack_wino_len(int cout, int nblk)
     return 36 * (size_t)cdiv(cout, 16) * (size_t)nblk * 256;
 }
 
+/* Lavin & Gray's G for F(4x4, 3x3) (points 0, 1, -1, 2, -2, inf). */
+static const double G[6][3] = {{1.0 / 4, 0, 0},
+                               {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                               {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                               {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                               {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                               {0, 0, 1}};
+
+void unet__wino_weight_grad_tf(const double *m, float *g)
+{
+    double t[3][6];
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 6; j++)
+            t[i][j] = G[0][i] * m[j] + G[1][i] * m[6 + j] + G[2][i] * m[12 + j] +
+                      G[3][i] * m[18 + j] + G[4][i] * m[24 + j] + G[5][i] * m[30 + j];
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            g[i * 3 + j] = (float)(t[i][0] * G[0][j] + t[i][1] * G[1][j] + t[i][2] * G[2][j] +
+                                   t[i][3] * G[3][j] + t[i][4] * G[4][j] + t[i][5] * G[5][j]);
+}
+
 void unet__wino_weight_tf(const float *g, double *u)
 {
-    static const double G[6][3] = {{1.0 / 4, 0, 0},
-                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                   {0, 0, 1}};
     double t[6][3];
     for (int i = 0; i < 6; i++)
         for (int j = 0; j < 3; j++)

@@ -30,6 +30,9 @@ void unet__pack_convt(const float *w, int cout, int cin, int f, int nseg, const 
 size_t unet__pack_wino_len(int cout, int nblk);
 /* u = G g G^T for one 3x3 kernel g (row-major): the 6 x 6 result, row-major. */
 void unet__wino_weight_tf(const float *g, double *u);
+/* Its adjoint: g = G^T m G for a 6 x 6 m (row-major), the 3 x 3 result row-major (a weight
+ * gradient from the transformed domain). */
+void unet__wino_weight_grad_tf(const double *m, float *g);
 void unet__pack_wino(const float *w, int cout, int cin, int nseg, const int *segc, float *dst);
 
 /* Bias padded to ceil(cout/16) * 16 (bias NULL: zeros). */

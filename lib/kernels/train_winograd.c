@@ -240,33 +240,13 @@ static void input_grad_transform(const geom *g, const float *m, int64_t t0, int6
 /* dw [cout][cin][3][3] = G^T M G, M [36][cin][cout]. */
 static void weight_grad_transform(const geom *g, const float *mw, float *dw)
 {
-    static const double G[6][3] = {{1.0 / 4, 0, 0},
-                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                   {0, 0, 1}};
 #pragma omp for schedule(static)
     for (int64_t co = 0; co < g->cout; co++)
         for (int64_t ci = 0; ci < g->cin; ci++) {
-            double mm[6][6], t[3][6];
+            double m[36];
             for (int e = 0; e < 36; e++)
-                mm[e / 6][e % 6] = mw[(e * g->cin + ci) * g->cout + co];
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 6; j++) {
-                    double acc = 0;
-                    for (int k = 0; k < 6; k++)
-                        acc += G[k][i] * mm[k][j];
-                    t[i][j] = acc;
-                }
-            float *d = dw + (co * g->cin + ci) * 9;
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 3; j++) {
-                    double acc = 0;
-                    for (int k = 0; k < 6; k++)
-                        acc += t[i][k] * G[k][j];
-                    d[i * 3 + j] = (float)acc;
-                }
+                m[e] = mw[(e * g->cin + ci) * g->cout + co];
+            unet__wino_weight_grad_tf(m, dw + (co * g->cin + ci) * 9);
         }
 }
 

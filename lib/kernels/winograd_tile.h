@@ -19,6 +19,17 @@ typedef int v16i __attribute__((vector_size(WVW * 4), aligned(4), may_alias));
 
 #define LD(p) (*(const v16 *)(p))
 #define ST(p, v) (*(v16 *)(p) = (v))
+/* Six vectors to d, d + s, ..., d + 5 s. */
+#define ST6(d, s, u0, u1, u2, u3, u4, u5)                                                      \
+    do {                                                                                       \
+        float *d_ = (d);                                                                       \
+        ST(d_, u0);                                                                            \
+        ST(d_ + (s), u1);                                                                      \
+        ST(d_ + 2 * (s), u2);                                                                  \
+        ST(d_ + 3 * (s), u3);                                                                  \
+        ST(d_ + 4 * (s), u4);                                                                  \
+        ST(d_ + 5 * (s), u5);                                                                  \
+    } while (0)
 
 /* B^T applied to six vectors (a column or a row of the patch). */
 #define BT6(d0, d1, d2, d3, d4, d5, t0, t1, t2, t3, t4, t5)                                     \
@@ -57,13 +68,7 @@ void WINO_IN_NAME(const float *src, int64_t rs, float *dst, int64_t ds)
         for (int i = 0; i < 6; i++) {
             v16 u0, u1, u2, u3, u4, u5;
             BT6(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], u0, u1, u2, u3, u4, u5);
-            float *d = dst + 6 * i * ds;
-            ST(d, u0);
-            ST(d + ds, u1);
-            ST(d + 2 * ds, u2);
-            ST(d + 3 * ds, u3);
-            ST(d + 4 * ds, u4);
-            ST(d + 5 * ds, u5);
+            ST6(dst + 6 * i * ds, ds, u0, u1, u2, u3, u4, u5);
         }
     }
 }
@@ -158,13 +163,7 @@ void WINO_DY_NAME(const float *src, int64_t rs, float *dst, int64_t ds)
         for (int i = 0; i < 6; i++) {
             v16 u0, u1, u2, u3, u4, u5;
             A4(t[i][0], t[i][1], t[i][2], t[i][3], u0, u1, u2, u3, u4, u5);
-            float *d = dst + 6 * i * ds;
-            ST(d, u0);
-            ST(d + ds, u1);
-            ST(d + 2 * ds, u2);
-            ST(d + 3 * ds, u3);
-            ST(d + 4 * ds, u4);
-            ST(d + 5 * ds, u5);
+            ST6(dst + 6 * i * ds, ds, u0, u1, u2, u3, u4, u5);
         }
     }
 }

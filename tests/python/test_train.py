@@ -212,12 +212,13 @@ def test_cli_train_resume_and_finetune(tmp_path):
     # fine-tune the result with a frozen encoder
     out2 = tmp_path / "ft.unet"
     r = cli("train", *common, "--from", out, "--freeze-encoder", "--steps", "3", "-o", out2,
-            "--loss", "dice")
+            "--loss", "dice", "--precise")
     assert r.returncode == 0, r.stderr
     a, b = unet.Model.load(out).state_dict(), unet.Model.load(out2).state_dict()
     assert np.array_equal(a["down0.conv0.weight"], b["down0.conv0.weight"])
     assert not np.array_equal(a["out.weight"], b["out.weight"])
     assert unet.Model.load(out2).metadata["training"]["loss"] == "dice"
+    assert unet.Model.load(out2).metadata["training"]["options"]["precise"] is True
 
 
 @pytest.mark.parametrize("args, needle", [

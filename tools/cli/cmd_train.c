@@ -23,6 +23,7 @@ static const char *const usage_train =
     "                    for one output channel, softmax for several, none for restoration)\n"
     "  --from MODEL      fine-tune a .unet model\n"
     "  --freeze-encoder  with --from: train the decoder only\n"
+    "  --precise         direct convolutions only (no Winograd; slower)\n"
     "  --val-fraction F  validation share: of the files, or of the width of a single image\n"
     "                    (default 0.1)\n"
     "  --steps N         optimizer steps (default 1000)\n"
@@ -180,6 +181,10 @@ int cmd_train(int argc, char **argv)
         }
         if (strcmp(a, "--freeze-encoder") == 0) {
             rc = unet_train_opts_set(o, "freeze_encoder", "true");
+            continue;
+        }
+        if (strcmp(a, "--precise") == 0) {
+            rc = unet_train_opts_set(o, "precise", "true");
             continue;
         }
         if (i + 1 >= argc) {
