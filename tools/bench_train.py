@@ -6,7 +6,8 @@ U-Net with BCE, at 1 and 2 threads (issue 5, item 8).
     PYTHONPATH=bindings/python UNET_LIBRARY=build/lib/libunet.so \\
         /usr/bin/python3 tools/bench_train.py [--size 256] [--base 32] [--repeats 3]
 
-Prints the median step time of each and the throughput ratio (PyTorch time / libunet time).
+Steps of the two alternate; prints the median step time of each and the throughput ratio
+(PyTorch time / libunet time).
 The 3x3 convolutions of this network (16k channels) run by Winograd F(4x4, 3x3) in the
 forward pass and both gradients (lib/kernels/train_winograd.c: the fast engine's tile
 transforms plus their adjoints, 36 matrix products per pass); the first layer (1 input
@@ -29,24 +30,20 @@ import unet  # noqa: E402
 from unet.train import Trainer  # noqa: E402
 
 
-def bench_libunet(cfg, x, t, threads, repeats, precise):
+def libunet_step(cfg, x, t, threads, precise):
+    """A function running one libunet training step (the trainer is created and warmed up)."""
     model = unet.Model.create(cfg)
-    with Trainer(model, loss="bce", optimizer="adam", lr=1e-3, threads=threads,
-                 precise=precise) as tr:
-        tr.step_batch(x, t)  # warm-up: buffers
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            tr.step_batch(x, t)
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    tr = Trainer(model, loss="bce", optimizer="adam", lr=1e-3, threads=threads,
+                 precise=precise)
+    tr.step_batch(x, t)  # warm-up: buffers
+    return lambda: tr.step_batch(x, t), tr
 
 
-def bench_torch(cfg, x, t, threads, repeats):
+def torch_step(cfg, x, t):
+    """A function running one PyTorch training step of the same network (warmed up)."""
     import torch
     from unet.torch import UNet
 
-    torch.set_num_threads(threads)
     net = UNet(cfg).train()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     xt, tt = torch.from_numpy(x), torch.from_numpy(t)
@@ -59,12 +56,13 @@ def bench_torch(cfg, x, t, threads, repeats):
         opt.step()
 
     step()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return step
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def step_flops(cfg, x):
@@ -113,16 +111,28 @@ def main():
     if flops:
         print("%.1f GFLOP per step as direct convolutions (3 x forward)" % (flops / 1e9))
     for threads in [int(v) for v in args.threads.split(",")]:
-        ours = bench_libunet(cfg, x, t, threads, args.repeats, args.precise)
+        ours_step, trainer = libunet_step(cfg, x, t, threads, args.precise)
+        theirs_step = None
+        if not args.no_torch:
+            import torch
+            torch.set_num_threads(threads)
+            theirs_step = torch_step(cfg, x, t)
+        # Interleaved, so that a busy spell of the shared machine hits both alike.
+        ours, theirs = [], []
+        for _ in range(args.repeats):
+            ours.append(timed(ours_step))
+            if theirs_step:
+                theirs.append(timed(theirs_step))
+        trainer.close()
+        ours = statistics.median(ours)
         line = "threads %d: libunet %.3f s/step" % (threads, ours)
         if flops:
             line += " (%.0f effective GFLOP/s)" % (flops / ours / 1e9)
-        if not args.no_torch:
-            theirs = bench_torch(cfg, x, t, threads, args.repeats)
+        if theirs:
+            theirs = statistics.median(theirs)
             line += ", PyTorch %.3f s/step (%.0f GFLOP/s), throughput ratio %.2fx" % (
                 theirs, flops / theirs / 1e9, theirs / ours)
         print(line, flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -7,7 +7,8 @@
 #include "core/alloc.h"
 #include "core/status.h"
 
-/* Float convolutions through im2col + GEMM; double ones are the plain reference loops. */
+/* Float convolutions through Winograd or im2col + GEMM (train_gemm.h; Winograd unless the
+ * options say precise); double ones are the plain reference loops. */
 #define T float
 #define S f32
 #define CONV_FWD(...) unet__tc_conv_fwd(__VA_ARGS__, !o->precise, &tg->scratch, threads)
