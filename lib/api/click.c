@@ -11,52 +11,25 @@
 #include "core/alloc.h"
 #include "core/status.h"
 #include "post/post.h"
+#include "segment/segment.h"
 
 #define MAX_AXIS ((int64_t)1 << 31)
 
 /* ---- settings from the model's metadata (as unet_segment reads them) ---- */
 
-static double meta_number(const json_t *output, const char *key, double fallback)
-{
-    json_t *v = output ? json_object_get(output, key) : NULL;
-    return json_is_number(v) ? json_number_value(v) : fallback;
-}
-
-static bool meta_is(const json_t *output, const char *key, const char *value)
-{
-    const char *s = output ? json_string_value(json_object_get(output, key)) : NULL;
-    return s && strcmp(s, value) == 0;
-}
-
 static int resolve_post(const unet_model_t *m, unet__click_post *p)
 {
-    const json_t *out = m->output;
-    if (meta_is(out, "task", "restoration"))
-        return unet__fail(UNET_E_UNSUPPORTED, "the model restores images (output task "
-                                              "'restoration'); click-to-segment needs a "
-                                              "foreground or 3-class model");
-    int C = m->cfg.out_channels;
-    if (C == 1) {
-        p->kind = UNET__CLICK_PROB;
-        p->logits = m->cfg.final_activation == UNET__FINAL_NONE &&
-                    !meta_is(out, "type", "probability");
-    } else if (C == 3 && (meta_is(out, "target", "3class") || meta_is(out, "type", "3class") ||
-                          (!meta_is(out, "target", "classes") &&
-                           m->cfg.final_activation == UNET__FINAL_SOFTMAX))) {
-        p->kind = UNET__CLICK_3CLASS;
-    } else {
-        return unet__fail(UNET_E_UNSUPPORTED, "a model with %d output channels cannot give "
-                                              "objects: click-to-segment needs 1 foreground or "
-                                              "3 class (3class) channels", C);
-    }
-    double t = meta_number(out, "threshold", 0.5), md = meta_number(out, "min_distance", 4);
-    double ms = meta_number(out, "min_size", 16);
-    if (!(t >= 0 && t <= 1) || !(md >= 1 && md <= 1000) || !(ms >= 0 && ms <= 2147483648.0))
-        return unet__fail(UNET_E_FORMAT, "model output metadata: threshold %g, min_distance %g "
-                                         "or min_size %g out of range", t, md, ms);
-    p->threshold = (float)t;
-    p->min_distance = meta_is(out, "instances", "components") ? 0 : (int)md;
-    p->min_size = (int64_t)ms;
+    unet__seg_rules r;
+    int rc = unet__seg_rules_from_model(m, "click-to-segment", &r);
+    if (rc == UNET_OK)
+        rc = unet__seg_rules_check(r.threshold, r.min_distance, r.min_size);
+    if (rc != UNET_OK)
+        return rc;
+    p->kind = r.kind;
+    p->logits = r.logits;
+    p->threshold = (float)r.threshold;
+    p->min_distance = r.components ? 0 : (int)r.min_distance;
+    p->min_size = (int64_t)r.min_size;
     p->rank = 1; /* 4-connected objects, as unet_segment */
     return UNET_OK;
 }

@@ -120,50 +120,23 @@ UNET_API int unet_segment_opts_set_predict_opts(unet_segment_opts_t *o,
 
 /* ---- parameters from the model and the options ---- */
 
-static double meta_number(const json_t *output, const char *key, double fallback)
-{
-    json_t *v = output ? json_object_get(output, key) : NULL;
-    return json_is_number(v) ? json_number_value(v) : fallback;
-}
-
-static bool meta_is(const json_t *output, const char *key, const char *value)
-{
-    const char *s = output ? json_string_value(json_object_get(output, key)) : NULL;
-    return s && strcmp(s, value) == 0;
-}
-
 static int resolve(const unet_model_t *m, const unet_segment_opts_t *o, unet__seg_params *p,
                    double *scale)
 {
     const json_t *out = m->output;
     memset(p, 0, sizeof *p);
-    if (meta_is(out, "task", "restoration"))
-        return unet__fail(UNET_E_UNSUPPORTED, "the model restores images (output task "
-                                              "'restoration'); segmentation needs a foreground "
-                                              "or 3-class model");
-    int C = m->cfg.out_channels;
-    if (C == 1) {
-        p->kind = UNET__SEG_PROB;
-        p->logits = m->cfg.final_activation == UNET__FINAL_NONE &&
-                    !meta_is(out, "type", "probability");
-    } else if (C == 3 && (meta_is(out, "target", "3class") || meta_is(out, "type", "3class") ||
-                          (!meta_is(out, "target", "classes") &&
-                           m->cfg.final_activation == UNET__FINAL_SOFTMAX))) {
-        p->kind = UNET__SEG_3CLASS;
-    } else {
-        return unet__fail(UNET_E_UNSUPPORTED, "a model with %d output channels (output target "
-                                              "'%s') cannot give instances: segmentation needs "
-                                              "1 foreground or 3 class (3class) channels",
-                          C, out && json_string_value(json_object_get(out, "target"))
-                                 ? json_string_value(json_object_get(out, "target"))
-                                 : "unset");
-    }
-    double t = o && !isnan(o->threshold) ? o->threshold : meta_number(out, "threshold", 0.5);
-    double md = o && o->min_distance ? o->min_distance : meta_number(out, "min_distance", 4);
-    double ms = o && o->min_size >= 0 ? (double)o->min_size : meta_number(out, "min_size", 16);
-    if (!(t >= 0 && t <= 1) || !(md >= 1 && md <= 1000) || !(ms >= 0 && ms <= 2147483648.0))
-        return unet__fail(UNET_E_FORMAT, "model output metadata: threshold %g, min_distance %g "
-                                         "or min_size %g out of range", t, md, ms);
+    unet__seg_rules r;
+    int rc = unet__seg_rules_from_model(m, "segmentation", &r);
+    if (rc != UNET_OK)
+        return rc;
+    p->kind = r.kind;
+    p->logits = r.logits;
+    /* Options override the metadata ("instances": "components" is click-to-segment's only) */
+    double t = o && !isnan(o->threshold) ? o->threshold : r.threshold;
+    double md = o && o->min_distance ? o->min_distance : r.min_distance;
+    double ms = o && o->min_size >= 0 ? (double)o->min_size : r.min_size;
+    if ((rc = unet__seg_rules_check(t, md, ms)) != UNET_OK)
+        return rc;
     p->threshold = (float)t;
     p->min_distance = (int)md;
     p->min_size = (int64_t)ms;
@@ -175,7 +148,7 @@ static int resolve(const unet_model_t *m, const unet_segment_opts_t *o, unet__se
      * sized by the caller once the resized width is known. */
     p->strip = o && o->strip ? o->strip : 256;
     *scale = 1;
-    double model_px = meta_number(out, "pixel_size", 0);
+    double model_px = unet__meta_number(out, "pixel_size", 0);
     if (o && o->scale > 0)
         *scale = o->scale;
     else if (o && o->pixel_size > 0 && model_px > 0)

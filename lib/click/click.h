@@ -17,13 +17,12 @@
 #include <stdint.h>
 
 #include "predict/predict.h"
+#include "segment/segment.h"
 #include "unet.h"
 
 /* What the model's output means, and how an object is cut out of it. */
-enum { UNET__CLICK_PROB = 0, UNET__CLICK_3CLASS = 1 };
-
 typedef struct unet__click_post {
-    int kind;          /* UNET__CLICK_PROB or UNET__CLICK_3CLASS */
+    unet__seg_kind kind; /* UNET__SEG_PROB or UNET__SEG_3CLASS (segment/rules.c) */
     bool logits;       /* PROB: the channel holds logits (sigmoid applied before the threshold) */
     float threshold;   /* PROB: foreground is p > threshold */
     int min_distance;  /* PROB: watershed seed spacing; 0: plain connected components */

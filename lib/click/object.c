@@ -25,7 +25,7 @@ typedef struct region {
  * unet_labels_from_3class's tie rule). */
 static bool foreground(const unet__click_post *pp, const float *prob, int64_t n, int64_t i)
 {
-    if (pp->kind == UNET__CLICK_3CLASS) {
+    if (pp->kind == UNET__SEG_3CLASS) {
         float bg = prob[i], in = prob[n + i], bd = prob[2 * n + i];
         return (in > bg && in >= bd) || (bd > bg && bd > in);
     }
@@ -103,7 +103,7 @@ static int split_component(const struct unet_click_session *s, const region *r, 
     box[0] = y0, box[1] = y1, box[2] = x0, box[3] = x1;
     unet__grid g = {1, h, w, n};
     *labels = malloc((size_t)n * sizeof **labels);
-    bool three = pp->kind == UNET__CLICK_3CLASS;
+    bool three = pp->kind == UNET__SEG_3CLASS;
     void *work = malloc((size_t)n * (three ? 3 * sizeof(float) : 1));
     uint32_t count;
     int rc = UNET_OK;
@@ -265,7 +265,7 @@ int unet__click_object(struct unet_click_session *s, int64_t p, int64_t x, int64
     if (rc == UNET_OK && hit) {
         int64_t box[4] = {r.by0, r.by1, r.bx0, r.bx1};
         uint32_t id = 0;
-        bool split = s->post.kind == UNET__CLICK_3CLASS || s->post.min_distance > 0;
+        bool split = s->post.kind == UNET__SEG_3CLASS || s->post.min_distance > 0;
         if (split)
             rc = split_component(s, &r, y, x, &labels, box, &id);
         if (rc == UNET_OK && (!split || id != 0)) {

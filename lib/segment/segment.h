@@ -34,6 +34,26 @@ int unet__idmap_put(unet__idmap *m, uint32_t key, uint32_t val);
 
 typedef enum unet__seg_kind { UNET__SEG_PROB = 1, UNET__SEG_3CLASS = 2 } unet__seg_kind;
 
+/* ---- rules.c: what a model's `output` metadata says about making instances ---- */
+struct unet_model;
+typedef struct unet__seg_rules {
+    unet__seg_kind kind;
+    bool logits;         /* PROB: the channel holds logits (sigmoid not applied) */
+    double threshold;    /* metadata or 0.5 */
+    double min_distance; /* metadata or 4 */
+    double min_size;     /* metadata or 16 */
+    bool components;     /* "instances": "components" (click-to-segment: no watershed split) */
+} unet__seg_rules;
+/* UNET_E_UNSUPPORTED for a restoration model or channels that give no instances; `who`
+ * names the caller's task in the message. Values are not range-checked here. */
+int unet__seg_rules_from_model(const struct unet_model *m, const char *who, unet__seg_rules *r);
+/* UNET_E_FORMAT unless threshold in [0, 1], min_distance in [1, 1000], min_size in
+ * [0, 2^31]. */
+int unet__seg_rules_check(double threshold, double min_distance, double min_size);
+/* A number of an output-metadata object, or fallback. */
+struct json_t;
+double unet__meta_number(const struct json_t *output, const char *key, double fallback);
+
 typedef struct unet__seg_params {
     unet__seg_kind kind;
     bool logits;          /* PROB: the channel holds logits (sigmoid not applied) */

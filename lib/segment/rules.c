@@ -1,0 +1,60 @@
+/* How a model's output becomes instances: the rules of its `output` metadata, shared by
+ * unet_segment (api/segment.c) and click-to-segment (api/click.c). See segment.h. */
+#include <string.h>
+
+#include "api/model_internal.h"
+#include "core/status.h"
+#include "segment/segment.h"
+
+double unet__meta_number(const json_t *output, const char *key, double fallback)
+{
+    json_t *v = output ? json_object_get(output, key) : NULL;
+    return json_is_number(v) ? json_number_value(v) : fallback;
+}
+
+static bool meta_is(const json_t *output, const char *key, const char *value)
+{
+    const char *s = output ? json_string_value(json_object_get(output, key)) : NULL;
+    return s && strcmp(s, value) == 0;
+}
+
+int unet__seg_rules_from_model(const struct unet_model *m, const char *who, unet__seg_rules *r)
+{
+    const json_t *out = m->output;
+    memset(r, 0, sizeof *r);
+    if (meta_is(out, "task", "restoration"))
+        return unet__fail(UNET_E_UNSUPPORTED, "the model restores images (output task "
+                                              "'restoration'); %s needs a foreground or "
+                                              "3-class model", who);
+    const int C = m->cfg.out_channels;
+    if (C == 1) {
+        r->kind = UNET__SEG_PROB;
+        r->logits = m->cfg.final_activation == UNET__FINAL_NONE &&
+                    !meta_is(out, "type", "probability");
+    } else if (C == 3 && (meta_is(out, "target", "3class") || meta_is(out, "type", "3class") ||
+                          (!meta_is(out, "target", "classes") &&
+                           m->cfg.final_activation == UNET__FINAL_SOFTMAX))) {
+        r->kind = UNET__SEG_3CLASS;
+    } else {
+        const char *target = out ? json_string_value(json_object_get(out, "target")) : NULL;
+        return unet__fail(UNET_E_UNSUPPORTED, "a model with %d output channels (output target "
+                                              "'%s') cannot give instances: %s needs 1 "
+                                              "foreground or 3 class (3class) channels",
+                          C, target ? target : "unset", who);
+    }
+    r->threshold = unet__meta_number(out, "threshold", 0.5);
+    r->min_distance = unet__meta_number(out, "min_distance", 4);
+    r->min_size = unet__meta_number(out, "min_size", 16);
+    r->components = meta_is(out, "instances", "components");
+    return UNET_OK;
+}
+
+int unet__seg_rules_check(double threshold, double min_distance, double min_size)
+{
+    if (!(threshold >= 0 && threshold <= 1) || !(min_distance >= 1 && min_distance <= 1000) ||
+        !(min_size >= 0 && min_size <= 2147483648.0))
+        return unet__fail(UNET_E_FORMAT, "model output metadata: threshold %g, min_distance %g "
+                                         "or min_size %g out of range",
+                          threshold, min_distance, min_size);
+    return UNET_OK;
+}
