@@ -22,18 +22,6 @@ static int64_t floor_div(int64_t a, int64_t b)
     return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-/* Mirror into [0, n) without repeating the edge, as the engine does (NumPy's "reflect"). */
-static int64_t reflect_index(int64_t i, int64_t n)
-{
-    if (n == 1)
-        return 0;
-    int64_t period = 2 * (n - 1);
-    i %= period;
-    if (i < 0)
-        i += period;
-    return i < n ? i : period - i;
-}
-
 int unet__click_geometry(struct unet_click_session *s)
 {
     const unet_model_t *m = s->model;
@@ -194,7 +182,7 @@ static int64_t source_index(const struct unet_click_session *s, const unet__clic
 {
     if (v >= 0 && v < ax->size)
         return v;
-    return s->border == UNET_BORDER_ZERO ? -1 : reflect_index(v, ax->size);
+    return s->border == UNET_BORDER_ZERO ? -1 : unet__reflect_index(v, ax->size);
 }
 
 /* The sub-canvas, normalised as the engine normalises the whole image. */

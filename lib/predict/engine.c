@@ -14,8 +14,7 @@
 #include "core/status.h"
 #include "predict/predict.h"
 
-/* Mirror an index into [0, n) without repeating the edge (NumPy's "reflect"). */
-static int64_t reflect_index(int64_t i, int64_t n)
+int64_t unet__reflect_index(int64_t i, int64_t n)
 {
     if (n == 1)
         return 0;
@@ -33,7 +32,7 @@ static int64_t source_index(const unet__axis *ax, int64_t v)
         return v;
     if (ax->border == UNET_BORDER_ZERO)
         return -1;
-    return reflect_index(v, ax->size);
+    return unet__reflect_index(v, ax->size);
 }
 
 typedef struct engine {

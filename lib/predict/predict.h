@@ -131,6 +131,10 @@ typedef struct unet__span {
 int64_t unet__auto_tile(const unet__net *net, int64_t height, int64_t width, int64_t halo,
                         int batch, int threads);
 
+/* Index i mirrored into [0, n) without repeating the edge (NumPy's "reflect"): the border
+ * rule of the reflect canvas, shared with click-to-segment's windows. */
+int64_t unet__reflect_index(int64_t i, int64_t n);
+
 int unet__axis_plan(const unet__net *net, int border, int64_t size, int64_t tile, int64_t halo,
                     int64_t blend, unet__axis *ax);
 void unet__axis_span(const unet__net *net, const unet__axis *ax, int64_t k, unet__span *sp);
