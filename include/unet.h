@@ -18,7 +18,7 @@
  *    unet_<x>_opts_describe (the table as JSON, so hosts build their dialogs from it). A
  *    parameter has the same name and range wherever it appears:
  *      threads       0..1024 (0: all the CPUs the process may use)
- *      tile          0 (automatic), -1 (whole image) or 8..2^20, a multiple of the block multiple
+ *      tile          0 (automatic), -1 (whole image) or 1..2^20, a multiple of the block multiple
  *      threshold     [0, 1]
  *      min_distance  1..1000 pixels
  *      min_size      0..2^31 pixels
@@ -177,7 +177,7 @@ UNET_API int unet_model_forward(const unet_model_t *model, const unet_predict_op
  *
  * Predict options (key: type, default, range):
  *   threads   int 0           0..1024
- *   tile      int 0           0 automatic, -1 whole, or 8..2^20 (multiple of the block multiple,
+ *   tile      int 0           0 automatic, -1 whole, or 1..2^20 (multiple of the block multiple,
  *                             checked at predict time); also "auto" / "whole"
  *   halo      int -1          -1 (the model's) or 0..2^20; may only raise the receptive-field
  *                             margin unless unsafe_halo
@@ -289,7 +289,7 @@ UNET_API int unet_predict_stream(const unet_model_t *model, const unet_predict_o
 
 /* Size and element type of a TIFF file (int32 files report UNET_F64, read exactly). */
 UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels,
-                            int64_t *height, int64_t *width, int *dtype);
+                            int64_t *height, int64_t *width, unet_dtype_t *dtype);
 
 #define UNET_TIFF_DEFLATE 1u /* deflate-compress the output */
 #define UNET_TIFF_BIGTIFF 2u /* force BigTIFF (chosen automatically past 4 GB anyway) */
@@ -686,7 +686,9 @@ UNET_API int unet_click_session_create(const unet_model_t *model, const unet_cli
 UNET_API void unet_click_session_free(unet_click_session_t *session);
 /* Replace the session's options by a copy of `opts`. Changing only post-processing keys
  * (threshold, min_distance, split, min_size, max_extent, first_window) keeps the cache; any
- * prediction key that changes drops it. Applies to later clicks. */
+ * prediction key that changes the probabilities (halo, unsafe_halo, border, normalize,
+ * norm_*, precise) drops it; threads applies to later network runs (tile, blend and batch are
+ * not used by sessions). Applies to later clicks; on failure the session is unchanged. */
 UNET_API int unet_click_session_set_opts(unet_click_session_t *session,
                                          const unet_click_opts_t *opts);
 /* Work done so far (any pointer may be NULL): network runs, input pixels they processed
@@ -737,7 +739,7 @@ UNET_API int unet_sample_opts_set_json(unet_sample_opts_t *opts, const char *jso
 UNET_API int unet_sample_opts_json(const unet_sample_opts_t *opts, const char **json);
 UNET_API int unet_sample_opts_describe(const unet_sample_opts_t *opts, const char **json);
 UNET_API int unet_sample_opts_set_seed(unet_sample_opts_t *opts, uint64_t seed);
-/* An image of height x width (each 16..16384) into caller buffers of height * width elements:
+/* An image of height x width (each 16..8192) into caller buffers of height * width elements:
  * the image as uint16 (values below 2^bits) and its instance labels 1..N (labels may be NULL).
  * num_objects (may be NULL) receives N. */
 UNET_API int unet_sample_nuclei(const unet_sample_opts_t *opts, int64_t height, int64_t width,
