@@ -1,10 +1,12 @@
 /* Model files: the safetensors container plus __metadata__["libunet"] (DESIGN section 5). */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "api/model_internal.h"
@@ -186,13 +188,20 @@ static int read_file(const char *path, uint8_t **data, size_t *size)
 {
     *data = NULL;
     *size = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
+    /* O_NONBLOCK: a FIFO without a writer must be refused below, not block the open. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
         return unet__fail(UNET_E_IO, "cannot open '%.200s': %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(fp);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
         return unet__fail(UNET_E_IO, "'%.200s' is not a regular file", path);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    FILE *fp = fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0 ? fdopen(fd, "rb") : NULL;
+    if (!fp) {
+        close(fd);
+        return unet__fail(UNET_E_IO, "cannot read '%.200s': %s", path, strerror(errno));
     }
     if ((uint64_t)st.st_size > MAX_FILE_SIZE) {
         fclose(fp);

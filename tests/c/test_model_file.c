@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/f16.h"
@@ -367,6 +368,28 @@ START_TEST(test_f16_bf16_and_dtypes)
 }
 END_TEST
 
+/* A FIFO, a directory or a missing path as a model file is refused at once (a FIFO without a
+ * writer used to block the open forever). */
+START_TEST(test_not_regular_files)
+{
+    char dir[] = "/tmp/unet_model_fifo_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%s/model.unet", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {fifo, dir};
+    for (int i = 0; i < 2; i++) {
+        unet_model_t *m = (unet_model_t *)0x1;
+        int rc = unet_model_load(paths[i], &m);
+        ck_assert_msg(rc == UNET_E_IO, "%s: rc %d (%s)", paths[i], rc, unet_last_error());
+        ck_assert_ptr_null(m);
+        ck_assert_msg(strstr(unet_last_error(), "not a regular file"), "%s", unet_last_error());
+    }
+    unlink(fifo);
+    rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model_file");
@@ -378,6 +401,7 @@ int main(void)
     tcase_add_test(tc, test_bad_metadata);
     tcase_add_test(tc, test_plain_safetensors_needs_config);
     tcase_add_test(tc, test_f16_bf16_and_dtypes);
+    tcase_add_test(tc, test_not_regular_files);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
