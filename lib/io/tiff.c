@@ -306,8 +306,8 @@ static int read_page(unet__tiff_reader *r, int64_t page, bool first, page_layout
     if (r->log.guessed_counts) { /* set while libtiff read this directory */
         r->log.guessed_counts = false;
         return unet__fail(UNET_E_FORMAT,
-                          "tiff '%s': page %lld has a zero or missing strip byte count "
-                          "(byte count 0); its data cannot be located safely",
+                          "tiff '%s': page %lld has a strip byte count that is 0, missing "
+                          "or past the end of the file; its data cannot be located safely",
                           name, (long long)page);
     }
     uint16_t spp = 1, bits = 1, fmt = SAMPLEFORMAT_UINT, planar = PLANARCONFIG_CONTIG;

@@ -640,10 +640,10 @@ START_TEST(test_zero_byte_count)
             uint8_t *got = malloc((size_t)s.height * s.width * 2);
             ck_assert_ptr_nonnull(got);
             expect_fail(unet__tiff_read_region(r, 0, 0, 0, s.height, s.width, got),
-                        UNET_E_FORMAT, "byte count 0", "zero StripByteCount");
+                        UNET_E_FORMAT, "byte count", "zero StripByteCount");
             free(got);
         } else {
-            expect_fail(rc, UNET_E_FORMAT, NULL, "zero StripByteCount at open");
+            expect_fail(rc, UNET_E_FORMAT, "byte count", "zero StripByteCount at open");
         }
         unet__tiff_close(r);
         unlink(path);
@@ -1520,17 +1520,14 @@ START_TEST(test_hostile_headers)
     };
     n = build_tiff(buf, tiles, 10, 256);
     ck_assert_int_ne(probe(buf, n, "giant tiles"), UNET_OK);
-    /* Strip byte count far past the end of the file: libtiff recomputes a bogus count of a
-     * single uncompressed strip, so this reads the right pixels; compressed, it must fail. */
+    /* Strip byte count far past the end of the file: libtiff would replace the count of a
+     * single uncompressed strip by its own estimate and read whatever lies at the offset;
+     * a count the file contradicts is refused, as a zero one is; compressed too. */
     memcpy(huge, good, sizeof huge);
     huge[8].value = 0x7FFFFFF0u;
     n = build_tiff(buf, huge, 9, 12);
-    ck_assert_int_eq(probe(buf, n, "byte count past the end"), UNET_OK);
-    ck_assert_int_eq(unet__tiff_open_memory(buf, n, NULL, &r), UNET_OK);
-    memset(px, 0, sizeof px);
-    ck_assert_int_eq(unet__tiff_read_region(r, 0, 0, 0, 3, 4, px), UNET_OK);
-    ck_assert_uint_eq(px[11], (uint8_t)(11 * 13));
-    unet__tiff_close(r);
+    expect_fail(probe(buf, n, "byte count past the end"), UNET_E_FORMAT, "byte count",
+                "byte count past the end");
     huge[3].value = COMPRESSION_LZW;
     n = build_tiff(buf, huge, 9, 12);
     ck_assert_int_ne(probe(buf, n, "compressed byte count past the end"), UNET_OK);
