@@ -11,6 +11,7 @@
 
 #include "api/model_internal.h"
 #include "core/alloc.h"
+#include "core/files.h"
 #include "core/status.h"
 #include "io/safetensors.h"
 
@@ -188,27 +189,23 @@ static int read_file(const char *path, uint8_t **data, size_t *size)
 {
     *data = NULL;
     *size = 0;
-    /* O_NONBLOCK: a FIFO without a writer must be refused below, not block the open. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return unet__fail(UNET_E_IO, "cannot open '%.200s': %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return unet__fail(UNET_E_IO, "'%.200s' is not a regular file", path);
-    }
-    int fl = fcntl(fd, F_GETFL);
-    FILE *fp = fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0 ? fdopen(fd, "rb") : NULL;
+    int fd;
+    uint64_t file_size;
+    int rc = unet__open_regular(path, "model", &fd, &file_size);
+    if (rc != UNET_OK)
+        return rc;
+    FILE *fp = fdopen(fd, "rb");
     if (!fp) {
         close(fd);
-        return unet__fail(UNET_E_IO, "cannot read '%.200s': %s", path, strerror(errno));
+        return unet__fail(UNET_E_NOMEM, "model '%.200s': cannot read: %s", path,
+                          strerror(errno));
     }
-    if ((uint64_t)st.st_size > MAX_FILE_SIZE) {
+    if (file_size > MAX_FILE_SIZE) {
         fclose(fp);
-        return unet__fail(UNET_E_FORMAT, "'%.200s' is %lld bytes, larger than any model file",
-                          path, (long long)st.st_size);
+        return unet__fail(UNET_E_FORMAT, "'%.200s' is %llu bytes, larger than any model file",
+                          path, (unsigned long long)file_size);
     }
-    size_t n = (size_t)st.st_size;
+    size_t n = (size_t)file_size;
     uint8_t *buf = malloc(n ? n : 1);
     if (!buf) {
         fclose(fp);
@@ -316,29 +313,29 @@ UNET_API int unet_model_save(const unet_model_t *m, const char *path)
     int rc = unet_model_save_memory(m, &data, &size);
     if (rc != UNET_OK)
         return rc;
-    /* Write a temporary file and rename it, so a failed save never leaves a torn model. */
-    size_t len = strlen(path) + 16;
-    char *tmp = malloc(len);
-    if (!tmp) {
-        free(data);
-        return unet__fail(UNET_E_NOMEM, "out of memory saving '%.200s'", path);
+    /* A temporary file renamed into place: a failed save never leaves a torn model. */
+    unet__output out;
+    rc = unet__output_begin(path, &out);
+    if (rc == UNET_OK) {
+        const uint8_t *p = data;
+        size_t left = size;
+        while (left > 0) {
+            ssize_t put = write(out.fd, p, left);
+            if (put < 0 && errno == EINTR)
+                continue;
+            if (put <= 0) {
+                rc = unet__fail(UNET_E_IO, "cannot write '%.200s': %s", path,
+                                put < 0 ? strerror(errno) : "no space");
+                break;
+            }
+            p += put;
+            left -= (size_t)put;
+        }
+        if (rc == UNET_OK)
+            rc = unet__output_commit(&out, 0);
+        else
+            unet__output_abort(&out, 0);
     }
-    snprintf(tmp, len, "%s.tmp", path);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        rc = unet__fail(UNET_E_IO, "cannot create '%.200s': %s", tmp, strerror(errno));
-    } else {
-        size_t put = fwrite(data, 1, size, fp);
-        int close_failed = fclose(fp);
-        if (put != size || close_failed)
-            rc = unet__fail(UNET_E_IO, "cannot write '%.200s'", tmp);
-        else if (rename(tmp, path) != 0)
-            rc = unet__fail(UNET_E_IO, "cannot rename '%.200s' to '%.200s': %s", tmp, path,
-                            strerror(errno));
-        if (rc != UNET_OK)
-            remove(tmp);
-    }
-    free(tmp);
     free(data);
     return rc;
 }

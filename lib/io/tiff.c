@@ -3,6 +3,7 @@
 #include "io/chunk_cache.h"
 
 #include "core/alloc.h"
+#include "core/files.h"
 #include "core/status.h"
 
 #include <errno.h>
@@ -547,31 +548,14 @@ int unet__tiff_open(const char *path, unet__tiff_reader **out)
         *out = NULL;
     if (!path || !out)
         return unet__fail(UNET_E_INVALID_ARG, "tiff open: %s is NULL", path ? "out" : "path");
-    /* O_NONBLOCK: opening a FIFO without a writer would otherwise block forever, before the
-     * regular-file check below could refuse it. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return unet__fail(UNET_E_IO, "tiff '%s': cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int rc = unet__fail(UNET_E_IO, "tiff '%s': cannot stat: %s", path, strerror(errno));
-        close(fd);
+    int fd;
+    uint64_t file_size;
+    int rc = unet__open_regular(path, "tiff", &fd, &file_size);
+    if (rc != UNET_OK)
         return rc;
-    }
-    if (!S_ISREG(st.st_mode)) { /* a directory, FIFO or device: nothing libtiff can map */
-        close(fd);
-        return unet__fail(UNET_E_IO, "tiff '%s': %s", path,
-                          S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
-    }
-    if (st.st_size == 0) {
+    if (file_size == 0) {
         close(fd);
         return unet__fail(UNET_E_FORMAT, "tiff '%s': empty file (0 bytes)", path);
-    }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-        int rc = unet__fail(UNET_E_IO, "tiff '%s': cannot read: %s", path, strerror(errno));
-        close(fd);
-        return rc;
     }
     unet__tiff_reader *r = new_reader(path);
     TIFFOpenOptions *opts = r ? make_options(&r->log) : NULL;
@@ -580,7 +564,7 @@ int unet__tiff_open(const char *path, unet__tiff_reader **out)
         unet__tiff_close(r);
         return unet__fail(UNET_E_NOMEM, "tiff '%s': no memory for a reader", path);
     }
-    r->file_size = (uint64_t)st.st_size;
+    r->file_size = file_size;
     /* "m": no memory mapping. A mapped file's pages count in the resident size as they are
      * read, so streaming a 340 MB TIFF would look like 260 MB more peak RSS. */
     r->tif = TIFFFdOpenExt(fd, path, "rm", opts); /* on success libtiff owns (closes) fd */
@@ -812,6 +796,7 @@ int unet__tiff_read_region(unet__tiff_reader *r, int64_t page, int64_t y0, int64
 struct unet__tiff_writer {
     TIFF *tif;
     char *path;
+    unet__output file; /* a temporary file renamed onto `path` when the writer closes well */
     tiff_log log;
     int64_t width, height, pages;
     int channels;
@@ -888,14 +873,6 @@ static bool needs_bigtiff(const unet__tiff_writer *w)
                       (uint64_t)w->rows_per_strip * (uint64_t)w->pages;
     bytes += strips * 8 + (uint64_t)w->pages * 1024;
     return bytes > limit;
-}
-
-/* Remove a file we created, but never a device such as /dev/null the caller named. */
-static void remove_if_regular(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
-        unlink(path);
 }
 
 static void writer_free(unet__tiff_writer *w)
@@ -985,22 +962,20 @@ int unet__tiff_writer_open(const char *path, int64_t width, int64_t height, int6
     }
     w->bigtiff = o.force_bigtiff || needs_bigtiff(w);
 
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        int rc = unet__fail(UNET_E_IO, "tiff '%s': cannot create: %s", path, strerror(errno));
+    int rc = unet__output_begin(path, &w->file);
+    if (rc != UNET_OK) {
         writer_free(w);
         return rc;
     }
     TIFFOpenOptions *topts = make_options(&w->log);
     if (topts) {
-        w->tif = TIFFFdOpenExt(fd, path, w->bigtiff ? "w8" : "w", topts);
+        w->tif = TIFFFdOpenExt(w->file.fd, path, w->bigtiff ? "w8" : "w", topts);
         TIFFOpenOptionsFree(topts);
     }
     if (!w->tif) {
-        int rc = unet__fail(topts ? UNET_E_IO : UNET_E_NOMEM, "tiff '%s': cannot start writing: %s",
-                            path, log_text(&w->log));
-        close(fd);
-        remove_if_regular(path);
+        rc = unet__fail(topts ? UNET_E_IO : UNET_E_NOMEM, "tiff '%s': cannot start writing: %s",
+                        path, log_text(&w->log));
+        unet__output_abort(&w->file, 0);
         writer_free(w);
         return rc;
     }
@@ -1132,8 +1107,12 @@ int unet__tiff_writer_close(unet__tiff_writer *w)
     if (w->status == UNET_OK && w->log.failed)
         writer_fail(w, UNET_E_IO, "tiff '%s': cannot close: %s", w->path, w->log.error);
     int rc = w->status;
-    if (rc != UNET_OK)
+    if (rc == UNET_OK) {
+        rc = unet__output_commit(&w->file, 1); /* TIFFClose closed the descriptor */
+    } else {
+        unet__output_abort(&w->file, 1);
         unet__fail(rc, "%s", w->failure);
+    }
     writer_free(w);
     return rc;
 }
@@ -1143,6 +1122,6 @@ void unet__tiff_writer_discard(unet__tiff_writer *w)
     if (!w)
         return;
     TIFFClose(w->tif);
-    remove_if_regular(w->path);
+    unet__output_abort(&w->file, 1);
     writer_free(w);
 }

@@ -99,6 +99,19 @@ static int expect_fail(int rc, int want, const char *mention, const char *what)
     return rc;
 }
 
+/* Files left in the test's temporary folder (outputs are written beside their target). */
+static int count_tmp_files(void)
+{
+    DIR *d = opendir(tmp_dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
 /* ---- test images written with libtiff ----------------------------------------------------- */
 
 typedef struct spec {
@@ -1123,13 +1136,21 @@ START_TEST(test_writer_bigtiff)
     unet__tiff_close(r);
 
     /* The automatic choice: 4 GiB of pixels needs BigTIFF, 3.6 GB does not. Nothing is
-     * written; discard removes the file. */
+     * written; discard leaves the existing file as it was, and no other file behind. */
+    size_t before_len;
+    uint8_t *before = read_file(path, &before_len);
     unet__tiff_writer *w = NULL;
     ck_assert_int_eq(unet__tiff_writer_open(path, 65536, 65536, 1, 1, UNET_U8, NULL, &w),
                      UNET_OK);
     ck_assert(unet__tiff_writer_is_bigtiff(w));
     unet__tiff_writer_discard(w);
-    ck_assert_int_ne(access(path, F_OK), 0);
+    size_t after_len;
+    uint8_t *after = read_file(path, &after_len);
+    ck_assert(after_len == before_len && memcmp(before, after, before_len) == 0);
+    free(before);
+    free(after);
+    unlink(path);
+    ck_assert_int_eq(count_tmp_files(), 0);
     ck_assert_int_eq(unet__tiff_writer_open(path, 60000, 60000, 1, 1, UNET_U8, NULL, &w),
                      UNET_OK);
     ck_assert(!unet__tiff_writer_is_bigtiff(w));
