@@ -81,8 +81,10 @@ static int parse_metadata(const char *text, const unet__st_file *f, unet__config
     return UNET_OK;
 }
 
-/* Copy every expected tensor from the file, checking dtype, shape and values. */
-static int fill_params(struct unet_model *m, const unet__st_file *f)
+/* The file's tensors must be exactly the architecture's, by name and shape. Checked on the
+ * graph alone, before the model's weights are allocated: a small file whose metadata claims
+ * billions of weights is refused without allocating them. */
+static int check_tensors(const unet__graph *g, const unet__st_file *f)
 {
     for (size_t i = 0; i < f->count; i++) {
         const unet__st_tensor *t = &f->tensors[i];
@@ -90,12 +92,12 @@ static int fill_params(struct unet_model *m, const unet__st_file *f)
         /* PyTorch's BatchNorm keeps a step counter that inference does not need. */
         if (n > 20 && strcmp(t->name + n - 20, ".num_batches_tracked") == 0)
             continue;
-        if (unet__graph_find_param(&m->graph, t->name) < 0)
+        if (unet__graph_find_param(g, t->name) < 0)
             return unet__fail(UNET_E_FORMAT, "tensor '%.60s' is not part of this architecture",
                               t->name);
     }
-    for (int i = 0; i < m->graph.nparams; i++) {
-        const unet__param_spec *ps = &m->graph.params[i];
+    for (int i = 0; i < g->nparams; i++) {
+        const unet__param_spec *ps = &g->params[i];
         int j = unet__st_find(f, ps->name);
         if (j < 0)
             return unet__fail(UNET_E_FORMAT, "tensor '%s' is missing", ps->name);
@@ -114,6 +116,16 @@ static int fill_params(struct unet_model *m, const unet__st_file *f)
             return unet__fail(UNET_E_FORMAT, "tensor '%s' has shape [%s]; the architecture "
                                              "needs [%s]", ps->name, got, want);
         }
+    }
+    return UNET_OK;
+}
+
+/* Copy every tensor (already checked by check_tensors) into the model, checking values. */
+static int fill_params(struct unet_model *m, const unet__st_file *f)
+{
+    for (int i = 0; i < m->graph.nparams; i++) {
+        const unet__param_spec *ps = &m->graph.params[i];
+        const unet__st_tensor *t = &f->tensors[unet__st_find(f, ps->name)];
         if (unet__st_to_f32(f, t, m->params[i]) != UNET_OK)
             return unet__fail(UNET_E_FORMAT, "tensor '%s' has a non-floating dtype", ps->name);
         for (int64_t e = 0; e < ps->numel; e++)
@@ -141,6 +153,13 @@ static int load_parsed(const unet__st_file *f, const char *config_json, struct u
     } else {
         rc = unet__fail(UNET_E_FORMAT, "the file has no libunet metadata: load it with its "
                                        "config (unet_model_load_with_config)");
+    }
+    if (rc == UNET_OK) {
+        unet__graph g = {0};
+        rc = unet__build_unet(&cfg, &g);
+        if (rc == UNET_OK)
+            rc = check_tensors(&g, f);
+        unet__graph_clear(&g);
     }
     struct unet_model *m = NULL;
     if (rc == UNET_OK)
