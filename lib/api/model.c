@@ -304,9 +304,17 @@ int unet__model_set_section(struct unet_model *m, const char *key, json_t *value
 {
     json_t **slot = NULL;
     if (strcmp(key, "halo") == 0) {
+        /* A stated halo may raise the receptive-field margin, within reason: every window
+         * grows by it, so a file claiming a huge one would cost gigabytes per tile (callers can
+         * still raise it through the predict options, within their memory budget). */
+        int64_t margin = m->computed_halo;
+        int64_t limit = 2 * margin > margin + 256 ? 2 * margin : margin + 256;
         if (value && (!json_is_integer(value) || json_integer_value(value) < 0 ||
-                      json_integer_value(value) > (1 << 20)))
-            return unet__fail(code, "metadata: 'halo' must be an integer in [0, %d]", 1 << 20);
+                      json_integer_value(value) > limit))
+            return unet__fail(code,
+                              "metadata: 'halo' must be an integer in [0, %lld] (this "
+                              "network's receptive-field margin is %lld)",
+                              (long long)limit, (long long)margin);
         m->stated_halo = value ? (int)json_integer_value(value) : -1;
         return UNET_OK;
     }

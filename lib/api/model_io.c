@@ -1,14 +1,17 @@
 /* Model files: the safetensors container plus __metadata__["libunet"] (DESIGN section 5). */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "api/model_internal.h"
 #include "core/alloc.h"
+#include "core/files.h"
 #include "core/status.h"
 #include "io/safetensors.h"
 
@@ -78,8 +81,10 @@ static int parse_metadata(const char *text, const unet__st_file *f, unet__config
     return UNET_OK;
 }
 
-/* Copy every expected tensor from the file, checking dtype, shape and values. */
-static int fill_params(struct unet_model *m, const unet__st_file *f)
+/* The file's tensors must be exactly the architecture's, by name and shape. Checked on the
+ * graph alone, before the model's weights are allocated: a small file whose metadata claims
+ * billions of weights is refused without allocating them. */
+static int check_tensors(const unet__graph *g, const unet__st_file *f)
 {
     for (size_t i = 0; i < f->count; i++) {
         const unet__st_tensor *t = &f->tensors[i];
@@ -87,12 +92,12 @@ static int fill_params(struct unet_model *m, const unet__st_file *f)
         /* PyTorch's BatchNorm keeps a step counter that inference does not need. */
         if (n > 20 && strcmp(t->name + n - 20, ".num_batches_tracked") == 0)
             continue;
-        if (unet__graph_find_param(&m->graph, t->name) < 0)
+        if (unet__graph_find_param(g, t->name) < 0)
             return unet__fail(UNET_E_FORMAT, "tensor '%.60s' is not part of this architecture",
                               t->name);
     }
-    for (int i = 0; i < m->graph.nparams; i++) {
-        const unet__param_spec *ps = &m->graph.params[i];
+    for (int i = 0; i < g->nparams; i++) {
+        const unet__param_spec *ps = &g->params[i];
         int j = unet__st_find(f, ps->name);
         if (j < 0)
             return unet__fail(UNET_E_FORMAT, "tensor '%s' is missing", ps->name);
@@ -111,6 +116,16 @@ static int fill_params(struct unet_model *m, const unet__st_file *f)
             return unet__fail(UNET_E_FORMAT, "tensor '%s' has shape [%s]; the architecture "
                                              "needs [%s]", ps->name, got, want);
         }
+    }
+    return UNET_OK;
+}
+
+/* Copy every tensor (already checked by check_tensors) into the model, checking values. */
+static int fill_params(struct unet_model *m, const unet__st_file *f)
+{
+    for (int i = 0; i < m->graph.nparams; i++) {
+        const unet__param_spec *ps = &m->graph.params[i];
+        const unet__st_tensor *t = &f->tensors[unet__st_find(f, ps->name)];
         if (unet__st_to_f32(f, t, m->params[i]) != UNET_OK)
             return unet__fail(UNET_E_FORMAT, "tensor '%s' has a non-floating dtype", ps->name);
         for (int64_t e = 0; e < ps->numel; e++)
@@ -138,6 +153,13 @@ static int load_parsed(const unet__st_file *f, const char *config_json, struct u
     } else {
         rc = unet__fail(UNET_E_FORMAT, "the file has no libunet metadata: load it with its "
                                        "config (unet_model_load_with_config)");
+    }
+    if (rc == UNET_OK) {
+        unet__graph g = {0};
+        rc = unet__build_unet(&cfg, &g);
+        if (rc == UNET_OK)
+            rc = check_tensors(&g, f);
+        unet__graph_clear(&g);
     }
     struct unet_model *m = NULL;
     if (rc == UNET_OK)
@@ -186,20 +208,23 @@ static int read_file(const char *path, uint8_t **data, size_t *size)
 {
     *data = NULL;
     *size = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return unet__fail(UNET_E_IO, "cannot open '%.200s': %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(fp);
-        return unet__fail(UNET_E_IO, "'%.200s' is not a regular file", path);
+    int fd;
+    uint64_t file_size;
+    int rc = unet__open_regular(path, "model", &fd, &file_size);
+    if (rc != UNET_OK)
+        return rc;
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        close(fd);
+        return unet__fail(UNET_E_NOMEM, "model '%.200s': cannot read: %s", path,
+                          strerror(errno));
     }
-    if ((uint64_t)st.st_size > MAX_FILE_SIZE) {
+    if (file_size > MAX_FILE_SIZE) {
         fclose(fp);
-        return unet__fail(UNET_E_FORMAT, "'%.200s' is %lld bytes, larger than any model file",
-                          path, (long long)st.st_size);
+        return unet__fail(UNET_E_FORMAT, "'%.200s' is %llu bytes, larger than any model file",
+                          path, (unsigned long long)file_size);
     }
-    size_t n = (size_t)st.st_size;
+    size_t n = (size_t)file_size;
     uint8_t *buf = malloc(n ? n : 1);
     if (!buf) {
         fclose(fp);
@@ -307,29 +332,29 @@ UNET_API int unet_model_save(const unet_model_t *m, const char *path)
     int rc = unet_model_save_memory(m, &data, &size);
     if (rc != UNET_OK)
         return rc;
-    /* Write a temporary file and rename it, so a failed save never leaves a torn model. */
-    size_t len = strlen(path) + 16;
-    char *tmp = malloc(len);
-    if (!tmp) {
-        free(data);
-        return unet__fail(UNET_E_NOMEM, "out of memory saving '%.200s'", path);
+    /* A temporary file renamed into place: a failed save never leaves a torn model. */
+    unet__output out;
+    rc = unet__output_begin(path, &out);
+    if (rc == UNET_OK) {
+        const uint8_t *p = data;
+        size_t left = size;
+        while (left > 0) {
+            ssize_t put = write(out.fd, p, left);
+            if (put < 0 && errno == EINTR)
+                continue;
+            if (put <= 0) {
+                rc = unet__fail(UNET_E_IO, "cannot write '%.200s': %s", path,
+                                put < 0 ? strerror(errno) : "no space");
+                break;
+            }
+            p += put;
+            left -= (size_t)put;
+        }
+        if (rc == UNET_OK)
+            rc = unet__output_commit(&out, 0);
+        else
+            unet__output_abort(&out, 0);
     }
-    snprintf(tmp, len, "%s.tmp", path);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        rc = unet__fail(UNET_E_IO, "cannot create '%.200s': %s", tmp, strerror(errno));
-    } else {
-        size_t put = fwrite(data, 1, size, fp);
-        int close_failed = fclose(fp);
-        if (put != size || close_failed)
-            rc = unet__fail(UNET_E_IO, "cannot write '%.200s'", tmp);
-        else if (rename(tmp, path) != 0)
-            rc = unet__fail(UNET_E_IO, "cannot rename '%.200s' to '%.200s': %s", tmp, path,
-                            strerror(errno));
-        if (rc != UNET_OK)
-            remove(tmp);
-    }
-    free(tmp);
     free(data);
     return rc;
 }

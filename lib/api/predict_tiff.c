@@ -5,6 +5,7 @@
 
 #include "api/model_internal.h"
 #include "core/alloc.h"
+#include "core/files.h"
 #include "core/status.h"
 #include "io/tiff.h"
 #include "predict/predict.h"
@@ -143,9 +144,11 @@ UNET_API int unet_predict_tiff(const unet_model_t *m, const unet_predict_opts_t 
                                               "UNET_U16", output_dtype);
     if (flags & ~(UNET_TIFF_DEFLATE | UNET_TIFF_BIGTIFF))
         return unet__fail(UNET_E_INVALID_ARG, "unknown TIFF flags 0x%x", flags);
-    if (strcmp(input_path, output_path) == 0)
-        return unet__fail(UNET_E_INVALID_ARG, "the output '%.200s' would overwrite the input",
-                          output_path);
+    /* Same file by device and inode ("./in.tif", links), not by spelling; the output is
+     * written beside its target and renamed into place, so a failure never touches it. */
+    int same = unet__refuse_same_file(input_path, output_path);
+    if (same != UNET_OK)
+        return same;
     tiff_source in = {0};
     int rc = unet__tiff_open(input_path, &in.reader);
     if (rc != UNET_OK)

@@ -237,13 +237,15 @@ int unet__st_parse(const uint8_t *buf, size_t len, unet__st_file *out)
         return unet__fail(UNET_E_INVALID_ARG, "safetensors: NULL buffer of %zu bytes", len);
     if (len < 8)
         return unet__fail(UNET_E_FORMAT,
-                          "safetensors: file of %zu bytes is shorter than the 8-byte header length",
+                          "not a libunet model file: %zu bytes, shorter than the 8-byte "
+                          "safetensors header length",
                           len);
     uint64_t hlen = read_le64(buf);
+    /* Text, images and other files land here: say what the file is not before the detail. */
     if (hlen > (uint64_t)(len - 8))
         return unet__fail(UNET_E_FORMAT,
-                          "safetensors: header length %llu exceeds the %llu bytes after the "
-                          "length field",
+                          "not a libunet model file (no safetensors header: its length field "
+                          "says %llu bytes, which exceeds the %llu bytes after it)",
                           (ull)hlen, (ull)(len - 8));
     if (hlen > UNET__ST_MAX_HEADER)
         return unet__fail(UNET_E_FORMAT, "safetensors: header length %llu exceeds the limit of %u",

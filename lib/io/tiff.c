@@ -1,7 +1,9 @@
 /* TIFF reading by region and streaming writing through libtiff 4.5 (see tiff.h). */
 #include "io/tiff.h"
+#include "io/chunk_cache.h"
 
 #include "core/alloc.h"
+#include "core/files.h"
 #include "core/status.h"
 
 #include <errno.h>
@@ -36,6 +38,7 @@
 
 typedef struct tiff_log {
     bool failed;
+    bool guessed_counts; /* libtiff replaced missing or zero byte counts by estimates */
     char error[TIFF_MSG_LEN]; /* the first error since log_reset: usually the root cause */
 } tiff_log;
 
@@ -52,10 +55,15 @@ static int capture_error(TIFF *tif, void *user, const char *module, const char *
     return 1; /* handled: libtiff must not fall through to its global (printing) handlers */
 }
 
-static int ignore_warning(TIFF *tif, void *user, const char *module, const char *fmt,
-                          va_list ap)
+/* Warnings are dropped, except the one saying libtiff estimates a page's byte counts (zero or
+ * missing StripByteCounts): it would then decode whatever bytes it guessed, so read_page
+ * refuses such a page. */
+static int note_warning(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
 {
-    (void)tif, (void)user, (void)module, (void)fmt, (void)ap;
+    (void)tif, (void)module, (void)ap;
+    tiff_log *log = user;
+    if (fmt && strstr(fmt, "ByteCounts") && strstr(fmt, "calculating"))
+        log->guessed_counts = true;
     return 1;
 }
 
@@ -76,7 +84,7 @@ static TIFFOpenOptions *make_options(tiff_log *log)
     if (!o)
         return NULL;
     TIFFOpenOptionsSetErrorHandlerExtR(o, capture_error, log);
-    TIFFOpenOptionsSetWarningHandlerExtR(o, ignore_warning, log);
+    TIFFOpenOptionsSetWarningHandlerExtR(o, note_warning, log);
     TIFFOpenOptionsSetMaxSingleMemAlloc(o, (tmsize_t)MAX_CHUNK_BYTES);
     return o;
 }
@@ -165,15 +173,6 @@ typedef struct page_layout {
     uint64_t chunk_bytes;     /* a whole decoded chunk (strips at the bottom are shorter) */
 } page_layout;
 
-typedef struct cache_entry {
-    int64_t page; /* -1: holds nothing valid */
-    uint32_t chunk;
-    uint64_t last_use;
-    uint8_t *data;
-    size_t capacity;
-    bool zeroed; /* data is all zeros (fresh from calloc) */
-} cache_entry;
-
 typedef struct mem_source {
     const uint8_t *data;
     uint64_t size, pos;
@@ -190,10 +189,9 @@ struct unet__tiff_reader {
     int64_t current_page;     /* the page libtiff's current directory holds; -1 unknown */
     size_t file_sample_bytes; /* element size in the file (4 for int32 read as float64) */
     bool int32_to_f64;
-    cache_entry *cache;
-    size_t cache_len, cache_alloc;
+    unet__chunk_cache cache;
     size_t cache_budget;
-    uint64_t clock, decoded;
+    uint64_t decoded;
 };
 
 static tmsize_t mem_read(thandle_t h, void *buf, tmsize_t n)
@@ -254,22 +252,13 @@ static void mem_unmap(thandle_t h, void *base, toff_t size)
     (void)h, (void)base, (void)size;
 }
 
-static void cache_clear(unet__tiff_reader *r)
-{
-    for (size_t i = 0; i < r->cache_len; i++)
-        free(r->cache[i].data);
-    free(r->cache);
-    r->cache = NULL;
-    r->cache_len = r->cache_alloc = 0;
-}
-
 void unet__tiff_close(unet__tiff_reader *r)
 {
     if (!r)
         return;
     if (r->tif)
         TIFFClose(r->tif);
-    cache_clear(r);
+    unet__chunk_cache_clear(&r->cache);
     free(r->pages);
     free(r->name);
     free(r);
@@ -290,7 +279,7 @@ void unet__tiff_set_cache_bytes(unet__tiff_reader *r, size_t bytes)
     if (!r)
         return;
     r->cache_budget = bytes;
-    cache_clear(r); /* simplest correct shrink; the cache refills on demand */
+    unet__chunk_cache_clear(&r->cache); /* simplest correct shrink; refills on demand */
 }
 
 static int norm_format(int fmt)
@@ -315,6 +304,13 @@ static int read_page(unet__tiff_reader *r, int64_t page, bool first, page_layout
     TIFF *tif = r->tif;
     const char *name = r->name;
     uint32_t width = 0, height = 0;
+    if (r->log.guessed_counts) { /* set while libtiff read this directory */
+        r->log.guessed_counts = false;
+        return unet__fail(UNET_E_FORMAT,
+                          "tiff '%s': page %lld has a strip byte count that is 0, missing "
+                          "or past the end of the file; its data cannot be located safely",
+                          name, (long long)page);
+    }
     uint16_t spp = 1, bits = 1, fmt = SAMPLEFORMAT_UINT, planar = PLANARCONFIG_CONTIG;
     uint16_t compression = COMPRESSION_NONE, photometric = PHOTOMETRIC_MINISBLACK;
 
@@ -522,6 +518,7 @@ static unet__tiff_reader *new_reader(const char *name)
         return NULL;
     }
     r->cache_budget = DEFAULT_CACHE_BYTES;
+    unet__chunk_cache_clear(&r->cache); /* an empty cache with empty list ends */
     r->current_page = -1;
     return r;
 }
@@ -551,21 +548,12 @@ int unet__tiff_open(const char *path, unet__tiff_reader **out)
         *out = NULL;
     if (!path || !out)
         return unet__fail(UNET_E_INVALID_ARG, "tiff open: %s is NULL", path ? "out" : "path");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return unet__fail(UNET_E_IO, "tiff '%s': cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int rc = unet__fail(UNET_E_IO, "tiff '%s': cannot stat: %s", path, strerror(errno));
-        close(fd);
+    int fd;
+    uint64_t file_size;
+    int rc = unet__open_regular(path, "tiff", &fd, &file_size);
+    if (rc != UNET_OK)
         return rc;
-    }
-    if (!S_ISREG(st.st_mode)) { /* a directory, FIFO or device: nothing libtiff can map */
-        close(fd);
-        return unet__fail(UNET_E_IO, "tiff '%s': %s", path,
-                          S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
-    }
-    if (st.st_size == 0) {
+    if (file_size == 0) {
         close(fd);
         return unet__fail(UNET_E_FORMAT, "tiff '%s': empty file (0 bytes)", path);
     }
@@ -576,7 +564,7 @@ int unet__tiff_open(const char *path, unet__tiff_reader **out)
         unet__tiff_close(r);
         return unet__fail(UNET_E_NOMEM, "tiff '%s': no memory for a reader", path);
     }
-    r->file_size = (uint64_t)st.st_size;
+    r->file_size = file_size;
     /* "m": no memory mapping. A mapped file's pages count in the resident size as they are
      * read, so streaming a 340 MB TIFF would look like 260 MB more peak RSS. */
     r->tif = TIFFFdOpenExt(fd, path, "rm", opts); /* on success libtiff owns (closes) fd */
@@ -647,62 +635,13 @@ static size_t cache_capacity(const unet__tiff_reader *r, const page_layout *L)
     return cap ? cap : 1;
 }
 
-static size_t cache_lru(const unet__tiff_reader *r)
-{
-    size_t best = 0;
-    for (size_t i = 1; i < r->cache_len; i++)
-        if (r->cache[i].last_use < r->cache[best].last_use)
-            best = i;
-    return best;
-}
-
-/* A slot of at least `bytes` for a new chunk, evicting the least recently used; NULL when out
- * of memory. The slot is marked empty until the caller fills it. */
-static cache_entry *cache_slot(unet__tiff_reader *r, size_t cap, size_t bytes)
-{
-    while (r->cache_len > cap) { /* the budget or the chunk size changed */
-        size_t i = cache_lru(r);
-        free(r->cache[i].data);
-        r->cache[i] = r->cache[--r->cache_len];
-    }
-    cache_entry *e;
-    if (r->cache_len < cap) {
-        if (r->cache_len == r->cache_alloc) {
-            size_t n = r->cache_alloc ? 2 * r->cache_alloc : 4;
-            cache_entry *c = realloc(r->cache, n * sizeof *c);
-            if (!c)
-                return NULL;
-            r->cache = c;
-            r->cache_alloc = n;
-        }
-        e = &r->cache[r->cache_len++];
-        memset(e, 0, sizeof *e);
-    } else {
-        e = &r->cache[cache_lru(r)];
-    }
-    e->page = -1;
-    if (e->capacity < bytes) {
-        free(e->data);
-        e->capacity = 0;
-        e->data = calloc(1, bytes); /* large callocs are untouched zero pages: cheap */
-        if (!e->data)
-            return NULL;
-        e->capacity = bytes;
-        e->zeroed = true;
-    }
-    return e;
-}
-
 /* The decoded chunk `chunk` of `page` (the current page), from the cache or libtiff. */
 static int get_chunk(unet__tiff_reader *r, int64_t page, uint32_t chunk, const uint8_t **out)
 {
-    for (size_t i = 0; i < r->cache_len; i++) {
-        cache_entry *e = &r->cache[i];
-        if (e->page == page && e->chunk == chunk) {
-            e->last_use = ++r->clock;
-            *out = e->data;
-            return UNET_OK;
-        }
+    const unet__chunk *hit = unet__chunk_cache_find(&r->cache, page, chunk);
+    if (hit) {
+        *out = hit->data;
+        return UNET_OK;
     }
     const page_layout *L = &r->pages[page];
     const char *kind = L->tiled ? "tile" : "strip";
@@ -714,13 +653,18 @@ static int get_chunk(unet__tiff_reader *r, int64_t page, uint32_t chunk, const u
             need = need / L->chunk_h * rows;
     }
     uint64_t stored = TIFFGetStrileByteCount(r->tif, chunk);
+    if (stored == 0) /* libtiff would decode whatever bytes it guesses and call it success */
+        return unet__fail(UNET_E_FORMAT,
+                          "tiff '%s': %s %u of page %lld has no data (byte count 0)", r->name,
+                          kind, chunk, (long long)page);
     if (need > UNCHECKED_CHUNK_BYTES && need / max_expansion(L->compression) > stored)
         return unet__fail(UNET_E_FORMAT,
                           "tiff '%s': %s %u of page %lld claims %zu decoded bytes from %llu "
                           "stored bytes",
                           r->name, kind, chunk, (long long)page, need,
                           (unsigned long long)stored);
-    cache_entry *e = cache_slot(r, cache_capacity(r, L), (size_t)L->chunk_bytes);
+    unet__chunk *e = unet__chunk_cache_slot(&r->cache, cache_capacity(r, L),
+                                            (size_t)L->chunk_bytes);
     if (!e)
         return unet__fail(UNET_E_NOMEM, "tiff '%s': no memory for a %zu-byte %s", r->name,
                           (size_t)L->chunk_bytes, kind);
@@ -739,9 +683,7 @@ static int get_chunk(unet__tiff_reader *r, int64_t page, uint32_t chunk, const u
                           "tiff '%s': cannot decode %s %u of page %lld (%lld of %zu bytes): %s",
                           r->name, kind, chunk, (long long)page, (long long)got, need,
                           log_text(&r->log));
-    e->page = page;
-    e->chunk = chunk;
-    e->last_use = ++r->clock;
+    unet__chunk_cache_insert(&r->cache, e, page, chunk);
     *out = e->data;
     return UNET_OK;
 }
@@ -854,6 +796,7 @@ int unet__tiff_read_region(unet__tiff_reader *r, int64_t page, int64_t y0, int64
 struct unet__tiff_writer {
     TIFF *tif;
     char *path;
+    unet__output file; /* a temporary file renamed onto `path` when the writer closes well */
     tiff_log log;
     int64_t width, height, pages;
     int channels;
@@ -930,14 +873,6 @@ static bool needs_bigtiff(const unet__tiff_writer *w)
                       (uint64_t)w->rows_per_strip * (uint64_t)w->pages;
     bytes += strips * 8 + (uint64_t)w->pages * 1024;
     return bytes > limit;
-}
-
-/* Remove a file we created, but never a device such as /dev/null the caller named. */
-static void remove_if_regular(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
-        unlink(path);
 }
 
 static void writer_free(unet__tiff_writer *w)
@@ -1027,22 +962,20 @@ int unet__tiff_writer_open(const char *path, int64_t width, int64_t height, int6
     }
     w->bigtiff = o.force_bigtiff || needs_bigtiff(w);
 
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        int rc = unet__fail(UNET_E_IO, "tiff '%s': cannot create: %s", path, strerror(errno));
+    int rc = unet__output_begin(path, &w->file);
+    if (rc != UNET_OK) {
         writer_free(w);
         return rc;
     }
     TIFFOpenOptions *topts = make_options(&w->log);
     if (topts) {
-        w->tif = TIFFFdOpenExt(fd, path, w->bigtiff ? "w8" : "w", topts);
+        w->tif = TIFFFdOpenExt(w->file.fd, path, w->bigtiff ? "w8" : "w", topts);
         TIFFOpenOptionsFree(topts);
     }
     if (!w->tif) {
-        int rc = unet__fail(topts ? UNET_E_IO : UNET_E_NOMEM, "tiff '%s': cannot start writing: %s",
-                            path, log_text(&w->log));
-        close(fd);
-        remove_if_regular(path);
+        rc = unet__fail(topts ? UNET_E_IO : UNET_E_NOMEM, "tiff '%s': cannot start writing: %s",
+                        path, log_text(&w->log));
+        unet__output_abort(&w->file, 0);
         writer_free(w);
         return rc;
     }
@@ -1174,8 +1107,12 @@ int unet__tiff_writer_close(unet__tiff_writer *w)
     if (w->status == UNET_OK && w->log.failed)
         writer_fail(w, UNET_E_IO, "tiff '%s': cannot close: %s", w->path, w->log.error);
     int rc = w->status;
-    if (rc != UNET_OK)
+    if (rc == UNET_OK) {
+        rc = unet__output_commit(&w->file, 1); /* TIFFClose closed the descriptor */
+    } else {
+        unet__output_abort(&w->file, 1);
         unet__fail(rc, "%s", w->failure);
+    }
     writer_free(w);
     return rc;
 }
@@ -1185,6 +1122,6 @@ void unet__tiff_writer_discard(unet__tiff_writer *w)
     if (!w)
         return;
     TIFFClose(w->tif);
-    remove_if_regular(w->path);
+    unet__output_abort(&w->file, 1);
     writer_free(w);
 }

@@ -88,7 +88,8 @@ typedef struct unet__tiff_write_opts {
     int resolution_unit;
 } unet__tiff_write_opts;
 
-/* Create (truncate) `path` for `pages` pages of width x height pixels with `channels` samples
+/* Start a new file for `path` (written beside it and renamed into place by a successful close;
+ * an existing file is untouched until then) of `pages` pages of width x height pixels with `channels` samples
  * of `dtype` (any unet_dtype_t; SampleFormat uint, int or float accordingly). Channels are
  * stored chunky (interleaved, PlanarConfiguration 1, the layout every reader supports) with
  * Photometric MinIsBlack and unspecified ExtraSamples beyond the first. BigTIFF is chosen when
@@ -105,12 +106,13 @@ int unet__tiff_write_rows(unet__tiff_writer *w, int64_t page, int64_t y0, int64_
                           const void *src);
 /* Whether this writer produces a BigTIFF. */
 bool unet__tiff_writer_is_bigtiff(const unet__tiff_writer *w);
-/* Finish the file and free the writer (NULL-safe: returns UNET_OK). Returns the first error
- * that occurred, including flush/close errors, or UNET_E_INVALID_ARG if rows are missing; the
- * writer is freed in every case and the file is left as written. */
+/* Finish the file, rename it onto the path, and free the writer (NULL-safe: returns UNET_OK).
+ * Returns the first error that occurred, including flush/close errors, or UNET_E_INVALID_ARG if
+ * rows are missing; the writer is freed in every case, and on failure no file is left (an
+ * existing file of that name is untouched). */
 int unet__tiff_writer_close(unet__tiff_writer *w);
-/* Abandon the file: close, remove it (if it is a regular file), free the writer (for
- * cancellation). NULL-safe. */
+/* Abandon the file: close and remove the temporary file, free the writer (for cancellation);
+ * an existing file of that name is untouched. NULL-safe. */
 void unet__tiff_writer_discard(unet__tiff_writer *w);
 
 #endif

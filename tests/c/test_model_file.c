@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/f16.h"
@@ -368,6 +370,80 @@ START_TEST(test_f16_bf16_and_dtypes)
 }
 END_TEST
 
+/* Peak resident memory of the process so far, in MiB. */
+static long peak_rss_mib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024;
+}
+
+/* A ~200-byte file whose architecture claims 2 billion weights and holds none: refused before
+ * any weight is allocated (it used to allocate and clear 8 GB first). */
+START_TEST(test_huge_claim_costs_nothing)
+{
+    const char *header =
+        "{\"__metadata__\":{\"libunet\":\"{\\\"format_version\\\":1,\\\"architecture\\\":"
+        "{\\\"depth\\\":2,\\\"base_features\\\":4500},\\\"crc32\\\":\\\"00000000\\\"}\"}}";
+    size_t len;
+    uint8_t *buf = raw_file(header, "", 0, &len);
+    ck_assert_uint_lt(len, 256);
+    long before = peak_rss_mib();
+    assert_refused(buf, len, UNET_E_FORMAT, "missing");
+    long grown = peak_rss_mib() - before;
+    ck_assert_msg(grown < 64, "peak RSS grew by %ld MiB refusing a %zu-byte file", grown, len);
+    free(buf);
+}
+END_TEST
+
+/* A stated halo far beyond the receptive-field margin is refused (it inflated every window:
+ * 2.2 GB for a 4x4 image); a modest raise is kept. */
+START_TEST(test_stated_halo_bounded)
+{
+    unet_model_t *m = make_model();
+    int margin = 0, halo = 0;
+    ck_assert_int_eq(unet_model_halo(m, &margin), UNET_OK);
+    ck_assert_int_gt(margin, 0);
+    char text[32];
+    snprintf(text, sizeof text, "%d", margin + 256);
+    ck_assert_int_eq(unet_model_set_metadata(m, "halo", text), UNET_OK);
+    ck_assert_int_eq(unet_model_halo(m, &halo), UNET_OK);
+    ck_assert_int_eq(halo, margin + 256);
+    void *data;
+    size_t size;
+    ck_assert_int_eq(unet_model_save_memory(m, &data, &size), UNET_OK);
+    ck_assert_int_eq(load_copy(data, size, NULL), UNET_OK);
+    unet_buffer_free(data);
+    ck_assert_int_eq(unet_model_set_metadata(m, "halo", "12000"), UNET_E_INVALID_ARG);
+    ck_assert_msg(strstr(unet_last_error(), "halo"), "%s", unet_last_error());
+    ck_assert_int_eq(unet_model_halo(m, &halo), UNET_OK);
+    ck_assert_int_eq(halo, margin + 256); /* unchanged by the refusal */
+    unet_model_free(m);
+}
+END_TEST
+
+/* A FIFO, a directory or a missing path as a model file is refused at once (a FIFO without a
+ * writer used to block the open forever). */
+START_TEST(test_not_regular_files)
+{
+    char dir[] = "/tmp/unet_model_fifo_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%s/model.unet", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {fifo, dir};
+    for (int i = 0; i < 2; i++) {
+        unet_model_t *m = (unet_model_t *)0x1;
+        int rc = unet_model_load(paths[i], &m);
+        ck_assert_msg(rc == UNET_E_IO, "%s: rc %d (%s)", paths[i], rc, unet_last_error());
+        ck_assert_ptr_null(m);
+        ck_assert_msg(strstr(unet_last_error(), "not a regular file"), "%s", unet_last_error());
+    }
+    unlink(fifo);
+    rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model_file");
@@ -379,6 +455,9 @@ int main(void)
     tcase_add_test(tc, test_bad_metadata);
     tcase_add_test(tc, test_plain_safetensors_needs_config);
     tcase_add_test(tc, test_f16_bf16_and_dtypes);
+    tcase_add_test(tc, test_not_regular_files);
+    tcase_add_test(tc, test_huge_claim_costs_nothing);
+    tcase_add_test(tc, test_stated_halo_bounded);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

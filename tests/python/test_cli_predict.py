@@ -107,15 +107,18 @@ def test_ctrl_c_cancels_and_removes_output(model_path, tmp_path):
                      photometric="minisblack")
     p = subprocess.Popen([CLI, "predict", "--model", str(model_path), str(src), "-o", str(dst),
                           "--tile", "64", "--threads", "1"], stderr=subprocess.PIPE, text=True)
+    # The output is written to a temporary file beside it, renamed into place on success.
     deadline = time.time() + 60
-    while not dst.exists() and time.time() < deadline:  # wait until it is writing
+    while not list(tmp_path.glob(".out.tif.*.tmp")) and time.time() < deadline:
         time.sleep(0.05)
+    assert list(tmp_path.glob(".out.tif.*.tmp")), "never started writing"
     time.sleep(0.3)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130, err
     assert "cancelled" in err
     assert not dst.exists()
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["big.tif"]
 
 
 def test_progress_bar_on_a_terminal(model_path, tmp_path):

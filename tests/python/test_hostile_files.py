@@ -1,0 +1,160 @@
+"""Any file under 1 MB costs under 256 MB and under 2 s to open, inspect or refuse.
+
+Hostile model and TIFF files are generated here; each is opened in a child process of its own
+(plain ctypes on libunet, so the binding's own state does not count) whose peak resident size
+and wall time are measured by the parent (os.wait4)."""
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import time
+import zlib
+
+import numpy as np
+import pytest
+
+tifffile = pytest.importorskip("tifffile")
+
+LIB = os.environ["UNET_LIBRARY"]
+MAX_RSS_MB = 256
+MAX_SECONDS = 2.0
+
+# The child: load a model or read a TIFF's info, print the status, exit.
+CHILD = r"""
+import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+kind, path = sys.argv[2], sys.argv[3].encode()
+if kind == "model":
+    out = ctypes.c_void_p()
+    rc = lib.unet_model_load(path, ctypes.byref(out))
+    if rc == 0:
+        lib.unet_model_free(out)
+else:
+    v = [ctypes.c_int64() for _ in range(4)]
+    dt = ctypes.c_int()
+    rc = lib.unet_tiff_info(path, *[ctypes.byref(x) for x in v], ctypes.byref(dt))
+lib.unet_last_error.restype = ctypes.c_char_p
+print(rc, lib.unet_last_error().decode(errors="replace"))
+"""
+
+
+def measure(kind, path):
+    """(status, message, seconds, peak RSS in MiB) of opening `path` in a fresh process."""
+    start = time.monotonic()
+    p = subprocess.Popen([sys.executable, "-c", CHILD, LIB, kind, str(path)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(p.pid, 0)
+    seconds = time.monotonic() - start
+    out, err = p.stdout.read(), p.stderr.read()
+    p.stdout.close()
+    p.stderr.close()
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (path, status, err)
+    rc, _, message = out.strip().partition(" ")
+    return int(rc), message, seconds, usage.ru_maxrss / 1024
+
+
+def safetensors(metadata, tensors=b"", header_extra=None):
+    header = {"__metadata__": {"libunet": json.dumps(metadata)}}
+    header.update(header_extra or {})
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + tensors
+
+
+def model_files(tmp_path):
+    crc = "%08x" % zlib.crc32(b"")
+    files = {
+        "claims 2e9 weights": safetensors({"format_version": 1, "crc32": crc,
+                                           "architecture": {"depth": 2,
+                                                            "base_features": 4500}}),
+        "claims 2^34 weights": safetensors({"format_version": 1, "crc32": crc,
+                                            "architecture": {"depth": 5,
+                                                             "base_features": 4096}}),
+        "halo 12000": safetensors({"format_version": 1, "crc32": crc, "halo": 12000,
+                                   "architecture": {"depth": 2, "base_features": 4}}),
+        "header length 2^62": struct.pack("<Q", 1 << 62) + b"{}",
+        "text file": b"this is not a model\n" * 10,
+        "deep JSON": struct.pack("<Q", 200000) + b"[" * 100000 + b"]" * 100000,
+        "many tensors": safetensors({"format_version": 1, "crc32": crc,
+                                     "architecture": {"depth": 1}},
+                                    header_extra={"t%d" % i: {"dtype": "F32", "shape": [0],
+                                                              "data_offsets": [0, 0]}
+                                                  for i in range(15000)}),
+    }
+    for name, data in files.items():
+        assert len(data) < 1 << 20, name
+        path = tmp_path / (name.replace(" ", "_").replace("^", "") + ".unet")
+        path.write_bytes(data)
+        yield name, path
+
+
+def tiff_files(tmp_path):
+    # 16384^2 uint16 of zeros, deflate in 1024-px tiles: 512 MB of pixels in ~0.5 MB.
+    big = tmp_path / "deflate_16k.tif"
+    tile = np.zeros((1024, 1024), np.uint16)
+    tifffile.imwrite(big, (tile for _ in range(256)), shape=(16384, 16384), dtype=np.uint16,
+                     tile=(1024, 1024), compression="zlib")
+    yield "16384^2 deflate", big
+    # 300 x 300 one-pixel tiles written by hand (libtiff writes no tiles below 16 px).
+    yield "one-pixel tiles", write_pixel_tiles(tmp_path / "pixel_tiles.tif", 300, 300)
+    # A header claiming 2^31 x 2^31 pixels in one strip.
+    claim = tmp_path / "claims_2_62.tif"
+    claim.write_bytes(classic_tiff(0x80000000, 0x80000000, rows=0x80000000, data=b"\0" * 16))
+    yield "claims 2^62 pixels", claim
+
+
+def classic_tiff(width, height, rows, data):
+    """A one-strip 8-bit grey classic TIFF with the given claims."""
+    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1),
+               (262, 3, 1, 1), (273, 4, 1, 0), (277, 3, 1, 1), (278, 4, 1, rows),
+               (279, 4, 1, len(data))]
+    data_at = 8 + 2 + 12 * len(entries) + 4
+    out = bytearray(b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(entries)))
+    for tag, typ, count, value in entries:
+        value = data_at if tag == 273 else value
+        packed = struct.pack("<HI", value, 0)[:4] if typ == 3 else struct.pack("<I", value)
+        out += struct.pack("<HHI", tag, typ, count) + packed
+    return bytes(out + struct.pack("<I", 0) + data)
+
+
+def write_pixel_tiles(path, width, height):
+    n = width * height
+    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1),
+               (262, 3, 1, 1), (277, 3, 1, 1), (322, 4, 1, 1), (323, 4, 1, 1),
+               (324, 4, n, None), (325, 4, n, None)]
+    ifd_end = 8 + 2 + 12 * len(entries) + 4
+    offsets, counts, data = ifd_end, ifd_end + 4 * n, ifd_end + 8 * n
+    out = bytearray(b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(entries)))
+    for tag, typ, count, value in entries:
+        value = offsets if tag == 324 else counts if tag == 325 else value
+        packed = struct.pack("<HH", value, 0) if typ == 3 else struct.pack("<I", value)
+        out += struct.pack("<HHI", tag, typ, count) + packed
+    out += struct.pack("<I", 0)
+    out += np.arange(data, data + n, dtype="<u4").tobytes()
+    out += np.ones(n, "<u4").tobytes()
+    out += (np.arange(n) % 251).astype(np.uint8).tobytes()
+    assert len(out) < 1 << 20
+    path.write_bytes(bytes(out))
+    return path
+
+
+def test_hostile_models_cost_nothing(tmp_path):
+    for name, path in model_files(tmp_path):
+        rc, message, seconds, rss = measure("model", path)
+        print(f"model {name}: rc {rc} in {seconds:.2f} s, peak {rss:.0f} MiB: {message}")
+        assert rc != 0 and message, name
+        if name == "text file":
+            assert "not a libunet model file" in message
+        assert seconds < MAX_SECONDS, (name, seconds)
+        assert rss < MAX_RSS_MB, (name, rss)
+
+
+def test_hostile_tiffs_cost_nothing(tmp_path):
+    for name, path in tiff_files(tmp_path):
+        assert path.stat().st_size < 1 << 20, name
+        rc, message, seconds, rss = measure("tiff", path)
+        print(f"tiff {name}: rc {rc} in {seconds:.2f} s, peak {rss:.0f} MiB: {message}")
+        assert seconds < MAX_SECONDS, (name, seconds)
+        assert rss < MAX_RSS_MB, (name, rss)
