@@ -762,7 +762,8 @@ extern "C" {
     /// Sets the `tile` option.
     pub fn unet_segment_opts_set_tile(opts: *mut unet_segment_opts_t, tile: i64) -> c_int;
     /// Sets the `threshold` option.
-    pub fn unet_segment_opts_set_threshold(opts: *mut unet_segment_opts_t, threshold: f64) -> c_int;
+    pub fn unet_segment_opts_set_threshold(opts: *mut unet_segment_opts_t, threshold: f64)
+        -> c_int;
     /// Sets the `min_distance` option.
     pub fn unet_segment_opts_set_min_distance(
         opts: *mut unet_segment_opts_t,

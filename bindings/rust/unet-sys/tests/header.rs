@@ -11,11 +11,9 @@ use std::path::PathBuf;
 const RUST_SOURCE: &str = include_str!("../src/lib.rs");
 
 fn header_text() -> String {
-    let path = std::env::var_os("UNET_HEADER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../include/unet.h")
-        });
+    let path = std::env::var_os("UNET_HEADER").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../include/unet.h")
+    });
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read the header {}: {e}", path.display()))
 }
@@ -110,9 +108,7 @@ fn c_param_type(param: &str) -> String {
         None => (param.clone(), false),
     };
     // The last identifier is the parameter's name (the header names every parameter).
-    let name_start = decl
-        .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .map_or(0, |i| i + 1);
+    let name_start = decl.rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
     let ty = decl[..name_start].trim().to_string();
     assert!(!ty.is_empty(), "parameter {param:?} has no name in the header");
     if array {
@@ -289,7 +285,9 @@ fn parse_rust(text: &str) -> Rust {
         if let Some(i) = statement.find("pub type ") {
             let rest = &statement[i + "pub type ".len()..];
             let (name, value) = rest.split_once('=').unwrap();
-            if let Some(f) = value.replace("< ", "<").trim().strip_prefix("Option<unsafe extern \"C\" fn") {
+            if let Some(f) =
+                value.replace("< ", "<").trim().strip_prefix("Option<unsafe extern \"C\" fn")
+            {
                 callbacks.insert(name.trim().to_string(), rust_signature(f));
             }
         } else if let Some(i) = statement.find("pub const ") {
@@ -306,7 +304,11 @@ fn parse_rust(text: &str) -> Rust {
 fn every_function_of_the_header_is_declared_with_its_types() {
     let header = parse_header(&header_text());
     let rust = parse_rust(RUST_SOURCE);
-    assert!(header.functions.len() > 100, "header parsed badly: {} functions", header.functions.len());
+    assert!(
+        header.functions.len() > 100,
+        "header parsed badly: {} functions",
+        header.functions.len()
+    );
     let mut problems = Vec::new();
     for (name, c_sig) in &header.functions {
         match rust.functions.get(name) {
