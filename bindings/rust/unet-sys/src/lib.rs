@@ -419,7 +419,7 @@ extern "C" {
         channels: *mut i64,
         height: *mut i64,
         width: *mut i64,
-        dtype: *mut c_int,
+        dtype: *mut unet_dtype_t,
     ) -> c_int;
     /// Read the first page of a TIFF file into a new float32 buffer (C, H, W) (release with
     /// unet_buffer_free); shape receives C, H, W.

@@ -44,7 +44,7 @@ fn tensors_round_trip_through_memory_and_files() {
     assert_eq!(model.tensor("out.bias").unwrap(), bias);
     assert_eq!(
         model.set_tensor("out.bias", &[1.0; 1000]).unwrap_err().kind(),
-        ErrorKind::InvalidArgument
+        ErrorKind::Shape
     );
     assert_eq!(model.tensor("nope").unwrap_err().kind(), ErrorKind::InvalidArgument);
 
