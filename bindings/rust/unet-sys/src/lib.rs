@@ -141,7 +141,7 @@ pub const UNET_TIFF_BIGTIFF: c_uint = 2;
 /// Progress: called on the calling thread; a non-zero return cancels.
 pub type unet_progress_fn =
     Option<unsafe extern "C" fn(user: *mut c_void, fraction: f64, stage: *const c_char) -> c_int>;
-/// Reads plane `plane`, rows [y, y+h), columns [x, x+w) of every channel as float32 (C, h, w).
+/// Reads plane `plane`, rows y..y+h, columns x..x+w of every channel as float32 (C, h, w).
 pub type unet_read_fn = Option<
     unsafe extern "C" fn(
         user: *mut c_void,
@@ -175,7 +175,7 @@ pub type unet_train_progress_fn = Option<
         metric: f64,
     ) -> c_int,
 >;
-/// Receives finished label rows [y, y+h) of the whole width w.
+/// Receives finished label rows y..y+h of the whole width w.
 pub type unet_label_write_fn = Option<
     unsafe extern "C" fn(user: *mut c_void, y: i64, h: i64, w: i64, labels: *const u32) -> c_int,
 >;
@@ -237,9 +237,7 @@ extern "C" {
     pub fn unet_model_out_channels(model: *const unet_model_t, channels: *mut c_int) -> c_int;
     /// Resolution levels of the U-Net.
     pub fn unet_model_depth(model: *const unet_model_t, depth: *mut c_int) -> c_int;
-    /// Receptive-field margin in pixels: how far an output pixel can see in each direction (for valid
-    /// padding, the amount by which the output shrinks on each side); a halo stated in the model's
-    /// metadata can only raise it.
+    /// Receptive-field margin in pixels (metadata can only raise it).
     pub fn unet_model_halo(model: *const unet_model_t, halo: *mut c_int) -> c_int;
     /// Product of the pooling factors: tile origins and same-padded input sizes are multiples.
     pub fn unet_model_block_multiple(
@@ -356,9 +354,7 @@ extern "C" {
     ) -> c_int;
     /// Sets the `tile` option.
     pub fn unet_predict_opts_set_tile(opts: *mut unet_predict_opts_t, tile: i64) -> c_int;
-    /// Halo override in pixels: may raise the model's halo; lowering it below the receptive-field
-    /// margin is refused at predict time unless `unsafe` is non-zero (results then differ from whole-
-    /// image prediction).
+    /// Halo override in pixels (-1: default); lowering it needs `unsafe_halo` non-zero.
     pub fn unet_predict_opts_set_halo(
         opts: *mut unet_predict_opts_t,
         halo: i64,
@@ -385,10 +381,7 @@ extern "C" {
     pub fn unet_predict_opts_cancel(opts: *mut unet_predict_opts_t) -> c_int;
     /// Clears a cancel request.
     pub fn unet_predict_opts_reset_cancel(opts: *mut unet_predict_opts_t) -> c_int;
-    /// Predict an in-memory image: input of element type `dtype`, contiguous, shaped (H,W) (ndim 2),
-    /// (C,H,W) (3) or (P,C,H,W) (4; P planes — Z or T — predicted one by one); output float32
-    /// (C_out,H,W) for ndim 2 and 3, (P,C_out,H,W) for 4 — the input's spatial size — in a caller
-    /// buffer of `output_count` elements.
+    /// Predict an in-memory image (H,W), (C,H,W) or (P,C,H,W) into float32 output.
     pub fn unet_predict(
         model: *const unet_model_t,
         opts: *const unet_predict_opts_t,
@@ -434,9 +427,7 @@ extern "C" {
         shape: *const i64,
         flags: c_uint,
     ) -> c_int;
-    /// Predict a TIFF file into a new TIFF file, streaming: the input is read strip by strip or tile
-    /// by tile and the output written as rows finish, so memory stays bounded by a band of tiles
-    /// whatever the image size.
+    /// Predict a TIFF file into a new TIFF file, streaming in bounded memory.
     pub fn unet_predict_tiff(
         model: *const unet_model_t,
         opts: *const unet_predict_opts_t,
@@ -449,9 +440,7 @@ extern "C" {
     pub fn unet_train_opts_create(out: *mut *mut unet_train_opts_t) -> c_int;
     /// Releases an options object (NULL-safe).
     pub fn unet_train_opts_free(opts: *mut unet_train_opts_t);
-    /// Set one option from text (the generic mechanism of the Conventions at the top); unknown keys,
-    /// malformed values and values out of bounds are refused with UNET_E_INVALID_ARG and a message
-    /// naming the bounds.
+    /// Set one training option from text (keys listed in unet.h).
     pub fn unet_train_opts_set(
         opts: *mut unet_train_opts_t,
         key: *const c_char,
@@ -526,9 +515,7 @@ extern "C" {
     pub fn unet_trainer_cancel(trainer: *mut unet_trainer_t) -> c_int;
     /// Save the model as a .unet file with preprocessing and training provenance metadata.
     pub fn unet_trainer_save(trainer: *mut unet_trainer_t, path: *const c_char) -> c_int;
-    /// Save / restore everything a resumed run needs (weights, optimizer and schedule state, step,
-    /// best metric); a resumed run continues the same trajectory as an uninterrupted one, given the
-    /// same data and options.
+    /// Save everything a resumed run needs (weights, optimizer, schedule, step).
     pub fn unet_trainer_save_state(trainer: *mut unet_trainer_t, path: *const c_char) -> c_int;
     /// Restore what a resumed run needs (weights, optimizer, schedule, step).
     pub fn unet_trainer_load_state(trainer: *mut unet_trainer_t, path: *const c_char) -> c_int;
@@ -619,9 +606,7 @@ extern "C" {
         labels: *mut u32,
         num_objects: *mut u32,
     ) -> c_int;
-    /// Exact Euclidean distance from every foreground pixel to the nearest background pixel (0 on
-    /// background; +inf everywhere if the image has no background; outside the image is not
-    /// background), as scipy.ndimage.distance_transform_edt gives it, in float.
+    /// Exact Euclidean distance of every foreground pixel to the background.
     pub fn unet_distance_transform(
         mask: *const u8,
         ndim: c_int,
@@ -630,11 +615,7 @@ extern "C" {
         opts: *const unet_post_opts_t,
         distance: *mut f32,
     ) -> c_int;
-    /// Peaks of an image, as skimage.feature.peak_local_max(image, min_distance, labels=regions,
-    /// exclude_border=False): pixels equal to the maximum of their (2 min_distance + 1)^ndim window
-    /// (pixels of their own region only) and above the image's minimum, kept from the highest down
-    /// (ties: raster order) unless closer than min_distance (Chebyshev, pixels) to a peak of their
-    /// region kept before.
+    /// Peaks of an image, as skimage.feature.peak_local_max.
     pub fn unet_local_maxima(
         image: *const f32,
         regions: *const u32,
@@ -644,10 +625,7 @@ extern "C" {
         markers: *mut u32,
         num_peaks: *mut u32,
     ) -> c_int;
-    /// Seeded watershed of a landscape, as skimage.segmentation.watershed(landscape, markers,
-    /// connectivity, mask): the non-zero markers (inside the mask) keep their labels and flood the
-    /// landscape lowest first (ties: first come; markers of equal value start in raster order);
-    /// pixels outside the mask (NULL: no mask) and pixels no marker reaches are 0.
+    /// Seeded watershed of a landscape, as skimage.segmentation.watershed.
     pub fn unet_watershed_markers(
         landscape: *const f32,
         markers: *const u32,
@@ -657,9 +635,7 @@ extern "C" {
         opts: *const unet_post_opts_t,
         labels: *mut u32,
     ) -> c_int;
-    /// Split touching objects of a mask: its distance transform (with spacing, as above), the peaks
-    /// of that distance at least min_distance pixels apart within each connected component, and the
-    /// watershed of -distance from them inside the mask.
+    /// Split touching objects of a mask: distance transform, peaks, watershed.
     pub fn unet_watershed(
         mask: *const u8,
         ndim: c_int,
@@ -669,8 +645,7 @@ extern "C" {
         labels: *mut u32,
         num_objects: *mut u32,
     ) -> c_int;
-    /// Instances from 3-class probabilities (background, interior, boundary), laid out (3, [D,] H, W)
-    /// as unet_predict writes them; `shape` is the spatial shape.
+    /// Instances from 3-class probabilities (background, interior, boundary).
     pub fn unet_labels_from_3class(
         probs: *const f32,
         ndim: c_int,
@@ -695,9 +670,7 @@ extern "C" {
         opts: *const unet_post_opts_t,
         num_objects: *mut u32,
     ) -> c_int;
-    /// Instance F1 of predicted labels against true labels: a prediction and a true object match when
-    /// their IoU is >= iou_threshold (in (0, 1]), each at most once, with as many matches as possible
-    /// (as StarDist's matching counts them).
+    /// Instance F1 of predicted labels against true labels at an IoU threshold.
     pub fn unet_instance_f1(
         pred: *const u32,
         truth: *const u32,
@@ -709,21 +682,7 @@ extern "C" {
         fp: *mut i64,
         progress: *mut i64,
     ) -> c_int;
-    /// Segment options hold a copy of every predict option (same keys, same table entries: threads,
-    /// tile, halo, blend, batch, border, normalize, ..., precise) and these (key: type, default,
-    /// range): threshold     double auto   [0, 1]: foreground probability (one-channel models); auto:
-    /// the model's output "threshold", else 0.5 min_distance  int auto      1..1000 pixels of the
-    /// scaled image between watershed seeds; auto: the model's output "min_distance", else 4 split
-    /// bool auto     watershed split of touching objects (false: connected components); auto: false
-    /// when the model's output says "instances": "components", else true min_size      int auto
-    /// 0..2^31 pixels of the scaled image; smaller objects are removed (exact while min_size <= the
-    /// overlap); auto: the model's output "min_size", else 16 scale         double 0      0 (auto:
-    /// image pixel size / the model's output "pixel_size" when both are known, else 1) or [0.05, 20]:
-    /// resize factor applied to the image before prediction (bilinear), labels mapped back (nearest);
-    /// 0.5 halves the image pixel_size    double 0      0 (unknown) or > 0, in the unit of the
-    /// model's "pixel_size" strip_rows    int 0         0 (automatic, about 4 Mpixels) or 1..2^31
-    /// rows per strip strip_overlap int 0         0 (automatic, 128) or 1..2^31 rows of context
-    /// between strips
+    /// A new segmentation options object (every predict option plus post-processing and scale keys).
     pub fn unet_segment_opts_create(out: *mut *mut unet_segment_opts_t) -> c_int;
     /// Releases an options object (NULL-safe).
     pub fn unet_segment_opts_free(opts: *mut unet_segment_opts_t);
@@ -827,13 +786,7 @@ extern "C" {
         flags: c_uint,
         num_objects: *mut u32,
     ) -> c_int;
-    /// Click options hold a copy of every predict option (of which threads, halo, border,
-    /// normalize..., precise are used; tile, blend and batch are the session's business) and these
-    /// (key: type, default, range): threshold, min_distance, split, min_size   as for segment options
-    /// (auto: the model's) max_extent    int 1024      the largest window side searched for one
-    /// object, from the cell size (64 px for most models) to 2^31 first_window  int 192
-    /// 1..2^31: side of the window predicted around a click on pixels not yet cached (rounded out to
-    /// whole cells): larger costs the first click more and makes more later clicks nearby free
+    /// A new click options object (predict options plus object search and post-processing keys).
     pub fn unet_click_opts_create(out: *mut *mut unet_click_opts_t) -> c_int;
     /// Releases an options object (NULL-safe).
     pub fn unet_click_opts_free(opts: *mut unet_click_opts_t);
@@ -929,9 +882,7 @@ extern "C" {
         result: *const unet_click_result_t,
         mask: *mut *const u8,
     ) -> c_int;
-    /// Outline rings along pixel edges, vertices at pixel corners in image coordinates (corner (x, y)
-    /// is the top-left corner of pixel (x, y)), only where the direction changes; the last vertex
-    /// joins the first.
+    /// Number of outline rings (ring 0 the outline, the others holes).
     pub fn unet_click_result_ring_count(
         result: *const unet_click_result_t,
         count: *mut i64,
