@@ -136,8 +136,8 @@ end
 The architecture as a JSON object.
 """
 function architecture(m::Model)
-    json = Ref{Cstring}(C_NULL)
-    check(ccall((:unet_model_architecture, libunet), Cint, (Ptr{Cvoid}, Ref{Cstring}), m, json))
+    json = Ref{Ptr{UInt8}}(C_NULL)
+    check(ccall((:unet_model_architecture, libunet), Cint, (Ptr{Cvoid}, Ref{Ptr{UInt8}}), m, json))
     return unsafe_string(json[])
 end
 
@@ -147,7 +147,7 @@ end
 The whole libunet metadata document as JSON.
 """
 function metadata(m::Model)
-    json = Ref{Cstring}(C_NULL)
-    check(ccall((:unet_model_metadata, libunet), Cint, (Ptr{Cvoid}, Ref{Cstring}), m, json))
+    json = Ref{Ptr{UInt8}}(C_NULL)
+    check(ccall((:unet_model_metadata, libunet), Cint, (Ptr{Cvoid}, Ref{Ptr{UInt8}}), m, json))
     return unsafe_string(json[])
 end

@@ -40,13 +40,13 @@ c_set(o::PredictOptions, key, value) =
 c_set(o::SegmentOptions, key, value) =
     ccall((:unet_segment_opts_set, libunet), Cint, (Ptr{Cvoid}, Cstring, Cstring), o, key, value)
 c_json(o::PredictOptions, out) =
-    ccall((:unet_predict_opts_json, libunet), Cint, (Ptr{Cvoid}, Ref{Cstring}), o, out)
+    ccall((:unet_predict_opts_json, libunet), Cint, (Ptr{Cvoid}, Ref{Ptr{UInt8}}), o, out)
 c_json(o::SegmentOptions, out) =
-    ccall((:unet_segment_opts_json, libunet), Cint, (Ptr{Cvoid}, Ref{Cstring}), o, out)
+    ccall((:unet_segment_opts_json, libunet), Cint, (Ptr{Cvoid}, Ref{Ptr{UInt8}}), o, out)
 c_describe(o::PredictOptions, out) =
-    ccall((:unet_predict_opts_describe, libunet), Cint, (Ptr{Cvoid}, Ref{Cstring}), o, out)
+    ccall((:unet_predict_opts_describe, libunet), Cint, (Ptr{Cvoid}, Ref{Ptr{UInt8}}), o, out)
 c_describe(o::SegmentOptions, out) =
-    ccall((:unet_segment_opts_describe, libunet), Cint, (Ptr{Cvoid}, Ref{Cstring}), o, out)
+    ccall((:unet_segment_opts_describe, libunet), Cint, (Ptr{Cvoid}, Ref{Ptr{UInt8}}), o, out)
 c_set_progress(o::PredictOptions, fn, user) = ccall((:unet_predict_opts_set_progress, libunet),
     Cint, (Ptr{Cvoid}, Ptr{Cvoid}, Ptr{Cvoid}), o, fn, user)
 c_set_progress(o::SegmentOptions, fn, user) = ccall((:unet_segment_opts_set_progress, libunet),
@@ -113,7 +113,7 @@ end
 The current values as a JSON object.
 """
 function json(o::Options)
-    out = Ref{Cstring}(C_NULL)
+    out = Ref{Ptr{UInt8}}(C_NULL)
     check(c_json(o, out))
     return unsafe_string(out[])
 end
@@ -124,7 +124,7 @@ end
 The option table (name, type, default, min, max, choices, help) as a JSON array.
 """
 function describe(o::Options)
-    out = Ref{Cstring}(C_NULL)
+    out = Ref{Ptr{UInt8}}(C_NULL)
     check(c_describe(o, out))
     return unsafe_string(out[])
 end
