@@ -3,7 +3,8 @@
 #   cargo test (unet-sys's header check, the unet crate's tests), cargo doc with warnings as
 #   errors, and the segment example on the real nuclei image.
 # Environment (set by tests/rust/meson.build): UNET_LIB_DIR (folder of libunet.so),
-# CARGO_TARGET_DIR (inside the meson build folder), UNET_SHARED_DATA (../shared/data).
+# CARGO_TARGET_DIR (inside the meson build folder), UNET_SHARED_DATA (../shared/data), UNET_CLI
+# (the `unet` program: its object count on the same image must equal the example's).
 # Without cargo the test is skipped (exit 77, shown as SKIP), except under CI=true, where a
 # missing cargo is a failure.
 set -euo pipefail
@@ -38,6 +39,12 @@ output=$("$cargo" run --locked --quiet --example segment -- "$image" "$labels")
 echo "$output"
 if ! [[ "$output" =~ ^([0-9]+)\ objects$ ]] || [ "${BASH_REMATCH[1]}" -lt 10 ]; then
     echo "FAIL: expected 'N objects' with N >= 10 for $image" >&2
+    exit 1
+fi
+cli_output=$("$UNET_CLI" segment "$image" -o "$CARGO_TARGET_DIR/img2d_cli_labels.tif")
+echo "unet segment: $cli_output"
+if [ "${cli_output##*: }" != "$output" ]; then
+    echo "FAIL: the Rust example found '$output', the C CLI '${cli_output##*: }'" >&2
     exit 1
 fi
 if ! [ -s "$labels" ]; then
