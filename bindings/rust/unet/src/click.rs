@@ -18,6 +18,41 @@ use crate::Model;
 /// the model outlives the session). To segment an edited image, drop the session and start a
 /// new one. A session is used by one thread at a time (`Send`, and clicks take `&mut self`);
 /// several sessions may share one model across threads.
+///
+/// ```no_run
+/// # fn main() -> unet::Result<()> {
+/// let model = unet::Model::builtin("nuclei")?;
+/// let sample = unet::sample_nuclei(256, 256, 1, 16)?;
+/// let mut session = model.click_session(&sample.image, &[256, 256], None)?;
+/// let object = session.click(120, 80)?;
+/// println!("{} pixels, outline {:?}", object.area(), object.ring(0)?);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Changing the image while a session uses it does not compile:
+/// ```compile_fail
+/// # fn main() -> unet::Result<()> {
+/// let model = unet::Model::builtin("nuclei")?;
+/// let mut image = vec![0u16; 64 * 64];
+/// let mut session = model.click_session(&image, &[64, 64], None)?;
+/// image[0] = 1; // error: `image` is borrowed by the session
+/// session.click(1, 1)?;
+/// # Ok(())
+/// # }
+/// ```
+/// and neither does a session that outlives its model:
+/// ```compile_fail
+/// # fn main() -> unet::Result<()> {
+/// let image = vec![0u16; 64 * 64];
+/// let mut session = {
+///     let model = unet::Model::builtin("nuclei")?;
+///     model.click_session(&image, &[64, 64], None)? // error: `model` does not live long enough
+/// };
+/// session.click(1, 1)?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct ClickSession<'a> {
     ptr: NonNull<sys::unet_click_session_t>,
     _borrows: PhantomData<(&'a Model, &'a [u8])>,
