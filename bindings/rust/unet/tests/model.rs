@@ -42,10 +42,7 @@ fn tensors_round_trip_through_memory_and_files() {
         (0..info.shape.iter().product::<usize>()).map(|i| i as f32 + 0.5).collect();
     model.set_tensor("out.bias", &bias).unwrap();
     assert_eq!(model.tensor("out.bias").unwrap(), bias);
-    assert_eq!(
-        model.set_tensor("out.bias", &[1.0; 1000]).unwrap_err().kind(),
-        ErrorKind::Shape
-    );
+    assert_eq!(model.set_tensor("out.bias", &[1.0; 1000]).unwrap_err().kind(), ErrorKind::Shape);
     assert_eq!(model.tensor("nope").unwrap_err().kind(), ErrorKind::InvalidArgument);
 
     let bytes = model.to_bytes().unwrap();
