@@ -10,6 +10,8 @@
 set -euo pipefail
 src=${1:?usage: run_cargo.sh SOURCE_ROOT}
 
+# rustup's cargo finds its toolchains from HOME; a test environment may lack it or PATH to it.
+export HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
 cargo=$(command -v cargo || true)
 if [ -z "$cargo" ] && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
     cargo="${CARGO_HOME:-$HOME/.cargo}/bin/cargo"
