@@ -51,6 +51,7 @@ class UNetWidget(Container):
         self.job = None
         self.clicker = None
         self.last_seconds = None  # Run to layer added, for the record
+        self.started_at = None  # time.perf_counter() of the last Run
 
     # ---- Run / Cancel ----
     def run(self):
@@ -70,7 +71,7 @@ class UNetWidget(Container):
         rgb = layer.rgb
         options = {"threads": self.threads.value, "tile": self.tile.value,
                    "blend": self.blend.value}
-        started = time.perf_counter()
+        started = self.started_at = time.perf_counter()
 
         def work(report):
             model = _models.get(spec)

@@ -21,11 +21,15 @@ from ._worker import STEPS, Job
 
 IGNORE = 2**31 - 1  # the trainer's ignore_label for unannotated pixels
 
-HELP = ("How to paint: add a Labels layer over the image (layer list: New labels layer). "
-        "Label 1 is the background brush: paint some background. Labels 2, 3, ... are "
-        "objects: paint each object with its own label (press M for a new one). Unpainted "
-        "pixels (0) are ignored, so painting a few objects and some background around them is "
-        "enough.")
+HELP = "\n".join([
+    "How to paint: add a Labels layer (layer",
+    "list: new labels layer) over the image;",
+    "label 1 is the background brush, labels",
+    "2, 3, ... are objects, one label each",
+    "(M: a new label). Unpainted pixels (0)",
+    "are ignored: a few objects and some",
+    "background around them are enough.",
+])
 
 
 def training_labels(painted):
@@ -48,7 +52,6 @@ class FineTuneWidget(Container):
         super().__init__()
         self.viewer = napari_viewer
         self.help = Label(value=HELP)
-        self.help.native.setWordWrap(True)
         self.image = create_widget(annotation=napari.layers.Image, label="image")
         self.annotations = create_widget(annotation=napari.layers.Labels, label="annotations")
         self.model = ModelChoice(label="start from")

@@ -9,6 +9,7 @@ Library errors (unet.UnetError, and the ValueErrors of bad input) become one nap
 notification; anything else is a bug and reaches napari's own error handler with its traceback."""
 
 import threading
+import time
 
 import unet
 from napari.qt.threading import create_worker
@@ -36,6 +37,7 @@ class Job(QObject):
         self._cancel = threading.Event()
         self.fraction = 0.0
         self.outcome = None
+        self.returned_at = None  # time.perf_counter() when the result reached the GUI thread
         self.pbar = napari_progress(total=STEPS, desc=desc)
         self.progressed.connect(self._progress)  # a bound method of a GUI-thread QObject: queued
         # connect= at creation: an "errored" handler connected later would not stop the default
@@ -74,6 +76,7 @@ class Job(QObject):
             self._on_progress(fraction, text)
 
     def _returned(self, value):
+        self.returned_at = time.perf_counter()
         outcome, result = value
         if outcome == "done" and self._on_done:
             try:
