@@ -201,7 +201,10 @@ static int set_number(const unet__opts_table *t, void *p, const unet__opt *e, do
         return refuse(t, e, shown, "is not a finite number");
     if (e->type != UNET__OPT_DOUBLE && v != floor(v))
         return refuse(t, e, shown, "must be an integer");
-    if (e->choices ? !numeric_choice(e, v) : !(v >= e->min && v <= e->max)) {
+    bool inside = v >= e->min && v <= e->max;
+    if (exact) /* integers exactly: 2^62 + 1 is not 2^62 */
+        inside = i >= (int64_t)e->min && (e->max >= 9.2e18 || i <= (int64_t)e->max);
+    if (e->choices ? !numeric_choice(e, v) : !inside) {
         char why[200];
         snprintf(why, sizeof why, "is out of range %s", bounds_text(e, b, sizeof b));
         if (e->choices)
