@@ -101,6 +101,22 @@ def test_cancel_stops_a_2048_run_midway_and_the_gui_stays_live(qtbot, dock):
     assert stopped < 5.0
 
 
+def test_quit_from_napari_activity_panel_also_cancels(qtbot, dock):
+    viewer, widget = dock
+    image, _ = unet.sample(size=2048, seed=6)
+    widget.image.value = viewer.add_image(image, name="big")
+    widget.reset_choices()
+    widget.run_button.native.click()
+    job = widget.job
+    wait_until(qtbot, lambda: job.fraction >= 0.1 or not job.running, 300)
+    assert job.running
+    job.worker.quit()  # what the cancel button of napari's activity panel calls
+    wait_until(qtbot, lambda: not job.running, 60)
+    assert job.outcome == "cancelled" and job.fraction < 0.9
+    assert "big U-Net labels" not in viewer.layers
+    assert widget.run_button.enabled
+
+
 def test_restoration_model_gives_an_image_layer(qtbot, dock, tmp_path):
     viewer, widget = dock
     model = unet.Model.create({"depth": 2, "base_features": 8}, seed=1)  # no final activation
