@@ -3,8 +3,9 @@ results delivered on the GUI thread.
 
 The library reports progress on the thread that called it (the worker); a Qt signal of a QObject
 that lives on the GUI thread carries each fraction across (a queued connection), where it moves
-napari's progress bar. Cancel sets a flag that the progress callback returns to the library, which
-then stops within one batch of tiles (or one training step) and raises unet.Cancelled.
+napari's progress bar. Cancel sets a flag that the progress callback returns to the library (a
+non-zero return is the library's cancel request), which then stops within one batch of tiles (or
+one training step) and raises unet.Cancelled.
 Library errors (unet.UnetError, and the ValueErrors of bad input) become one napari error
 notification; anything else is a bug and reaches napari's own error handler with its traceback."""
 
