@@ -4,8 +4,7 @@ import ctypes
 import os
 from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_size_t, c_uint, c_uint64, c_void_p
 
-_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
-_REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(_PKG_DIR)))
+from . import _locate
 
 # Status codes and element types: stable values from unet.h.
 OK = 0
@@ -166,25 +165,17 @@ for _kind in OPTION_KINDS:
     })
 
 
-def _candidates():
-    env = os.environ.get("UNET_LIBRARY")
-    if env:  # an explicit choice: never fall back to another build behind the user's back
-        return [env]
-    return [os.path.join(_REPO_DIR, "build", "lib", "libunet.so"),
-            os.path.join(_PKG_DIR, "libunet.so")]
-
-
 def _load():
     tried = []
-    for path in _candidates():
+    for path in _locate.candidates():
         if os.path.exists(path):
             # CDLL, not PyDLL: calls release the GIL so other Python threads keep running.
             lib = ctypes.CDLL(path)
             break
         tried.append(path)
     else:
-        raise ImportError("libunet.so not found (tried: %s); build it or set UNET_LIBRARY"
-                          % ", ".join(tried))
+        raise ImportError("libunet.so not found (tried: %s); %s"
+                          % (", ".join(tried), _locate.HINT))
     for name, (restype, argtypes) in _PROTOTYPES.items():
         fn = getattr(lib, name)
         fn.restype = restype
