@@ -11,6 +11,20 @@
  *  - Objects are opaque, created by *_create / *_load and released by *_free (NULL-safe).
  *  - A model is immutable after load (except through unet_model_set_tensor / _set_metadata),
  *    so any number of threads may run forward passes on one model at once.
+ *  - Options: every operation takes an opaque options object (NULL: defaults). Behind each kind
+ *    of options object is one table (name, type, default, minimum, maximum, choices) that
+ *    serves its typed setters, the generic unet_<x>_opts_set(opts, "key", "value"), the JSON
+ *    setter unet_<x>_opts_set_json(opts, "{...}"), unet_<x>_opts_json (current values) and
+ *    unet_<x>_opts_describe (the table as JSON, so hosts build their dialogs from it). A
+ *    parameter has the same name and range wherever it appears:
+ *      threads       0..1024 (0: all the CPUs the process may use)
+ *      tile          0 (automatic), -1 (whole image) or 1..2^20, a multiple of the block multiple
+ *      threshold     [0, 1]
+ *      min_distance  1..1000 pixels
+ *      min_size      0..2^31 pixels
+ *      split         true / false (watershed split of touching objects, or plain components)
+ *    Keys whose default comes from the model's metadata accept the value "auto" (JSON null).
+ *    A value refused by a setter leaves the options unchanged.
  */
 #ifndef UNET_H
 #define UNET_H
@@ -23,8 +37,8 @@ extern "C" {
 #endif
 
 /* ---- versioning --------------------------------------------------------------------------- */
-#define UNET_VERSION_MAJOR 0
-#define UNET_VERSION_MINOR 1
+#define UNET_VERSION_MAJOR 1
+#define UNET_VERSION_MINOR 0
 #define UNET_VERSION_PATCH 0
 #define UNET_VERSION_NUMBER \
     (UNET_VERSION_MAJOR * 10000 + UNET_VERSION_MINOR * 100 + UNET_VERSION_PATCH)
@@ -91,25 +105,32 @@ UNET_API void unet_buffer_free(void *data);
 
 UNET_API void unet_model_free(unet_model_t *model);
 
-/* Getters: the value, or UNET_E_INVALID_ARG when model is NULL. */
-UNET_API int unet_model_ndim(const unet_model_t *model);
-UNET_API int unet_model_in_channels(const unet_model_t *model);
-UNET_API int unet_model_out_channels(const unet_model_t *model);
-UNET_API int unet_model_depth(const unet_model_t *model);
+/* Built-in models, compiled into libunet.so: "nuclei" (the default fluorescence-nuclei
+ * segmentation model). An unknown name is UNET_E_INVALID_ARG with a message listing the known
+ * ones; a build without built-in models returns UNET_E_UNSUPPORTED. */
+UNET_API int unet_model_load_builtin(const char *name, unet_model_t **out);
+/* The names unet_model_load_builtin knows (static strings; count 0 in a build without). */
+UNET_API int unet_model_builtin_names(const char *const **names, size_t *count);
+
+/* Getters: UNET_OK and the value through the out-parameter (0 / NULL on failure). */
+UNET_API int unet_model_ndim(const unet_model_t *model, int *ndim);
+UNET_API int unet_model_in_channels(const unet_model_t *model, int *channels);
+UNET_API int unet_model_out_channels(const unet_model_t *model, int *channels);
+UNET_API int unet_model_depth(const unet_model_t *model, int *depth);
 /* Receptive-field margin in pixels: how far an output pixel can see in each direction (for
  * valid padding, the amount by which the output shrinks on each side); a halo stated in the
  * model's metadata can only raise it. */
-UNET_API int unet_model_halo(const unet_model_t *model);
+UNET_API int unet_model_halo(const unet_model_t *model, int *halo);
 /* Product of the pooling factors: tile origins and same-padded input sizes are multiples. */
-UNET_API int unet_model_block_multiple(const unet_model_t *model);
+UNET_API int unet_model_block_multiple(const unet_model_t *model, int *block_multiple);
 /* 1 for "same" padding, 0 for "valid". */
-UNET_API int unet_model_is_same_padding(const unet_model_t *model);
-UNET_API int64_t unet_model_param_count(const unet_model_t *model);
+UNET_API int unet_model_is_same_padding(const unet_model_t *model, int *same);
+UNET_API int unet_model_param_count(const unet_model_t *model, int64_t *count);
 /* The architecture as a JSON object with every key present; owned by the model. */
-UNET_API const char *unet_model_architecture(const unet_model_t *model);
+UNET_API int unet_model_architecture(const unet_model_t *model, const char **json);
 /* The whole libunet metadata document (format_version, architecture, preprocessing, output,
  * training, halo) as JSON; owned by the model, valid until the next change or free. */
-UNET_API const char *unet_model_metadata(const unet_model_t *model);
+UNET_API int unet_model_metadata(const unet_model_t *model, const char **json);
 /* Replace one metadata section: key "preprocessing", "output" or "training" (a JSON object),
  * or "halo" (a non-negative integer); json_value NULL removes the section. */
 UNET_API int unet_model_set_metadata(unet_model_t *model, const char *key,
@@ -117,7 +138,7 @@ UNET_API int unet_model_set_metadata(unet_model_t *model, const char *key,
 
 /* Parameter tensors, in file order, with the names of DESIGN section 5. `shape` has room for
  * 4 entries; the strings are owned by the model. */
-UNET_API int unet_model_tensor_count(const unet_model_t *model);
+UNET_API int unet_model_tensor_count(const unet_model_t *model, int *count);
 UNET_API int unet_model_tensor_info(const unet_model_t *model, int index, const char **name,
                                     int *ndim, int64_t shape[4]);
 /* Copy a tensor out / in; `count` must equal its number of elements. Setting a tensor is not
@@ -140,10 +161,11 @@ UNET_API int unet_model_fit_size(const unet_model_t *model, int64_t size, int64_
 
 /* The raw network (no preprocessing, no padding) on contiguous float32 NCHW input, into a
  * caller-owned contiguous float32 buffer of `output_count` elements (the output shape's
- * product). num_threads <= 0 means all available. */
-UNET_API int unet_model_forward(const unet_model_t *model, const float *input, int ndim,
-                                const int64_t *shape, float *output, size_t output_count,
-                                int num_threads);
+ * product). Of the predict options (NULL: defaults) `threads` and `precise` are used. */
+typedef struct unet_predict_opts unet_predict_opts_t;
+UNET_API int unet_model_forward(const unet_model_t *model, const unet_predict_opts_t *opts,
+                                const float *input, int ndim, const int64_t *shape,
+                                float *output, size_t output_count);
 
 /* ---- prediction ----------------------------------------------------------------------------
  *
@@ -151,8 +173,25 @@ UNET_API int unet_model_forward(const unet_model_t *model, const float *input, i
  * once to the canvas the network needs (border mode), run the network, crop back. Tiled
  * prediction reproduces it to float rounding: tile cores start on multiples of the block
  * multiple in canvas coordinates and each is read with a halo >= the receptive-field margin,
- * taken from the canvas. */
-typedef struct unet_predict_opts unet_predict_opts_t;
+ * taken from the canvas.
+ *
+ * Predict options (key: type, default, range):
+ *   threads   int 0           0..1024
+ *   tile      int 0           0 automatic, -1 whole, or 1..2^20 (multiple of the block multiple,
+ *                             checked at predict time); also "auto" / "whole"
+ *   halo      int -1          -1 (the model's) or 0..2^20; may only raise the receptive-field
+ *                             margin unless unsafe_halo
+ *   unsafe_halo bool false
+ *   blend     int 0           0..2^20 pixels of sin^2 ramp on each side of a seam
+ *   batch     int 1           1..64 tiles per network run
+ *   border    name "auto"     auto network reflect zero
+ *   normalize name "auto"     auto (the model's preprocessing) none zmuv percentile fixed
+ *   norm_low  double 1        0..100  (percentile)
+ *   norm_high double 99.8     0..100  (percentile)
+ *   norm_mean double 0        (fixed)
+ *   norm_std  double 1        > 0     (fixed)
+ *   precise   bool false      direct convolutions everywhere (no Winograd)
+ */
 
 typedef enum unet_border {
     UNET_BORDER_DEFAULT = 0, /* network for same-padding models, reflect for valid padding */
@@ -177,11 +216,21 @@ typedef int (*unet_progress_fn)(void *user, double fraction, const char *stage);
 
 UNET_API int unet_predict_opts_create(unet_predict_opts_t **out);
 UNET_API void unet_predict_opts_free(unet_predict_opts_t *opts);
+/* The generic option mechanism (see Conventions at the top). */
+UNET_API int unet_predict_opts_set(unet_predict_opts_t *opts, const char *key,
+                                   const char *value);
+UNET_API int unet_predict_opts_set_json(unet_predict_opts_t *opts, const char *json_object);
+/* Current values as a JSON object; owned by opts, valid until the next change or free. */
+UNET_API int unet_predict_opts_json(const unet_predict_opts_t *opts, const char **json);
+/* The table as a JSON array of {"name", "type" ("int", "double", "bool", "name", "text"),
+ * "default", "min", "max", "choices", "help"}; owned by opts, valid until it is freed. */
+UNET_API int unet_predict_opts_describe(const unet_predict_opts_t *opts, const char **json);
 /* Threads for one call (0: all available; the library never changes the process default). */
 UNET_API int unet_predict_opts_set_threads(unet_predict_opts_t *opts, int num_threads);
-UNET_API int unet_predict_opts_set_border(unet_predict_opts_t *opts, int border);
-UNET_API int unet_predict_opts_set_normalize(unet_predict_opts_t *opts, int mode, double a,
-                                             double b);
+UNET_API int unet_predict_opts_set_border(unet_predict_opts_t *opts, unet_border_t border);
+/* a, b: percentiles low/high (PERCENTILE), mean/std (FIXED); ignored otherwise. */
+UNET_API int unet_predict_opts_set_normalize(unet_predict_opts_t *opts, unet_normalize_t mode,
+                                             double a, double b);
 /* Tile core size in pixels (the output region one tile produces), a multiple of the model's
  * block multiple (checked at predict time); 0 (default) lets the library choose from the image
  * and a memory budget; UNET_TILE_WHOLE predicts the whole canvas in one piece. */
@@ -215,7 +264,7 @@ UNET_API int unet_predict_opts_reset_cancel(unet_predict_opts_t *opts);
  * network with its final activation, tiling and blending as the options say (NULL: defaults).
  * On failure or cancellation the output's contents are unspecified. */
 UNET_API int unet_predict(const unet_model_t *model, const unet_predict_opts_t *opts,
-                          const void *input, int dtype, int ndim, const int64_t *shape,
+                          const void *input, unet_dtype_t dtype, int ndim, const int64_t *shape,
                           float *output, size_t output_count);
 
 /* Streaming: the image is read and written by region, so it never has to fit in memory.
@@ -240,10 +289,19 @@ UNET_API int unet_predict_stream(const unet_model_t *model, const unet_predict_o
 
 /* Size and element type of a TIFF file (int32 files report UNET_F64, read exactly). */
 UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels,
-                            int64_t *height, int64_t *width, int *dtype);
+                            int64_t *height, int64_t *width, unet_dtype_t *dtype);
 
 #define UNET_TIFF_DEFLATE 1u /* deflate-compress the output */
 #define UNET_TIFF_BIGTIFF 2u /* force BigTIFF (chosen automatically past 4 GB anyway) */
+
+/* Read the first page of a TIFF file into a new float32 buffer (C, H, W) (release with
+ * unet_buffer_free); shape receives C, H, W. */
+UNET_API int unet_tiff_read(const char *path, float **data, int64_t shape[3]);
+/* Write a (H,W) or (C,H,W) image of element type `dtype` to a new TIFF file (flags as for
+ * unet_predict_tiff). */
+UNET_API int unet_tiff_write(const char *path, const void *data, unet_dtype_t dtype,
+                             int ndim,
+                             const int64_t *shape, unsigned flags);
 
 /* Predict a TIFF file into a new TIFF file, streaming: the input is read strip by strip or
  * tile by tile and the output written as rows finish, so memory stays bounded by a band of
@@ -253,7 +311,7 @@ UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels
  * failure or cancellation the output file is removed. */
 UNET_API int unet_predict_tiff(const unet_model_t *model, const unet_predict_opts_t *opts,
                                const char *input_path, const char *output_path,
-                               int output_dtype, unsigned flags);
+                               unet_dtype_t output_dtype, unsigned flags);
 
 /* ---- training ------------------------------------------------------------------------------
  *
@@ -277,7 +335,7 @@ typedef int (*unet_train_progress_fn)(void *user, int64_t step, int64_t total_st
 
 UNET_API int unet_train_opts_create(unet_train_opts_t **out);
 UNET_API void unet_train_opts_free(unet_train_opts_t *opts);
-/* Set one option from text; unknown keys, malformed values and values out of bounds are
+/* Set one option from text (the generic mechanism of the Conventions at the top); unknown keys, malformed values and values out of bounds are
  * refused with UNET_E_INVALID_ARG and a message naming the bounds. Keys (default):
  *   steps (1000; 0 with epochs set: from epochs), epochs (0: unused; one epoch = as many
  *   patches as cover the training pixels once), batch (4), patch (128: input patch size,
@@ -311,7 +369,9 @@ UNET_API int unet_train_opts_set(unet_train_opts_t *opts, const char *key, const
 /* Set the keys of a JSON object (numbers, booleans, strings). */
 UNET_API int unet_train_opts_set_json(unet_train_opts_t *opts, const char *json_object);
 /* Every key and its value as a JSON object; owned by opts, valid until the next change. */
-UNET_API const char *unet_train_opts_json(const unet_train_opts_t *opts);
+UNET_API int unet_train_opts_json(const unet_train_opts_t *opts, const char **json);
+/* The table as JSON, as unet_predict_opts_describe gives it. */
+UNET_API int unet_train_opts_describe(const unet_train_opts_t *opts, const char **json);
 UNET_API int unet_train_opts_set_progress(unet_train_opts_t *opts, unet_train_progress_fn fn,
                                           void *user);
 
@@ -325,9 +385,11 @@ UNET_API void unet_trainer_free(unet_trainer_t *trainer);
 
 /* Where data goes: by the trainer's split (val_fraction of the files, or of the width of a
  * single image), or explicitly. */
-#define UNET_SPLIT_AUTO 0
-#define UNET_SPLIT_TRAIN 1
-#define UNET_SPLIT_VAL 2
+typedef enum unet_split {
+    UNET_SPLIT_AUTO = 0,
+    UNET_SPLIT_TRAIN = 1,
+    UNET_SPLIT_VAL = 2
+} unet_split_t;
 
 /* Add an image and its labels (copied; normalised now as the options say). image: (H,W) or
  * (C,H,W) of any element type; labels: (H,W) of an integer type (instance labels, binary
@@ -336,10 +398,10 @@ UNET_API void unet_trainer_free(unet_trainer_t *trainer);
  * restoration); later pairs follow that decision. Label pixels equal to ignore_label are
  * unannotated. Restoration targets with the image's channel count are normalised with the
  * image's own normalisation (so prediction outputs them in those units). */
-UNET_API int unet_trainer_add_data(unet_trainer_t *trainer, const void *image, int dtype,
-                                   int ndim, const int64_t *shape, const void *labels,
-                                   int label_dtype, int label_ndim, const int64_t *label_shape,
-                                   int split);
+UNET_API int unet_trainer_add_data(unet_trainer_t *trainer, const void *image,
+                                   unet_dtype_t dtype, int ndim, const int64_t *shape,
+                                   const void *labels, unet_dtype_t label_dtype, int label_ndim,
+                                   const int64_t *label_shape, unet_split_t split);
 /* Add every TIFF of images_dir with the file of the same name (or the same stem with any
  * .tif/.tiff extension) in labels_dir; UNET_E_IO when a folder has no pairs. */
 UNET_API int unet_trainer_add_folders(unet_trainer_t *trainer, const char *images_dir,
@@ -353,7 +415,7 @@ UNET_API int unet_trainer_step(unet_trainer_t *trainer, int64_t steps);
 UNET_API int unet_trainer_evaluate(unet_trainer_t *trainer, double *loss, double *metric);
 /* The last validation's figures as JSON ({"step", "loss", "iou", "dice", "f1", ...}), and the
  * steps taken and planned. */
-UNET_API const char *unet_trainer_metrics(const unet_trainer_t *trainer);
+UNET_API int unet_trainer_metrics(const unet_trainer_t *trainer, const char **json);
 UNET_API int unet_trainer_progress(const unet_trainer_t *trainer, int64_t *step,
                                    int64_t *total_steps);
 /* Thread-safe: stop the running call after its current step (UNET_E_CANCELLED). */
@@ -389,26 +451,47 @@ UNET_API int unet_trainer_step_batch(unet_trainer_t *trainer, const float *input
  * Images are one plane (H, W) (ndim 2) or a volume (D, H, W) (ndim 3), contiguous in row-major
  * order, each axis 1 to 2^31. Masks are uint8 (non-zero is foreground). Instance labels are
  * uint32 with 0 for background; every call that makes instances numbers them 1..N in raster
- * order of their first pixel (the order of scipy.ndimage.label). connectivity: 4 or 8 in 2-D,
- * 6, 18 or 26 in 3-D, 0 for 4 / 6. num_objects (may be NULL) receives N; it is 0 on failure.
- * num_threads <= 0 means all available. Output buffers are the caller's and hold one element
- * per pixel. */
+ * order of their first pixel (the order of scipy.ndimage.label). num_objects (may be NULL)
+ * receives N; it is 0 on failure. Output buffers are the caller's and hold one element per
+ * pixel. spacing: ndim pixel sizes (z, y, x order as the shape), NULL for 1.
+ *
+ * Post-processing options (NULL: defaults; key: type, default, range):
+ *   threads       int 0        0..1024
+ *   connectivity  int 0        0 (4 in 2-D, 6 in 3-D), 4 or 8 in 2-D, 6, 18 or 26 in 3-D
+ *   threshold     double 0.5   [0, 1]
+ *   min_distance  int 4        1..1000
+ *   min_size      int 0        0..2^31
+ *   max_size      int 0        0 (no limit)..2^62 */
+typedef struct unet_post_opts unet_post_opts_t;
 
-/* mask = prob > threshold, threshold in [0, 1]; a NaN probability is refused. */
-UNET_API int unet_threshold(const float *prob, int ndim, const int64_t *shape, double threshold,
-                            uint8_t *mask, int num_threads);
+UNET_API int unet_post_opts_create(unet_post_opts_t **out);
+UNET_API void unet_post_opts_free(unet_post_opts_t *opts);
+UNET_API int unet_post_opts_set(unet_post_opts_t *opts, const char *key, const char *value);
+UNET_API int unet_post_opts_set_json(unet_post_opts_t *opts, const char *json_object);
+UNET_API int unet_post_opts_json(const unet_post_opts_t *opts, const char **json);
+UNET_API int unet_post_opts_describe(const unet_post_opts_t *opts, const char **json);
+UNET_API int unet_post_opts_set_threads(unet_post_opts_t *opts, int num_threads);
+UNET_API int unet_post_opts_set_connectivity(unet_post_opts_t *opts, int connectivity);
+UNET_API int unet_post_opts_set_threshold(unet_post_opts_t *opts, double threshold);
+UNET_API int unet_post_opts_set_min_distance(unet_post_opts_t *opts, int min_distance);
+UNET_API int unet_post_opts_set_min_size(unet_post_opts_t *opts, int64_t min_size);
+UNET_API int unet_post_opts_set_max_size(unet_post_opts_t *opts, int64_t max_size);
 
-/* Connected components of the mask's foreground. */
+/* mask = prob > threshold; a NaN probability is refused. Uses threshold, threads. */
+UNET_API int unet_threshold(const float *prob, int ndim, const int64_t *shape,
+                            const unet_post_opts_t *opts, uint8_t *mask);
+
+/* Connected components of the mask's foreground. Uses connectivity, threads. */
 UNET_API int unet_label_components(const uint8_t *mask, int ndim, const int64_t *shape,
-                                   int connectivity, uint32_t *labels, uint32_t *num_objects,
-                                   int num_threads);
+                                   const unet_post_opts_t *opts, uint32_t *labels,
+                                   uint32_t *num_objects);
 
 /* Exact Euclidean distance from every foreground pixel to the nearest background pixel (0 on
  * background; +inf everywhere if the image has no background; outside the image is not
- * background), as scipy.ndimage.distance_transform_edt gives it, in float. spacing: ndim pixel
- * sizes (z, y, x order as the shape), NULL for 1. */
+ * background), as scipy.ndimage.distance_transform_edt gives it, in float. Uses threads. */
 UNET_API int unet_distance_transform(const uint8_t *mask, int ndim, const int64_t *shape,
-                                     const double *spacing, float *distance, int num_threads);
+                                     const double *spacing, const unet_post_opts_t *opts,
+                                     float *distance);
 
 /* Peaks of an image, as skimage.feature.peak_local_max(image, min_distance, labels=regions,
  * exclude_border=False): pixels equal to the maximum of their (2 min_distance + 1)^ndim window
@@ -416,43 +499,47 @@ UNET_API int unet_distance_transform(const uint8_t *mask, int ndim, const int64_
  * (ties: raster order) unless closer than min_distance (Chebyshev, pixels) to a peak of their
  * region kept before. regions (labels, may be NULL: the whole image is one region) bounds the
  * search; in a region whose pixels are all equal every pixel is a candidate (so its first
- * pixel is a peak). markers receives
- * the peaks numbered 1..N in raster order, 0 elsewhere. */
+ * pixel is a peak). markers receives the peaks numbered 1..N in raster order, 0 elsewhere.
+ * Uses min_distance, threads. */
 UNET_API int unet_local_maxima(const float *image, const uint32_t *regions, int ndim,
-                               const int64_t *shape, int min_distance, uint32_t *markers,
-                               uint32_t *num_peaks, int num_threads);
+                               const int64_t *shape, const unet_post_opts_t *opts,
+                               uint32_t *markers, uint32_t *num_peaks);
 
 /* Seeded watershed of a landscape, as skimage.segmentation.watershed(landscape, markers,
  * connectivity, mask): the non-zero markers (inside the mask) keep their labels and flood the
  * landscape lowest first (ties: first come; markers of equal value start in raster order);
  * pixels outside the mask (NULL: no mask) and pixels no marker reaches are 0. labels may be
- * the markers' buffer. The mask's connected components flood in parallel. */
+ * the markers' buffer. The mask's connected components flood in parallel. Uses connectivity,
+ * threads. */
 UNET_API int unet_watershed_markers(const float *landscape, const uint32_t *markers,
                                     const uint8_t *mask, int ndim, const int64_t *shape,
-                                    int connectivity, uint32_t *labels, int num_threads);
+                                    const unet_post_opts_t *opts, uint32_t *labels);
 
 /* Split touching objects of a mask: its distance transform (with spacing, as above), the peaks
  * of that distance at least min_distance pixels apart within each connected component, and the
- * watershed of -distance from them inside the mask. Every foreground pixel gets a label. */
+ * watershed of -distance from them inside the mask. Every foreground pixel gets a label. Uses
+ * min_distance, connectivity, threads. */
 UNET_API int unet_watershed(const uint8_t *mask, int ndim, const int64_t *shape,
-                            const double *spacing, int min_distance, int connectivity,
-                            uint32_t *labels, uint32_t *num_objects, int num_threads);
+                            const double *spacing, const unet_post_opts_t *opts,
+                            uint32_t *labels, uint32_t *num_objects);
 
 /* Instances from 3-class probabilities (background, interior, boundary), laid out
  * (3, [D,] H, W) as unet_predict writes them; `shape` is the spatial shape. Every pixel takes
  * its most probable class; connected interiors are the objects, grown over the boundary pixels
- * around them (most interior-like first). Boundary pixels that touch no interior stay 0. */
+ * around them (most interior-like first). Boundary pixels that touch no interior stay 0. Uses
+ * connectivity, threads. */
 UNET_API int unet_labels_from_3class(const float *probs, int ndim, const int64_t *shape,
-                                     int connectivity, uint32_t *labels, uint32_t *num_objects,
-                                     int num_threads);
+                                     const unet_post_opts_t *opts, uint32_t *labels,
+                                     uint32_t *num_objects);
 
 /* Renumber any labels, in place, to 1..N in raster order of first pixel. */
 UNET_API int unet_relabel(uint32_t *labels, int ndim, const int64_t *shape,
                           uint32_t *num_objects);
 /* Remove, in place, objects of fewer than min_size pixels or more than max_size (0: no upper
- * limit), then renumber 1..N. Objects are pixels sharing a label, connected or not. */
+ * limit), then renumber 1..N. Objects are pixels sharing a label, connected or not. Uses
+ * min_size, max_size. */
 UNET_API int unet_filter_sizes(uint32_t *labels, int ndim, const int64_t *shape,
-                               int64_t min_size, int64_t max_size, uint32_t *num_objects);
+                               const unet_post_opts_t *opts, uint32_t *num_objects);
 
 /* Instance F1 of predicted labels against true labels: a prediction and a true object match
  * when their IoU is >= iou_threshold (in (0, 1]), each at most once, with as many matches as
@@ -474,38 +561,56 @@ UNET_API int unet_instance_f1(const uint32_t *pred, const uint32_t *truth, int n
  * min_size are removed; labels are 1..N in raster order of first pixel. */
 typedef struct unet_segment_opts unet_segment_opts_t;
 
+/* Segment options hold a copy of every predict option (same keys, same table entries: threads,
+ * tile, halo, blend, batch, border, normalize, ..., precise) and these (key: type, default,
+ * range):
+ *   threshold     double auto   [0, 1]: foreground probability (one-channel models); auto: the
+ *                               model's output "threshold", else 0.5
+ *   min_distance  int auto      1..1000 pixels of the scaled image between watershed seeds;
+ *                               auto: the model's output "min_distance", else 4
+ *   split         bool auto     watershed split of touching objects (false: connected
+ *                               components); auto: false when the model's output says
+ *                               "instances": "components", else true
+ *   min_size      int auto      0..2^31 pixels of the scaled image; smaller objects are removed
+ *                               (exact while min_size <= the overlap); auto: the model's output
+ *                               "min_size", else 16
+ *   scale         double 0      0 (auto: image pixel size / the model's output "pixel_size"
+ *                               when both are known, else 1) or [0.05, 20]: resize factor
+ *                               applied to the image before prediction (bilinear), labels mapped
+ *                               back (nearest); 0.5 halves the image
+ *   pixel_size    double 0      0 (unknown) or > 0, in the unit of the model's "pixel_size"
+ *   strip_rows    int 0         0 (automatic, about 4 Mpixels) or 1..2^31 rows per strip
+ *   strip_overlap int 0         0 (automatic, 128) or 1..2^31 rows of context between strips */
 UNET_API int unet_segment_opts_create(unet_segment_opts_t **out);
 UNET_API void unet_segment_opts_free(unet_segment_opts_t *opts);
-/* Foreground probability threshold in [0, 1] (default: the model's output "threshold", else
- * 0.5); used by one-channel models only. */
-UNET_API int unet_segment_opts_set_threshold(unet_segment_opts_t *opts, double threshold);
-/* Minimum distance between watershed seeds in pixels of the (scaled) image, 1 to 1000
- * (default: the model's output "min_distance", else 4). */
-UNET_API int unet_segment_opts_set_min_distance(unet_segment_opts_t *opts, int min_distance);
-/* Objects of fewer pixels (of the scaled image) are removed, 0 to 2^31 (default: the model's
- * output "min_size", else 16). Exact while min_size <= the overlap. */
-UNET_API int unet_segment_opts_set_min_size(unet_segment_opts_t *opts, int64_t min_size);
-/* Resize factor applied to the image before prediction (bilinear), labels mapped back to the
- * original grid (nearest): 0.5 halves the image, so objects twice the trained size match it.
- * 0 (default): image pixel size / the model's output "pixel_size" when both are known, else 1.
- * Range [0.05, 20]. */
-UNET_API int unet_segment_opts_set_scale(unet_segment_opts_t *opts, double scale);
-/* The image's pixel size, in the unit of the model's output "pixel_size" (0: unknown). */
-UNET_API int unet_segment_opts_set_pixel_size(unet_segment_opts_t *opts, double pixel_size);
-/* Strip core height and overlap in rows of the (scaled) image (0: automatic, strips of about
- * 4 Mpixels and an overlap of 128 rows). */
-UNET_API int unet_segment_opts_set_strip(unet_segment_opts_t *opts, int64_t rows,
-                                         int64_t overlap);
-/* Prediction options (tile, threads, progress, cancel) used by the call; borrowed: they must
- * outlive the segment options (NULL: defaults). Progress reports the whole call; cancelling
- * these options cancels it. */
+UNET_API int unet_segment_opts_set(unet_segment_opts_t *opts, const char *key,
+                                   const char *value);
+UNET_API int unet_segment_opts_set_json(unet_segment_opts_t *opts, const char *json_object);
+UNET_API int unet_segment_opts_json(const unet_segment_opts_t *opts, const char **json);
+UNET_API int unet_segment_opts_describe(const unet_segment_opts_t *opts, const char **json);
+/* Copy the values of every predict option into these options (progress and cancel state are
+ * not copied: segment options have their own). */
 UNET_API int unet_segment_opts_set_predict_opts(unet_segment_opts_t *opts,
-                                                unet_predict_opts_t *predict_opts);
+                                                const unet_predict_opts_t *predict_opts);
+UNET_API int unet_segment_opts_set_threads(unet_segment_opts_t *opts, int num_threads);
+UNET_API int unet_segment_opts_set_tile(unet_segment_opts_t *opts, int64_t tile);
+UNET_API int unet_segment_opts_set_threshold(unet_segment_opts_t *opts, double threshold);
+UNET_API int unet_segment_opts_set_min_distance(unet_segment_opts_t *opts, int min_distance);
+UNET_API int unet_segment_opts_set_split(unet_segment_opts_t *opts, int split);
+UNET_API int unet_segment_opts_set_min_size(unet_segment_opts_t *opts, int64_t min_size);
+UNET_API int unet_segment_opts_set_scale(unet_segment_opts_t *opts, double scale);
+UNET_API int unet_segment_opts_set_pixel_size(unet_segment_opts_t *opts, double pixel_size);
+/* Progress of the whole call (statistics, prediction, post-processing) and cancellation, as
+ * for predict options. */
+UNET_API int unet_segment_opts_set_progress(unet_segment_opts_t *opts, unet_progress_fn fn,
+                                            void *user);
+UNET_API int unet_segment_opts_cancel(unet_segment_opts_t *opts);
+UNET_API int unet_segment_opts_reset_cancel(unet_segment_opts_t *opts);
 
 /* Segment an in-memory image (H,W) or (C,H,W) of element type `dtype` into caller-owned
  * uint32 labels of H*W elements (label_count). num_objects (may be NULL) receives N. */
 UNET_API int unet_segment(const unet_model_t *model, const unet_segment_opts_t *opts,
-                          const void *input, int dtype, int ndim, const int64_t *shape,
+                          const void *input, unet_dtype_t dtype, int ndim, const int64_t *shape,
                           uint32_t *labels, size_t label_count, uint32_t *num_objects);
 
 /* Streaming: `read` as for unet_predict_stream (plane is always 0); `write` receives finished
@@ -524,13 +629,6 @@ UNET_API int unet_segment_tiff(const unet_model_t *model, const unet_segment_opt
                                const char *input_path, const char *output_path, unsigned flags,
                                uint32_t *num_objects);
 
-/* Read the first page of a TIFF file into a new float32 buffer (C, H, W) (release with
- * unet_buffer_free); shape receives C, H, W. */
-UNET_API int unet_tiff_read(const char *path, float **data, int64_t shape[3]);
-/* Write a (H,W) or (C,H,W) image of element type `dtype` to a new TIFF file (flags as for
- * unet_predict_tiff). */
-UNET_API int unet_tiff_write(const char *path, const void *data, int dtype, int ndim,
-                             const int64_t *shape, unsigned flags);
 
 /* ---- click-to-segment ------------------------------------------------------------------------
  * A session holds one image and predicts only what clicks need: a click predicts a window
@@ -540,8 +638,8 @@ UNET_API int unet_tiff_write(const char *path, const void *data, int dtype, int 
  * so later clicks nearby run no network. The window grows until the object under the click is
  * complete (or max_extent is reached). The object is cut out as unet_segment cuts it, from the
  * model's `output` metadata: one probability channel -> threshold, then the distance-transform
- * watershed of the click's 4-connected foreground component (min_distance; with "instances":
- * "components", the component itself); three channels ("target" "3class", or a softmax) ->
+ * watershed of the click's 4-connected foreground component (min_distance; with split false,
+ * the component itself); three channels ("target" "3class", or a softmax) ->
  * unet_labels_from_3class. Objects smaller than min_size count as background. The image is
  * used at its own pixel size (no scale option).
  *
@@ -550,30 +648,49 @@ UNET_API int unet_tiff_write(const char *path, const void *data, int dtype, int 
  * is borrowed too. A session is used from one thread at a time; several sessions may share a
  * model across threads. The cache grows with the area clicked, up to the model's output
  * channels x height x width floats per plane clicked; free the session to release it. */
+typedef struct unet_click_opts unet_click_opts_t;
 typedef struct unet_click_session unet_click_session_t;
 typedef struct unet_click_result unet_click_result_t;
 
+/* Click options hold a copy of every predict option (of which threads, halo, border,
+ * normalize..., precise are used; tile, blend and batch are the session's business) and these
+ * (key: type, default, range):
+ *   threshold, min_distance, split, min_size   as for segment options (auto: the model's)
+ *   max_extent    int 1024      the largest window side searched for one object, from the cell
+ *                               size (64 px for most models) to 2^31
+ *   first_window  int 192       1..2^31: side of the window predicted around a click on pixels
+ *                               not yet cached (rounded out to whole cells): larger costs the
+ *                               first click more and makes more later clicks nearby free */
+UNET_API int unet_click_opts_create(unet_click_opts_t **out);
+UNET_API void unet_click_opts_free(unet_click_opts_t *opts);
+UNET_API int unet_click_opts_set(unet_click_opts_t *opts, const char *key, const char *value);
+UNET_API int unet_click_opts_set_json(unet_click_opts_t *opts, const char *json_object);
+UNET_API int unet_click_opts_json(const unet_click_opts_t *opts, const char **json);
+UNET_API int unet_click_opts_describe(const unet_click_opts_t *opts, const char **json);
+/* Copy the values of every predict option into these options. */
+UNET_API int unet_click_opts_set_predict_opts(unet_click_opts_t *opts,
+                                              const unet_predict_opts_t *predict_opts);
+UNET_API int unet_click_opts_set_threads(unet_click_opts_t *opts, int num_threads);
+UNET_API int unet_click_opts_set_threshold(unet_click_opts_t *opts, double threshold);
+UNET_API int unet_click_opts_set_min_distance(unet_click_opts_t *opts, int min_distance);
+UNET_API int unet_click_opts_set_split(unet_click_opts_t *opts, int split);
+UNET_API int unet_click_opts_set_min_size(unet_click_opts_t *opts, int64_t min_size);
+UNET_API int unet_click_opts_set_max_extent(unet_click_opts_t *opts, int64_t pixels);
+UNET_API int unet_click_opts_set_first_window(unet_click_opts_t *opts, int64_t pixels);
+
 /* A session on an image as unet_predict takes it: (H,W), (C,H,W) or (P,C,H,W), contiguous,
- * of element type `dtype`. opts (copied; NULL: defaults): threads, border, normalisation,
- * halo and precise are used; tile, blend, batch and progress are the session's business. */
-UNET_API int unet_click_session_create(const unet_model_t *model,
-                                       const unet_predict_opts_t *opts, const void *image,
-                                       int dtype, int ndim, const int64_t *shape,
-                                       unet_click_session_t **out);
+ * of element type `dtype`, with a copy of `opts` (NULL: defaults). */
+UNET_API int unet_click_session_create(const unet_model_t *model, const unet_click_opts_t *opts,
+                                       const void *image, unet_dtype_t dtype, int ndim,
+                                       const int64_t *shape, unet_click_session_t **out);
 UNET_API void unet_click_session_free(unet_click_session_t *session);
-/* Post-processing overrides (they apply to later clicks; the cache stays valid).
- * threshold in [0, 1]; min_distance 1 to 1000 for the watershed, 0 for plain connected
- * components; min_size 0 to 2^31 pixels; max_extent: the largest window side searched for one
- * object, from the cell size (64 px for most models) to 2^31 (default 1024). */
-UNET_API int unet_click_session_set_threshold(unet_click_session_t *session, double threshold);
-UNET_API int unet_click_session_set_watershed(unet_click_session_t *session, int min_distance);
-UNET_API int unet_click_session_set_min_size(unet_click_session_t *session, int64_t min_size);
-UNET_API int unet_click_session_set_max_extent(unet_click_session_t *session, int64_t pixels);
-/* Side of the window predicted around a click on pixels not yet cached, 1 to 2^31 (default
- * 192; rounded out to whole cells): larger costs the first click more and makes more later
- * clicks nearby free. A click on cached pixels starts from its own cell. */
-UNET_API int unet_click_session_set_first_window(unet_click_session_t *session,
-                                                 int64_t pixels);
+/* Replace the session's options by a copy of `opts`. Changing only post-processing keys
+ * (threshold, min_distance, split, min_size, max_extent, first_window) keeps the cache; any
+ * prediction key that changes the probabilities (halo, unsafe_halo, border, normalize,
+ * norm_*, precise) drops it; threads applies to later network runs (tile, blend and batch are
+ * not used by sessions). Applies to later clicks; on failure the session is unchanged. */
+UNET_API int unet_click_session_set_opts(unet_click_session_t *session,
+                                         const unet_click_opts_t *opts);
 /* Work done so far (any pointer may be NULL): network runs, input pixels they processed
  * (halo included), and image pixels whose probabilities are cached. */
 UNET_API int unet_click_session_stats(const unet_click_session_t *session, int64_t *network_runs,
@@ -588,23 +705,45 @@ UNET_API int unet_click(unet_click_session_t *session, int64_t x, int64_t y, int
 UNET_API void unet_click_result_free(unet_click_result_t *result);
 /* Bounding box of the object: x, y (its top-left pixel), width, height; zeros when empty. */
 UNET_API int unet_click_result_bbox(const unet_click_result_t *result, int64_t bbox[4]);
-/* The object's pixel count (0 when empty), or a negative status. */
-UNET_API int64_t unet_click_result_area(const unet_click_result_t *result);
-/* 1 when the object was found whole, 0 when max_extent cut it; or a negative status. */
-UNET_API int unet_click_result_complete(const unet_click_result_t *result);
+/* The object's pixel count (0 when empty). */
+UNET_API int unet_click_result_area(const unet_click_result_t *result, int64_t *area);
+/* 1 when the object was found whole, 0 when max_extent cut it. */
+UNET_API int unet_click_result_complete(const unet_click_result_t *result, int *complete);
 /* The object's mask, height x width of the bounding box row by row, 1 on the object, 0 off
  * it; owned by the result; NULL when empty. */
-UNET_API const uint8_t *unet_click_result_mask(const unet_click_result_t *result);
+UNET_API int unet_click_result_mask(const unet_click_result_t *result, const uint8_t **mask);
 /* Outline rings along pixel edges, vertices at pixel corners in image coordinates (corner
  * (x, y) is the top-left corner of pixel (x, y)), only where the direction changes; the last
  * vertex joins the first. Ring 0 is the outline: clockwise on screen (y down), its shoelace
  * area sum(x_i y_{i+1} - x_{i+1} y_i) / 2 is positive. Further rings are holes, with negative
  * areas; all rings' areas add up to the object's pixel count. Diagonal-only contacts of the
  * object's pixels are kept apart (4-connectivity). */
-UNET_API int64_t unet_click_result_ring_count(const unet_click_result_t *result);
-/* Ring `index`: num_vertices (x, y) pairs, owned by the result; NULL on a bad index. */
-UNET_API const int64_t *unet_click_result_ring(const unet_click_result_t *result, int64_t index,
-                                               int64_t *num_vertices);
+UNET_API int unet_click_result_ring_count(const unet_click_result_t *result, int64_t *count);
+/* Ring `index`: num_vertices (x, y) pairs (2 * num_vertices int64 values), owned by the
+ * result; UNET_E_INVALID_ARG on a bad index. */
+UNET_API int unet_click_result_ring(const unet_click_result_t *result, int64_t index,
+                                   const int64_t **xy, int64_t *num_vertices);
+
+/* ---- sample images -----------------------------------------------------------------------
+ * Synthetic fluorescence nuclei (10-60 px, touching, elongated, textured, blurred, uneven
+ * background, Poisson + Gaussian noise) with their instance labels: what `unet sample` writes
+ * and what the built-in model was trained on. The same options give the same image.
+ * Sample options (key: type, default, range):
+ *   seed   int 0     0..2^53
+ *   bits   int 16    8 or 16: the image's values lie in [0, 2^bits) */
+typedef struct unet_sample_opts unet_sample_opts_t;
+UNET_API int unet_sample_opts_create(unet_sample_opts_t **out);
+UNET_API void unet_sample_opts_free(unet_sample_opts_t *opts);
+UNET_API int unet_sample_opts_set(unet_sample_opts_t *opts, const char *key, const char *value);
+UNET_API int unet_sample_opts_set_json(unet_sample_opts_t *opts, const char *json_object);
+UNET_API int unet_sample_opts_json(const unet_sample_opts_t *opts, const char **json);
+UNET_API int unet_sample_opts_describe(const unet_sample_opts_t *opts, const char **json);
+UNET_API int unet_sample_opts_set_seed(unet_sample_opts_t *opts, uint64_t seed);
+/* An image of height x width (each 16..8192) into caller buffers of height * width elements:
+ * the image as uint16 (values below 2^bits) and its instance labels 1..N (labels may be NULL).
+ * num_objects (may be NULL) receives N. */
+UNET_API int unet_sample_nuclei(const unet_sample_opts_t *opts, int64_t height, int64_t width,
+                                uint16_t *image, uint32_t *labels, uint32_t *num_objects);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
  * metadata and the caller's options, and the result object's getters. The work is in click/.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,29 +16,231 @@
 
 #define MAX_AXIS ((int64_t)1 << 31)
 
-/* ---- settings from the model's metadata (as unet_segment reads them) ---- */
+/* ---- click options ---- */
 
-static int resolve_post(const unet_model_t *m, unet__click_post *p)
+typedef struct unet_click_opts C;
+
+static const unet__opt click_entries[] = {
+    {UNET__OPT_AT(C, max_extent), .type = UNET__OPT_I64, .def = 1024, .min = 1, .max = MAX_AXIS,
+     .help = "the largest window side searched for one object, at least the model's cell "
+             "size (64 px for most models)"},
+    {UNET__OPT_AT(C, first_window), .type = UNET__OPT_I64, .def = 192, .min = 1,
+     .max = MAX_AXIS,
+     .help = "side of the window predicted around a click on pixels not yet cached (rounded "
+             "out to whole cells)"},
+};
+
+static const unet__opts_section click_sections[] = {
+    {unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, offsetof(C, predict)},
+    {unet__instance_opt_entries, UNET__INSTANCE_OPT_COUNT, offsetof(C, inst)},
+    {click_entries, (int)(sizeof click_entries / sizeof click_entries[0]), 0},
+};
+static const unet__opts_table click_table = {"click", click_sections, 3, sizeof(C)};
+
+static void click_defaults(C *o)
+{
+    memset(o, 0, sizeof *o);
+    unet__predict_opts_defaults(&o->predict);
+    unet__opts_defaults(&click_table, o);
+}
+
+/* The values of every entry of src into dst (no cached strings). */
+static void click_copy(C *dst, const C *src)
+{
+    for (int i = 0; i < 3; i++)
+        unet__opts_copy(click_sections[i].opts, click_sections[i].count,
+                        (char *)dst + click_sections[i].base,
+                        (const char *)src + click_sections[i].base);
+}
+
+UNET_API int unet_click_opts_create(unet_click_opts_t **out)
+{
+    unet__clear_error();
+    if (!out)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_create: out is NULL");
+    *out = malloc(sizeof **out);
+    if (!*out)
+        return unet__fail(UNET_E_NOMEM, "out of memory creating click options");
+    click_defaults(*out);
+    return UNET_OK;
+}
+
+UNET_API void unet_click_opts_free(unet_click_opts_t *o)
+{
+    if (!o)
+        return;
+    free(o->json);
+    free(o->describe);
+    free(o);
+}
+
+#define CHECK_OPTS(o)                                                                          \
+    do {                                                                                       \
+        unet__clear_error();                                                                   \
+        if (!(o))                                                                              \
+            return unet__fail(UNET_E_INVALID_ARG, "click options are NULL");                   \
+    } while (0)
+
+UNET_API int unet_click_opts_set(unet_click_opts_t *o, const char *key, const char *value)
+{
+    CHECK_OPTS(o);
+    if (!key || !value)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_set: key or value is NULL");
+    return unet__opts_set_text(&click_table, o, key, value);
+}
+
+UNET_API int unet_click_opts_set_json(unet_click_opts_t *o, const char *json_object)
+{
+    CHECK_OPTS(o);
+    if (!json_object)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_set_json: json is NULL");
+    return unet__opts_set_json(&click_table, o, json_object);
+}
+
+UNET_API int unet_click_opts_json(const unet_click_opts_t *o, const char **json)
+{
+    unet__clear_error();
+    if (json)
+        *json = NULL;
+    if (!o || !json)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_json: opts or json is NULL");
+    return unet__opts_json(&click_table, o, &((C *)o)->json, json);
+}
+
+UNET_API int unet_click_opts_describe(const unet_click_opts_t *o, const char **json)
+{
+    unet__clear_error();
+    if (json)
+        *json = NULL;
+    if (!o || !json)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_describe: opts or json is NULL");
+    return unet__opts_describe(&click_table, &((C *)o)->describe, json);
+}
+
+UNET_API int unet_click_opts_set_predict_opts(unet_click_opts_t *o,
+                                              const unet_predict_opts_t *predict_opts)
+{
+    CHECK_OPTS(o);
+    if (!predict_opts)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_set_predict_opts: predict "
+                                              "options are NULL");
+    unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, &o->predict,
+                    predict_opts);
+    return UNET_OK;
+}
+
+#define TYPED_SETTER(fn, type, key, conv)                                                      \
+    UNET_API int fn(unet_click_opts_t *o, type value)                                          \
+    {                                                                                          \
+        CHECK_OPTS(o);                                                                         \
+        return conv(&click_table, o, key, value);                                              \
+    }
+
+TYPED_SETTER(unet_click_opts_set_threads, int, "threads", unet__opts_set_i64)
+TYPED_SETTER(unet_click_opts_set_threshold, double, "threshold", unet__opts_set_double)
+TYPED_SETTER(unet_click_opts_set_min_distance, int, "min_distance", unet__opts_set_i64)
+TYPED_SETTER(unet_click_opts_set_min_size, int64_t, "min_size", unet__opts_set_i64)
+TYPED_SETTER(unet_click_opts_set_max_extent, int64_t, "max_extent", unet__opts_set_i64)
+TYPED_SETTER(unet_click_opts_set_first_window, int64_t, "first_window", unet__opts_set_i64)
+
+UNET_API int unet_click_opts_set_split(unet_click_opts_t *o, int split)
+{
+    CHECK_OPTS(o);
+    return unet__opts_set_i64(&click_table, o, "split", split != 0);
+}
+
+/* ---- the session's settings from the model's metadata and the options ---- */
+
+static int resolve_post(const unet_model_t *m, const unet__instance_opts *inst,
+                        unet__click_post *p)
 {
     unet__seg_rules r;
+    unet__instance_params ip;
     int rc = unet__seg_rules_from_model(m, "click-to-segment", &r);
     if (rc == UNET_OK)
-        rc = unet__seg_rules_check(r.threshold, r.min_distance, r.min_size);
+        rc = unet__instance_resolve(&r, inst, &ip);
     if (rc != UNET_OK)
         return rc;
     p->kind = r.kind;
     p->logits = r.logits;
-    p->threshold = (float)r.threshold;
-    p->min_distance = r.components ? 0 : (int)r.min_distance;
-    p->min_size = (int64_t)r.min_size;
+    p->threshold = (float)ip.threshold;
+    p->min_distance = (int)ip.min_distance;
+    p->split = ip.split;
+    p->min_size = (int64_t)ip.min_size;
     p->rank = 1; /* 4-connected objects, as unet_segment */
     return UNET_OK;
 }
 
+/* The prediction reference of the session (normalisation, halo, border, cell grid) from the
+ * predict options; an empty per-plane cache. */
+static int configure_prediction(struct unet_click_session *s, const struct unet_predict_opts *po)
+{
+    unet__predict_opts_defaults(&s->run_opts);
+    unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, &s->run_opts, po);
+    int rc = unet__predict_opts_check(&s->run_opts);
+    if (rc != UNET_OK)
+        return rc;
+    s->norm = unet__model_norm(s->model, &s->run_opts);
+    s->threads = unet__post_threads(s->run_opts.threads);
+    if ((rc = unet__click_geometry(s)) != UNET_OK)
+        return rc;
+    /* Window runs: the sub-canvas in one piece, already normalised; the border is made by
+     * the reader, so the engine's own only pads what the reference pads. */
+    s->run_opts.tile = UNET_TILE_WHOLE;
+    s->run_opts.normalize = UNET_NORMALIZE_NONE;
+    s->run_opts.border = s->same_padding ? UNET_BORDER_NETWORK : UNET_BORDER_REFLECT;
+    s->run_opts.halo = -1;
+    s->run_opts.unsafe_halo = false;
+    s->run_opts.blend = 0;
+    s->run_opts.batch = 1;
+    s->plane = calloc((size_t)s->planes, sizeof *s->plane);
+    if (!s->plane)
+        return unet__fail(UNET_E_NOMEM, "out of memory for a click session of %lld planes",
+                          (long long)s->planes);
+    return UNET_OK;
+}
+
+/* Post-processing and search settings from the options (the cell size known). */
+static int configure_post(struct unet_click_session *s, const struct unet_click_opts *o)
+{
+    unet__click_post post;
+    memset(&post, 0, sizeof post);
+    int rc = resolve_post(s->model, &o->inst, &post);
+    if (rc != UNET_OK)
+        return rc;
+    if (o->max_extent < s->cell)
+        return unet__fail(UNET_E_INVALID_ARG, "click option max_extent = %lld is below the "
+                                              "model's cell size %lld",
+                          (long long)o->max_extent, (long long)s->cell);
+    s->post = post;
+    s->max_extent = o->max_extent;
+    s->first_window = o->first_window;
+    s->threads = unet__post_threads(o->predict.threads);
+    s->run_opts.threads = o->predict.threads;
+    click_copy(&s->opts, o);
+    return UNET_OK;
+}
+
+/* Whether two option sets give the same probabilities: every predict key but threads (which
+ * does not change the numbers) and tile, blend and batch (which sessions do not use). */
+static bool same_prediction(const struct unet_predict_opts *a, const struct unet_predict_opts *b)
+{
+    static const char *const unused[] = {"threads", "tile", "blend", "batch"};
+    for (int i = 0; i < UNET__PREDICT_OPT_COUNT; i++) {
+        const unet__opt *e = &unet__predict_opt_entries[i];
+        bool skip = false;
+        for (size_t k = 0; k < sizeof unused / sizeof unused[0]; k++)
+            skip = skip || strcmp(e->name, unused[k]) == 0;
+        if (!skip && !unet__opts_equal(e, 1, a, b))
+            return false;
+    }
+    return true;
+}
+
 /* ---- sessions ---- */
 
-UNET_API int unet_click_session_create(const unet_model_t *m, const unet_predict_opts_t *opts,
-                                       const void *image, int dtype, int ndim,
+UNET_API int unet_click_session_create(const unet_model_t *m, const unet_click_opts_t *opts,
+                                       const void *image, unet_dtype_t dtype, int ndim,
                                        const int64_t *shape, unet_click_session_t **out)
 {
     unet__clear_error();
@@ -49,7 +252,7 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_predict
                                               "shape is NULL");
     if (dtype < UNET_U8 || dtype > UNET_F64)
         return unet__fail(UNET_E_INVALID_ARG, "element type %d is not one of UNET_U8..UNET_F64",
-                          dtype);
+                          (int)dtype);
     if (ndim < 2 || ndim > 4)
         return unet__fail(UNET_E_SHAPE, "image has %d dimensions; expected (H,W), (C,H,W) or "
                                         "(P,C,H,W)", ndim);
@@ -64,27 +267,15 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_predict
     int64_t count;
     if (!unet__product(shape, ndim, INT64_MAX / 8, &count))
         return unet__fail(UNET_E_NOMEM, "the image is too large to address");
-    unet__click_post post;
-    memset(&post, 0, sizeof post);
-    int rc = resolve_post(m, &post);
-    if (rc != UNET_OK)
-        return rc;
+    C defaults;
+    if (!opts) {
+        click_defaults(&defaults);
+        opts = &defaults;
+    }
     struct unet_click_session *s = calloc(1, sizeof *s);
     if (!s)
         return unet__fail(UNET_E_NOMEM, "out of memory for a click session");
     s->model = m;
-    unet__predict_opts_defaults(&s->run_opts);
-    if (opts) { /* the settings that define the reference; tiling is the session's */
-        s->run_opts.threads = opts->threads;
-        s->run_opts.border = opts->border;
-        s->run_opts.normalize = opts->normalize;
-        s->run_opts.norm_a = opts->norm_a;
-        s->run_opts.norm_b = opts->norm_b;
-        s->run_opts.halo = opts->halo;
-        s->run_opts.unsafe_halo = opts->unsafe_halo;
-        s->run_opts.precise = opts->precise;
-    }
-    s->norm = unet__model_norm(m, &s->run_opts);
     s->image = image;
     s->dtype = dtype;
     s->planes = planes;
@@ -94,24 +285,9 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_predict
     s->in_channels = m->cfg.in_channels;
     s->out_channels = m->cfg.out_channels;
     s->same_padding = m->cfg.same_padding;
-    s->post = post;
-    s->max_extent = 1024;
-    s->first_window = 192;
-    s->threads = unet__post_threads(s->run_opts.threads);
-    rc = unet__click_geometry(s);
-    if (rc == UNET_OK) {
-        /* Window runs: the sub-canvas in one piece, already normalised; the border is
-         * made by the reader, so the engine's own only pads what the reference pads. */
-        s->run_opts.tile = UNET_TILE_WHOLE;
-        s->run_opts.normalize = UNET_NORMALIZE_NONE;
-        s->run_opts.border = s->same_padding ? UNET_BORDER_NETWORK : UNET_BORDER_REFLECT;
-        s->run_opts.halo = -1;
-        s->run_opts.unsafe_halo = false;
-        s->plane = calloc((size_t)planes, sizeof *s->plane);
-        if (!s->plane)
-            rc = unet__fail(UNET_E_NOMEM, "out of memory for a click session of %lld planes",
-                            (long long)planes);
-    }
+    int rc = configure_prediction(s, &opts->predict);
+    if (rc == UNET_OK)
+        rc = configure_post(s, opts);
     if (rc != UNET_OK) {
         unet_click_session_free(s);
         return rc;
@@ -135,53 +311,26 @@ UNET_API void unet_click_session_free(unet_click_session_t *s)
             return unet__fail(UNET_E_INVALID_ARG, "click session is NULL");                    \
     } while (0)
 
-UNET_API int unet_click_session_set_threshold(unet_click_session_t *s, double threshold)
+UNET_API int unet_click_session_set_opts(unet_click_session_t *s, const unet_click_opts_t *opts)
 {
     CHECK_SESSION(s);
-    if (!(threshold >= 0 && threshold <= 1))
-        return unet__fail(UNET_E_INVALID_ARG, "threshold %g is out of range [0, 1]", threshold);
-    s->post.threshold = (float)threshold;
-    return UNET_OK;
-}
-
-UNET_API int unet_click_session_set_watershed(unet_click_session_t *s, int min_distance)
-{
-    CHECK_SESSION(s);
-    if (min_distance < 0 || min_distance > 1000)
-        return unet__fail(UNET_E_INVALID_ARG, "min_distance %d is out of range [0, 1000] (0: "
-                                              "no watershed)", min_distance);
-    s->post.min_distance = min_distance;
-    return UNET_OK;
-}
-
-UNET_API int unet_click_session_set_min_size(unet_click_session_t *s, int64_t min_size)
-{
-    CHECK_SESSION(s);
-    if (min_size < 0 || min_size > MAX_AXIS)
-        return unet__fail(UNET_E_INVALID_ARG, "min_size %lld is out of range [0, 2^31]",
-                          (long long)min_size);
-    s->post.min_size = min_size;
-    return UNET_OK;
-}
-
-UNET_API int unet_click_session_set_max_extent(unet_click_session_t *s, int64_t pixels)
-{
-    CHECK_SESSION(s);
-    if (pixels < s->cell || pixels > MAX_AXIS)
-        return unet__fail(UNET_E_INVALID_ARG, "max extent %lld is out of range [%lld, 2^31] "
-                                              "(the cell size is the least)",
-                          (long long)pixels, (long long)s->cell);
-    s->max_extent = pixels;
-    return UNET_OK;
-}
-
-UNET_API int unet_click_session_set_first_window(unet_click_session_t *s, int64_t pixels)
-{
-    CHECK_SESSION(s);
-    if (pixels < 1 || pixels > MAX_AXIS)
-        return unet__fail(UNET_E_INVALID_ARG, "first window %lld is out of range [1, 2^31]",
-                          (long long)pixels);
-    s->first_window = pixels;
+    if (!opts)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_click_session_set_opts: options are NULL");
+    if (same_prediction(&s->opts.predict, &opts->predict))
+        return configure_post(s, opts); /* the cache stays valid */
+    /* New probabilities: settle everything on a copy, then drop the cache. */
+    struct unet_click_session next = *s;
+    next.plane = NULL;
+    int rc = configure_prediction(&next, &opts->predict);
+    if (rc == UNET_OK)
+        rc = configure_post(&next, opts);
+    if (rc != UNET_OK) {
+        free(next.plane);
+        return rc;
+    }
+    unet__click_free_cache(s);
+    next.cached_pixels = 0;
+    *s = next;
     return UNET_OK;
 }
 
@@ -240,52 +389,64 @@ UNET_API int unet_click_result_bbox(const unet_click_result_t *r, int64_t bbox[4
     return UNET_OK;
 }
 
-UNET_API int64_t unet_click_result_area(const unet_click_result_t *r)
+#define CHECK_RESULT(r, out, fn)                                                               \
+    do {                                                                                       \
+        unet__clear_error();                                                                   \
+        if (!(r) || !(out))                                                                    \
+            return unet__fail(UNET_E_INVALID_ARG, fn ": result or output is NULL");            \
+    } while (0)
+
+UNET_API int unet_click_result_area(const unet_click_result_t *r, int64_t *area)
 {
-    unet__clear_error();
-    if (!r)
-        return unet__fail(UNET_E_INVALID_ARG, "click result is NULL");
-    return r->area;
+    if (area)
+        *area = 0;
+    CHECK_RESULT(r, area, "unet_click_result_area");
+    *area = r->area;
+    return UNET_OK;
 }
 
-UNET_API int unet_click_result_complete(const unet_click_result_t *r)
+UNET_API int unet_click_result_complete(const unet_click_result_t *r, int *complete)
 {
-    unet__clear_error();
-    if (!r)
-        return unet__fail(UNET_E_INVALID_ARG, "click result is NULL");
-    return r->complete;
+    if (complete)
+        *complete = 0;
+    CHECK_RESULT(r, complete, "unet_click_result_complete");
+    *complete = r->complete;
+    return UNET_OK;
 }
 
-UNET_API const uint8_t *unet_click_result_mask(const unet_click_result_t *r)
+UNET_API int unet_click_result_mask(const unet_click_result_t *r, const uint8_t **mask)
 {
-    unet__clear_error();
-    return r ? r->mask : NULL;
+    if (mask)
+        *mask = NULL;
+    CHECK_RESULT(r, mask, "unet_click_result_mask");
+    *mask = r->mask;
+    return UNET_OK;
 }
 
-UNET_API int64_t unet_click_result_ring_count(const unet_click_result_t *r)
+UNET_API int unet_click_result_ring_count(const unet_click_result_t *r, int64_t *count)
 {
-    unet__clear_error();
-    if (!r)
-        return unet__fail(UNET_E_INVALID_ARG, "click result is NULL");
-    return r->nrings;
+    if (count)
+        *count = 0;
+    CHECK_RESULT(r, count, "unet_click_result_ring_count");
+    *count = r->nrings;
+    return UNET_OK;
 }
 
-UNET_API const int64_t *unet_click_result_ring(const unet_click_result_t *r, int64_t index,
-                                               int64_t *num_vertices)
+UNET_API int unet_click_result_ring(const unet_click_result_t *r, int64_t index,
+                                    const int64_t **xy, int64_t *num_vertices)
 {
-    unet__clear_error();
+    if (xy)
+        *xy = NULL;
     if (num_vertices)
         *num_vertices = 0;
-    if (!r || !num_vertices) {
-        unet__fail(UNET_E_INVALID_ARG, "unet_click_result_ring: result or num_vertices is "
-                                       "NULL");
-        return NULL;
-    }
-    if (index < 0 || index >= r->nrings) {
-        unet__fail(UNET_E_INVALID_ARG, "ring %lld is out of range [0, %lld)", (long long)index,
-                   (long long)r->nrings);
-        return NULL;
-    }
+    unet__clear_error();
+    if (!r || !xy || !num_vertices)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_click_result_ring: result, xy or "
+                                              "num_vertices is NULL");
+    if (index < 0 || index >= r->nrings)
+        return unet__fail(UNET_E_INVALID_ARG, "ring %lld is out of range [0, %lld)",
+                          (long long)index, (long long)r->nrings);
     *num_vertices = r->ring_start[index + 1] - r->ring_start[index];
-    return r->xy + 2 * r->ring_start[index];
+    *xy = r->xy + 2 * r->ring_start[index];
+    return UNET_OK;
 }

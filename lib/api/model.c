@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/model_internal.h"
+#include "predict/predict.h"
 #include "core/alloc.h"
 #include "core/rng.h"
 #include "core/status.h"
@@ -187,53 +188,59 @@ UNET_API void unet_model_free(unet_model_t *m)
     free(m);
 }
 
-#define GETTER(fn, expr)                                                                       \
-    UNET_API int fn(const unet_model_t *m)                                                     \
+#define GETTER(fn, type, expr)                                                                 \
+    UNET_API int fn(const unet_model_t *m, type *out)                                          \
     {                                                                                          \
         unet__clear_error();                                                                   \
-        if (!m)                                                                                \
-            return unet__fail(UNET_E_INVALID_ARG, #fn ": model is NULL");                      \
-        return (expr);                                                                         \
+        if (out)                                                                               \
+            *out = 0;                                                                          \
+        if (!m || !out)                                                                        \
+            return unet__fail(UNET_E_INVALID_ARG, #fn ": model or output is NULL");            \
+        *out = (expr);                                                                         \
+        return UNET_OK;                                                                        \
     }
 
-GETTER(unet_model_ndim, m->cfg.ndim)
-GETTER(unet_model_in_channels, m->cfg.in_channels)
-GETTER(unet_model_out_channels, m->cfg.out_channels)
-GETTER(unet_model_depth, m->cfg.depth)
-GETTER(unet_model_halo, m->stated_halo > m->computed_halo ? m->stated_halo : m->computed_halo)
-GETTER(unet_model_block_multiple, m->block_multiple)
-GETTER(unet_model_is_same_padding, m->cfg.same_padding ? 1 : 0)
-GETTER(unet_model_tensor_count, m->graph.nparams)
+GETTER(unet_model_ndim, int, m->cfg.ndim)
+GETTER(unet_model_in_channels, int, m->cfg.in_channels)
+GETTER(unet_model_out_channels, int, m->cfg.out_channels)
+GETTER(unet_model_depth, int, m->cfg.depth)
+GETTER(unet_model_halo, int,
+       m->stated_halo > m->computed_halo ? m->stated_halo : m->computed_halo)
+GETTER(unet_model_block_multiple, int, m->block_multiple)
+GETTER(unet_model_is_same_padding, int, m->cfg.same_padding ? 1 : 0)
+GETTER(unet_model_tensor_count, int, m->graph.nparams)
 
-UNET_API int64_t unet_model_param_count(const unet_model_t *m)
+static int64_t param_count(const unet_model_t *m)
 {
-    unet__clear_error();
-    if (!m)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_model_param_count: model is NULL");
     int64_t total = 0;
     for (int i = 0; i < m->graph.nparams; i++)
         total += m->graph.params[i].numel;
     return total;
 }
+GETTER(unet_model_param_count, int64_t, param_count(m))
 
-UNET_API const char *unet_model_architecture(const unet_model_t *m)
+/* A JSON string cached by the model, valid until its next change. */
+static int cached_json(const unet_model_t *m, const char **json, bool metadata, const char *fn)
 {
     unet__clear_error();
-    if (!m) {
-        unet__fail(UNET_E_INVALID_ARG, "unet_model_architecture: model is NULL");
-        return NULL;
-    }
-    return unet__model_sync(m) == UNET_OK ? m->arch_json : NULL;
+    if (json)
+        *json = NULL;
+    if (!m || !json)
+        return unet__fail(UNET_E_INVALID_ARG, "%s: model or json is NULL", fn);
+    int rc = unet__model_sync(m);
+    if (rc == UNET_OK)
+        *json = metadata ? m->meta_json : m->arch_json;
+    return rc;
 }
 
-UNET_API const char *unet_model_metadata(const unet_model_t *m)
+UNET_API int unet_model_architecture(const unet_model_t *m, const char **json)
 {
-    unet__clear_error();
-    if (!m) {
-        unet__fail(UNET_E_INVALID_ARG, "unet_model_metadata: model is NULL");
-        return NULL;
-    }
-    return unet__model_sync(m) == UNET_OK ? m->meta_json : NULL;
+    return cached_json(m, json, false, "unet_model_architecture");
+}
+
+UNET_API int unet_model_metadata(const unet_model_t *m, const char **json)
+{
+    return cached_json(m, json, true, "unet_model_metadata");
 }
 
 /* ---- metadata sections ---- */
@@ -499,9 +506,9 @@ UNET_API int unet_model_fit_size(const unet_model_t *m, int64_t size, int64_t *i
     return UNET_OK;
 }
 
-UNET_API int unet_model_forward(const unet_model_t *m, const float *input, int ndim,
-                                const int64_t *shape, float *output, size_t output_count,
-                                int num_threads)
+UNET_API int unet_model_forward(const unet_model_t *m, const unet_predict_opts_t *opts,
+                                const float *input, int ndim, const int64_t *shape,
+                                float *output, size_t output_count)
 {
     unet__clear_error();
     int64_t out_shape[4], in_count, out_count;
@@ -527,6 +534,9 @@ UNET_API int unet_model_forward(const unet_model_t *m, const float *input, int n
                               isnan(input[i]) ? "NaN" : "infinite");
     if ((rc = unet__model_sync(m)) != UNET_OK)
         return rc;
+    /* Of the predict options, the thread count and the choice of convolutions apply. */
+    unet__exec_opts eo = UNET__EXEC_OPTS_DEFAULT;
+    eo.precise = opts && opts->precise;
     return unet__exec_fast(&m->fast, input, shape[0], shape[2], shape[3], output,
-                           unet__resolve_threads(num_threads), NULL);
+                           unet__resolve_threads(opts ? opts->threads : 0), &eo);
 }

@@ -5,13 +5,138 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/alloc.h"
+#include "core/opts_table.h"
 #include "core/status.h"
 #include "post/post.h"
 
 #define MAX_AXIS ((int64_t)1 << 31)
-#define MAX_MIN_DISTANCE (1 << 30)
+
+/* ---- post-processing options ---- */
+
+struct unet_post_opts {
+    int threads;
+    int connectivity;
+    double threshold;
+    int min_distance;
+    int64_t min_size, max_size;
+    char *json, *describe; /* cached strings returned to the caller */
+};
+
+typedef struct unet_post_opts O;
+
+static const unet__opt post_entries[] = {
+    {UNET__OPT_AT(O, threads), .type = UNET__OPT_INT, .def = 0, .min = 0, .max = 1024,
+     .help = "threads for one call (0: all the CPUs the process may use)"},
+    {UNET__OPT_AT(O, connectivity), .type = UNET__OPT_INT, .def = 0, .choices = "0 4 8 6 18 26",
+     .help = "neighbours that connect: 4 or 8 in 2-D, 6, 18 or 26 in 3-D (0: 4 / 6)"},
+    {UNET__OPT_AT(O, threshold), .type = UNET__OPT_DOUBLE, .def = 0.5, .min = 0, .max = 1,
+     .help = "foreground is probability > threshold"},
+    {UNET__OPT_AT(O, min_distance), .type = UNET__OPT_INT, .def = 4, .min = 1, .max = 1000,
+     .help = "pixels between peaks (watershed seeds)"},
+    {UNET__OPT_AT(O, min_size), .type = UNET__OPT_I64, .def = 0, .min = 0, .max = 2147483648.0,
+     .help = "objects of fewer pixels are removed (unet_filter_sizes)"},
+    {UNET__OPT_AT(O, max_size), .type = UNET__OPT_I64, .def = 0, .min = 0,
+     .max = 4611686018427387904.0,
+     .help = "objects of more pixels are removed (0: no limit; unet_filter_sizes)"},
+};
+static const unet__opts_section post_sections[] = {
+    {post_entries, (int)(sizeof post_entries / sizeof post_entries[0]), 0},
+};
+static const unet__opts_table post_table = {"post-processing", post_sections, 1, sizeof(O)};
+
+UNET_API int unet_post_opts_create(unet_post_opts_t **out)
+{
+    unet__clear_error();
+    if (!out)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_post_opts_create: out is NULL");
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return unet__fail(UNET_E_NOMEM, "out of memory creating post-processing options");
+    unet__opts_defaults(&post_table, *out);
+    return UNET_OK;
+}
+
+UNET_API void unet_post_opts_free(unet_post_opts_t *o)
+{
+    if (!o)
+        return;
+    free(o->json);
+    free(o->describe);
+    free(o);
+}
+
+#define CHECK_OPTS(o)                                                                          \
+    do {                                                                                       \
+        unet__clear_error();                                                                   \
+        if (!(o))                                                                              \
+            return unet__fail(UNET_E_INVALID_ARG, "post-processing options are NULL");         \
+    } while (0)
+
+UNET_API int unet_post_opts_set(unet_post_opts_t *o, const char *key, const char *value)
+{
+    CHECK_OPTS(o);
+    if (!key || !value)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_post_opts_set: key or value is NULL");
+    return unet__opts_set_text(&post_table, o, key, value);
+}
+
+UNET_API int unet_post_opts_set_json(unet_post_opts_t *o, const char *json_object)
+{
+    CHECK_OPTS(o);
+    if (!json_object)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_post_opts_set_json: json is NULL");
+    return unet__opts_set_json(&post_table, o, json_object);
+}
+
+UNET_API int unet_post_opts_json(const unet_post_opts_t *o, const char **json)
+{
+    unet__clear_error();
+    if (json)
+        *json = NULL;
+    if (!o || !json)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_post_opts_json: opts or json is NULL");
+    return unet__opts_json(&post_table, o, &((O *)o)->json, json);
+}
+
+UNET_API int unet_post_opts_describe(const unet_post_opts_t *o, const char **json)
+{
+    unet__clear_error();
+    if (json)
+        *json = NULL;
+    if (!o || !json)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_post_opts_describe: opts or json is NULL");
+    return unet__opts_describe(&post_table, &((O *)o)->describe, json);
+}
+
+#define TYPED_SETTER(fn, type, key, conv)                                                      \
+    UNET_API int fn(unet_post_opts_t *o, type value)                                           \
+    {                                                                                          \
+        CHECK_OPTS(o);                                                                         \
+        return conv(&post_table, o, key, value);                                               \
+    }
+
+TYPED_SETTER(unet_post_opts_set_threads, int, "threads", unet__opts_set_i64)
+TYPED_SETTER(unet_post_opts_set_connectivity, int, "connectivity", unet__opts_set_i64)
+TYPED_SETTER(unet_post_opts_set_threshold, double, "threshold", unet__opts_set_double)
+TYPED_SETTER(unet_post_opts_set_min_distance, int, "min_distance", unet__opts_set_i64)
+TYPED_SETTER(unet_post_opts_set_min_size, int64_t, "min_size", unet__opts_set_i64)
+TYPED_SETTER(unet_post_opts_set_max_size, int64_t, "max_size", unet__opts_set_i64)
+
+/* The options in force for a call (NULL: the defaults). */
+static const O *options(const unet_post_opts_t *o, O *defaults)
+{
+    if (o)
+        return o;
+    memset(defaults, 0, sizeof *defaults);
+    unet__opts_defaults(&post_table, defaults);
+    return defaults;
+}
+
+/* ---- argument checks ---- */
 
 static int check_grid(const char *fn, int ndim, const int64_t *shape, unet__grid *g)
 {
@@ -67,14 +192,6 @@ static int check_spacing(const char *fn, int ndim, const double *spacing, double
     return UNET_OK;
 }
 
-static int check_min_distance(const char *fn, int min_distance)
-{
-    if (min_distance < 1 || min_distance > MAX_MIN_DISTANCE)
-        return unet__fail(UNET_E_INVALID_ARG, "%s: min_distance %d is not in 1..2^30 pixels", fn,
-                          min_distance);
-    return UNET_OK;
-}
-
 static int check_finite_image(const char *fn, const char *what, const float *x,
                               const unet__grid *g, int ndim, int threads)
 {
@@ -99,29 +216,30 @@ static int check_finite_image(const char *fn, const char *what, const float *x,
             return rc_;                                                                       \
     } while (0)
 
-UNET_API int unet_threshold(const float *prob, int ndim, const int64_t *shape, double threshold,
-                            uint8_t *mask, int num_threads)
+UNET_API int unet_threshold(const float *prob, int ndim, const int64_t *shape,
+                            const unet_post_opts_t *opts, uint8_t *mask)
 {
     static const char fn[] = "unet_threshold";
     unet__clear_error();
+    O defaults;
+    const O *o = options(opts, &defaults);
     REQUIRE(prob, fn);
     REQUIRE(mask, fn);
     unet__grid g;
     TRY(check_grid(fn, ndim, shape, &g));
-    if (!(threshold >= 0.0 && threshold <= 1.0))
-        return unet__fail(UNET_E_INVALID_ARG, "%s: threshold %g is not in [0, 1]", fn,
-                          threshold);
-    int rc = unet__threshold(prob, &g, ndim, (float)threshold, mask,
-                             unet__post_threads(num_threads));
+    int rc = unet__threshold(prob, &g, ndim, (float)o->threshold, mask,
+                             unet__post_threads(o->threads));
     return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
 }
 
 UNET_API int unet_label_components(const uint8_t *mask, int ndim, const int64_t *shape,
-                                   int connectivity, uint32_t *labels, uint32_t *num_objects,
-                                   int num_threads)
+                                   const unet_post_opts_t *opts, uint32_t *labels,
+                                   uint32_t *num_objects)
 {
     static const char fn[] = "unet_label_components";
     unet__clear_error();
+    O defaults;
+    const O *o = options(opts, &defaults);
     if (num_objects)
         *num_objects = 0;
     REQUIRE(mask, fn);
@@ -130,9 +248,9 @@ UNET_API int unet_label_components(const uint8_t *mask, int ndim, const int64_t 
     int rank;
     uint32_t count;
     TRY(check_grid(fn, ndim, shape, &g));
-    TRY(check_connectivity(fn, ndim, connectivity, &rank));
+    TRY(check_connectivity(fn, ndim, o->connectivity, &rank));
     int rc = unet__label_components(mask, &g, rank, labels, &count,
-                                    unet__post_threads(num_threads));
+                                    unet__post_threads(o->threads));
     if (rc != UNET_OK)
         return unet__fail_context(rc, fn);
     if (num_objects)
@@ -141,37 +259,41 @@ UNET_API int unet_label_components(const uint8_t *mask, int ndim, const int64_t 
 }
 
 UNET_API int unet_distance_transform(const uint8_t *mask, int ndim, const int64_t *shape,
-                                     const double *spacing, float *distance, int num_threads)
+                                     const double *spacing, const unet_post_opts_t *opts,
+                                     float *distance)
 {
     static const char fn[] = "unet_distance_transform";
     unet__clear_error();
+    O defaults;
+    const O *o = options(opts, &defaults);
     REQUIRE(mask, fn);
     REQUIRE(distance, fn);
     unet__grid g;
     double sp[3];
     TRY(check_grid(fn, ndim, shape, &g));
     TRY(check_spacing(fn, ndim, spacing, sp));
-    int rc = unet__distance_transform(mask, &g, sp, distance, unet__post_threads(num_threads));
+    int rc = unet__distance_transform(mask, &g, sp, distance, unet__post_threads(o->threads));
     return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
 }
 
 UNET_API int unet_local_maxima(const float *image, const uint32_t *regions, int ndim,
-                               const int64_t *shape, int min_distance, uint32_t *markers,
-                               uint32_t *num_peaks, int num_threads)
+                               const int64_t *shape, const unet_post_opts_t *opts,
+                               uint32_t *markers, uint32_t *num_peaks)
 {
     static const char fn[] = "unet_local_maxima";
     unet__clear_error();
+    O defaults;
+    const O *o = options(opts, &defaults);
     if (num_peaks)
         *num_peaks = 0;
     REQUIRE(image, fn);
     REQUIRE(markers, fn);
     unet__grid g;
     uint32_t count;
-    int threads = unet__post_threads(num_threads);
+    int threads = unet__post_threads(o->threads);
     TRY(check_grid(fn, ndim, shape, &g));
-    TRY(check_min_distance(fn, min_distance));
     TRY(check_finite_image(fn, "image value", image, &g, ndim, threads));
-    int rc = unet__local_maxima(image, regions, &g, min_distance, markers, &count, threads);
+    int rc = unet__local_maxima(image, regions, &g, o->min_distance, markers, &count, threads);
     if (rc != UNET_OK)
         return unet__fail_context(rc, fn);
     if (num_peaks)
@@ -181,29 +303,33 @@ UNET_API int unet_local_maxima(const float *image, const uint32_t *regions, int 
 
 UNET_API int unet_watershed_markers(const float *landscape, const uint32_t *markers,
                                     const uint8_t *mask, int ndim, const int64_t *shape,
-                                    int connectivity, uint32_t *labels, int num_threads)
+                                    const unet_post_opts_t *opts, uint32_t *labels)
 {
     static const char fn[] = "unet_watershed_markers";
     unet__clear_error();
+    O defaults;
+    const O *o = options(opts, &defaults);
     REQUIRE(landscape, fn);
     REQUIRE(markers, fn);
     REQUIRE(labels, fn);
     unet__grid g;
     int rank;
     TRY(check_grid(fn, ndim, shape, &g));
-    TRY(check_connectivity(fn, ndim, connectivity, &rank));
-    int threads = unet__post_threads(num_threads);
+    TRY(check_connectivity(fn, ndim, o->connectivity, &rank));
+    int threads = unet__post_threads(o->threads);
     TRY(check_finite_image(fn, "landscape value", landscape, &g, ndim, threads));
     int rc = unet__flood(landscape, false, markers, mask, &g, rank, NULL, 0, labels, threads);
     return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
 }
 
 UNET_API int unet_watershed(const uint8_t *mask, int ndim, const int64_t *shape,
-                            const double *spacing, int min_distance, int connectivity,
-                            uint32_t *labels, uint32_t *num_objects, int num_threads)
+                            const double *spacing, const unet_post_opts_t *opts,
+                            uint32_t *labels, uint32_t *num_objects)
 {
     static const char fn[] = "unet_watershed";
     unet__clear_error();
+    O defaults;
+    const O *o = options(opts, &defaults);
     if (num_objects)
         *num_objects = 0;
     REQUIRE(mask, fn);
@@ -214,10 +340,9 @@ UNET_API int unet_watershed(const uint8_t *mask, int ndim, const int64_t *shape,
     uint32_t count;
     TRY(check_grid(fn, ndim, shape, &g));
     TRY(check_spacing(fn, ndim, spacing, sp));
-    TRY(check_min_distance(fn, min_distance));
-    TRY(check_connectivity(fn, ndim, connectivity, &rank));
-    int rc = unet__watershed_mask(mask, &g, sp, min_distance, rank, labels, &count,
-                                  unet__post_threads(num_threads));
+    TRY(check_connectivity(fn, ndim, o->connectivity, &rank));
+    int rc = unet__watershed_mask(mask, &g, sp, o->min_distance, rank, labels, &count,
+                                  unet__post_threads(o->threads));
     if (rc != UNET_OK)
         return unet__fail_context(rc, fn);
     if (num_objects)
@@ -226,11 +351,13 @@ UNET_API int unet_watershed(const uint8_t *mask, int ndim, const int64_t *shape,
 }
 
 UNET_API int unet_labels_from_3class(const float *probs, int ndim, const int64_t *shape,
-                                     int connectivity, uint32_t *labels, uint32_t *num_objects,
-                                     int num_threads)
+                                     const unet_post_opts_t *opts, uint32_t *labels,
+                                     uint32_t *num_objects)
 {
     static const char fn[] = "unet_labels_from_3class";
     unet__clear_error();
+    O defaults;
+    const O *o = options(opts, &defaults);
     if (num_objects)
         *num_objects = 0;
     REQUIRE(probs, fn);
@@ -239,9 +366,9 @@ UNET_API int unet_labels_from_3class(const float *probs, int ndim, const int64_t
     int rank;
     uint32_t count;
     TRY(check_grid(fn, ndim, shape, &g));
-    TRY(check_connectivity(fn, ndim, connectivity, &rank));
+    TRY(check_connectivity(fn, ndim, o->connectivity, &rank));
     int rc = unet__labels_from_3class(probs, &g, ndim, rank, labels, &count,
-                                      unet__post_threads(num_threads));
+                                      unet__post_threads(o->threads));
     if (rc != UNET_OK)
         return unet__fail_context(rc, fn);
     if (num_objects)
@@ -269,20 +396,20 @@ UNET_API int unet_relabel(uint32_t *labels, int ndim, const int64_t *shape,
 }
 
 UNET_API int unet_filter_sizes(uint32_t *labels, int ndim, const int64_t *shape,
-                               int64_t min_size, int64_t max_size, uint32_t *num_objects)
+                               const unet_post_opts_t *opts, uint32_t *num_objects)
 {
     static const char fn[] = "unet_filter_sizes";
     unet__clear_error();
+    O defaults;
+    const O *o = options(opts, &defaults);
+    int64_t min_size = o->min_size, max_size = o->max_size;
     if (num_objects)
         *num_objects = 0;
     REQUIRE(labels, fn);
     unet__grid g;
     uint32_t count;
     TRY(check_grid(fn, ndim, shape, &g));
-    if (min_size < 0)
-        return unet__fail(UNET_E_INVALID_ARG, "%s: min_size %lld is negative", fn,
-                          (long long)min_size);
-    if (max_size < 0 || (max_size > 0 && max_size < min_size))
+    if (max_size > 0 && max_size < min_size)
         return unet__fail(UNET_E_INVALID_ARG, "%s: max_size %lld is not 0 (no limit) or >= "
                                               "min_size %lld", fn, (long long)max_size,
                           (long long)min_size);

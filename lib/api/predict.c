@@ -78,7 +78,8 @@ static void describe(const unet_model_t *m, unet__net *net)
 /* The normalisation in force: the options' override, else the model's metadata. */
 unet__norm unet__model_norm(const unet_model_t *m, const struct unet_predict_opts *o)
 {
-    unet__norm n = {o->normalize, o->norm_a, o->norm_b, 1e-6};
+    unet__norm n = {o->normalize, 0, 0, 1e-6};
+    unet__predict_opts_norm_params(o, &n.a, &n.b);
     if (n.mode != UNET_NORMALIZE_MODEL)
         return n;
     n.mode = UNET_NORMALIZE_NONE;
@@ -172,7 +173,9 @@ int unet__predict_with_model(const unet_model_t *m, const struct unet_predict_op
         unet__predict_opts_defaults(&defaults);
         opts = &defaults;
     }
-    int rc = unet__model_sync(m);
+    int rc = unet__predict_opts_check(opts);
+    if (rc == UNET_OK)
+        rc = unet__model_sync(m);
     if (rc != UNET_OK)
         return rc;
     unet__net net;
@@ -182,8 +185,8 @@ int unet__predict_with_model(const unet_model_t *m, const struct unet_predict_op
 }
 
 UNET_API int unet_predict(const unet_model_t *m, const unet_predict_opts_t *opts,
-                          const void *input, int dtype, int ndim, const int64_t *shape,
-                          float *output, size_t output_count)
+                          const void *input, unet_dtype_t dtype, int ndim,
+                          const int64_t *shape, float *output, size_t output_count)
 {
     unet__clear_error();
     if (!m)

@@ -10,9 +10,15 @@
 #include "predict/predict.h"
 
 UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels,
-                            int64_t *height, int64_t *width, int *dtype)
+                            int64_t *height, int64_t *width, unet_dtype_t *dtype)
 {
     unet__clear_error();
+    int64_t *outs[4] = {planes, channels, height, width};
+    for (int i = 0; i < 4; i++)
+        if (outs[i])
+            *outs[i] = 0;
+    if (dtype)
+        *dtype = (unet_dtype_t)0;
     if (!path)
         return unet__fail(UNET_E_INVALID_ARG, "unet_tiff_info: path is NULL");
     unet__tiff_reader *r;
@@ -29,7 +35,7 @@ UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels
     if (width)
         *width = info->width;
     if (dtype)
-        *dtype = info->dtype;
+        *dtype = (unet_dtype_t)info->dtype;
     unet__tiff_close(r);
     return UNET_OK;
 }
@@ -127,7 +133,7 @@ static int write_tiff(void *user, int64_t plane, int64_t y, int64_t x, int64_t h
 
 UNET_API int unet_predict_tiff(const unet_model_t *m, const unet_predict_opts_t *opts,
                                const char *input_path, const char *output_path,
-                               int output_dtype, unsigned flags)
+                               unet_dtype_t output_dtype, unsigned flags)
 {
     unet__clear_error();
     if (!m || !input_path || !output_path)

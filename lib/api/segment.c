@@ -4,6 +4,7 @@
  * objects match the size the model was trained on.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,31 +15,71 @@
 #include "segment/resample.h"
 #include "segment/segment.h"
 
+#define MAX_ROWS ((int64_t)1 << 31)
+
 struct unet_segment_opts {
-    double threshold;     /* NaN: the model's, else 0.5 */
-    int min_distance;     /* 0: the model's, else 4 */
-    int64_t min_size;     /* -1: the model's, else 16 */
-    double scale;         /* 0: from pixel sizes, else 1 */
-    double pixel_size;    /* 0: unknown */
-    int64_t strip, overlap; /* 0: automatic */
-    unet_predict_opts_t *predict;
+    struct unet_predict_opts predict; /* a copy of every predict option */
+    unet__instance_opts inst;         /* threshold, min_distance, split, min_size */
+    double scale;                     /* 0: from pixel sizes, else 1 */
+    double pixel_size;                /* 0: unknown */
+    int64_t strip_rows, strip_overlap; /* 0: automatic */
+    /* not options of the table */
+    unet_progress_fn progress;
+    void *progress_user;
+    atomic_int cancel;
+    char *json, *describe;
 };
+
+typedef struct unet_segment_opts S;
+
+static const unet__opt segment_entries[] = {
+    {UNET__OPT_AT(S, scale), .type = UNET__OPT_DOUBLE, .def = 0, .min = 0.05, .max = 20,
+     .special = {{"auto", 0, true}},
+     .help = "resize factor applied before prediction (0 / auto: image pixel size / the "
+             "model's pixel_size when both are known, else 1)"},
+    {UNET__OPT_AT(S, pixel_size), .type = UNET__OPT_DOUBLE, .def = 0, .min = 0, .max = 1e30,
+     .help = "the image's pixel size in the unit of the model's pixel_size (0: unknown)"},
+    {UNET__OPT_AT(S, strip_rows), .type = UNET__OPT_I64, .def = 0, .min = 1, .max = MAX_ROWS,
+     .special = {{"auto", 0, true}},
+     .help = "rows per strip of the (scaled) image (0 / auto: about 4 Mpixels)"},
+    {UNET__OPT_AT(S, strip_overlap), .type = UNET__OPT_I64, .def = 0, .min = 1,
+     .max = MAX_ROWS, .special = {{"auto", 0, true}},
+     .help = "rows of context between strips (0 / auto: 128); objects shorter are exact"},
+};
+
+static const unet__opts_section segment_sections[] = {
+    {unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, offsetof(S, predict)},
+    {unet__instance_opt_entries, UNET__INSTANCE_OPT_COUNT, offsetof(S, inst)},
+    {segment_entries, (int)(sizeof segment_entries / sizeof segment_entries[0]), 0},
+};
+static const unet__opts_table segment_table = {"segment", segment_sections, 3, sizeof(S)};
+
+static void segment_defaults(S *o)
+{
+    memset(o, 0, sizeof *o);
+    unet__predict_opts_defaults(&o->predict);
+    unet__opts_defaults(&segment_table, o);
+    atomic_init(&o->cancel, 0);
+}
 
 UNET_API int unet_segment_opts_create(unet_segment_opts_t **out)
 {
     unet__clear_error();
     if (!out)
         return unet__fail(UNET_E_INVALID_ARG, "unet_segment_opts_create: out is NULL");
-    *out = calloc(1, sizeof **out);
+    *out = malloc(sizeof **out);
     if (!*out)
         return unet__fail(UNET_E_NOMEM, "out of memory creating segment options");
-    (*out)->threshold = NAN;
-    (*out)->min_size = -1;
+    segment_defaults(*out);
     return UNET_OK;
 }
 
 UNET_API void unet_segment_opts_free(unet_segment_opts_t *opts)
 {
+    if (!opts)
+        return;
+    free(opts->json);
+    free(opts->describe);
     free(opts);
 }
 
@@ -49,72 +90,126 @@ UNET_API void unet_segment_opts_free(unet_segment_opts_t *opts)
             return unet__fail(UNET_E_INVALID_ARG, "segment options are NULL");                 \
     } while (0)
 
+UNET_API int unet_segment_opts_set(unet_segment_opts_t *o, const char *key, const char *value)
+{
+    CHECK_OPTS(o);
+    if (!key || !value)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_opts_set: key or value is NULL");
+    return unet__opts_set_text(&segment_table, o, key, value);
+}
+
+UNET_API int unet_segment_opts_set_json(unet_segment_opts_t *o, const char *json_object)
+{
+    CHECK_OPTS(o);
+    if (!json_object)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_opts_set_json: json is NULL");
+    return unet__opts_set_json(&segment_table, o, json_object);
+}
+
+UNET_API int unet_segment_opts_json(const unet_segment_opts_t *o, const char **json)
+{
+    unet__clear_error();
+    if (json)
+        *json = NULL;
+    if (!o || !json)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_opts_json: opts or json is NULL");
+    return unet__opts_json(&segment_table, o, &((S *)o)->json, json);
+}
+
+UNET_API int unet_segment_opts_describe(const unet_segment_opts_t *o, const char **json)
+{
+    unet__clear_error();
+    if (json)
+        *json = NULL;
+    if (!o || !json)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_opts_describe: opts or json is "
+                                              "NULL");
+    return unet__opts_describe(&segment_table, &((S *)o)->describe, json);
+}
+
+UNET_API int unet_segment_opts_set_predict_opts(unet_segment_opts_t *o,
+                                                const unet_predict_opts_t *predict_opts)
+{
+    CHECK_OPTS(o);
+    if (!predict_opts)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_opts_set_predict_opts: predict "
+                                              "options are NULL");
+    unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, &o->predict,
+                    predict_opts);
+    return UNET_OK;
+}
+
+UNET_API int unet_segment_opts_set_threads(unet_segment_opts_t *o, int num_threads)
+{
+    CHECK_OPTS(o);
+    return unet__opts_set_i64(&segment_table, o, "threads", num_threads);
+}
+
+UNET_API int unet_segment_opts_set_tile(unet_segment_opts_t *o, int64_t tile)
+{
+    CHECK_OPTS(o);
+    return unet__opts_set_i64(&segment_table, o, "tile", tile);
+}
+
 UNET_API int unet_segment_opts_set_threshold(unet_segment_opts_t *o, double threshold)
 {
     CHECK_OPTS(o);
-    if (!(threshold >= 0 && threshold <= 1))
-        return unet__fail(UNET_E_INVALID_ARG, "threshold %g is out of range [0, 1]", threshold);
-    o->threshold = threshold;
-    return UNET_OK;
+    return unet__opts_set_double(&segment_table, o, "threshold", threshold);
 }
 
 UNET_API int unet_segment_opts_set_min_distance(unet_segment_opts_t *o, int min_distance)
 {
     CHECK_OPTS(o);
-    if (min_distance < 1 || min_distance > 1000)
-        return unet__fail(UNET_E_INVALID_ARG, "min_distance %d is out of range [1, 1000]",
-                          min_distance);
-    o->min_distance = min_distance;
-    return UNET_OK;
+    return unet__opts_set_i64(&segment_table, o, "min_distance", min_distance);
+}
+
+UNET_API int unet_segment_opts_set_split(unet_segment_opts_t *o, int split)
+{
+    CHECK_OPTS(o);
+    return unet__opts_set_i64(&segment_table, o, "split", split != 0);
 }
 
 UNET_API int unet_segment_opts_set_min_size(unet_segment_opts_t *o, int64_t min_size)
 {
     CHECK_OPTS(o);
-    if (min_size < 0 || min_size > ((int64_t)1 << 31))
-        return unet__fail(UNET_E_INVALID_ARG, "min_size %lld is out of range [0, 2^31]",
-                          (long long)min_size);
-    o->min_size = min_size;
-    return UNET_OK;
+    return unet__opts_set_i64(&segment_table, o, "min_size", min_size);
 }
 
 UNET_API int unet_segment_opts_set_scale(unet_segment_opts_t *o, double scale)
 {
     CHECK_OPTS(o);
-    if (!(scale == 0 || (scale >= 0.05 && scale <= 20)))
-        return unet__fail(UNET_E_INVALID_ARG, "scale %g is out of range [0.05, 20] (0: auto)",
-                          scale);
-    o->scale = scale;
-    return UNET_OK;
+    return unet__opts_set_double(&segment_table, o, "scale", scale);
 }
 
 UNET_API int unet_segment_opts_set_pixel_size(unet_segment_opts_t *o, double pixel_size)
 {
     CHECK_OPTS(o);
-    if (!(pixel_size >= 0 && isfinite(pixel_size)))
-        return unet__fail(UNET_E_INVALID_ARG, "pixel size %g must be finite and >= 0",
-                          pixel_size);
-    o->pixel_size = pixel_size;
+    return unet__opts_set_double(&segment_table, o, "pixel_size", pixel_size);
+}
+
+UNET_API int unet_segment_opts_set_progress(unet_segment_opts_t *o, unet_progress_fn fn,
+                                            void *user)
+{
+    CHECK_OPTS(o);
+    o->progress = fn;
+    o->progress_user = user;
     return UNET_OK;
 }
 
-UNET_API int unet_segment_opts_set_strip(unet_segment_opts_t *o, int64_t rows, int64_t overlap)
+UNET_API int unet_segment_opts_cancel(unet_segment_opts_t *o)
 {
-    CHECK_OPTS(o);
-    if (rows < 0 || rows > ((int64_t)1 << 31) || overlap < 0 || overlap > ((int64_t)1 << 20))
-        return unet__fail(UNET_E_INVALID_ARG, "strip %lld / overlap %lld out of range [0, 2^31] "
-                                              "/ [0, 2^20] (0: automatic)",
-                          (long long)rows, (long long)overlap);
-    o->strip = rows;
-    o->overlap = overlap;
+    /* No error-message bookkeeping here: this may run on any thread at any time. */
+    if (!o)
+        return UNET_E_INVALID_ARG;
+    atomic_store(&o->cancel, 1);
     return UNET_OK;
 }
 
-UNET_API int unet_segment_opts_set_predict_opts(unet_segment_opts_t *o,
-                                                unet_predict_opts_t *predict_opts)
+UNET_API int unet_segment_opts_reset_cancel(unet_segment_opts_t *o)
 {
-    CHECK_OPTS(o);
-    o->predict = predict_opts;
+    if (!o)
+        return UNET_E_INVALID_ARG;
+    atomic_store(&o->cancel, 0);
     return UNET_OK;
 }
 
@@ -131,22 +226,20 @@ static int resolve(const unet_model_t *m, const unet_segment_opts_t *o, unet__se
         return rc;
     p->kind = r.kind;
     p->logits = r.logits;
-    /* Options override the metadata ("instances": "components" is click-to-segment's only) */
-    double t = o && !isnan(o->threshold) ? o->threshold : r.threshold;
-    double md = o && o->min_distance ? o->min_distance : r.min_distance;
-    double ms = o && o->min_size >= 0 ? (double)o->min_size : r.min_size;
-    if ((rc = unet__seg_rules_check(t, md, ms)) != UNET_OK)
+    /* Options override the metadata */
+    unet__instance_params ip;
+    if ((rc = unet__instance_resolve(&r, o ? &o->inst : NULL, &ip)) != UNET_OK)
         return rc;
-    p->threshold = (float)t;
-    p->min_distance = (int)md;
-    p->min_size = (int64_t)ms;
+    p->threshold = (float)ip.threshold;
+    p->min_distance = (int)ip.min_distance;
+    p->min_size = (int64_t)ip.min_size;
+    p->split = ip.split;
     p->rank = 1; /* 4-connected objects, as unet_watershed's default */
-    int threads = o && o->predict ? o->predict->threads : 0;
-    p->threads = unet__post_threads(threads);
-    p->overlap = o && o->overlap ? o->overlap : 128;
+    p->threads = unet__post_threads(o ? o->predict.threads : 0);
+    p->overlap = o && o->strip_overlap ? o->strip_overlap : 128;
     /* Automatic strips (about 4 Mpixels, so a 2048^2 image is one whole-image pass) are
      * sized by the caller once the resized width is known. */
-    p->strip = o && o->strip ? o->strip : 256;
+    p->strip = o && o->strip_rows ? o->strip_rows : 256;
     *scale = 1;
     double model_px = unet__meta_number(out, "pixel_size", 0);
     if (o && o->scale > 0)
@@ -165,8 +258,8 @@ static int resolve(const unet_model_t *m, const unet_segment_opts_t *o, unet__se
 
 static int forward_progress(void *user, double fraction, const char *stage)
 {
-    const struct unet_predict_opts *o = user;
-    if (atomic_load(&((struct unet_predict_opts *)o)->cancel))
+    const S *o = user;
+    if (atomic_load(&((S *)o)->cancel))
         return 1;
     return o->progress ? o->progress(o->progress_user, fraction * 0.99, stage) : 0;
 }
@@ -196,7 +289,7 @@ int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64
         return rc;
     sh = scale == 1 ? height : unet__scaled_size(height, scale);
     sw = scale == 1 ? width : unet__scaled_size(width, scale);
-    if (!(o && o->strip)) /* automatic strips: about 4 Mpixels of the resized image */
+    if (!(o && o->strip_rows)) /* automatic strips: about 4 Mpixels of the resized image */
         p.strip = ((int64_t)1 << 22) / sw > 256 ? ((int64_t)1 << 22) / sw : 256;
     unet__scaled_reader sr = {read, read_user, channels, height, width, sh, sw, NULL, 0};
     unet__label_mapper lm = {write, write_user, height, width, sh, sw, 0, NULL, NULL};
@@ -207,21 +300,11 @@ int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64
     if (rc == UNET_OK) {
         struct unet_predict_opts po;
         unet__predict_opts_defaults(&po);
-        const struct unet_predict_opts *user = o ? o->predict : NULL;
-        if (user) {
-            po.threads = user->threads;
-            po.border = user->border;
-            po.normalize = user->normalize;
-            po.norm_a = user->norm_a;
-            po.norm_b = user->norm_b;
-            po.tile = user->tile;
-            po.halo = user->halo;
-            po.unsafe_halo = user->unsafe_halo;
-            po.blend = user->blend;
-            po.batch = user->batch;
-            po.precise = user->precise;
+        if (o) { /* the copied predict values; progress and cancel are the segment options' */
+            unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, &po,
+                            &o->predict);
             po.progress = forward_progress;
-            po.progress_user = (void *)user;
+            po.progress_user = (void *)o;
         }
         bool resized = sh != height || sw != width;
         unet__source src = {1, channels, sh, sw, resized ? unet__scaled_read : read,
@@ -231,8 +314,8 @@ int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64
         if (rc == UNET_OK && lm.next_y != height)
             rc = unet__fail(UNET_E_INTERNAL, "segmentation wrote %lld of %lld rows",
                             (long long)lm.next_y, (long long)height);
-        if (rc == UNET_OK && user && user->progress &&
-            user->progress(user->progress_user, 1.0, "done") != 0)
+        if (rc == UNET_OK && o && o->progress &&
+            o->progress(o->progress_user, 1.0, "done") != 0)
             rc = unet__fail(UNET_E_CANCELLED, "segmentation cancelled by the progress callback");
     }
     if (rc == UNET_OK) {
@@ -319,8 +402,9 @@ static int write_mem(void *user, int64_t y, int64_t h, int64_t w, const uint32_t
 }
 
 UNET_API int unet_segment(const unet_model_t *m, const unet_segment_opts_t *o,
-                          const void *input, int dtype, int ndim, const int64_t *shape,
-                          uint32_t *labels, size_t label_count, uint32_t *num_objects)
+                          const void *input, unet_dtype_t dtype, int ndim,
+                          const int64_t *shape, uint32_t *labels, size_t label_count,
+                          uint32_t *num_objects)
 {
     unet__clear_error();
     if (num_objects)

@@ -62,7 +62,7 @@ done:
     return rc;
 }
 
-UNET_API int unet_tiff_write(const char *path, const void *data, int dtype, int ndim,
+UNET_API int unet_tiff_write(const char *path, const void *data, unet_dtype_t dtype, int ndim,
                              const int64_t *shape, unsigned flags)
 {
     unet__clear_error();

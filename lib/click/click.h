@@ -25,7 +25,8 @@ typedef struct unet__click_post {
     unet__seg_kind kind; /* UNET__SEG_PROB or UNET__SEG_3CLASS (segment/rules.c) */
     bool logits;       /* PROB: the channel holds logits (sigmoid applied before the threshold) */
     float threshold;   /* PROB: foreground is p > threshold */
-    int min_distance;  /* PROB: watershed seed spacing; 0: plain connected components */
+    int min_distance;  /* PROB: watershed seed spacing */
+    bool split;        /* PROB: watershed split; false: the connected component itself */
     int rank;          /* 1: 4-connectivity, 3: 8 */
     int64_t min_size;  /* smaller objects count as background */
 } unet__click_post;
@@ -42,8 +43,19 @@ typedef struct unet__click_plane {
     float **cells;          /* cells_y * cells_x, NULL until predicted; (C_out, T, T) each */
 } unet__click_plane;
 
+/* Click options: a copy of the predict options, the instance options segment options have
+ * too, and the session's search limits (table in api/click.c). */
+struct unet_click_opts {
+    struct unet_predict_opts predict;
+    unet__instance_opts inst;
+    int64_t max_extent;   /* largest window side searched for one object */
+    int64_t first_window; /* window side predicted around an uncached click */
+    char *json, *describe; /* cached strings returned to the caller (not values) */
+};
+
 struct unet_click_session {
     const unet_model_t *model;
+    struct unet_click_opts opts;       /* the values in force (no cached strings) */
     struct unet_predict_opts run_opts; /* engine options for one window run */
     unet__norm norm;                   /* the whole image's normalisation */
     const void *image;

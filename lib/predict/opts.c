@@ -1,6 +1,7 @@
 /* Predict options: validating setters, thread-safe cancel, and progress reporting. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/status.h"
@@ -8,21 +9,75 @@
 
 #define MAX_TILE ((int64_t)1 << 20)
 
+typedef struct unet_predict_opts P;
+
+const unet__opt unet__predict_opt_entries[] = {
+    {UNET__OPT_AT(P, threads), .type = UNET__OPT_INT, .def = 0, .min = 0, .max = 1024,
+     .help = "threads for one call (0: all the CPUs the process may use)"},
+    {UNET__OPT_AT(P, tile), .type = UNET__OPT_I64, .def = 0, .min = 1, .max = MAX_TILE,
+     .special = {{"auto", 0, true}, {"whole", UNET_TILE_WHOLE, true}},
+     .help = "tile core size in pixels, a multiple of the model's block multiple (0 / auto: "
+             "from the image and a memory budget; -1 / whole: the whole image at once)"},
+    {UNET__OPT_AT(P, halo), .type = UNET__OPT_I64, .def = -1, .min = 0, .max = MAX_TILE,
+     .special = {{"auto", -1, true}},
+     .help = "context read around each tile (-1 / auto: the model's); lowering it below the "
+             "receptive field needs unsafe_halo"},
+    {UNET__OPT_AT(P, unsafe_halo), .type = UNET__OPT_BOOL, .def = 0,
+     .help = "allow a halo below the receptive-field margin (results then differ from "
+             "whole-image prediction)"},
+    {UNET__OPT_AT(P, blend), .type = UNET__OPT_I64, .def = 0, .min = 0, .max = MAX_TILE,
+     .help = "pixels of sin^2 blending on each side of a tile seam (0: exact stitching)"},
+    {UNET__OPT_AT(P, batch), .type = UNET__OPT_INT, .def = 1, .min = 1, .max = UNET__MAX_BATCH,
+     .help = "tiles run through the network together"},
+    {UNET__OPT_AT(P, border), .type = UNET__OPT_NAME, .def = UNET_BORDER_DEFAULT,
+     .choices = "auto network reflect zero",
+     .help = "how the canvas is padded (auto: network for same padding, else reflect)"},
+    {UNET__OPT_AT(P, normalize), .type = UNET__OPT_NAME, .def = UNET_NORMALIZE_MODEL,
+     .choices = "auto none zmuv percentile fixed",
+     .help = "input normalisation (auto: the model's preprocessing metadata)"},
+    {UNET__OPT_AT(P, norm_low), .type = UNET__OPT_DOUBLE, .def = 1, .min = 0, .max = 100,
+     .help = "low percentile (normalize percentile)"},
+    {UNET__OPT_AT(P, norm_high), .type = UNET__OPT_DOUBLE, .def = 99.8, .min = 0, .max = 100,
+     .help = "high percentile (normalize percentile)"},
+    {UNET__OPT_AT(P, norm_mean), .type = UNET__OPT_DOUBLE, .def = 0, .min = -1e30, .max = 1e30,
+     .help = "mean subtracted (normalize fixed)"},
+    {UNET__OPT_AT(P, norm_std), .type = UNET__OPT_DOUBLE, .def = 1, .min = 1e-30, .max = 1e30,
+     .help = "standard deviation divided by (normalize fixed)"},
+    {UNET__OPT_AT(P, precise), .type = UNET__OPT_BOOL, .def = 0,
+     .help = "direct convolutions everywhere (no Winograd; slower, within ~1e-5 otherwise)"},
+};
+_Static_assert(sizeof unet__predict_opt_entries / sizeof unet__predict_opt_entries[0] ==
+                   UNET__PREDICT_OPT_COUNT, "UNET__PREDICT_OPT_COUNT is the number of entries");
+
+static const unet__opts_section sections[] = {
+    {unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, 0},
+};
+static const unet__opts_table table = {"predict", sections, 1, sizeof(P)};
+
 void unet__predict_opts_defaults(struct unet_predict_opts *o)
 {
-    o->threads = 0;
-    o->border = UNET_BORDER_DEFAULT;
-    o->normalize = UNET_NORMALIZE_MODEL;
-    o->norm_a = o->norm_b = 0;
-    o->tile = 0;
-    o->halo = -1;
-    o->unsafe_halo = false;
-    o->blend = 0;
-    o->batch = 1;
-    o->precise = false;
+    memset(o, 0, sizeof *o);
+    unet__opts_defaults(&table, o);
     o->progress = NULL;
     o->progress_user = NULL;
+    o->json = o->describe = NULL;
     atomic_init(&o->cancel, 0);
+}
+
+void unet__predict_opts_norm_params(const struct unet_predict_opts *o, double *a, double *b)
+{
+    bool fixed = o->normalize == UNET_NORMALIZE_FIXED;
+    *a = fixed ? o->norm_mean : o->norm_low;
+    *b = fixed ? o->norm_std : o->norm_high;
+}
+
+int unet__predict_opts_check(const struct unet_predict_opts *o)
+{
+    if (o->normalize == UNET_NORMALIZE_PERCENTILE && !(o->norm_low < o->norm_high))
+        return unet__fail(UNET_E_INVALID_ARG, "percentiles norm_low %g, norm_high %g must "
+                                              "satisfy norm_low < norm_high",
+                          o->norm_low, o->norm_high);
+    return UNET_OK;
 }
 
 UNET_API int unet_predict_opts_create(unet_predict_opts_t **out)
@@ -39,6 +94,10 @@ UNET_API int unet_predict_opts_create(unet_predict_opts_t **out)
 
 UNET_API void unet_predict_opts_free(unet_predict_opts_t *opts)
 {
+    if (!opts)
+        return;
+    free(opts->json);
+    free(opts->describe);
     free(opts);
 }
 
@@ -49,30 +108,61 @@ UNET_API void unet_predict_opts_free(unet_predict_opts_t *opts)
             return unet__fail(UNET_E_INVALID_ARG, "predict options are NULL");                 \
     } while (0)
 
+UNET_API int unet_predict_opts_set(unet_predict_opts_t *o, const char *key, const char *value)
+{
+    CHECK_OPTS(o);
+    if (!key || !value)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_predict_opts_set: key or value is NULL");
+    return unet__opts_set_text(&table, o, key, value);
+}
+
+UNET_API int unet_predict_opts_set_json(unet_predict_opts_t *o, const char *json_object)
+{
+    CHECK_OPTS(o);
+    if (!json_object)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_predict_opts_set_json: json is NULL");
+    return unet__opts_set_json(&table, o, json_object);
+}
+
+UNET_API int unet_predict_opts_json(const unet_predict_opts_t *o, const char **json)
+{
+    unet__clear_error();
+    if (json)
+        *json = NULL;
+    if (!o || !json)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_predict_opts_json: opts or json is NULL");
+    /* The cache is not part of the options' value. */
+    return unet__opts_json(&table, o, &((P *)o)->json, json);
+}
+
+UNET_API int unet_predict_opts_describe(const unet_predict_opts_t *o, const char **json)
+{
+    unet__clear_error();
+    if (json)
+        *json = NULL;
+    if (!o || !json)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_predict_opts_describe: opts or json is "
+                                              "NULL");
+    return unet__opts_describe(&table, &((P *)o)->describe, json);
+}
+
 UNET_API int unet_predict_opts_set_threads(unet_predict_opts_t *o, int num_threads)
 {
     CHECK_OPTS(o);
-    if (num_threads < 0 || num_threads > 1024)
-        return unet__fail(UNET_E_INVALID_ARG, "threads %d is out of range [0, 1024] (0: all)",
-                          num_threads);
-    o->threads = num_threads;
-    return UNET_OK;
+    return unet__opts_set_i64(&table, o, "threads", num_threads);
 }
 
-UNET_API int unet_predict_opts_set_border(unet_predict_opts_t *o, int border)
+UNET_API int unet_predict_opts_set_border(unet_predict_opts_t *o, unet_border_t border)
 {
     CHECK_OPTS(o);
-    if (border < UNET_BORDER_DEFAULT || border > UNET_BORDER_ZERO)
-        return unet__fail(UNET_E_INVALID_ARG, "border mode %d is not one of 0 default, 1 "
-                                              "network, 2 reflect, 3 zero", border);
-    o->border = border;
-    return UNET_OK;
+    return unet__opts_set_i64(&table, o, "border", (int64_t)border);
 }
 
-UNET_API int unet_predict_opts_set_normalize(unet_predict_opts_t *o, int mode, double a,
-                                             double b)
+UNET_API int unet_predict_opts_set_normalize(unet_predict_opts_t *o, unet_normalize_t mode,
+                                             double a, double b)
 {
     CHECK_OPTS(o);
+    /* Checked as a whole first: the three keys change together or not at all. */
     switch (mode) {
     case UNET_NORMALIZE_MODEL:
     case UNET_NORMALIZE_NONE:
@@ -82,68 +172,56 @@ UNET_API int unet_predict_opts_set_normalize(unet_predict_opts_t *o, int mode, d
         if (!(a >= 0 && a < b && b <= 100))
             return unet__fail(UNET_E_INVALID_ARG, "percentiles low %g, high %g must satisfy 0 "
                                                   "<= low < high <= 100", a, b);
+        o->norm_low = a;
+        o->norm_high = b;
         break;
     case UNET_NORMALIZE_FIXED:
-        if (!isfinite(a) || !(b > 0) || !isfinite(b))
+        if (!(isfinite(a) && fabs(a) <= 1e30) || !(b >= 1e-30 && b <= 1e30))
             return unet__fail(UNET_E_INVALID_ARG, "fixed normalisation needs a finite mean "
-                                                  "and a std > 0 (got %g, %g)", a, b);
+                                                  "and a std in [1e-30, 1e30] (got %g, %g)",
+                              a, b);
+        o->norm_mean = a;
+        o->norm_std = b;
         break;
     default:
-        return unet__fail(UNET_E_INVALID_ARG, "normalisation mode %d is not one of 0..4", mode);
+        return unet__fail(UNET_E_INVALID_ARG, "normalisation mode %d is not one of 0..4",
+                          (int)mode);
     }
     o->normalize = mode;
-    o->norm_a = a;
-    o->norm_b = b;
     return UNET_OK;
 }
 
 UNET_API int unet_predict_opts_set_tile(unet_predict_opts_t *o, int64_t tile)
 {
     CHECK_OPTS(o);
-    if (tile != UNET_TILE_WHOLE && (tile < 0 || tile > MAX_TILE))
-        return unet__fail(UNET_E_INVALID_ARG, "tile %lld is out of range [1, %lld] (0: auto, "
-                                              "-1: whole image)",
-                          (long long)tile, (long long)MAX_TILE);
-    o->tile = tile;
-    return UNET_OK;
+    return unet__opts_set_i64(&table, o, "tile", tile);
 }
 
 UNET_API int unet_predict_opts_set_halo(unet_predict_opts_t *o, int64_t halo, int unsafe)
 {
     CHECK_OPTS(o);
-    if (halo < -1 || halo > MAX_TILE)
-        return unet__fail(UNET_E_INVALID_ARG, "halo %lld is out of range [0, %lld] (-1: the "
-                                              "model's)", (long long)halo, (long long)MAX_TILE);
-    o->halo = halo;
-    o->unsafe_halo = unsafe != 0;
-    return UNET_OK;
+    int rc = unet__opts_set_i64(&table, o, "halo", halo);
+    if (rc == UNET_OK)
+        o->unsafe_halo = unsafe != 0;
+    return rc;
 }
 
 UNET_API int unet_predict_opts_set_blend(unet_predict_opts_t *o, int64_t width)
 {
     CHECK_OPTS(o);
-    if (width < 0 || width > MAX_TILE)
-        return unet__fail(UNET_E_INVALID_ARG, "blend width %lld is out of range [0, %lld]",
-                          (long long)width, (long long)MAX_TILE);
-    o->blend = width;
-    return UNET_OK;
+    return unet__opts_set_i64(&table, o, "blend", width);
 }
 
 UNET_API int unet_predict_opts_set_batch(unet_predict_opts_t *o, int tiles_per_batch)
 {
     CHECK_OPTS(o);
-    if (tiles_per_batch < 1 || tiles_per_batch > UNET__MAX_BATCH)
-        return unet__fail(UNET_E_INVALID_ARG, "batch %d is out of range [1, %d]",
-                          tiles_per_batch, UNET__MAX_BATCH);
-    o->batch = tiles_per_batch;
-    return UNET_OK;
+    return unet__opts_set_i64(&table, o, "batch", tiles_per_batch);
 }
 
 UNET_API int unet_predict_opts_set_precise(unet_predict_opts_t *o, int precise)
 {
     CHECK_OPTS(o);
-    o->precise = precise != 0;
-    return UNET_OK;
+    return unet__opts_set_i64(&table, o, "precise", precise != 0);
 }
 
 UNET_API int unet_predict_opts_set_progress(unet_predict_opts_t *o, unet_progress_fn fn,

@@ -16,20 +16,33 @@
 #define UNET__MAX_BATCH 64 /* tiles per batch */
 
 struct unet_predict_opts {
+    /* the table's entries (predict/opts.c) */
     int threads;
-    int border;
-    int normalize;
-    double norm_a, norm_b;
     int64_t tile;      /* 0 auto, UNET_TILE_WHOLE, or a core size */
     int64_t halo;      /* -1: the model's */
     bool unsafe_halo;
     int64_t blend;
     int batch;
+    int border;        /* unet_border_t */
+    int normalize;     /* unet_normalize_t */
+    double norm_low, norm_high; /* percentiles */
+    double norm_mean, norm_std; /* fixed */
     bool precise;      /* direct convolutions only (no Winograd) */
+    /* not options of the table */
     unet_progress_fn progress;
     void *progress_user;
     atomic_int cancel; /* set from any thread */
+    char *json, *describe; /* cached strings returned to the caller */
 };
+
+/* The predict entries; segment and click options embed them (core/opts_table.h). */
+#include "core/opts_table.h"
+#define UNET__PREDICT_OPT_COUNT 13
+extern const unet__opt unet__predict_opt_entries[UNET__PREDICT_OPT_COUNT];
+/* Normalisation parameters a, b of the options' mode (percentiles, or mean and std). */
+void unet__predict_opts_norm_params(const struct unet_predict_opts *o, double *a, double *b);
+/* What the table cannot check key by key: percentiles low < high. */
+int unet__predict_opts_check(const struct unet_predict_opts *o);
 
 void unet__predict_opts_defaults(struct unet_predict_opts *o);
 

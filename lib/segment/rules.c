@@ -1,5 +1,7 @@
 /* How a model's output becomes instances: the rules of its `output` metadata, shared by
  * unet_segment (api/segment.c) and click-to-segment (api/click.c). See segment.h. */
+#include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "api/model_internal.h"
@@ -57,4 +59,34 @@ int unet__seg_rules_check(double threshold, double min_distance, double min_size
                                          "or min_size %g out of range",
                           threshold, min_distance, min_size);
     return UNET_OK;
+}
+
+typedef unet__instance_opts I;
+
+const unet__opt unet__instance_opt_entries[] = {
+    {UNET__OPT_AT(I, threshold), .type = UNET__OPT_DOUBLE, .def = NAN, .min = 0, .max = 1,
+     .special = {{"auto", NAN, false}},
+     .help = "foreground probability threshold (auto: the model's, else 0.5)"},
+    {UNET__OPT_AT(I, min_distance), .type = UNET__OPT_INT, .def = 0, .min = 1, .max = 1000,
+     .special = {{"auto", 0, false}},
+     .help = "pixels between watershed seeds (auto: the model's, else 4)"},
+    {UNET__OPT_AT(I, split), .type = UNET__OPT_BOOL, .def = -1,
+     .special = {{"auto", -1, false}},
+     .help = "watershed split of touching objects; false: connected components (auto: false "
+             "when the model's output says \"instances\": \"components\", else true)"},
+    {UNET__OPT_AT(I, min_size), .type = UNET__OPT_I64, .def = -1, .min = 0,
+     .max = 2147483648.0, .special = {{"auto", -1, false}},
+     .help = "objects of fewer pixels are removed (auto: the model's, else 16)"},
+};
+_Static_assert(sizeof unet__instance_opt_entries / sizeof unet__instance_opt_entries[0] ==
+                   UNET__INSTANCE_OPT_COUNT, "UNET__INSTANCE_OPT_COUNT counts the entries");
+
+int unet__instance_resolve(const unet__seg_rules *r, const unet__instance_opts *o,
+                           unet__instance_params *p)
+{
+    p->threshold = o && !isnan(o->threshold) ? o->threshold : r->threshold;
+    p->min_distance = o && o->min_distance > 0 ? o->min_distance : r->min_distance;
+    p->min_size = o && o->min_size >= 0 ? (double)o->min_size : r->min_size;
+    p->split = o && o->split >= 0 ? o->split != 0 : !r->components;
+    return unet__seg_rules_check(p->threshold, p->min_distance, p->min_size);
 }

@@ -50,6 +50,25 @@ int unet__seg_rules_from_model(const struct unet_model *m, const char *who, unet
 /* UNET_E_FORMAT unless threshold in [0, 1], min_distance in [1, 1000], min_size in
  * [0, 2^31]. */
 int unet__seg_rules_check(double threshold, double min_distance, double min_size);
+/* The options of making instances, shared by segment and click options (same keys, same
+ * ranges; the table is in rules.c). "auto" values defer to the model's rules. */
+typedef struct unet__instance_opts {
+    double threshold;  /* NaN: auto */
+    int min_distance;  /* 0: auto */
+    int split;         /* -1: auto */
+    int64_t min_size;  /* -1: auto */
+} unet__instance_opts;
+#include "core/opts_table.h"
+#define UNET__INSTANCE_OPT_COUNT 4
+extern const unet__opt unet__instance_opt_entries[UNET__INSTANCE_OPT_COUNT];
+/* The values in force: the options' where set, else the rules'; UNET_E_FORMAT when the
+ * model's metadata gives values out of range. */
+typedef struct unet__instance_params {
+    double threshold, min_distance, min_size;
+    bool split;
+} unet__instance_params;
+int unet__instance_resolve(const unet__seg_rules *r, const unet__instance_opts *o,
+                           unet__instance_params *p);
 /* A number of an output-metadata object, or fallback. */
 struct json_t;
 double unet__meta_number(const struct json_t *output, const char *key, double fallback);
@@ -60,6 +79,7 @@ typedef struct unet__seg_params {
     float threshold;
     int min_distance;
     int64_t min_size;
+    bool split;           /* PROB: watershed split (else connected components) */
     int rank;             /* connectivity rank: 1 (4-connected) or 2 (8) */
     int threads;
     int64_t strip, overlap; /* rows; both >= 1 */

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/opts_table.h"
 #include "unet.h"
 
 #define UNET__OPT_STR 64
@@ -63,7 +64,7 @@ struct unet_train_opts {
     /* not options of the table */
     unet_train_progress_fn progress;
     void *progress_user;
-    char *json;                    /* cached dump */
+    char *json, *describe;         /* cached strings returned to the caller */
 };
 
 void unet__train_opts_defaults(struct unet_train_opts *o);

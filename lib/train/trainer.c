@@ -209,7 +209,7 @@ UNET_API int unet_trainer_create(unet_model_t *model, const unet_train_opts_t *o
         t->o = *opts;
     else
         unet__train_opts_defaults(&t->o);
-    t->o.json = NULL;
+    t->o.json = t->o.describe = NULL;
     t->threads = unet__resolve_threads(t->o.threads);
     t->best_value = NAN;
     t->best_step = -1;
@@ -367,9 +367,10 @@ static bool valid_dtype(int d)
            d == UNET_F64;
 }
 
-UNET_API int unet_trainer_add_data(unet_trainer_t *t, const void *image, int dtype, int ndim,
-                                   const int64_t *shape, const void *labels, int label_dtype,
-                                   int label_ndim, const int64_t *label_shape, int split)
+UNET_API int unet_trainer_add_data(unet_trainer_t *t, const void *image, unet_dtype_t dtype,
+                                   int ndim, const int64_t *shape, const void *labels,
+                                   unet_dtype_t label_dtype, int label_ndim,
+                                   const int64_t *label_shape, unet_split_t split)
 {
     unet__clear_error();
     if (!t || !image || !shape || !labels || !label_shape)
@@ -745,13 +746,13 @@ UNET_API int unet_trainer_evaluate(unet_trainer_t *t, double *loss, double *metr
     return UNET_OK;
 }
 
-UNET_API const char *unet_trainer_metrics(const unet_trainer_t *t)
+UNET_API int unet_trainer_metrics(const unet_trainer_t *t, const char **json)
 {
     unet__clear_error();
-    if (!t) {
-        unet__fail(UNET_E_INVALID_ARG, "unet_trainer_metrics: trainer is NULL");
-        return NULL;
-    }
+    if (json)
+        *json = NULL;
+    if (!t || !json)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_metrics: trainer or json is NULL");
     struct unet_trainer *m = (struct unet_trainer *)t; /* the cached string only */
     free(m->metrics_json);
     json_t *v = t->last_val ? json_deep_copy(t->last_val) : json_object();
@@ -765,8 +766,9 @@ UNET_API const char *unet_trainer_metrics(const unet_trainer_t *t)
     m->metrics_json = v ? json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(v);
     if (!m->metrics_json)
-        unet__fail(UNET_E_NOMEM, "out of memory describing metrics");
-    return m->metrics_json;
+        return unet__fail(UNET_E_NOMEM, "out of memory describing metrics");
+    *json = m->metrics_json;
+    return UNET_OK;
 }
 
 UNET_API int unet_trainer_progress(const unet_trainer_t *t, int64_t *step, int64_t *total)

@@ -19,7 +19,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "../cli/synth.h"
 #include "unet.h"
 
 static double now(void)
@@ -60,7 +59,8 @@ static int die(const char *what)
 static int pass_through(unet_model_t *m, const char *layer, int in, float scale, float bias)
 {
     char name[64];
-    int n = unet_model_tensor_count(m);
+    int n = 0;
+    unet_model_tensor_count(m, &n);
     for (int i = 0; i < n; i++) {
         const char *tn;
         int nd;
@@ -118,12 +118,19 @@ static int detector_model(unet_model_t **out)
     return UNET_OK;
 }
 
+static int64_t area_of(const unet_click_result_t *res)
+{
+    int64_t area = 0;
+    unet_click_result_area(res, &area);
+    return area;
+}
+
 typedef struct nucleus {
     int64_t x, y;
 } nucleus;
 
 /* Centroids of the labelled nuclei whose centroid pixel is inside its own nucleus. */
-static nucleus *centres(const uint16_t *labels, int64_t size, int count, int *n)
+static nucleus *centres(const uint32_t *labels, int64_t size, int count, int *n)
 {
     double *acc = calloc((size_t)count + 1, 3 * sizeof *acc);
     nucleus *c = malloc(((size_t)count + 1) * sizeof *c);
@@ -139,7 +146,7 @@ static nucleus *centres(const uint16_t *labels, int64_t size, int count, int *n)
             continue;
         int64_t x = (int64_t)(acc[3 * l + 1] / acc[3 * l]);
         int64_t y = (int64_t)(acc[3 * l + 2] / acc[3 * l]);
-        if (labels[y * size + x] == l)
+        if (labels[y * size + x] == (uint32_t)l)
             c[(*n)++] = (nucleus){x, y};
     }
     free(acc);
@@ -174,9 +181,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (size < 256 || size > SYNTH_MAX_SIZE || runs < 1 || nearby < 0) {
+    if (size < 256 || size > 8192 || runs < 1 || nearby < 0) {
         fprintf(stderr, "unet-bench-click: size 256..%d, runs >= 1, nearby >= 0\n",
-                SYNTH_MAX_SIZE);
+                8192);
         return 2;
     }
     unet_model_t *m = NULL;
@@ -194,18 +201,21 @@ int main(int argc, char **argv)
         which = "built-in detector (depth 4, base 16)";
 
     uint16_t *img = malloc((size_t)(size * size) * sizeof *img);
-    uint16_t *labels = malloc((size_t)(size * size) * sizeof *labels);
-    int count = 0, n;
-    if (!img || !labels || synth_nuclei((int)size, (int)size, 42, 16, img, labels, &count)) {
-        fprintf(stderr, "unet-bench-click: cannot make the synthetic image\n");
-        return 1;
-    }
+    uint32_t *labels = malloc((size_t)(size * size) * sizeof *labels), nuclei = 0;
+    unet_sample_opts_t *so;
+    if (!img || !labels || unet_sample_opts_create(&so) != UNET_OK ||
+        unet_sample_opts_set_seed(so, 42) != UNET_OK ||
+        unet_sample_nuclei(so, size, size, img, labels, &nuclei) != UNET_OK)
+        return die("the synthetic image");
+    unet_sample_opts_free(so);
+    int count = (int)nuclei, n;
     nucleus *nc = centres(labels, size, count, &n);
     printf("model: %s; image %lld x %lld uint16, %d nuclei; threads %d; %d runs\n", which,
            (long long)size, (long long)size, count, threads, runs);
 
-    unet_predict_opts_t *o;
-    if (unet_predict_opts_create(&o) != UNET_OK || unet_predict_opts_set_threads(o, threads))
+    unet_click_opts_t *o;
+    if (unet_click_opts_create(&o) != UNET_OK || unet_click_opts_set_threads(o, threads) ||
+        unet_click_opts_set_first_window(o, window))
         return die("options");
     int64_t shape[2] = {size, size};
     double *first = malloc((size_t)runs * sizeof *first), *create = malloc((size_t)runs * 8);
@@ -221,8 +231,7 @@ int main(int argc, char **argv)
         nucleus c = nc[(state >> 33) % (uint64_t)n];
         unet_click_session_t *s;
         double t0 = now();
-        if (unet_click_session_create(m, o, img, UNET_U16, 2, shape, &s) != UNET_OK ||
-            unet_click_session_set_first_window(s, window) != UNET_OK)
+        if (unet_click_session_create(m, o, img, UNET_U16, 2, shape, &s) != UNET_OK)
             return die("session");
         double t1 = now(), c1 = cpu_now();
         unet_click_result_t *res;
@@ -230,7 +239,7 @@ int main(int argc, char **argv)
             return die("click");
         double t2 = now();
         first_cpu[r] = 1e3 * (cpu_now() - c1);
-        found += unet_click_result_area(res) > 0;
+        found += area_of(res) > 0;
         clicks++;
         if (verbose) {
             int64_t bb[4], nr, np;
@@ -238,7 +247,7 @@ int main(int argc, char **argv)
             unet_click_session_stats(s, &nr, &np, NULL);
             printf("first (%lld, %lld): %.2f ms, area %lld, box %lld x %lld, %lld runs, %lld "
                    "input px\n", (long long)c.x, (long long)c.y, 1e3 * (t2 - t1),
-                   (long long)unet_click_result_area(res), (long long)bb[2], (long long)bb[3],
+                   (long long)area_of(res), (long long)bb[2], (long long)bb[3],
                    (long long)nr, (long long)np);
         }
         unet_click_result_free(res);
@@ -266,12 +275,12 @@ int main(int argc, char **argv)
                 unet_click_result_bbox(res, bb);
                 printf("  later (%lld, %lld): %.2f ms, area %lld, box %lld x %lld, %lld runs\n",
                        (long long)nc[k].x, (long long)nc[k].y, ms,
-                       (long long)unet_click_result_area(res), (long long)bb[2],
+                       (long long)area_of(res), (long long)bb[2],
                        (long long)bb[3], (long long)(r1 - r0));
             }
             if (r1 == r0)
                 cached[ncached++] = ms;
-            found += unet_click_result_area(res) > 0;
+            found += area_of(res) > 0;
             clicks++;
             unet_click_result_free(res);
             done++;
@@ -326,7 +335,7 @@ int main(int argc, char **argv)
     free(nc);
     free(img);
     free(labels);
-    unet_predict_opts_free(o);
+    unet_click_opts_free(o);
     unet_model_free(m);
     return 0;
 }

@@ -1,17 +1,16 @@
-/* unet demo: the main job until a trained default model ships. */
+/* unet demo: the built-in model on a generated sample, with what it found and how well. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
-#include "synth.h"
 
 static const char *const usage_demo =
     "usage: unet demo [--size N] [--threads N]\n"
-    "Creates the default U-Net (depth 4, 32 base features, random weights), generates an\n"
-    "N x N synthetic fluorescence-nuclei image (default 256), predicts it whole and prints\n"
-    "what it did. Until a trained default model ships, the output is not a segmentation.\n";
+    "Generates an N x N synthetic fluorescence-nuclei image (default 256; as unet sample\n"
+    "--seed 7), predicts it with the built-in model \"nuclei\", segments it and prints what it\n"
+    "found, with the instance F1 against the image's true labels.\n";
 
 int cmd_demo(int argc, char **argv)
 {
@@ -24,62 +23,77 @@ int cmd_demo(int argc, char **argv)
         if (i + 1 >= argc)
             return cli_fail_usage("missing value for option", argv[i]);
         if (strcmp(argv[i], "--size") == 0) {
-            if ((size = cli_parse_count(argv[++i], SYNTH_MAX_SIZE)) < 1)
-                return cli_fail_usage("--size must be 1 to 8192", argv[i]);
+            if ((size = cli_parse_count(argv[++i], 8192)) < 16)
+                return cli_fail_usage("--size must be 16 to 8192", argv[i]);
         } else if (strcmp(argv[i], "--threads") == 0) {
             if ((threads = cli_parse_count(argv[++i], 1024)) < 0)
                 return cli_fail_usage("--threads must be 0 to 1024", argv[i]);
         } else
             return cli_fail_usage("unknown option for demo", argv[i]);
     }
-    unet_model_t *m;
-    int rc = unet_model_create("{\"final_activation\": \"sigmoid\"}", 1, &m);
-    if (rc != UNET_OK)
-        return cli_fail_lib("demo", rc);
-    rc = unet_model_set_metadata(m, "preprocessing",
-                                 "{\"normalize\": \"percentile\", \"low\": 1, \"high\": 99.8}");
     size_t n = (size_t)size;
     uint16_t *img = malloc(n * n * sizeof *img);
-    float *out = malloc(n * n * sizeof *out);
-    unet_predict_opts_t *opts = NULL;
+    uint32_t *truth = malloc(n * n * sizeof *truth), *labels = malloc(n * n * sizeof *labels);
+    float *prob = malloc(n * n * sizeof *prob);
+    unet_model_t *m = NULL;
+    unet_sample_opts_t *so = NULL;
+    unet_segment_opts_t *seg = NULL;
+    uint32_t nuclei = 0, found = 0;
+    const char *what = "demo";
+    int rc = img && truth && labels && prob ? UNET_OK : UNET_E_NOMEM;
+    if (rc == UNET_OK && (rc = unet_model_load_builtin("nuclei", &m)) != UNET_OK)
+        what = "demo: built-in model";
     if (rc == UNET_OK)
-        rc = unet_predict_opts_create(&opts);
+        rc = unet_sample_opts_create(&so);
     if (rc == UNET_OK)
-        rc = unet_predict_opts_set_threads(opts, (int)threads);
-    if (rc != UNET_OK || !img || !out) {
-        free(img);
-        free(out);
-        unet_predict_opts_free(opts);
-        unet_model_free(m);
-        return rc != UNET_OK ? cli_fail_lib("demo", rc) : cli_fail_usage("out of memory", NULL);
-    }
-    int nuclei = 0;
-    if (synth_nuclei((int)n, (int)n, 7, 16, img, NULL, &nuclei) != 0) /* as `unet sample` */
-        memset(img, 0, n * n * sizeof *img);
+        rc = unet_sample_opts_set_seed(so, 7);
+    if (rc == UNET_OK)
+        rc = unet_sample_nuclei(so, size, size, img, truth, &nuclei);
+    if (rc == UNET_OK)
+        rc = unet_segment_opts_create(&seg);
+    if (rc == UNET_OK)
+        rc = unet_segment_opts_set_threads(seg, (int)threads);
+    if (rc != UNET_OK)
+        goto done;
     printf("libunet %s demo\n", unet_version_string());
-    printf("model: default U-Net, untrained (random He weights, seed 1)\n");
+    printf("model: built-in \"nuclei\"\n");
     cli_print_model(m);
-    printf("image: %zu x %zu uint16, %d synthetic nuclei (unet sample --seed 7)\n", n, n, nuclei);
-    int64_t shape[2] = {(int64_t)n, (int64_t)n};
+    printf("image: %zu x %zu uint16, %u synthetic nuclei (unet sample --seed 7)\n", n, n, nuclei);
+    int64_t shape[2] = {size, size};
+    unet_predict_opts_t *po = NULL;
     double t0 = cli_now_seconds();
-    rc = unet_predict(m, opts, img, UNET_U16, 2, shape, out, n * n);
-    double dt = cli_now_seconds() - t0;
+    rc = unet_predict_opts_create(&po);
+    if (rc == UNET_OK)
+        rc = unet_predict_opts_set_threads(po, (int)threads);
+    if (rc == UNET_OK)
+        rc = unet_predict(m, po, img, UNET_U16, 2, shape, prob, n * n);
+    unet_predict_opts_free(po);
+    double t1 = cli_now_seconds();
+    if (rc == UNET_OK)
+        rc = unet_segment(m, seg, img, UNET_U16, 2, shape, labels, n * n, &found);
+    double t2 = cli_now_seconds();
+    double f1 = 0;
+    if (rc == UNET_OK)
+        rc = unet_instance_f1(labels, truth, 2, shape, 0.5, &f1, NULL, NULL, NULL);
     if (rc == UNET_OK) {
         double lo = INFINITY, hi = -INFINITY, sum = 0;
         for (size_t i = 0; i < n * n; i++) {
-            lo = out[i] < lo ? out[i] : lo;
-            hi = out[i] > hi ? out[i] : hi;
-            sum += out[i];
+            lo = prob[i] < lo ? prob[i] : lo;
+            hi = prob[i] > hi ? prob[i] : hi;
+            sum += prob[i];
         }
-        printf("predicted whole image (percentile normalisation 1-99.8, border 'network', "
-               "reference engine) in %.3f s\n", dt);
-        printf("output: %zu x %zu float32 probabilities, min %.4f, mean %.4f, max %.4f\n", n, n,
-               lo, sum / (double)(n * n), hi);
+        printf("predicted in %.3f s: %zu x %zu float32 probabilities, output min %.4f, mean "
+               "%.4f, max %.4f\n", t1 - t0, n, n, lo, sum / (double)(n * n), hi);
+        printf("segmented in %.3f s: %u objects, instance F1 %.3f at IoU 0.5 against the true "
+               "labels\n", t2 - t1, found, f1);
     }
+done:
     free(img);
-    free(out);
-    unet_predict_opts_free(opts);
+    free(truth);
+    free(labels);
+    free(prob);
+    unet_sample_opts_free(so);
+    unet_segment_opts_free(seg);
     unet_model_free(m);
-    return rc == UNET_OK ? 0 : cli_fail_lib("demo", rc);
+    return rc == UNET_OK ? 0 : cli_fail_lib(what, rc);
 }
-

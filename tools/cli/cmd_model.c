@@ -66,10 +66,17 @@ int cmd_create(int argc, char **argv)
     if (rc != UNET_OK)
         return cli_fail_lib("create", rc);
     rc = unet_model_save(m, output);
+    int64_t params = 0;
+    int halo = 0, block = 0;
+    if (rc == UNET_OK)
+        rc = unet_model_param_count(m, &params);
+    if (rc == UNET_OK)
+        rc = unet_model_halo(m, &halo);
+    if (rc == UNET_OK)
+        rc = unet_model_block_multiple(m, &block);
     if (rc == UNET_OK)
         printf("created %s: %lld parameters, halo %d px, block multiple %d\n", output,
-               (long long)unet_model_param_count(m), unet_model_halo(m),
-               unet_model_block_multiple(m));
+               (long long)params, halo, block);
     unet_model_free(m);
     return rc == UNET_OK ? 0 : cli_fail_lib("create", rc);
 }

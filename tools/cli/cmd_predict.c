@@ -8,7 +8,7 @@
 #include "common.h"
 
 static const char *const usage_predict =
-    "usage: unet predict --model M IN.tif -o OUT.tif [options]\n"
+    "usage: unet predict --model M IN.tif -o|--output OUT.tif [options]\n"
     "Predicts IN.tif (pages are planes, samples are channels) into OUT.tif, streaming: the\n"
     "image is read and written in strips, so its size is not limited by memory.\n"
     "\n"
@@ -20,7 +20,7 @@ static const char *const usage_predict =
     "  --border MODE     network | reflect | zero (default: the model's)\n"
     "  --normalize MODE  none | zmuv | percentile:LOW,HIGH | fixed:MEAN,STD\n"
     "                    (default: the model's preprocessing)\n"
-    "  --output TYPE     float32 | uint8 | uint16 (default float32; probabilities are\n"
+    "  --type TYPE       float32 | uint8 | uint16 (default float32; probabilities are\n"
     "                    scaled to the integer range)\n"
     "  --deflate         compress the output\n"
     "  --precise         direct convolutions only (no Winograd: slower; tiles then equal\n"
@@ -121,9 +121,10 @@ int cmd_predict(int argc, char **argv)
             in = a;
             continue;
         }
-        static const char *const with_value[] = {"--model", "-m", "-o", "--output-file",
-                                                 "--tile", "--blend", "--batch", "--threads",
-                                                 "--border", "--normalize", "--output", NULL};
+        static const char *const with_value[] = {"--model", "-m", "-o", "--output",
+                                                 "--output-file", "--tile", "--blend",
+                                                 "--batch", "--threads", "--border",
+                                                 "--normalize", "--type", NULL};
         int known = 0;
         for (int k = 0; with_value[k]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -139,8 +140,13 @@ int cmd_predict(int argc, char **argv)
         long long n;
         if (strcmp(a, "--model") == 0 || strcmp(a, "-m") == 0)
             model_path = v;
-        else if (strcmp(a, "-o") == 0 || strcmp(a, "--output-file") == 0)
+        else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ||
+                 strcmp(a, "--output-file") == 0) {
+            if (out)
+                usage = cli_fail_usage("the output file is given twice (the output type is "
+                                       "--type)", v);
             out = v;
+        }
         else if (strcmp(a, "--tile") == 0) {
             if ((n = cli_parse_count(v, 1 << 20)) < 1)
                 usage = cli_fail_usage("--tile must be a positive integer", v);
@@ -177,13 +183,13 @@ int cmd_predict(int argc, char **argv)
                 usage = cli_fail_usage("--normalize must be none, zmuv, percentile:LOW,HIGH or "
                                        "fixed:MEAN,STD", v);
             }
-        } else if (strcmp(a, "--output") == 0) {
+        } else if (strcmp(a, "--type") == 0) {
             output = strcmp(v, "float32") == 0  ? UNET_F32
                      : strcmp(v, "uint8") == 0  ? UNET_U8
                      : strcmp(v, "uint16") == 0 ? UNET_U16
                                                 : -1;
             if (output < 0)
-                usage = cli_fail_usage("--output must be float32, uint8 or uint16", v);
+                usage = cli_fail_usage("--type must be float32, uint8 or uint16", v);
         }
     }
     if (!usage && rc == UNET_OK && (!model_path || !in || !out))
@@ -195,7 +201,7 @@ int cmd_predict(int argc, char **argv)
 
     unet_model_t *m = NULL;
     int64_t planes = 0, channels = 0, h = 0, w = 0;
-    int dtype;
+    unet_dtype_t dtype;
     rc = unet_model_load(model_path, &m);
     if (rc == UNET_OK)
         rc = unet_tiff_info(in, &planes, &channels, &h, &w, &dtype);

@@ -6,7 +6,6 @@
 #include <tiffio.h>
 
 #include "common.h"
-#include "synth.h"
 
 static const char *const usage_sample =
     "usage: unet sample [--size N] [--seed S] [--bits 8|16] -o IMAGE.tif [--labels LABELS.tif]\n"
@@ -60,10 +59,10 @@ int cmd_sample(int argc, char **argv)
             return cli_fail_usage("missing value for option", argv[i]);
         const char *opt = argv[i], *val = argv[++i];
         if (strcmp(opt, "--size") == 0) {
-            if ((size = cli_parse_count(val, SYNTH_MAX_SIZE)) < 16)
+            if ((size = cli_parse_count(val, 8192)) < 16)
                 return cli_fail_usage("--size must be 16 to 8192", val);
         } else if (strcmp(opt, "--seed") == 0) {
-            if ((seed = cli_parse_count(val, 0x7fffffffffffffffLL)) < 0)
+            if ((seed = cli_parse_count(val, 9007199254740992LL)) < 0)
                 return cli_fail_usage("--seed must be a non-negative integer", val);
         } else if (strcmp(opt, "--bits") == 0) {
             bits = cli_parse_count(val, 16);
@@ -80,15 +79,29 @@ int cmd_sample(int argc, char **argv)
         return cli_fail_usage("sample needs -o IMAGE.tif", NULL);
     size_t np = (size_t)size * (size_t)size;
     uint16_t *img = malloc(np * sizeof *img), *lab = malloc(np * sizeof *lab);
-    int count = 0;
-    if (!img || !lab || synth_nuclei((int)size, (int)size, (uint64_t)seed, (int)bits, img, lab,
-                                     &count) != 0) {
+    uint32_t *lab32 = malloc(np * sizeof *lab32), count = 0;
+    unet_sample_opts_t *so = NULL;
+    char bits_text[8];
+    snprintf(bits_text, sizeof bits_text, "%lld", bits);
+    int rc = img && lab && lab32 ? UNET_OK : UNET_E_NOMEM;
+    if (rc == UNET_OK)
+        rc = unet_sample_opts_create(&so);
+    if (rc == UNET_OK)
+        rc = unet_sample_opts_set_seed(so, (uint64_t)seed);
+    if (rc == UNET_OK)
+        rc = unet_sample_opts_set(so, "bits", bits_text);
+    if (rc == UNET_OK)
+        rc = unet_sample_nuclei(so, size, size, img, lab32, &count);
+    unet_sample_opts_free(so);
+    if (rc != UNET_OK) {
         free(img);
         free(lab);
-        fprintf(stderr, "unet: sample: out of memory for a %lld x %lld image\n", size, size);
-        return 1;
+        free(lab32);
+        return cli_fail_lib("sample", rc);
     }
-    int rc = 0;
+    for (size_t i = 0; i < np; i++) /* at most 65535 nuclei: uint16 labels as before */
+        lab[i] = (uint16_t)lab32[i];
+    free(lab32);
     if (write_tiff(out, img, (int)size, (int)size, (int)bits) != 0) {
         fprintf(stderr, "unet: sample: cannot write %s\n", out);
         rc = 1;
@@ -97,7 +110,7 @@ int cmd_sample(int argc, char **argv)
         rc = 1;
     }
     if (rc == 0)
-        printf("%s: %lld x %lld, %lld-bit, %d nuclei (seed %lld)%s%s\n", out, size, size, bits,
+        printf("%s: %lld x %lld, %lld-bit, %u nuclei (seed %lld)%s%s\n", out, size, size, bits,
                count, seed, labels_path ? ", labels in " : "", labels_path ? labels_path : "");
     free(img);
     free(lab);

@@ -13,11 +13,6 @@
 #include "common.h"
 #include "segment_out.h"
 
-#ifdef UNET_CLI_DEFAULT_MODEL
-extern const unsigned char unet_cli_default_model[];
-extern const size_t unet_cli_default_model_size;
-#endif
-
 static const char *const usage_segment =
     "usage: unet segment IN.tif [IN2.tif | DIR ...] -o LABELS.tif [options]\n"
     "Segments nuclei (or whatever the model was trained on) into instance labels: 0 is\n"
@@ -36,13 +31,13 @@ static const char *const usage_segment =
     "  --quiet           no progress bar\n"
     "The object count of every image is printed on stdout. Ctrl-C cancels.\n";
 
-static unet_predict_opts_t *volatile running_opts;
+static unet_segment_opts_t *volatile running_opts;
 
 static void on_sigint(int sig)
 {
     (void)sig;
     if (running_opts)
-        unet_predict_opts_cancel(running_opts);
+        unet_segment_opts_cancel(running_opts);
 }
 
 typedef struct batch_bar {
@@ -233,14 +228,7 @@ report:;
 
 static int load_model(const char *path, unet_model_t **m)
 {
-    if (path)
-        return unet_model_load(path, m);
-#ifdef UNET_CLI_DEFAULT_MODEL
-    return unet_model_load_memory(unet_cli_default_model, unet_cli_default_model_size, NULL, m);
-#else
-    *m = NULL;
-    return UNET_E_UNSUPPORTED;
-#endif
+    return path ? unet_model_load(path, m) : unet_model_load_builtin("nuclei", m);
 }
 
 static int parse_double(const char *s, double lo, double hi, double *v)
@@ -257,13 +245,8 @@ int cmd_segment(int argc, char **argv)
     int quiet = 0, usage = 0, folder = 0, error = 0, status = 0;
     list inputs = {0};
     unet_segment_opts_t *so = NULL;
-    unet_predict_opts_t *po = NULL;
-    if (unet_segment_opts_create(&so) != UNET_OK || unet_predict_opts_create(&po) != UNET_OK ||
-        unet_segment_opts_set_predict_opts(so, po) != UNET_OK) {
-        unet_segment_opts_free(so);
-        unet_predict_opts_free(po);
+    if (unet_segment_opts_create(&so) != UNET_OK)
         return cli_fail_lib("segment", UNET_E_NOMEM);
-    }
     for (int i = 1; i < argc && !usage && !error; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) {
@@ -322,7 +305,7 @@ int cmd_segment(int argc, char **argv)
             if ((n = cli_parse_count(v, 1024)) < 0)
                 usage = cli_fail_usage("--threads must be 0 to 1024", v);
             else
-                unet_predict_opts_set_threads(po, (int)n);
+                unet_segment_opts_set_threads(so, (int)n);
         }
     }
     status = usage ? usage : error ? 1 : 0;
@@ -345,12 +328,12 @@ int cmd_segment(int argc, char **argv)
         status = 1;
     batch_bar bar = {cli_now_seconds(), 0, (int)inputs.n, 0};
     if (!status && !quiet && isatty(STDERR_FILENO))
-        unet_predict_opts_set_progress(po, draw_bar, &bar);
+        unet_segment_opts_set_progress(so, draw_bar, &bar);
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
-    running_opts = po;
+    running_opts = so;
     sigaction(SIGINT, &sa, &old);
     int failures = 0;
     for (size_t k = 0; k < inputs.n && !status; k++) {
@@ -392,6 +375,5 @@ done:
         free(inputs.items[k]);
     free(inputs.items);
     unet_segment_opts_free(so);
-    unet_predict_opts_free(po);
     return status;
 }

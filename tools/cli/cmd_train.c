@@ -120,12 +120,13 @@ static char *complete_config(const char *text, const char *labels_dir, uint64_t 
     unet_model_t *m;
     if (unet_model_create(text, seed, &m) != UNET_OK)
         return out; /* the real creation reports the error */
-    int channels = unet_model_out_channels(m);
+    int channels = 1;
+    unet_model_out_channels(m, &channels);
     unet_model_free(m);
     const char *act = channels > 1 ? "softmax" : "sigmoid";
     char *probe = first_tiff(labels_dir);
     int64_t p, c, h, w;
-    int dtype;
+    unet_dtype_t dtype;
     if (probe && unet_tiff_info(probe, &p, &c, &h, &w, &dtype) == UNET_OK &&
         (dtype == UNET_F32 || dtype == UNET_F64))
         act = "none";
@@ -336,7 +337,8 @@ int cmd_train(int argc, char **argv)
         unet_trainer_progress(t, &s, &total);
         if (best)
             sprintf(best, "%s/best.unet", ckpt);
-        const char *metrics = unet_trainer_metrics(t);
+        const char *metrics = NULL;
+        unet_trainer_metrics(t, &metrics);
         int has_val = metrics && !strstr(metrics, "\"best_value\":null");
         if (!cancelled && has_val && best && unet_model_load(best, &bm) == UNET_OK) {
             rc = unet_model_save(bm, out);

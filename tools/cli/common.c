@@ -74,19 +74,28 @@ char *cli_read_text_file(const char *path)
 
 void cli_print_model(const unet_model_t *m)
 {
-    printf("architecture: %s\n", unet_model_architecture(m));
-    printf("parameters:   %lld in %d tensors\n", (long long)unet_model_param_count(m),
-           unet_model_tensor_count(m));
-    printf("channels:     %d in, %d out\n", unet_model_in_channels(m),
-           unet_model_out_channels(m));
-    printf("padding:      %s\n", unet_model_is_same_padding(m) ? "same" : "valid");
-    printf("halo:         %d px\n", unet_model_halo(m));
-    printf("block:        %d px (input sizes and tile origins are multiples)\n",
-           unet_model_block_multiple(m));
+    const char *arch = NULL, *meta = NULL;
+    int64_t params = 0;
+    int tensors = 0, cin = 0, cout = 0, same = 0, halo = 0, block = 0;
+    unet_model_architecture(m, &arch);
+    unet_model_metadata(m, &meta);
+    unet_model_param_count(m, &params);
+    unet_model_tensor_count(m, &tensors);
+    unet_model_in_channels(m, &cin);
+    unet_model_out_channels(m, &cout);
+    unet_model_is_same_padding(m, &same);
+    unet_model_halo(m, &halo);
+    unet_model_block_multiple(m, &block);
+    printf("architecture: %s\n", arch ? arch : "?");
+    printf("parameters:   %lld in %d tensors\n", (long long)params, tensors);
+    printf("channels:     %d in, %d out\n", cin, cout);
+    printf("padding:      %s\n", same ? "same" : "valid");
+    printf("halo:         %d px\n", halo);
+    printf("block:        %d px (input sizes and tile origins are multiples)\n", block);
     int64_t in, out;
     if (unet_model_fit_size(m, 1, &in, &out) == UNET_OK)
         printf("smallest input: %lld px -> output %lld px\n", (long long)in, (long long)out);
-    printf("metadata:     %s\n", unet_model_metadata(m));
+    printf("metadata:     %s\n", meta ? meta : "?");
 }
 
 double cli_now_seconds(void)

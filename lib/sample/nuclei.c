@@ -2,7 +2,9 @@
  * density, clustering, contrast, texture, blur, background, photon count) so a set of seeds
  * covers the range of real widefield images; nuclei are rendered additively, as widefield
  * fluorescence adds up where nuclei overlap, and labelled by their outline. */
-#include "synth.h"
+#include "sample/nuclei.h"
+
+#include "unet.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -424,19 +426,19 @@ static int compact_labels(uint16_t *labels, size_t np, int placed)
     return n;
 }
 
-int synth_nuclei(int width, int height, uint64_t seed, int bits, uint16_t *image,
-                 uint16_t *labels, int *count)
+int unet__sample_nuclei(int width, int height, uint64_t seed, int bits, uint16_t *image,
+                        uint16_t *labels, int *count)
 {
     if (count)
         *count = 0;
-    if (width < 1 || height < 1 || width > SYNTH_MAX_SIZE || height > SYNTH_MAX_SIZE ||
-        (bits != 8 && bits != 16) || !image)
-        return -1;
+    if (width < 1 || height < 1 || width > UNET__SAMPLE_MAX_SIZE ||
+        height > UNET__SAMPLE_MAX_SIZE || (bits != 8 && bits != 16) || !image)
+        return UNET_E_INVALID_ARG;
     size_t np = (size_t)width * height;
     float *sig = calloc(np, sizeof *sig), *tex = malloc(np * sizeof *tex);
     float *depth = malloc(np * sizeof *depth);
     uint16_t *owner = labels ? labels : malloc(np * sizeof *owner);
-    int rc = -1, placed = 0;
+    int rc = UNET_E_NOMEM, placed = 0;
     if (!sig || !tex || !depth || !owner)
         goto done;
     memset(owner, 0, np * sizeof *owner);
@@ -454,7 +456,7 @@ int synth_nuclei(int width, int height, uint64_t seed, int bits, uint16_t *image
     rc = compact_labels(owner, np, placed);
     if (rc >= 0 && count)
         *count = rc;
-    rc = rc < 0 ? -1 : 0;
+    rc = rc < 0 ? UNET_E_NOMEM : UNET_OK;
 done:
     free(sig);
     free(tex);
