@@ -327,6 +327,16 @@ public class ApiTest {
             e = expect(UnetException.class, () -> m.predict(image, SHAPE, o));
             check(e.code() == UnetException.INVALID_ARG && e.getMessage().contains("20"),
                   "tile: " + e.getMessage());
+            // The message survives the glue's own calls after the failure (progress reset).
+            o.progress((f, stage) -> { });
+            e = expect(UnetException.class, () -> m.predict(image, SHAPE, o));
+            check(e.getMessage().contains("20"), "tile, with a listener: " + e.getMessage());
+            o.progress(null);
+            try (SegmentOptions so = new SegmentOptions()) {
+                so.set("tile", "20").progress((f, stage) -> { });
+                e = expect(UnetException.class, () -> m.segment(image, SHAPE, so));
+                check(e.getMessage().contains("20"), "segment tile: " + e.getMessage());
+            }
             // Two input channels for a one-channel model.
             short[] two = new short[2 * H * W];
             e = expect(UnetException.class, () -> m.predict(two, new long[] {2, H, W}, null));

@@ -168,12 +168,13 @@ JNIEXPORT void JNICALL Java_org_libunet_Native_predict(JNIEnv *env, jclass cls, 
         o = own;
     if (out && status == UNET_OK && listener)
         status = unet_predict_opts_set_progress(o, jni_progress_cb, &progress);
-    if (out && status == UNET_OK) {
+    if (out && status == UNET_OK)
         status = unet_predict(jni_ptr(model), o, in, (unet_dtype_t)dtype, ndim, s, out, out_count);
-        if (listener)
-            unet_predict_opts_set_progress(o, NULL, NULL); /* `progress` dies with this frame */
-    }
-    if (out && !jni_fail(env, status))
+    /* The exception first: any later libunet call replaces the thread's error message. */
+    int failed = out ? jni_fail(env, status) : 1;
+    if (out && listener)
+        unet_predict_opts_set_progress(o, NULL, NULL); /* `progress` dies with this frame */
+    if (!failed)
         (*env)->SetFloatArrayRegion(env, output, 0, (jsize)out_count, out);
     unet_predict_opts_free(own);
     free(in);
@@ -202,13 +203,13 @@ JNIEXPORT jint JNICALL Java_org_libunet_Native_segment(JNIEnv *env, jclass cls, 
         o = own;
     if (out && status == UNET_OK && listener)
         status = unet_segment_opts_set_progress(o, jni_progress_cb, &progress);
-    if (out && status == UNET_OK) {
+    if (out && status == UNET_OK)
         status = unet_segment(jni_ptr(model), o, in, (unet_dtype_t)dtype, ndim, s, out,
                               label_count, &objects);
-        if (listener)
-            unet_segment_opts_set_progress(o, NULL, NULL);
-    }
-    if (out && !jni_fail(env, status))
+    int failed = out ? jni_fail(env, status) : 1; /* before any other libunet call */
+    if (out && listener)
+        unet_segment_opts_set_progress(o, NULL, NULL);
+    if (!failed)
         (*env)->SetIntArrayRegion(env, labels, 0, (jsize)label_count, (const jint *)out);
     unet_segment_opts_free(own);
     free(in);

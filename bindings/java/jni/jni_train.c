@@ -55,8 +55,8 @@ JNIEXPORT jlong JNICALL Java_org_libunet_Native_trainerCreate(JNIEnv *env, jclas
     if (status == UNET_OK && !jni_fail(env, status = unet_train_opts_set_progress(
                                                 o, train_progress, t))) {
         status = unet_trainer_create(jni_ptr(model), o, &t->trainer);
+        jni_fail(env, status); /* before the next libunet call replaces the message */
         unet_train_opts_set_progress(o, NULL, NULL); /* the caller's options keep no pointer */
-        jni_fail(env, status);
     }
     unet_train_opts_free(own);
     if (status != UNET_OK) {

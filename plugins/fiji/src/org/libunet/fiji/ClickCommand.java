@@ -26,7 +26,7 @@ public class ClickCommand implements ij.plugin.PlugIn {
             return;
         Roi roi = imp.getRoi();
         if (roi == null || roi.getType() != Roi.POINT) {
-            IJ.error(NAME, "A point selection is needed (Point tool, or makePoint(x, y) in a macro).");
+            Errors.fail(NAME, "A point selection is needed (Point tool, or makePoint(x, y) in a macro).");
             return;
         }
         Settings s = Settings.initial(remembered);

@@ -1,7 +1,10 @@
 package org.libunet.fiji;
 
+import java.awt.GraphicsEnvironment;
+
 import ij.IJ;
 import ij.Macro;
+import ij.macro.Interpreter;
 
 import org.libunet.UnetException;
 
@@ -14,9 +17,7 @@ final class Errors {
     static void report(String command, Throwable t) {
         IJ.showProgress(1.0);
         if (t instanceof UnetException && ((UnetException) t).isCancelled()) {
-            IJ.showStatus(command + ": cancelled");
-            if (Macro.getOptions() != null)
-                Macro.abort();
+            IJ.showStatus(command + ": cancelled"); // Esc also stops a running macro (ImageJ does)
             return;
         }
         String message;
@@ -29,9 +30,21 @@ final class Errors {
                     + (t.getCause() != null ? " (" + t.getCause() + ")" : "");
         else
             message = t.toString();
-        IJ.log(command + ": " + message);
-        IJ.error(command, message);
-        if (Macro.getOptions() != null)
+        fail(command, message);
+    }
+
+    /** An error message for the user, as a dialog, or in the log when there is no window. */
+    static void fail(String command, String message) {
+        IJ.showProgress(1.0);
+        // Without ImageJ's window (-batch, headless) nobody could close a dialog: the log
+        // (printed on stdout there) says it, and the macro stops.
+        if (IJ.getInstance() != null && !GraphicsEnvironment.isHeadless())
+            IJ.error(command, message);
+        else
+            IJ.log(command + ": " + message);
+        if (Macro.getOptions() != null) {
+            Interpreter.abort(); // the macro that ran the command stops (in -batch mode too)
             Macro.abort();
+        }
     }
 }

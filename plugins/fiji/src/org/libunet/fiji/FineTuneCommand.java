@@ -39,7 +39,7 @@ public class FineTuneCommand implements PlugIn {
             return;
         String[] titles = WindowManager.getImageTitles();
         if (titles.length < 2) {
-            IJ.error(NAME, "Open the image and a label image (0 ignored, 1 background, 2.. objects).");
+            Errors.fail(NAME, "Open the image and a label image (0 ignored, 1 background, 2.. objects).");
             return;
         }
         boolean macro = ij.Macro.getOptions() != null;
