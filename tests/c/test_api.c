@@ -9,6 +9,7 @@
 
 #include "unet.h"
 
+#include "api_calls.h"
 #include "run_suite.h"
 
 static unet_model_t *create(const char *json, uint64_t seed)
@@ -57,11 +58,11 @@ START_TEST(test_create_errors_and_null_safety)
     unet_model_free(NULL);
     unet_predict_opts_free(NULL);
     unet_buffer_free(NULL);
-    ck_assert_int_eq(unet_model_ndim(NULL), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_model_halo(NULL), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_model_param_count(NULL), UNET_E_INVALID_ARG);
-    ck_assert_ptr_null(unet_model_architecture(NULL));
-    ck_assert_ptr_null(unet_model_metadata(NULL));
+    ck_assert_int_eq(model_int(unet_model_ndim, NULL), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(model_int(unet_model_halo, NULL), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(model_param_count(NULL), UNET_E_INVALID_ARG);
+    ck_assert_ptr_null(model_architecture(NULL));
+    ck_assert_ptr_null(model_metadata(NULL));
     ck_assert_int_eq(unet_model_load(NULL, &m), UNET_E_INVALID_ARG);
     ck_assert_int_eq(unet_model_load("/nonexistent/model.unet", &m), UNET_E_IO);
     ck_assert_ptr_nonnull(strstr(unet_last_error(), "/nonexistent/model.unet"));
@@ -69,7 +70,7 @@ START_TEST(test_create_errors_and_null_safety)
     ck_assert_int_eq(unet_model_save(NULL, "/tmp/x.unet"), UNET_E_INVALID_ARG);
     /* A successful call clears the previous message. */
     m = create("{\"depth\": 2, \"base_features\": 4}", 0);
-    ck_assert_int_eq(unet_model_depth(m), 2);
+    ck_assert_int_eq(model_int(unet_model_depth, m), 2);
     ck_assert_str_eq(unet_last_error(), "");
     unet_model_free(m);
 }
@@ -79,16 +80,16 @@ START_TEST(test_getters)
 {
     unet_model_t *m = create("{\"depth\": 3, \"in_channels\": 2, \"out_channels\": 3, "
                              "\"base_features\": 8}", 0);
-    ck_assert_int_eq(unet_model_ndim(m), 2);
-    ck_assert_int_eq(unet_model_in_channels(m), 2);
-    ck_assert_int_eq(unet_model_out_channels(m), 3);
-    ck_assert_int_eq(unet_model_depth(m), 3);
-    ck_assert_int_eq(unet_model_block_multiple(m), 4);
-    ck_assert_int_eq(unet_model_is_same_padding(m), 1);
-    ck_assert_int_gt(unet_model_halo(m), 0);
+    ck_assert_int_eq(model_int(unet_model_ndim, m), 2);
+    ck_assert_int_eq(model_int(unet_model_in_channels, m), 2);
+    ck_assert_int_eq(model_int(unet_model_out_channels, m), 3);
+    ck_assert_int_eq(model_int(unet_model_depth, m), 3);
+    ck_assert_int_eq(model_int(unet_model_block_multiple, m), 4);
+    ck_assert_int_eq(model_int(unet_model_is_same_padding, m), 1);
+    ck_assert_int_gt(model_int(unet_model_halo, m), 0);
     /* Parameter count equals the sum over tensors. */
     int64_t total = 0;
-    for (int i = 0; i < unet_model_tensor_count(m); i++) {
+    for (int i = 0; i < model_int(unet_model_tensor_count, m); i++) {
         const char *name;
         int nd;
         int64_t shape[4], numel = 1;
@@ -97,15 +98,15 @@ START_TEST(test_getters)
             numel *= shape[d];
         total += numel;
     }
-    ck_assert_int_eq(total, unet_model_param_count(m));
+    ck_assert_int_eq(total, model_param_count(m));
     ck_assert_int_eq(unet_model_tensor_info(m, -1, NULL, NULL, NULL), UNET_E_INVALID_ARG);
     ck_assert_int_eq(unet_model_tensor_info(m, 1000, NULL, NULL, NULL), UNET_E_INVALID_ARG);
-    const char *arch = unet_model_architecture(m);
+    const char *arch = model_architecture(m);
     ck_assert_ptr_nonnull(strstr(arch, "\"out_channels\":3"));
     ck_assert_ptr_nonnull(strstr(arch, "\"block\":\"crcr\""));
     /* The architecture string recreates the same model. */
     unet_model_t *m2 = create(arch, 0);
-    ck_assert_str_eq(unet_model_architecture(m2), arch);
+    ck_assert_str_eq(model_architecture(m2), arch);
     unet_model_free(m2);
     unet_model_free(m);
 }
@@ -175,12 +176,12 @@ START_TEST(test_shape_errors_name_nearest_sizes)
     unet_model_free(m);
 
     m = create("{\"depth\": 3, \"base_features\": 4, \"padding\": \"valid\"}", 0);
-    ck_assert_int_eq(unet_model_is_same_padding(m), 0);
+    ck_assert_int_eq(model_int(unet_model_is_same_padding, m), 0);
     ck_assert_int_eq(unet_model_fit_size(m, 50, &fin, &fout), UNET_OK);
     int64_t in2[4] = {2, 1, fin, fin}, out2[4];
     ck_assert_int_eq(unet_model_output_shape(m, 4, in2, out2), UNET_OK);
     ck_assert_int_eq(out2[2], fout);
-    ck_assert_int_eq(fin - fout, 2 * unet_model_halo(m));
+    ck_assert_int_eq(fin - fout, 2 * model_int(unet_model_halo, m));
     in2[2] = fin + 1;
     ck_assert_int_eq(unet_model_output_shape(m, 4, in2, out2), UNET_E_SHAPE);
     unet_model_free(m);
@@ -192,19 +193,19 @@ START_TEST(test_forward_validation)
     unet_model_t *m = create("{\"depth\": 2, \"base_features\": 4}", 0);
     int64_t shape[4] = {1, 1, 16, 16};
     float *x = random_floats(256, 1), y[256];
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, y, 256, 1), UNET_OK);
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, y, 255, 1), UNET_E_SHAPE);
-    ck_assert_int_eq(unet_model_forward(m, NULL, 4, shape, y, 256, 1), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_model_forward(NULL, x, 4, shape, y, 256, 1), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_model_forward(m, x, 5, shape, y, 256, 1), UNET_E_SHAPE);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape, y, 256, 1), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape, y, 255, 1), UNET_E_SHAPE);
+    ck_assert_int_eq(forward_threads(m, NULL, 4, shape, y, 256, 1), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(forward_threads(NULL, x, 4, shape, y, 256, 1), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(forward_threads(m, x, 5, shape, y, 256, 1), UNET_E_SHAPE);
     x[17] = NAN;
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, y, 256, 1), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape, y, 256, 1), UNET_E_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(unet_last_error(), "NaN"));
     x[17] = INFINITY;
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, y, 256, 1), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape, y, 256, 1), UNET_E_INVALID_ARG);
     /* Huge sizes are refused before any allocation. */
     int64_t huge[4] = {1, 1, (int64_t)1 << 40, 16};
-    ck_assert_int_eq(unet_model_forward(m, x, 4, huge, y, 256, 1), UNET_E_SHAPE);
+    ck_assert_int_eq(forward_threads(m, x, 4, huge, y, 256, 1), UNET_E_SHAPE);
     free(x);
     unet_model_free(m);
 }
@@ -219,11 +220,11 @@ START_TEST(test_forward_threads_and_batch)
     int64_t shape[4] = {2, 2, 24, 40};
     size_t n = 2 * 2 * 24 * 40;
     float *x = random_floats(n, 2), *y1 = malloc(n * 4), *y2 = malloc(n * 4), *y3 = malloc(n * 4);
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, y1, n, 1), UNET_OK);
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, y2, n, 2), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape, y1, n, 1), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape, y2, n, 2), UNET_OK);
     ck_assert_mem_eq(y1, y2, n * 4);
     int64_t one[4] = {1, 2, 24, 40};
-    ck_assert_int_eq(unet_model_forward(m, x + n / 2, 4, one, y3, n / 2, 2), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, x + n / 2, 4, one, y3, n / 2, 2), UNET_OK);
     ck_assert_mem_eq(y1 + n / 2, y3, n / 2 * 4);
     free(x);
     free(y1);
@@ -240,12 +241,12 @@ START_TEST(test_final_activation)
                              "\"final_activation\": \"softmax\"}", 3);
     int64_t shape[4] = {1, 1, 8, 8};
     float *x = random_floats(64, 3), y[3 * 64];
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, y, 3 * 64, 1), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape, y, 3 * 64, 1), UNET_OK);
     for (int i = 0; i < 64; i++)
         ck_assert_float_eq_tol(y[i] + y[64 + i] + y[128 + i], 1.0f, 1e-5f);
     unet_model_free(m);
     m = create("{\"depth\": 2, \"base_features\": 4, \"final_activation\": \"sigmoid\"}", 3);
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, y, 64, 1), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape, y, 64, 1), UNET_OK);
     for (int i = 0; i < 64; i++)
         ck_assert(y[i] > 0.0f && y[i] < 1.0f);
     unet_model_free(m);
@@ -260,7 +261,7 @@ START_TEST(test_predict)
     int64_t shape2[2] = {16, 24}, shape4[4] = {1, 1, 16, 24};
     float *x = random_floats(16 * 24, 4), y[16 * 24], z[16 * 24];
     ck_assert_int_eq(unet_predict(m, NULL, x, UNET_F32, 2, shape2, y, 16 * 24), UNET_OK);
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape4, z, 16 * 24, 0), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape4, z, 16 * 24, 0), UNET_OK);
     ck_assert_mem_eq(y, z, sizeof y);
     /* Odd sizes keep their size; every dtype; zero and reflect borders. */
     int64_t odd[2] = {13, 7};
@@ -333,12 +334,12 @@ END_TEST
 START_TEST(test_metadata)
 {
     unet_model_t *m = create("{\"depth\": 2, \"base_features\": 4}", 0);
-    ck_assert_ptr_nonnull(strstr(unet_model_metadata(m), "\"format_version\":1"));
-    ck_assert_ptr_null(strstr(unet_model_metadata(m), "preprocessing"));
+    ck_assert_ptr_nonnull(strstr(model_metadata(m), "\"format_version\":1"));
+    ck_assert_ptr_null(strstr(model_metadata(m), "preprocessing"));
     ck_assert_int_eq(unet_model_set_metadata(m, "preprocessing",
                                              "{\"normalize\": \"zmuv\", \"eps\": 1e-6}"),
                      UNET_OK);
-    ck_assert_ptr_nonnull(strstr(unet_model_metadata(m), "zmuv"));
+    ck_assert_ptr_nonnull(strstr(model_metadata(m), "zmuv"));
     ck_assert_int_eq(unet_model_set_metadata(m, "preprocessing", "{\"normalize\": \"magic\"}"),
                      UNET_E_INVALID_ARG);
     ck_assert_int_eq(unet_model_set_metadata(m, "preprocessing",
@@ -348,14 +349,14 @@ START_TEST(test_metadata)
     ck_assert_int_eq(unet_model_set_metadata(m, "colour", "{}"), UNET_E_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(unet_last_error(), "colour"));
     ck_assert_int_eq(unet_model_set_metadata(m, "halo", "-3"), UNET_E_INVALID_ARG);
-    int computed = unet_model_halo(m);
+    int computed = model_int(unet_model_halo, m);
     /* A stated halo can raise the computed one, never lower it. */
     ck_assert_int_eq(unet_model_set_metadata(m, "halo", "1"), UNET_OK);
-    ck_assert_int_eq(unet_model_halo(m), computed);
+    ck_assert_int_eq(model_int(unet_model_halo, m), computed);
     ck_assert_int_eq(unet_model_set_metadata(m, "halo", "40"), UNET_OK);
-    ck_assert_int_eq(unet_model_halo(m), 40);
+    ck_assert_int_eq(model_int(unet_model_halo, m), 40);
     ck_assert_int_eq(unet_model_set_metadata(m, "halo", NULL), UNET_OK);
-    ck_assert_int_eq(unet_model_halo(m), computed);
+    ck_assert_int_eq(model_int(unet_model_halo, m), computed);
     ck_assert_int_eq(unet_model_set_metadata(m, "training", "{\"epochs\": 3}"), UNET_OK);
     ck_assert_int_eq(unet_model_set_metadata(m, "training", "[1]"), UNET_E_INVALID_ARG);
     ck_assert_int_eq(unet_model_set_metadata(m, "training", "{bad json"), UNET_E_INVALID_ARG);

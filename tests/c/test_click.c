@@ -16,6 +16,7 @@
 #include "click/click.h"
 #include "unet.h"
 
+#include "api_calls.h"
 #include "run_suite.h"
 
 typedef struct rng {
@@ -37,7 +38,7 @@ static double uniform(rng *r)
 
 static float *get(unet_model_t *m, const char *name, size_t *count)
 {
-    int n = unet_model_tensor_count(m);
+    int n = model_int(unet_model_tensor_count, m);
     for (int i = 0; i < n; i++) {
         const char *tn;
         int nd;
@@ -195,7 +196,7 @@ static reference whole_image(const unet_model_t *m, const unet_predict_opts_t *o
                              int64_t plane, int min_distance, int64_t min_size, float threshold)
 {
     int64_t P = ndim == 4 ? shape[0] : 1, h = shape[ndim - 2], w = shape[ndim - 1];
-    int C = unet_model_out_channels(m);
+    int C = model_int(unet_model_out_channels, m);
     size_t n = (size_t)(P * C * h * w);
     float *all = malloc(n * sizeof *all);
     int rc = unet_predict(m, o, img, dtype, ndim, shape, all, n);
@@ -207,21 +208,21 @@ static reference whole_image(const unet_model_t *m, const unet_predict_opts_t *o
     int64_t sh[2] = {h, w};
     uint32_t count;
     if (C == 3) {
-        ck_assert_int_eq(unet_labels_from_3class(ref.prob, 2, sh, 4, ref.labels, &count, 1),
+        ck_assert_int_eq(labels_from_3class_p(ref.prob, 2, sh, 4, ref.labels, &count, 1),
                          UNET_OK);
     } else {
         uint8_t *mask = malloc((size_t)(h * w));
         for (int64_t i = 0; i < h * w; i++)
             mask[i] = ref.prob[i] > threshold;
         if (min_distance > 0)
-            ck_assert_int_eq(unet_watershed(mask, 2, sh, NULL, min_distance, 4, ref.labels,
+            ck_assert_int_eq(watershed_p(mask, 2, sh, NULL, min_distance, 4, ref.labels,
                                             &count, 1), UNET_OK);
         else
-            ck_assert_int_eq(unet_label_components(mask, 2, sh, 4, ref.labels, &count, 1),
+            ck_assert_int_eq(label_components_p(mask, 2, sh, 4, ref.labels, &count, 1),
                              UNET_OK);
         free(mask);
     }
-    ck_assert_int_eq(unet_filter_sizes(ref.labels, 2, sh, min_size, 0, &count), UNET_OK);
+    ck_assert_int_eq(filter_sizes_p(ref.labels, 2, sh, min_size, 0, &count), UNET_OK);
     return ref;
 }
 
@@ -245,12 +246,12 @@ static double shoelace(const int64_t *xy, int64_t n)
  * every vertex is a corner and every edge axis-parallel. */
 static void check_rings(const unet_click_result_t *res, int64_t area, bool expect_holes)
 {
-    int64_t nr = unet_click_result_ring_count(res);
+    int64_t nr = result_ring_count(res);
     ck_assert_int_ge(nr, area > 0 ? 1 : 0);
     double sum = 0;
     for (int64_t k = 0; k < nr; k++) {
         int64_t nv;
-        const int64_t *xy = unet_click_result_ring(res, k, &nv);
+        const int64_t *xy = result_ring(res, k, &nv);
         ck_assert_ptr_nonnull(xy);
         ck_assert_int_ge(nv, 4);
         double a = shoelace(xy, nv);
@@ -267,7 +268,7 @@ static void check_rings(const unet_click_result_t *res, int64_t area, bool expec
     ck_assert_double_eq(sum, (double)area);
     if (!expect_holes && nr > 0) {
         int64_t nv;
-        const int64_t *xy = unet_click_result_ring(res, 0, &nv);
+        const int64_t *xy = result_ring(res, 0, &nv);
         ck_assert_double_eq(shoelace(xy, nv), (double)area);
     }
 }
@@ -291,20 +292,20 @@ static void check_click(unet_click_session_t *s, const reference *ref, int64_t h
             bx1 = xx > bx1 ? xx : bx1;
             by1 = yy > by1 ? yy : by1;
         }
-    ck_assert_int_eq(unet_click_result_complete(res), 1);
-    ck_assert_msg(unet_click_result_area(res) == area, "click (%lld, %lld): area %lld, whole "
+    ck_assert_int_eq(result_complete(res), 1);
+    ck_assert_msg(result_area(res) == area, "click (%lld, %lld): area %lld, whole "
                   "image %lld", (long long)x, (long long)y,
-                  (long long)unet_click_result_area(res), (long long)area);
+                  (long long)result_area(res), (long long)area);
     int64_t bb[4];
     ck_assert_int_eq(unet_click_result_bbox(res, bb), UNET_OK);
     if (area == 0) {
-        ck_assert_ptr_null(unet_click_result_mask(res));
-        ck_assert_int_eq(unet_click_result_ring_count(res), 0);
+        ck_assert_ptr_null(result_mask(res));
+        ck_assert_int_eq(result_ring_count(res), 0);
         ck_assert(bb[0] == 0 && bb[1] == 0 && bb[2] == 0 && bb[3] == 0);
     } else {
         ck_assert(bb[0] == bx0 && bb[1] == by0 && bb[2] == bx1 - bx0 + 1 &&
                   bb[3] == by1 - by0 + 1);
-        const uint8_t *mask = unet_click_result_mask(res);
+        const uint8_t *mask = result_mask(res);
         for (int64_t yy = 0; yy < bb[3]; yy++)
             for (int64_t xx = 0; xx < bb[2]; xx++)
                 ck_assert_int_eq(mask[yy * bb[2] + xx],
@@ -312,6 +313,47 @@ static void check_click(unet_click_session_t *s, const reference *ref, int64_t h
     }
     check_rings(res, area, true);
     unet_click_result_free(res);
+}
+
+/* Click options: the predict options `po` copied in (NULL: defaults), then the keys of the
+ * JSON object `keys` (NULL: none); NULL with the failing status in *rc. */
+static unet_click_opts_t *click_opts(const unet_predict_opts_t *po, const char *keys, int *rc)
+{
+    unet_click_opts_t *co;
+    *rc = unet_click_opts_create(&co);
+    if (*rc == UNET_OK && po)
+        *rc = unet_click_opts_set_predict_opts(co, po);
+    if (*rc == UNET_OK && keys)
+        *rc = unet_click_opts_set_json(co, keys);
+    if (*rc != UNET_OK) {
+        unet_click_opts_free(co);
+        return NULL;
+    }
+    return co;
+}
+
+/* A session with those click options. */
+static int session_with(const unet_model_t *m, const unet_predict_opts_t *po, const char *keys,
+                        const void *image, unet_dtype_t dtype, int ndim, const int64_t *shape,
+                        unet_click_session_t **s)
+{
+    int rc;
+    unet_click_opts_t *co = click_opts(po, keys, &rc);
+    if (co)
+        rc = unet_click_session_create(m, co, image, dtype, ndim, shape, s);
+    unet_click_opts_free(co);
+    return rc;
+}
+
+/* Replace a session's options by those click options. */
+static int session_set(unet_click_session_t *s, const unet_predict_opts_t *po, const char *keys)
+{
+    int rc;
+    unet_click_opts_t *co = click_opts(po, keys, &rc);
+    if (co)
+        rc = unet_click_session_set_opts(s, co);
+    unet_click_opts_free(co);
+    return rc;
 }
 
 static unet_predict_opts_t *opts_with(int border, int threads)
@@ -335,10 +377,11 @@ static void click_all(const unet_model_t *m, int border, int min_distance, int t
     unet_predict_opts_t *o = opts_with(border, threads);
     reference ref = whole_image(m, o, img, UNET_U16, 2, shape, 0, min_distance, 16, 0.5f);
     unet_click_session_t *s;
-    int rc = unet_click_session_create(m, o, img, UNET_U16, 2, shape, &s);
+    char keys[64];
+    snprintf(keys, sizeof keys, min_distance ? "{\"min_distance\": %d}" : "{\"split\": false}",
+             min_distance);
+    int rc = session_with(m, o, keys, img, UNET_U16, 2, shape, &s);
     ck_assert_msg(rc == UNET_OK, "%s", unet_last_error());
-    if (min_distance != 4)
-        ck_assert_int_eq(unet_click_session_set_watershed(s, min_distance), UNET_OK);
     for (int k = 0; k < nd; k++) {
         int64_t y = (int64_t)d[k].y, x = (int64_t)d[k].x;
         y = y < 0 ? 0 : y >= h ? h - 1 : y;
@@ -399,12 +442,11 @@ START_TEST(test_probabilities_exact)
         ck_assert_int_eq(unet_predict_opts_set_tile(o, UNET_TILE_WHOLE), UNET_OK);
         reference ref = whole_image(m, o, img, UNET_U16, 2, shape, 0, 4, 16, 0.5f);
         unet_click_session_t *s;
-        ck_assert_int_eq(unet_click_session_create(m, o, img, UNET_U16, 2, shape, &s), UNET_OK);
-        ck_assert_int_eq(unet_click_session_set_threshold(s, 0.0), UNET_OK);
-        ck_assert_int_eq(unet_click_session_set_watershed(s, 0), UNET_OK);
+        ck_assert_int_eq(session_with(m, o, "{\"threshold\": 0, \"split\": false}", img,
+                                      UNET_U16, 2, shape, &s), UNET_OK);
         unet_click_result_t *res;
         ck_assert_int_eq(unet_click(s, 150, 150, 0, &res), UNET_OK);
-        ck_assert_int_eq(unet_click_result_area(res), h * w);
+        ck_assert_int_eq(result_area(res), h * w);
         check_rings(res, h * w, false);
         unet_click_result_free(res);
         int64_t cached;
@@ -453,7 +495,7 @@ START_TEST(test_probabilities_multichannel)
         ck_assert_int_eq(unet_predict(m, o, img, UNET_U8, 3, shape, ref, (size_t)(3 * h * w)),
                          UNET_OK);
         unet_click_session_t *s;
-        ck_assert_int_eq(unet_click_session_create(m, o, img, UNET_U8, 3, shape, &s), UNET_OK);
+        ck_assert_int_eq(session_with(m, o, NULL, img, UNET_U8, 3, shape, &s), UNET_OK);
         ck_assert_int_eq(unet__click_prepare_plane(s, 0), UNET_OK);
         ck_assert_int_eq(unet__click_ensure(s, 0, 0, s->ay.cells, 0, s->ax.cells), UNET_OK);
         unet__click_gather(s, 0, 0, h, 0, w, got);
@@ -466,7 +508,7 @@ START_TEST(test_probabilities_multichannel)
         /* A click works on it (3-class post-processing of a random model: any object). */
         unet_click_result_t *res;
         ck_assert_int_eq(unet_click(s, 100, 70, 0, &res), UNET_OK);
-        check_rings(res, unet_click_result_area(res), true);
+        check_rings(res, result_area(res), true);
         unet_click_result_free(res);
         unet_click_session_free(s);
         unet_predict_opts_free(o);
@@ -523,7 +565,7 @@ START_TEST(test_integer_percentiles)
             ck_assert_int_eq(unet_predict_opts_set_normalize(o, UNET_NORMALIZE_PERCENTILE,
                                                              qs[q][0], qs[q][1]), UNET_OK);
             unet_click_session_t *s;
-            ck_assert_int_eq(unet_click_session_create(m, o, data, dtypes[d], 2, shape, &s),
+            ck_assert_int_eq(session_with(m, o, NULL, data, dtypes[d], 2, shape, &s),
                              UNET_OK);
             raw_image im = {data, dtypes[d], h * w};
             unet__source src = {1, 1, h, w, read_raw, &im};
@@ -552,11 +594,11 @@ START_TEST(test_cache_second_click)
     disc d[] = {{200, 200, 12}, {200, 232, 10}, {230, 210, 8}, {400, 400, 10}};
     uint16_t *img = disc_image(h, w, d, 4, false, 9);
     unet_click_session_t *s;
-    ck_assert_int_eq(unet_click_session_create(m, NULL, img, UNET_U16, 2, shape, &s), UNET_OK);
+    ck_assert_int_eq(session_with(m, NULL, NULL, img, UNET_U16, 2, shape, &s), UNET_OK);
     int64_t runs0, px0, cached0, runs, px, cached;
     unet_click_result_t *res;
     ck_assert_int_eq(unet_click(s, 200, 200, 0, &res), UNET_OK);
-    ck_assert_int_gt(unet_click_result_area(res), 300);
+    ck_assert_int_gt(result_area(res), 300);
     unet_click_result_free(res);
     ck_assert_int_eq(unet_click_session_stats(s, &runs0, &px0, &cached0), UNET_OK);
     ck_assert_int_ge(runs0, 1);
@@ -589,15 +631,15 @@ START_TEST(test_background_empty)
     disc d[] = {{64, 64, 10}};
     uint16_t *img = disc_image(h, w, d, 1, false, 10);
     unet_click_session_t *s;
-    ck_assert_int_eq(unet_click_session_create(m, NULL, img, UNET_U16, 2, shape, &s), UNET_OK);
+    ck_assert_int_eq(session_with(m, NULL, NULL, img, UNET_U16, 2, shape, &s), UNET_OK);
     unet_click_result_t *res;
     ck_assert_int_eq(unet_click(s, 5, 100, 0, &res), UNET_OK);
-    ck_assert_int_eq(unet_click_result_area(res), 0);
-    ck_assert_int_eq(unet_click_result_ring_count(res), 0);
-    ck_assert_ptr_null(unet_click_result_mask(res));
-    ck_assert_int_eq(unet_click_result_complete(res), 1);
+    ck_assert_int_eq(result_area(res), 0);
+    ck_assert_int_eq(result_ring_count(res), 0);
+    ck_assert_ptr_null(result_mask(res));
+    ck_assert_int_eq(result_complete(res), 1);
     int64_t nv = 5;
-    ck_assert_ptr_null(unet_click_result_ring(res, 0, &nv));
+    ck_assert_ptr_null(result_ring(res, 0, &nv));
     ck_assert_int_eq(nv, 0);
     unet_click_result_free(res);
     unet_click_session_free(s);
@@ -612,26 +654,26 @@ START_TEST(test_invalid_input)
     int64_t shape[2] = {64, 64}, bad[2] = {64, 0}, shape3[3] = {2, 64, 64};
     float *img = calloc(64 * 64 * 2, sizeof *img);
     unet_click_session_t *s = (void *)1;
-    ck_assert_int_eq(unet_click_session_create(NULL, NULL, img, UNET_F32, 2, shape, &s),
+    ck_assert_int_eq(session_with(NULL, NULL, NULL, img, UNET_F32, 2, shape, &s),
                      UNET_E_INVALID_ARG);
     ck_assert_ptr_null(s);
-    ck_assert_int_eq(unet_click_session_create(m, NULL, NULL, UNET_F32, 2, shape, &s),
+    ck_assert_int_eq(session_with(m, NULL, NULL, NULL, UNET_F32, 2, shape, &s),
                      UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_click_session_create(m, NULL, img, UNET_F32, 2, NULL, &s),
+    ck_assert_int_eq(session_with(m, NULL, NULL, img, UNET_F32, 2, NULL, &s),
                      UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_click_session_create(m, NULL, img, UNET_F32, 2, shape, NULL),
+    ck_assert_int_eq(session_with(m, NULL, NULL, img, UNET_F32, 2, shape, NULL),
                      UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_click_session_create(m, NULL, img, 0, 2, shape, &s),
+    ck_assert_int_eq(session_with(m, NULL, NULL, img, 0, 2, shape, &s),
                      UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_click_session_create(m, NULL, img, 7, 2, shape, &s),
+    ck_assert_int_eq(session_with(m, NULL, NULL, img, 7, 2, shape, &s),
                      UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_click_session_create(m, NULL, img, UNET_F32, 1, shape, &s),
+    ck_assert_int_eq(session_with(m, NULL, NULL, img, UNET_F32, 1, shape, &s),
                      UNET_E_SHAPE);
-    ck_assert_int_eq(unet_click_session_create(m, NULL, img, UNET_F32, 5, shape, &s),
+    ck_assert_int_eq(session_with(m, NULL, NULL, img, UNET_F32, 5, shape, &s),
                      UNET_E_SHAPE);
-    ck_assert_int_eq(unet_click_session_create(m, NULL, img, UNET_F32, 2, bad, &s),
+    ck_assert_int_eq(session_with(m, NULL, NULL, img, UNET_F32, 2, bad, &s),
                      UNET_E_SHAPE);
-    ck_assert_int_eq(unet_click_session_create(m, NULL, img, UNET_F32, 3, shape3, &s),
+    ck_assert_int_eq(session_with(m, NULL, NULL, img, UNET_F32, 3, shape3, &s),
                      UNET_E_SHAPE); /* 2 channels, the model takes 1 */
     ck_assert_ptr_null(s);
     ck_assert_str_ne(unet_last_error(), "");
@@ -640,7 +682,7 @@ START_TEST(test_invalid_input)
     unet_predict_opts_t *o;
     ck_assert_int_eq(unet_predict_opts_create(&o), UNET_OK);
     ck_assert_int_eq(unet_predict_opts_set_border(o, UNET_BORDER_NETWORK), UNET_OK);
-    ck_assert_int_eq(unet_click_session_create(valid, o, img, UNET_F32, 2, shape, &s),
+    ck_assert_int_eq(session_with(valid, o, NULL, img, UNET_F32, 2, shape, &s),
                      UNET_E_INVALID_ARG);
     unet_predict_opts_free(o);
     unet_model_free(valid);
@@ -648,18 +690,18 @@ START_TEST(test_invalid_input)
     unet_model_t *two, *rest;
     ck_assert_int_eq(unet_model_create("{\"depth\": 2, \"base_features\": 4, \"out_channels\": 2}",
                                        1, &two), UNET_OK);
-    ck_assert_int_eq(unet_click_session_create(two, NULL, img, UNET_F32, 2, shape, &s),
+    ck_assert_int_eq(session_with(two, NULL, NULL, img, UNET_F32, 2, shape, &s),
                      UNET_E_UNSUPPORTED);
     ck_assert_int_eq(unet_model_create("{\"depth\": 2, \"base_features\": 4}", 1, &rest), UNET_OK);
     ck_assert_int_eq(unet_model_set_metadata(rest, "output", "{\"task\": \"restoration\"}"),
                      UNET_OK);
-    ck_assert_int_eq(unet_click_session_create(rest, NULL, img, UNET_F32, 2, shape, &s),
+    ck_assert_int_eq(session_with(rest, NULL, NULL, img, UNET_F32, 2, shape, &s),
                      UNET_E_UNSUPPORTED);
     unet_model_free(two);
     unet_model_free(rest);
 
     /* A session: bad clicks and settings. */
-    ck_assert_int_eq(unet_click_session_create(m, NULL, img, UNET_F32, 2, shape, &s), UNET_OK);
+    ck_assert_int_eq(session_with(m, NULL, NULL, img, UNET_F32, 2, shape, &s), UNET_OK);
     unet_click_result_t *res = (void *)1;
     ck_assert_int_eq(unet_click(s, -1, 0, 0, &res), UNET_E_INVALID_ARG);
     ck_assert_ptr_null(res);
@@ -669,18 +711,26 @@ START_TEST(test_invalid_input)
     ck_assert_int_eq(unet_click(s, 0, 0, -1, &res), UNET_E_INVALID_ARG);
     ck_assert_int_eq(unet_click(s, 0, 0, 0, NULL), UNET_E_INVALID_ARG);
     ck_assert_int_eq(unet_click(NULL, 0, 0, 0, &res), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_click_session_set_threshold(s, -0.1), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_click_session_set_threshold(s, NAN), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_click_session_set_threshold(NULL, 0.5), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_click_session_set_watershed(s, -1), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_click_session_set_watershed(s, 1001), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_click_session_set_min_size(s, -1), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_click_session_set_max_extent(s, 8), UNET_E_INVALID_ARG);
+    unet_click_opts_t *co;
+    ck_assert_int_eq(unet_click_opts_create(&co), UNET_OK);
+    ck_assert_int_eq(unet_click_opts_set_threshold(co, -0.1), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_click_opts_set_threshold(co, NAN), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_click_opts_set_threshold(NULL, 0.5), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_click_opts_set_min_distance(co, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_click_opts_set_min_distance(co, 1001), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_click_opts_set_min_size(co, -1), UNET_E_INVALID_ARG);
+    /* max_extent below the model's cell size: refused by the session, which stays as it was */
+    ck_assert_int_eq(unet_click_opts_set_max_extent(co, 8), UNET_OK);
+    ck_assert_int_eq(unet_click_session_set_opts(s, co), UNET_E_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(unet_last_error(), "max_extent = 8"));
+    ck_assert_int_eq(unet_click_session_set_opts(s, NULL), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_click_session_set_opts(NULL, co), UNET_E_INVALID_ARG);
+    unet_click_opts_free(co);
     ck_assert_int_eq(unet_click_session_stats(NULL, NULL, NULL, NULL), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_click_result_area(NULL), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_click_result_ring_count(NULL), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(result_area(NULL), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(result_ring_count(NULL), UNET_E_INVALID_ARG);
     ck_assert_int_eq(unet_click_result_bbox(NULL, NULL), UNET_E_INVALID_ARG);
-    ck_assert_ptr_null(unet_click_result_mask(NULL));
+    ck_assert_ptr_null(result_mask(NULL));
     unet_click_result_free(NULL);
     unet_click_session_free(NULL);
     /* A NaN pixel is found when the plane is first clicked. */
@@ -709,7 +759,7 @@ START_TEST(test_stack_planes)
     }
     unet_predict_opts_t *o = opts_with(UNET_BORDER_DEFAULT, 2);
     unet_click_session_t *s;
-    ck_assert_int_eq(unet_click_session_create(m, o, stack, UNET_U16, 4, shape, &s), UNET_OK);
+    ck_assert_int_eq(session_with(m, o, NULL, stack, UNET_U16, 4, shape, &s), UNET_OK);
     for (int p = P - 1; p >= 0; p--) {
         reference ref = whole_image(m, o, stack, UNET_U16, 4, shape, p, 4, 16, 0.5f);
         for (int k = 0; k < 2; k++)
@@ -734,7 +784,7 @@ START_TEST(test_threeclass)
     unet_predict_opts_t *o = opts_with(UNET_BORDER_NETWORK, 2);
     reference ref = whole_image(m, o, img, UNET_U16, 2, shape, 0, 0, 16, 0.5f);
     unet_click_session_t *s;
-    ck_assert_int_eq(unet_click_session_create(m, o, img, UNET_U16, 2, shape, &s), UNET_OK);
+    ck_assert_int_eq(session_with(m, o, NULL, img, UNET_U16, 2, shape, &s), UNET_OK);
     int objects = 0;
     for (int k = 0; k < 5; k++) {
         int64_t x = (int64_t)d[k].x, y = (int64_t)d[k].y;
@@ -760,22 +810,22 @@ START_TEST(test_max_extent)
     disc d[] = {{200, 200, 150}};
     uint16_t *img = disc_image(h, w, d, 1, false, 24);
     unet_click_session_t *s;
-    ck_assert_int_eq(unet_click_session_create(m, NULL, img, UNET_U16, 2, shape, &s), UNET_OK);
-    ck_assert_int_eq(unet_click_session_set_watershed(s, 0), UNET_OK);
-    ck_assert_int_eq(unet_click_session_set_max_extent(s, 128), UNET_OK);
+    ck_assert_int_eq(session_with(m, NULL, "{\"split\": false, \"max_extent\": 128}", img,
+                                  UNET_U16, 2, shape, &s), UNET_OK);
     unet_click_result_t *res;
     ck_assert_int_eq(unet_click(s, 200, 200, 0, &res), UNET_OK);
-    ck_assert_int_eq(unet_click_result_complete(res), 0);
+    ck_assert_int_eq(result_complete(res), 0);
     int64_t bb[4];
     ck_assert_int_eq(unet_click_result_bbox(res, bb), UNET_OK);
     ck_assert_int_le(bb[2], 128);
     ck_assert_int_le(bb[3], 128);
-    check_rings(res, unet_click_result_area(res), true);
+    check_rings(res, result_area(res), true);
     unet_click_result_free(res);
-    ck_assert_int_eq(unet_click_session_set_max_extent(s, 1024), UNET_OK);
+    ck_assert_int_eq(session_set(s, NULL, "{\"split\": false, \"max_extent\": 1024}"),
+                     UNET_OK);
     ck_assert_int_eq(unet_click(s, 200, 200, 0, &res), UNET_OK);
-    ck_assert_int_eq(unet_click_result_complete(res), 1);
-    ck_assert_int_gt(unet_click_result_area(res), 60000);
+    ck_assert_int_eq(result_complete(res), 1);
+    ck_assert_int_gt(result_area(res), 60000);
     unet_click_result_free(res);
     unet_click_session_free(s);
     free(img);
@@ -812,22 +862,21 @@ START_TEST(test_outline_shapes)
         ck_assert_int_eq(unet_predict_opts_set_normalize(o, UNET_NORMALIZE_NONE, 0, 0), UNET_OK);
         reference ref = whole_image(m, o, img, UNET_F32, 2, shape, 0, 0, 0, 0.5f);
         unet_click_session_t *s;
-        ck_assert_int_eq(unet_click_session_create(m, o, img, UNET_F32, 2, shape, &s), UNET_OK);
-        ck_assert_int_eq(unet_click_session_set_watershed(s, 0), UNET_OK);
-        ck_assert_int_eq(unet_click_session_set_min_size(s, 0), UNET_OK);
+        ck_assert_int_eq(session_with(m, o, "{\"split\": false, \"min_size\": 0}", img,
+                                      UNET_F32, 2, shape, &s), UNET_OK);
         int64_t cx = trial == 0 ? 48 + 14 : 48;
         check_click(s, &ref, h, w, cx, 48, 0);
         if (trial == 0) {
             unet_click_result_t *res;
             ck_assert_int_eq(unet_click(s, cx, 48, 0, &res), UNET_OK);
-            ck_assert_int_eq(unet_click_result_ring_count(res), 2);
+            ck_assert_int_eq(result_ring_count(res), 2);
             unet_click_result_free(res);
         }
         if (trial == 1) {
             unet_click_result_t *res;
             ck_assert_int_eq(unet_click(s, 48, 48, 0, &res), UNET_OK);
             int64_t nv;
-            const int64_t *xy = unet_click_result_ring(res, 0, &nv);
+            const int64_t *xy = result_ring(res, 0, &nv);
             int64_t want[8] = {48, 48, 49, 48, 49, 49, 48, 49};
             ck_assert_int_eq(nv, 4);
             for (int i = 0; i < 8; i++)

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "unet.h"
+#include "api_calls.h"
 #include "api/model_internal.h"
 #include "core/alloc.h"
 #include "graph/exec_fast.h"
@@ -622,7 +623,7 @@ START_TEST(test_public_forward_matches_reference)
     float *x = rand_buf(&s, count, -1, 1);
     float *want = unet__alloc_floats(count), *got = unet__alloc_floats(count);
     ck_assert_int_eq(unet__exec_ref(&m->plan, x, 2, 36, 44, want, 1), UNET_OK);
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, got, count, 2), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape, got, count, 2), UNET_OK);
     const double e = rel_err(got, want, count);
     printf("public forward (%s): relative error %.3g\n", unet__isa_name(unet__isa_default()), e);
     ck_assert_double_le(e, 1e-4);
@@ -645,7 +646,7 @@ static void *forward_thread(void *p)
     conc *c = p;
     const int64_t shape[4] = {1, 1, 64, 48};
     for (int i = 0; i < 3 && c->rc == UNET_OK; i++)
-        c->rc = unet_model_forward(c->m, c->x, 4, shape, c->y, 64 * 48, 1 + i % 2);
+        c->rc = forward_threads(c->m, c->x, 4, shape, c->y, 64 * 48, 1 + i % 2);
     return NULL;
 }
 
@@ -668,7 +669,7 @@ START_TEST(test_concurrent_forward)
     }
     for (int i = 0; i < 4; i++)
         ck_assert_int_eq(pthread_join(th[i], NULL), 0);
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, want, 64 * 48, 1), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape, want, 64 * 48, 1), UNET_OK);
     for (int i = 0; i < 4; i++) {
         ck_assert_int_eq(c[i].rc, UNET_OK);
         ck_assert_msg(memcmp(c[i].y, want, 64 * 48 * sizeof(float)) == 0, "thread %d differs",
@@ -700,10 +701,10 @@ START_TEST(test_workspace_and_refresh)
     float x[32 * 32], y0[32 * 32], y1[32 * 32], want[32 * 32];
     for (int i = 0; i < 32 * 32; i++)
         x[i] = (float)sin(i * 0.1);
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, y0, 32 * 32, 1), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape, y0, 32 * 32, 1), UNET_OK);
     float bias = 0.75f;
     ck_assert_int_eq(unet_model_set_tensor(m, "out.bias", &bias, 1), UNET_OK);
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, y1, 32 * 32, 1), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape, y1, 32 * 32, 1), UNET_OK);
     ck_assert_int_eq(unet__exec_ref(&m->plan, x, 1, 32, 32, want, 1), UNET_OK);
     ck_assert_double_le(rel_err(y1, want, 32 * 32), 1e-4);
     ck_assert(fabs((double)y1[0] - y0[0]) > 0.1);
@@ -744,7 +745,7 @@ START_TEST(test_winograd_tile_anchoring)
      * (winograd_extra_margin). Nearer the tile edge, and everywhere when the blocks are
      * anchored to the tile instead (origin 0), the results differ by float rounding only. */
     struct unet_model *m = random_model("{\"depth\": 3, \"base_features\": 32}", 21);
-    const int64_t H = 224, W = 208, B = 4, halo = unet_model_halo(m);
+    const int64_t H = 224, W = 208, B = 4, halo = model_int(unet_model_halo, m);
     const int64_t extra = winograd_extra_margin(m), margin = halo + extra;
     ck_assert_int_eq(unet__fast_winograd_margin(&m->fast), (int)extra);
     const int64_t ty = B, tx = 3 * B, th = 192, tw = 176; /* origins: multiples of B only */

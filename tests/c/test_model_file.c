@@ -12,6 +12,7 @@
 #include "io/safetensors.h"
 #include "unet.h"
 
+#include "api_calls.h"
 #include "run_suite.h"
 
 #define CFG "{\"depth\": 2, \"base_features\": 4, \"block\": \"cbrcr\"}"
@@ -63,7 +64,7 @@ typedef struct tensors {
 
 static void get_tensors(const unet_model_t *m, tensors *ts)
 {
-    ts->n = unet_model_tensor_count(m);
+    ts->n = model_int(unet_model_tensor_count, m);
     ck_assert_int_le(ts->n, 64);
     for (int i = 0; i < ts->n; i++) {
         const char *name;
@@ -109,7 +110,7 @@ START_TEST(test_round_trip_bit_exact)
     ck_assert_int_eq(unet_model_save_memory(m2, &b, &nb), UNET_OK);
     ck_assert_uint_eq(na, nb);
     ck_assert_mem_eq(a, b, na);
-    ck_assert_str_eq(unet_model_metadata(m), unet_model_metadata(m2));
+    ck_assert_str_eq(model_metadata(m), model_metadata(m2));
     /* The header is padded to 8 bytes and the metadata carries a crc32. */
     uint64_t hlen = 0;
     memcpy(&hlen, a, 8);

@@ -11,6 +11,7 @@
 
 #include "unet.h"
 
+#include "api_calls.h"
 #include "run_suite.h"
 
 typedef struct rng {
@@ -254,7 +255,7 @@ START_TEST(test_components_match_bfs)
                 uint32_t nw = oracle_components(mask, ndim, shape, rank_of(ndim, conn), want);
                 for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
                     uint32_t ng = 12345;
-                    ck_assert_int_eq(unet_label_components(mask, ndim, shape, conn, got, &ng,
+                    ck_assert_int_eq(label_components_p(mask, ndim, shape, conn, got, &ng,
                                                            threads[t]),
                                      UNET_OK);
                     ck_assert_uint_eq(ng, nw);
@@ -283,7 +284,7 @@ START_TEST(test_components_large_bands)
     for (int conn = 4; conn <= 8; conn += 4) {
         uint32_t nw = oracle_components(mask, 2, shape, rank_of(2, conn), want), ng;
         for (int t = 1; t <= 8; t++) {
-            ck_assert_int_eq(unet_label_components(mask, 2, shape, conn, got, &ng, t), UNET_OK);
+            ck_assert_int_eq(label_components_p(mask, 2, shape, conn, got, &ng, t), UNET_OK);
             ck_assert_uint_eq(ng, nw);
             ck_assert(memcmp(got, want, (size_t)n * 4) == 0);
         }
@@ -318,7 +319,7 @@ START_TEST(test_distance_matches_brute_force)
             float *got = malloc((size_t)n * sizeof *got);
             oracle_distance(mask, ndim, shape, sp, want);
             for (int t = 1; t <= 3; t++) {
-                ck_assert_int_eq(unet_distance_transform(mask, ndim, shape, sp, got, t),
+                ck_assert_int_eq(distance_transform_p(mask, ndim, shape, sp, got, t),
                                  UNET_OK);
                 for (int64_t i = 0; i < n; i++)
                     ck_assert_msg(fabs(got[i] - want[i]) <= 1e-6 * (1 + want[i]),
@@ -335,10 +336,10 @@ START_TEST(test_distance_matches_brute_force)
     uint8_t ones[30], zeros[30] = {0};
     memset(ones, 1, sizeof ones);
     float d[30];
-    ck_assert_int_eq(unet_distance_transform(ones, 2, shape, NULL, d, 0), UNET_OK);
+    ck_assert_int_eq(distance_transform_p(ones, 2, shape, NULL, d, 0), UNET_OK);
     for (int i = 0; i < 30; i++)
         ck_assert(isinf(d[i]) && d[i] > 0);
-    ck_assert_int_eq(unet_distance_transform(zeros, 2, shape, NULL, d, 0), UNET_OK);
+    ck_assert_int_eq(distance_transform_p(zeros, 2, shape, NULL, d, 0), UNET_OK);
     for (int i = 0; i < 30; i++)
         ck_assert(d[i] == 0.0f);
 }
@@ -352,7 +353,7 @@ START_TEST(test_distance_large_exact)
     memset(mask, 1, (size_t)n);
     mask[0] = 0;
     float *d = malloc((size_t)n * sizeof *d);
-    ck_assert_int_eq(unet_distance_transform(mask, 2, shape, NULL, d, 4), UNET_OK);
+    ck_assert_int_eq(distance_transform_p(mask, 2, shape, NULL, d, 4), UNET_OK);
     for (int64_t y = 0; y < 600; y++)
         for (int64_t x = 0; x < 900; x++)
             ck_assert(d[y * 900 + x] == (float)sqrt((double)(y * y + x * x)));
@@ -381,14 +382,14 @@ START_TEST(test_local_maxima_match_scan)
                 img[i] = variant == 2 ? (float)uniform(&r) : (float)(next_u32(&r) % 6);
             uint8_t *mask = random_mask(n, 0.6, &r);
             uint32_t nreg;
-            ck_assert_int_eq(unet_label_components(mask, ndim, shape, 0, regions, &nreg, 1),
+            ck_assert_int_eq(label_components_p(mask, ndim, shape, 0, regions, &nreg, 1),
                              UNET_OK);
             for (int m = 1; m <= 4; m++)
                 for (int use_regions = 0; use_regions <= 1; use_regions++) {
                     const uint32_t *reg = use_regions ? regions : NULL;
                     uint32_t nw = oracle_peaks(img, reg, ndim, shape, m, want), ng;
                     for (int t = 1; t <= 3; t += 2) {
-                        ck_assert_int_eq(unet_local_maxima(img, reg, ndim, shape, m, got, &ng,
+                        ck_assert_int_eq(local_maxima_p(img, reg, ndim, shape, m, got, &ng,
                                                            t),
                                          UNET_OK);
                         ck_assert_uint_eq(ng, nw);
@@ -413,7 +414,7 @@ START_TEST(test_watershed_markers_flood)
     int64_t shape[2] = {1, 9};
     float land[9] = {0, 1, 2, 3, 4, 3, 2, 1, 0};
     uint32_t markers[9] = {1, 0, 0, 0, 0, 0, 0, 0, 7}, labels[9];
-    ck_assert_int_eq(unet_watershed_markers(land, markers, NULL, 2, shape, 0, labels, 1),
+    ck_assert_int_eq(watershed_markers_p(land, markers, NULL, 2, shape, 0, labels, 1),
                      UNET_OK);
     uint32_t want[9] = {1, 1, 1, 1, 1, 7, 7, 7, 7};
     ck_assert(memcmp(labels, want, sizeof want) == 0);
@@ -421,7 +422,7 @@ START_TEST(test_watershed_markers_flood)
      * mask are dropped. In place on the markers' buffer. */
     uint8_t mask[9] = {1, 1, 1, 0, 1, 1, 1, 1, 0};
     uint32_t inplace[9] = {3, 0, 0, 0, 0, 0, 0, 0, 5};
-    ck_assert_int_eq(unet_watershed_markers(land, inplace, mask, 2, shape, 4, inplace, 2),
+    ck_assert_int_eq(watershed_markers_p(land, inplace, mask, 2, shape, 4, inplace, 2),
                      UNET_OK);
     uint32_t want2[9] = {3, 3, 3, 0, 0, 0, 0, 0, 0};
     ck_assert(memcmp(inplace, want2, sizeof want2) == 0);
@@ -430,9 +431,9 @@ START_TEST(test_watershed_markers_flood)
     float flat[4] = {0, 0, 0, 0};
     uint8_t diag[4] = {1, 0, 0, 1};
     uint32_t mk[4] = {2, 0, 0, 0}, out[4];
-    ck_assert_int_eq(unet_watershed_markers(flat, mk, diag, 2, sq, 4, out, 1), UNET_OK);
+    ck_assert_int_eq(watershed_markers_p(flat, mk, diag, 2, sq, 4, out, 1), UNET_OK);
     ck_assert_uint_eq(out[3], 0);
-    ck_assert_int_eq(unet_watershed_markers(flat, mk, diag, 2, sq, 8, out, 1), UNET_OK);
+    ck_assert_int_eq(watershed_markers_p(flat, mk, diag, 2, sq, 8, out, 1), UNET_OK);
     ck_assert_uint_eq(out[3], 2);
 }
 END_TEST
@@ -456,10 +457,10 @@ START_TEST(test_watershed_splits_touching_discs)
     int64_t shape[2] = {60, 100}, n = 6000;
     uint8_t *mask = two_discs(60, 100, 15, 12, 24);
     uint32_t *labels = malloc((size_t)n * 4), *cc = malloc((size_t)n * 4), count, ncc;
-    ck_assert_int_eq(unet_label_components(mask, 2, shape, 4, cc, &ncc, 0), UNET_OK);
+    ck_assert_int_eq(label_components_p(mask, 2, shape, 4, cc, &ncc, 0), UNET_OK);
     ck_assert_uint_eq(ncc, 1); /* merged by thresholding alone */
     for (int t = 1; t <= 4; t++) {
-        ck_assert_int_eq(unet_watershed(mask, 2, shape, NULL, 5, 0, labels, &count, t),
+        ck_assert_int_eq(watershed_p(mask, 2, shape, NULL, 5, 0, labels, &count, t),
                          UNET_OK);
         ck_assert_uint_eq(count, 2);
         /* Every foreground pixel labelled; the left disc's centre is 1, the right's 2. */
@@ -469,7 +470,7 @@ START_TEST(test_watershed_splits_touching_discs)
         ck_assert_uint_eq(labels[30 * 100 + 62], 2);
     }
     /* A min_distance past the centres' distance keeps one seed: one object. */
-    ck_assert_int_eq(unet_watershed(mask, 2, shape, NULL, 30, 0, labels, &count, 1), UNET_OK);
+    ck_assert_int_eq(watershed_p(mask, 2, shape, NULL, 30, 0, labels, &count, 1), UNET_OK);
     ck_assert_uint_eq(count, 1);
     free(mask);
     free(labels);
@@ -488,7 +489,7 @@ START_TEST(test_watershed_small_object_keeps_seed)
             mask[y * 60 + x] = (y - 30) * (y - 30) + (x - 25) * (x - 25) <= 14 * 14;
     mask[30 * 60 + 41] = mask[30 * 60 + 42] = mask[31 * 60 + 41] = 1;
     uint32_t *labels = malloc((size_t)n * 4), count;
-    ck_assert_int_eq(unet_watershed(mask, 2, shape, NULL, 10, 0, labels, &count, 2), UNET_OK);
+    ck_assert_int_eq(watershed_p(mask, 2, shape, NULL, 10, 0, labels, &count, 2), UNET_OK);
     ck_assert_uint_eq(count, 2);
     ck_assert_uint_ne(labels[30 * 60 + 41], 0);
     ck_assert_uint_ne(labels[30 * 60 + 41], labels[30 * 60 + 25]);
@@ -496,10 +497,10 @@ START_TEST(test_watershed_small_object_keeps_seed)
         ck_assert((labels[i] != 0) == (mask[i] != 0));
     /* Empty and full masks. */
     memset(mask, 0, (size_t)n);
-    ck_assert_int_eq(unet_watershed(mask, 2, shape, NULL, 5, 0, labels, &count, 0), UNET_OK);
+    ck_assert_int_eq(watershed_p(mask, 2, shape, NULL, 5, 0, labels, &count, 0), UNET_OK);
     ck_assert_uint_eq(count, 0);
     memset(mask, 1, (size_t)n);
-    ck_assert_int_eq(unet_watershed(mask, 2, shape, NULL, 5, 0, labels, &count, 0), UNET_OK);
+    ck_assert_int_eq(watershed_p(mask, 2, shape, NULL, 5, 0, labels, &count, 0), UNET_OK);
     ck_assert_uint_eq(count, 1);
     ck_assert_uint_eq(labels[n - 1], 1);
     free(mask);
@@ -522,7 +523,7 @@ START_TEST(test_watershed_3d_and_spacing)
             }
     double spacing[3] = {2.0, 1.0, 1.0};
     uint32_t *labels = malloc((size_t)n * 4), count;
-    ck_assert_int_eq(unet_watershed(mask, 3, shape, spacing, 4, 26, labels, &count, 3), UNET_OK);
+    ck_assert_int_eq(watershed_p(mask, 3, shape, spacing, 4, 26, labels, &count, 3), UNET_OK);
     ck_assert_uint_eq(count, 2);
     ck_assert_uint_ne(labels[(8 * 30 + 15) * 50 + 17], labels[(8 * 30 + 15) * 50 + 33]);
     free(mask);
@@ -552,7 +553,7 @@ START_TEST(test_threeclass)
     p[0] = 0.1f;
     p[2 * n] = 0.8f;
     uint32_t labels[600], count;
-    ck_assert_int_eq(unet_labels_from_3class(p, 2, shape, 0, labels, &count, 2), UNET_OK);
+    ck_assert_int_eq(labels_from_3class_p(p, 2, shape, 0, labels, &count, 2), UNET_OK);
     ck_assert_uint_eq(count, 2);
     ck_assert_uint_eq(labels[0], 0);
     ck_assert_uint_eq(labels[4 * 30 + 3], 1);   /* corner of a: boundary, grown */
@@ -566,7 +567,7 @@ START_TEST(test_threeclass)
     /* A NaN is named with its class and pixel. */
     p[n + 5 * 30 + 7] = NAN;
     count = 9;
-    ck_assert_int_eq(unet_labels_from_3class(p, 2, shape, 0, labels, &count, 1),
+    ck_assert_int_eq(labels_from_3class_p(p, 2, shape, 0, labels, &count, 1),
                      UNET_E_INVALID_ARG);
     ck_assert_uint_eq(count, 0);
     ck_assert_ptr_nonnull(strstr(unet_last_error(), "interior probability at (y 5, x 7)"));
@@ -588,12 +589,12 @@ START_TEST(test_relabel_and_sizes)
     ck_assert(memcmp(a, want, sizeof want) == 0);
     /* Sizes: 9 has 3 pixels, 4e9 has 2, 5 has 3, 7 has 1. */
     memcpy(a, l, sizeof a);
-    ck_assert_int_eq(unet_filter_sizes(a, 2, shape, 2, 2, &count), UNET_OK);
+    ck_assert_int_eq(filter_sizes_p(a, 2, shape, 2, 2, &count), UNET_OK);
     ck_assert_uint_eq(count, 1);
     uint32_t want2[18] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
     ck_assert(memcmp(a, want2, sizeof want2) == 0);
     memcpy(a, l, sizeof a);
-    ck_assert_int_eq(unet_filter_sizes(a, 2, shape, 3, 0, &count), UNET_OK);
+    ck_assert_int_eq(filter_sizes_p(a, 2, shape, 3, 0, &count), UNET_OK);
     ck_assert_uint_eq(count, 2);
     ck_assert_uint_eq(a[0], 1);
     ck_assert_uint_eq(a[5], 2);
@@ -671,16 +672,16 @@ START_TEST(test_watershed_deterministic_across_threads)
     rng r = {6};
     uint8_t *mask = random_blobs(2, shape, 220, 5, 16, &r);
     uint32_t *a = malloc((size_t)n * 4), *b = malloc((size_t)n * 4), na, nb;
-    ck_assert_int_eq(unet_watershed(mask, 2, shape, NULL, 5, 0, a, &na, 1), UNET_OK);
+    ck_assert_int_eq(watershed_p(mask, 2, shape, NULL, 5, 0, a, &na, 1), UNET_OK);
     for (int t = 2; t <= 8; t *= 2) {
-        ck_assert_int_eq(unet_watershed(mask, 2, shape, NULL, 5, 0, b, &nb, t), UNET_OK);
+        ck_assert_int_eq(watershed_p(mask, 2, shape, NULL, 5, 0, b, &nb, t), UNET_OK);
         ck_assert_uint_eq(na, nb);
         ck_assert(memcmp(a, b, (size_t)n * 4) == 0);
     }
     /* More objects than components (touching blobs split), every pixel of the mask kept,
      * numbering in raster order. */
     uint32_t ncc;
-    ck_assert_int_eq(unet_label_components(mask, 2, shape, 0, b, &ncc, 0), UNET_OK);
+    ck_assert_int_eq(label_components_p(mask, 2, shape, 0, b, &ncc, 0), UNET_OK);
     ck_assert_uint_gt(na, ncc);
     uint32_t seen = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -707,17 +708,17 @@ START_TEST(test_threshold)
     int64_t shape[2] = {2, 3};
     float p[6] = {0.0f, 0.5f, 0.51f, 1.0f, 0.2f, 0.7f};
     uint8_t m[6];
-    ck_assert_int_eq(unet_threshold(p, 2, shape, 0.5, m, 0), UNET_OK);
+    ck_assert_int_eq(threshold_p(p, 2, shape, 0.5, m, 0), UNET_OK);
     uint8_t want[6] = {0, 0, 1, 1, 0, 1};
     ck_assert(memcmp(m, want, 6) == 0);
-    ck_assert_int_eq(unet_threshold(p, 2, shape, 0.0, m, 1), UNET_OK);
+    ck_assert_int_eq(threshold_p(p, 2, shape, 0.0, m, 1), UNET_OK);
     ck_assert_uint_eq(m[0], 0);
     ck_assert_uint_eq(m[4], 1);
     p[4] = NAN;
-    ck_assert_int_eq(unet_threshold(p, 2, shape, 0.5, m, 2), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(threshold_p(p, 2, shape, 0.5, m, 2), UNET_E_INVALID_ARG);
     ck_assert_str_eq(unet_last_error(), "unet_threshold: probability at (y 1, x 1) is NaN");
     int64_t vol[3] = {2, 1, 3};
-    ck_assert_int_eq(unet_threshold(p, 3, vol, 0.5, m, 2), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(threshold_p(p, 3, vol, 0.5, m, 2), UNET_E_INVALID_ARG);
     ck_assert_str_eq(unet_last_error(),
                      "unet_threshold: probability at (z 1, y 0, x 1) is NaN");
 }
@@ -734,30 +735,30 @@ START_TEST(test_validation)
     int64_t tp = 5;
 
     /* NULL pointers, each named. */
-    ck_assert_int_eq(unet_threshold(NULL, 2, shape, 0.5, m, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(threshold_p(NULL, 2, shape, 0.5, m, 0), UNET_E_INVALID_ARG);
     ck_assert_str_eq(unet_last_error(), "unet_threshold: prob is NULL");
-    ck_assert_int_eq(unet_threshold(f, 2, shape, 0.5, NULL, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_threshold(f, 2, NULL, 0.5, m, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_label_components(NULL, 2, shape, 4, l, &count, 0),
+    ck_assert_int_eq(threshold_p(f, 2, shape, 0.5, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(threshold_p(f, 2, NULL, 0.5, m, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(label_components_p(NULL, 2, shape, 4, l, &count, 0),
                      UNET_E_INVALID_ARG);
     ck_assert_uint_eq(count, 0);
-    ck_assert_int_eq(unet_label_components(m, 2, shape, 4, NULL, NULL, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_distance_transform(NULL, 2, shape, NULL, f, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_distance_transform(m, 2, shape, NULL, NULL, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_local_maxima(NULL, NULL, 2, shape, 1, l, NULL, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_local_maxima(f, NULL, 2, shape, 1, NULL, NULL, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_watershed_markers(NULL, l, m, 2, shape, 0, l, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_watershed_markers(f, NULL, m, 2, shape, 0, l, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_watershed_markers(f, l, m, 2, shape, 0, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(label_components_p(m, 2, shape, 4, NULL, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(distance_transform_p(NULL, 2, shape, NULL, f, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(distance_transform_p(m, 2, shape, NULL, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(local_maxima_p(NULL, NULL, 2, shape, 1, l, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(local_maxima_p(f, NULL, 2, shape, 1, NULL, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(watershed_markers_p(NULL, l, m, 2, shape, 0, l, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(watershed_markers_p(f, NULL, m, 2, shape, 0, l, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(watershed_markers_p(f, l, m, 2, shape, 0, NULL, 0), UNET_E_INVALID_ARG);
     count = 77;
-    ck_assert_int_eq(unet_watershed(NULL, 2, shape, NULL, 5, 0, l, &count, 0),
+    ck_assert_int_eq(watershed_p(NULL, 2, shape, NULL, 5, 0, l, &count, 0),
                      UNET_E_INVALID_ARG);
     ck_assert_uint_eq(count, 0);
-    ck_assert_int_eq(unet_watershed(m, 2, shape, NULL, 5, 0, NULL, NULL, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_labels_from_3class(NULL, 2, shape, 0, l, NULL, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_labels_from_3class(f, 2, shape, 0, NULL, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(watershed_p(m, 2, shape, NULL, 5, 0, NULL, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(labels_from_3class_p(NULL, 2, shape, 0, l, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(labels_from_3class_p(f, 2, shape, 0, NULL, NULL, 0), UNET_E_INVALID_ARG);
     ck_assert_int_eq(unet_relabel(NULL, 2, shape, NULL), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_filter_sizes(NULL, 2, shape, 0, 0, NULL), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(filter_sizes_p(NULL, 2, shape, 0, 0, NULL), UNET_E_INVALID_ARG);
     ck_assert_int_eq(unet_instance_f1(NULL, l, 2, shape, 0.5, &f1, &tp, NULL, NULL),
                      UNET_E_INVALID_ARG);
     ck_assert_double_eq(f1, 0.0);
@@ -768,54 +769,55 @@ START_TEST(test_validation)
                      UNET_E_INVALID_ARG);
 
     /* Shapes: ndim, zero and oversized axes. */
-    ck_assert_int_eq(unet_label_components(m, 1, shape, 0, l, NULL, 0), UNET_E_SHAPE);
-    ck_assert_int_eq(unet_label_components(m, 4, shape, 0, l, NULL, 0), UNET_E_SHAPE);
-    ck_assert_int_eq(unet_label_components(m, 2, zero, 0, l, NULL, 0), UNET_E_SHAPE);
+    ck_assert_int_eq(label_components_p(m, 1, shape, 0, l, NULL, 0), UNET_E_SHAPE);
+    ck_assert_int_eq(label_components_p(m, 4, shape, 0, l, NULL, 0), UNET_E_SHAPE);
+    ck_assert_int_eq(label_components_p(m, 2, zero, 0, l, NULL, 0), UNET_E_SHAPE);
     ck_assert_str_eq(unet_last_error(),
                      "unet_label_components: axis 0 has size 0 (must be 1 to 2^31)");
-    ck_assert_int_eq(unet_threshold(f, 2, huge, 0.5, m, 0), UNET_E_SHAPE);
+    ck_assert_int_eq(threshold_p(f, 2, huge, 0.5, m, 0), UNET_E_SHAPE);
     ck_assert_ptr_nonnull(strstr(unet_last_error(), "axis 1 has size 2147483649"));
-    ck_assert_int_eq(unet_distance_transform(m, 2, zero, NULL, f, 0), UNET_E_SHAPE);
-    ck_assert_int_eq(unet_local_maxima(f, NULL, 2, huge, 1, l, NULL, 0), UNET_E_SHAPE);
-    ck_assert_int_eq(unet_watershed_markers(f, l, m, 2, zero, 0, l, 0), UNET_E_SHAPE);
-    ck_assert_int_eq(unet_watershed(m, 3, huge, NULL, 5, 0, l, NULL, 0), UNET_E_SHAPE);
-    ck_assert_int_eq(unet_labels_from_3class(f, 2, zero, 0, l, NULL, 0), UNET_E_SHAPE);
+    ck_assert_int_eq(distance_transform_p(m, 2, zero, NULL, f, 0), UNET_E_SHAPE);
+    ck_assert_int_eq(local_maxima_p(f, NULL, 2, huge, 1, l, NULL, 0), UNET_E_SHAPE);
+    ck_assert_int_eq(watershed_markers_p(f, l, m, 2, zero, 0, l, 0), UNET_E_SHAPE);
+    ck_assert_int_eq(watershed_p(m, 3, huge, NULL, 5, 0, l, NULL, 0), UNET_E_SHAPE);
+    ck_assert_int_eq(labels_from_3class_p(f, 2, zero, 0, l, NULL, 0), UNET_E_SHAPE);
     ck_assert_int_eq(unet_relabel(l, 2, zero, NULL), UNET_E_SHAPE);
-    ck_assert_int_eq(unet_filter_sizes(l, 2, huge, 0, 0, NULL), UNET_E_SHAPE);
+    ck_assert_int_eq(filter_sizes_p(l, 2, huge, 0, 0, NULL), UNET_E_SHAPE);
     ck_assert_int_eq(unet_instance_f1(l, l, 2, zero, 0.5, &f1, NULL, NULL, NULL), UNET_E_SHAPE);
     /* An image too large for memory is refused before any allocation. */
     int64_t giant[3] = {(int64_t)1 << 31, (int64_t)1 << 31, (int64_t)1 << 31};
     ck_assert_int_eq(unet_relabel(l, 3, giant, NULL), UNET_E_NOMEM);
 
     /* Parameters. */
-    ck_assert_int_eq(unet_threshold(f, 2, shape, 1.5, m, 0), UNET_E_INVALID_ARG);
-    ck_assert_str_eq(unet_last_error(), "unet_threshold: threshold 1.5 is not in [0, 1]");
-    ck_assert_int_eq(unet_threshold(f, 2, shape, -0.1, m, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_threshold(f, 2, shape, NAN, m, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_label_components(m, 2, shape, 6, l, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(threshold_p(f, 2, shape, 1.5, m, 0), UNET_E_INVALID_ARG);
+    ck_assert_str_eq(unet_last_error(),
+                     "post-processing option threshold = 1.5 is out of range [0, 1]");
+    ck_assert_int_eq(threshold_p(f, 2, shape, -0.1, m, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(threshold_p(f, 2, shape, NAN, m, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(label_components_p(m, 2, shape, 6, l, NULL, 0), UNET_E_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(unet_last_error(), "connectivity 6 is not 4 or 8 in 2-D"));
-    ck_assert_int_eq(unet_label_components(m, 3, vol, 8, l, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(label_components_p(m, 3, vol, 8, l, NULL, 0), UNET_E_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(unet_last_error(), "6, 18 or 26"));
-    ck_assert_int_eq(unet_watershed(m, 2, shape, NULL, 5, 3, l, NULL, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_watershed_markers(f, l, m, 2, shape, -1, l, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_labels_from_3class(f, 2, shape, 5, l, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(watershed_p(m, 2, shape, NULL, 5, 3, l, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(watershed_markers_p(f, l, m, 2, shape, -1, l, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(labels_from_3class_p(f, 2, shape, 5, l, NULL, 0), UNET_E_INVALID_ARG);
     double bad_sp[3][2] = {{0, 1}, {1, -2}, {1, NAN}};
     for (int i = 0; i < 3; i++) {
-        ck_assert_int_eq(unet_distance_transform(m, 2, shape, bad_sp[i], f, 0),
+        ck_assert_int_eq(distance_transform_p(m, 2, shape, bad_sp[i], f, 0),
                          UNET_E_INVALID_ARG);
-        ck_assert_int_eq(unet_watershed(m, 2, shape, bad_sp[i], 5, 0, l, NULL, 0),
+        ck_assert_int_eq(watershed_p(m, 2, shape, bad_sp[i], 5, 0, l, NULL, 0),
                          UNET_E_INVALID_ARG);
     }
     double inf_sp[2] = {INFINITY, 1};
-    ck_assert_int_eq(unet_distance_transform(m, 2, shape, inf_sp, f, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(distance_transform_p(m, 2, shape, inf_sp, f, 0), UNET_E_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(unet_last_error(), "spacing inf of axis 0"));
-    ck_assert_int_eq(unet_local_maxima(f, NULL, 2, shape, 0, l, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(local_maxima_p(f, NULL, 2, shape, 0, l, NULL, 0), UNET_E_INVALID_ARG);
     ck_assert_str_eq(unet_last_error(),
-                     "unet_local_maxima: min_distance 0 is not in 1..2^30 pixels");
-    ck_assert_int_eq(unet_watershed(m, 2, shape, NULL, -3, 0, l, NULL, 0), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_filter_sizes(l, 2, shape, -1, 0, NULL), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_filter_sizes(l, 2, shape, 10, 5, NULL), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_filter_sizes(l, 2, shape, 0, -5, NULL), UNET_E_INVALID_ARG);
+                     "post-processing option min_distance = 0 is out of range [1, 1000]");
+    ck_assert_int_eq(watershed_p(m, 2, shape, NULL, -3, 0, l, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(filter_sizes_p(l, 2, shape, -1, 0, NULL), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(filter_sizes_p(l, 2, shape, 10, 5, NULL), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(filter_sizes_p(l, 2, shape, 0, -5, NULL), UNET_E_INVALID_ARG);
     ck_assert_int_eq(unet_instance_f1(l, l, 2, shape, 0.0, &f1, NULL, NULL, NULL),
                      UNET_E_INVALID_ARG);
     ck_assert_int_eq(unet_instance_f1(l, l, 2, shape, 1.01, &f1, NULL, NULL, NULL),
@@ -825,9 +827,9 @@ START_TEST(test_validation)
 
     /* NaN in float inputs, named by pixel. */
     f[6] = NAN;
-    ck_assert_int_eq(unet_local_maxima(f, NULL, 2, shape, 1, l, NULL, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(local_maxima_p(f, NULL, 2, shape, 1, l, NULL, 0), UNET_E_INVALID_ARG);
     ck_assert_str_eq(unet_last_error(), "unet_local_maxima: image value at (y 1, x 2) is NaN");
-    ck_assert_int_eq(unet_watershed_markers(f, l, NULL, 2, shape, 0, l, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(watershed_markers_p(f, l, NULL, 2, shape, 0, l, 0), UNET_E_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(unet_last_error(), "landscape value at (y 1, x 2) is NaN"));
 
     /* A success clears the message. */

@@ -13,6 +13,7 @@
 #include "unet.h"
 #include "segment/segment.h"
 
+#include "api_calls.h"
 #include "run_suite.h"
 
 typedef struct rng {
@@ -124,7 +125,9 @@ static int run_strips(const unet__seg_params *p, const float *map, int C, int64_
 
 static unet__seg_params params(unet__seg_kind kind, int64_t strip, int64_t overlap)
 {
-    unet__seg_params p = {kind, false, 0.5f, 4, 16, 1, 2, strip, overlap};
+    unet__seg_params p = {.kind = kind, .logits = false, .threshold = 0.5f, .min_distance = 4,
+                          .min_size = 16, .split = true, .rank = 1, .threads = 2,
+                          .strip = strip, .overlap = overlap};
     return p;
 }
 
@@ -145,9 +148,9 @@ START_TEST(strips_equal_whole_watershed)
     float *prob = prob_from(t, H * W, &r);
     uint8_t *mask = malloc((size_t)(H * W));
     uint32_t *ref = malloc((size_t)(H * W) * 4), *got = malloc((size_t)(H * W) * 4), nref, n;
-    ck_assert_int_eq(unet_threshold(prob, 2, shape, 0.5, mask, 2), UNET_OK);
-    ck_assert_int_eq(unet_watershed(mask, 2, shape, NULL, 4, 4, ref, &nref, 2), UNET_OK);
-    ck_assert_int_eq(unet_filter_sizes(ref, 2, shape, 16, 0, &nref), UNET_OK);
+    ck_assert_int_eq(threshold_p(prob, 2, shape, 0.5, mask, 2), UNET_OK);
+    ck_assert_int_eq(watershed_p(mask, 2, shape, NULL, 4, 4, ref, &nref, 2), UNET_OK);
+    ck_assert_int_eq(filter_sizes_p(ref, 2, shape, 16, 0, &nref), UNET_OK);
     ck_assert_uint_gt(nref, 10);
     const int64_t cases[][3] = {{16, 52, 13}, {7, 60, 1}, {37, 52, 64}, {100, 52, 301},
                                 {301, 1, 50}, {1, 55, 7}};
@@ -176,8 +179,8 @@ START_TEST(strips_equal_whole_3class)
     uint32_t *t = make_objects(H, W, 40, &r, &nobj);
     float *probs = three_from(t, H, W, &r);
     uint32_t *ref = malloc((size_t)(H * W) * 4), *got = malloc((size_t)(H * W) * 4), nref, n;
-    ck_assert_int_eq(unet_labels_from_3class(probs, 2, shape, 4, ref, &nref, 2), UNET_OK);
-    ck_assert_int_eq(unet_filter_sizes(ref, 2, shape, 16, 0, &nref), UNET_OK);
+    ck_assert_int_eq(labels_from_3class_p(probs, 2, shape, 4, ref, &nref, 2), UNET_OK);
+    ck_assert_int_eq(filter_sizes_p(ref, 2, shape, 16, 0, &nref), UNET_OK);
     ck_assert_uint_gt(nref, 10);
     const int64_t cases[][3] = {{16, 42, 13}, {5, 45, 3}, {33, 41, 260}, {260, 1, 17}};
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
@@ -306,9 +309,9 @@ START_TEST(segment_equals_predict_then_post)
     uint32_t *ref = malloc((size_t)n * 4), *got = malloc((size_t)n * 4), nref, count;
     uint8_t *mask = malloc((size_t)n);
     ck_assert_int_eq(unet_predict(m, NULL, im, UNET_F32, 2, shape, prob, (size_t)n), UNET_OK);
-    ck_assert_int_eq(unet_threshold(prob, 2, shape, 0.5, mask, 0), UNET_OK);
-    ck_assert_int_eq(unet_watershed(mask, 2, shape, NULL, 4, 4, ref, &nref, 0), UNET_OK);
-    ck_assert_int_eq(unet_filter_sizes(ref, 2, shape, 16, 0, &nref), UNET_OK);
+    ck_assert_int_eq(threshold_p(prob, 2, shape, 0.5, mask, 0), UNET_OK);
+    ck_assert_int_eq(watershed_p(mask, 2, shape, NULL, 4, 4, ref, &nref, 0), UNET_OK);
+    ck_assert_int_eq(filter_sizes_p(ref, 2, shape, 16, 0, &nref), UNET_OK);
     unet_segment_opts_t *o;
     unet_predict_opts_t *po;
     ck_assert_int_eq(unet_segment_opts_create(&o), UNET_OK);
@@ -320,7 +323,7 @@ START_TEST(segment_equals_predict_then_post)
                      UNET_OK);
     ck_assert_uint_eq(count, nref);
     assert_same(got, ref, n, "unet_segment, one strip");
-    ck_assert_int_eq(unet_segment_opts_set_strip(o, 20, 50), UNET_OK);
+    ck_assert_int_eq(segment_set_strip(o, 20, 50), UNET_OK);
     memset(got, 0xff, (size_t)n * 4);
     ck_assert_int_eq(unet_segment(m, o, im, UNET_F32, 2, shape, got, (size_t)n, &count),
                      UNET_OK);
@@ -358,12 +361,12 @@ START_TEST(segment_3class_model)
     uint32_t *ref = malloc((size_t)n * 4), *got = malloc((size_t)n * 4), nref, count;
     ck_assert_int_eq(unet_predict(m, NULL, im, UNET_F32, 2, shape, probs, (size_t)(3 * n)),
                      UNET_OK);
-    ck_assert_int_eq(unet_labels_from_3class(probs, 2, shape, 4, ref, &nref, 0), UNET_OK);
-    ck_assert_int_eq(unet_filter_sizes(ref, 2, shape, 16, 0, &nref), UNET_OK);
+    ck_assert_int_eq(labels_from_3class_p(probs, 2, shape, 4, ref, &nref, 0), UNET_OK);
+    ck_assert_int_eq(filter_sizes_p(ref, 2, shape, 16, 0, &nref), UNET_OK);
     ck_assert_uint_gt(nref, 5);
     unet_segment_opts_t *o;
     ck_assert_int_eq(unet_segment_opts_create(&o), UNET_OK);
-    ck_assert_int_eq(unet_segment_opts_set_strip(o, 13, 42), UNET_OK);
+    ck_assert_int_eq(segment_set_strip(o, 13, 42), UNET_OK);
     ck_assert_int_eq(unet_segment(m, o, im, UNET_F32, 2, shape, got, (size_t)n, &count),
                      UNET_OK);
     ck_assert_uint_eq(count, nref);
@@ -451,22 +454,28 @@ START_TEST(segment_progress_cancel_and_errors)
     uint32_t *l = malloc((size_t)n * 4), count = 7;
     unet_model_t *m = prob_model("{\"target\": \"foreground\"}");
     unet_segment_opts_t *o;
-    unet_predict_opts_t *po;
     ck_assert_int_eq(unet_segment_opts_create(&o), UNET_OK);
-    ck_assert_int_eq(unet_predict_opts_create(&po), UNET_OK);
     progress_log log = {0, -1, 0};
-    ck_assert_int_eq(unet_predict_opts_set_progress(po, on_progress, &log), UNET_OK);
-    ck_assert_int_eq(unet_segment_opts_set_predict_opts(o, po), UNET_OK);
+    ck_assert_int_eq(unet_segment_opts_set_progress(o, on_progress, &log), UNET_OK);
     ck_assert_int_eq(unet_segment(m, o, im, UNET_F32, 2, shape, l, (size_t)n, &count), UNET_OK);
     ck_assert_uint_eq(count, 0);
     ck_assert_double_eq(log.last, 1.0);
     log = (progress_log){0, 1, 0};
     ck_assert_int_eq(unet_segment(m, o, im, UNET_F32, 2, shape, l, (size_t)n, &count),
                      UNET_E_CANCELLED);
-    ck_assert_int_eq(unet_predict_opts_set_progress(po, NULL, NULL), UNET_OK);
-    ck_assert_int_eq(unet_predict_opts_cancel(po), UNET_OK);
+    ck_assert_int_eq(unet_segment_opts_set_progress(o, NULL, NULL), UNET_OK);
+    ck_assert_int_eq(unet_segment_opts_cancel(o), UNET_OK);
     ck_assert_int_eq(unet_segment(m, o, im, UNET_F32, 2, shape, l, (size_t)n, &count),
                      UNET_E_CANCELLED);
+    /* The request stays until reset; predict options copied in carry no cancel state. */
+    ck_assert_int_eq(unet_segment(m, o, im, UNET_F32, 2, shape, l, (size_t)n, &count),
+                     UNET_E_CANCELLED);
+    unet_predict_opts_t *po;
+    ck_assert_int_eq(unet_predict_opts_create(&po), UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_cancel(po), UNET_OK);
+    ck_assert_int_eq(unet_segment_opts_reset_cancel(o), UNET_OK);
+    ck_assert_int_eq(unet_segment_opts_set_predict_opts(o, po), UNET_OK);
+    ck_assert_int_eq(unet_segment(m, o, im, UNET_F32, 2, shape, l, (size_t)n, &count), UNET_OK);
     /* Arguments. */
     ck_assert_int_eq(unet_segment(NULL, o, im, UNET_F32, 2, shape, l, (size_t)n, &count),
                      UNET_E_INVALID_ARG);
@@ -481,7 +490,7 @@ START_TEST(segment_progress_cancel_and_errors)
     ck_assert_int_eq(unet_segment_opts_set_min_distance(o, 0), UNET_E_INVALID_ARG);
     ck_assert_int_eq(unet_segment_opts_set_min_size(o, -1), UNET_E_INVALID_ARG);
     ck_assert_int_eq(unet_segment_opts_set_scale(o, 0.01), UNET_E_INVALID_ARG);
-    ck_assert_int_eq(unet_segment_opts_set_strip(o, -1, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(segment_set_strip(o, -1, 0), UNET_E_INVALID_ARG);
     ck_assert_int_eq(unet_segment_opts_set_threshold(NULL, 0.5), UNET_E_INVALID_ARG);
     ck_assert(strstr(unet_last_error(), "NULL") != NULL);
     /* Models that do not give instances. */
@@ -548,7 +557,7 @@ START_TEST(segment_stream_equals_memory)
     ck_assert_int_eq(unet_segment(m, NULL, im, UNET_F32, 2, shape, a, (size_t)n, &ca), UNET_OK);
     unet_segment_opts_t *o;
     ck_assert_int_eq(unet_segment_opts_create(&o), UNET_OK);
-    ck_assert_int_eq(unet_segment_opts_set_strip(o, 30, 48), UNET_OK);
+    ck_assert_int_eq(segment_set_strip(o, 30, 48), UNET_OK);
     stream_io io = {im, b, W, 0};
     ck_assert_int_eq(unet_segment_stream(m, o, 1, H, W, stream_read, &io, stream_write, &io,
                                          &cb), UNET_OK);
@@ -588,11 +597,11 @@ START_TEST(segment_tiff_files)
     ck_assert_int_eq(unet_tiff_write(in, im, UNET_F32, 2, shape, 0), UNET_OK);
     unet_segment_opts_t *o;
     ck_assert_int_eq(unet_segment_opts_create(&o), UNET_OK);
-    ck_assert_int_eq(unet_segment_opts_set_strip(o, 16, 48), UNET_OK);
+    ck_assert_int_eq(segment_set_strip(o, 16, 48), UNET_OK);
     ck_assert_int_eq(unet_segment_tiff(m, o, in, out, UNET_TIFF_DEFLATE, &cg), UNET_OK);
     ck_assert_uint_eq(cg, cw);
     int64_t planes, ch, h, w, bshape[3];
-    int dtype;
+    unet_dtype_t dtype;
     ck_assert_int_eq(unet_tiff_info(out, &planes, &ch, &h, &w, &dtype), UNET_OK);
     ck_assert_int_eq(dtype, UNET_U16);
     ck_assert_int_eq(unet_tiff_read(out, &back, bshape), UNET_OK);

@@ -12,6 +12,7 @@
 #include "predict/predict.h"
 #include "unet.h"
 
+#include "api_calls.h"
 #include "run_suite.h"
 
 #define SAME_CFG "{\"depth\": 3, \"base_features\": 4, \"block\": \"crcr\"}"
@@ -54,9 +55,9 @@ static int64_t round_up(int64_t v, int64_t m)
 static void whole_image(const unet_model_t *m, const float *img, int64_t h, int64_t w,
                         int border, float *out)
 {
-    int64_t B = unet_model_block_multiple(m), halo = unet_model_halo(m);
+    int64_t B = model_int(unet_model_block_multiple, m), halo = model_int(unet_model_halo, m);
     int64_t before, ch, cw, crop;
-    if (unet_model_is_same_padding(m)) {
+    if (model_int(unet_model_is_same_padding, m)) {
         if (border == UNET_BORDER_NETWORK) {
             before = 0;
             ch = round_up(h, B);
@@ -86,7 +87,7 @@ static void whole_image(const unet_model_t *m, const float *img, int64_t h, int6
     int64_t shape[4] = {1, 1, ch, cw}, oshape[4];
     ck_assert_int_eq(unet_model_output_shape(m, 4, shape, oshape), UNET_OK);
     float *net = malloc((size_t)(oshape[2] * oshape[3]) * sizeof *net);
-    ck_assert_int_eq(unet_model_forward(m, canvas, 4, shape, net, (size_t)(oshape[2] * oshape[3]), 0),
+    ck_assert_int_eq(forward_threads(m, canvas, 4, shape, net, (size_t)(oshape[2] * oshape[3]), 0),
                      UNET_OK);
     for (int64_t y = 0; y < h; y++)
         for (int64_t x = 0; x < w; x++)
@@ -119,7 +120,7 @@ static unet_predict_opts_t *opts_for(int border, int64_t tile, int batch, int th
 static void exactness_matrix(const char *cfg, const int *borders, int nborders)
 {
     unet_model_t *m = create(cfg);
-    int64_t B = unet_model_block_multiple(m);
+    int64_t B = model_int(unet_model_block_multiple, m);
     int64_t mid = 4 * B;
     int64_t sizes[][2] = {{1, 1}, {7, 13}, {B - 1, B + 1}, {B + 1, 2 * B - 1},
                           {mid - 1, mid + 1}, {3 * mid + 1, 2 * mid - 1}, {61, 97}};
@@ -218,7 +219,7 @@ END_TEST
 START_TEST(test_exact_winograd_model)
 {
     unet_model_t *m = create("{\"depth\": 2, \"base_features\": 32}");
-    int64_t B = unet_model_block_multiple(m), h = 61, w = 97, n = h * w;
+    int64_t B = model_int(unet_model_block_multiple, m), h = 61, w = 97, n = h * w;
     float *img = random_image(n, 17), *ref = malloc((size_t)n * 4), *out = malloc((size_t)n * 4),
           *precise_whole = malloc((size_t)n * 4);
     int borders[] = {UNET_BORDER_NETWORK, UNET_BORDER_REFLECT};
@@ -245,7 +246,7 @@ START_TEST(test_exact_winograd_model)
             /* With the context Winograd's patches reach (a raised halo), bit for bit equal to
              * the whole canvas of that halo: proves the blocks sit where the whole image has
              * them. */
-            int64_t halo = unet_model_halo(m) + unet__fast_winograd_margin(&m->fast);
+            int64_t halo = model_int(unet_model_halo, m) + unet__fast_winograd_margin(&m->fast);
             ck_assert_int_eq(unet_predict_opts_set_halo(o, halo, 0), UNET_OK);
             ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)n), UNET_OK);
             unet_predict_opts_t *whole = opts_for(borders[bi], UNET_TILE_WHOLE, 1, 1);
@@ -286,7 +287,7 @@ END_TEST
 START_TEST(test_negative_controls)
 {
     unet_model_t *m = create(SAME_CFG);
-    int64_t h = 96, w = 96, n = h * w, B = unet_model_block_multiple(m);
+    int64_t h = 96, w = 96, n = h * w, B = model_int(unet_model_block_multiple, m);
     float *img = random_image(n, 9), *ref = malloc((size_t)n * 4), *out = malloc((size_t)n * 4);
     whole_image(m, img, h, w, UNET_BORDER_NETWORK, ref);
 
@@ -301,10 +302,10 @@ START_TEST(test_negative_controls)
     ck_assert_int_eq(unet_predict_opts_set_halo(o, 2, 1), UNET_OK);
     ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)n), UNET_OK);
     double d_halo = max_abs_diff(out, ref, n);
-    printf("negative control, halo 2 < margin %d: max diff %.3g\n", unet_model_halo(m), d_halo);
+    printf("negative control, halo 2 < margin %d: max diff %.3g\n", model_int(unet_model_halo, m), d_halo);
     ck_assert_double_gt(d_halo, 1e-3);
     /* A raised halo is fine. */
-    ck_assert_int_eq(unet_predict_opts_set_halo(o, unet_model_halo(m) + 9, 0), UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_set_halo(o, model_int(unet_model_halo, m) + 9, 0), UNET_OK);
     ck_assert_int_eq(unet_predict(m, o, img, UNET_F32, 2, shape, out, (size_t)n), UNET_OK);
     ck_assert_double_le(max_abs_diff(out, ref, n), 1e-5);
     unet_predict_opts_free(o);
@@ -317,7 +318,7 @@ START_TEST(test_negative_controls)
     for (int64_t y = 0; y < win; y++)
         for (int64_t x = 0; x < win; x++)
             window[y * win + x] = img[(origin + y) * w + origin + x];
-    ck_assert_int_eq(unet_model_forward(m, window, 4, wshape, wout, (size_t)(win * win), 1), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, window, 4, wshape, wout, (size_t)(win * win), 1), UNET_OK);
     double d_align = 0;
     for (int64_t y = 0; y < core; y++)
         for (int64_t x = 0; x < core; x++)
@@ -332,7 +333,7 @@ START_TEST(test_negative_controls)
     for (int64_t y = 0; y < win; y++)
         for (int64_t x = 0; x < win; x++)
             window[y * win + x] = img[(origin + y) * w + origin + x];
-    ck_assert_int_eq(unet_model_forward(m, window, 4, wshape, wout, (size_t)(win * win), 1), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, window, 4, wshape, wout, (size_t)(win * win), 1), UNET_OK);
     double d_grid = 0;
     for (int64_t y = 0; y < core; y++)
         for (int64_t x = 0; x < core; x++)

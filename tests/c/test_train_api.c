@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "unet.h"
+#include "api_calls.h"
 
 #include "io/tiff.h"
 
@@ -67,9 +68,9 @@ static void add_synth(unet_trainer_t *t, uint64_t seed, int split)
 
 static float *weights(unet_model_t *m, size_t *count)
 {
-    int64_t total = unet_model_param_count(m);
+    int64_t total = model_param_count(m);
     float *w = malloc((size_t)total * sizeof *w), *p = w;
-    for (int i = 0; i < unet_model_tensor_count(m); i++) {
+    for (int i = 0; i < model_int(unet_model_tensor_count, m); i++) {
         const char *name;
         int ndim;
         int64_t shape[4], n = 1;
@@ -118,7 +119,7 @@ START_TEST(learns_to_segment)
     ck_assert_int_eq(total, 80);
     ck_assert_msg(iou1 > 0.8 && loss1 < loss0, "IoU %g -> %g, loss %g -> %g", iou0, iou1, loss0,
                   loss1);
-    const char *metrics = unet_trainer_metrics(t);
+    const char *metrics = trainer_metrics(t);
     ck_assert_ptr_nonnull(strstr(metrics, "\"iou\""));
     ck_assert_ptr_nonnull(strstr(metrics, "\"f1\""));
     /* The trained model predicts with the preprocessing it was trained with. */
@@ -128,7 +129,7 @@ START_TEST(learns_to_segment)
     ck_assert_int_eq(unet_trainer_save(t, path), UNET_OK);
     unet_model_t *back;
     ck_assert_int_eq(unet_model_load(path, &back), UNET_OK);
-    const char *meta = unet_model_metadata(back);
+    const char *meta = model_metadata(back);
     ck_assert_ptr_nonnull(strstr(meta, "\"normalize\":\"percentile\""));
     ck_assert_ptr_nonnull(strstr(meta, "\"loss\":\"bce+dice\""));
     ck_assert_ptr_nonnull(strstr(meta, "\"split\":\"region\""));
@@ -307,7 +308,7 @@ START_TEST(checkpoints_and_log)
     snprintf(path, sizeof path, "%s/best.unet", dir);
     unet_model_t *best;
     ck_assert_int_eq(unet_model_load(path, &best), UNET_OK);
-    ck_assert_ptr_nonnull(strstr(unet_model_metadata(best), "\"best_step\""));
+    ck_assert_ptr_nonnull(strstr(model_metadata(best), "\"best_step\""));
     unet_model_free(best);
     snprintf(path, sizeof path, "%s/log.csv", dir);
     FILE *fp = fopen(path, "r");
@@ -370,12 +371,12 @@ START_TEST(folders)
     ck_assert_msg(unet_trainer_add_folders(t, imgs, labs) == UNET_OK, "%s", unet_last_error());
     ck_assert_int_eq(unet_trainer_train(t), UNET_OK);
     /* two pairs, split by file: one validates */
-    ck_assert_ptr_nonnull(strstr(unet_trainer_metrics(t), "\"images\":1"));
+    ck_assert_ptr_nonnull(strstr(trainer_metrics(t), "\"images\":1"));
     snprintf(path, sizeof path, "%s/m.unet", dir);
     ck_assert_int_eq(unet_trainer_save(t, path), UNET_OK);
     unet_model_t *back;
     ck_assert_int_eq(unet_model_load(path, &back), UNET_OK);
-    ck_assert_ptr_nonnull(strstr(unet_model_metadata(back), "\"split\":\"file\""));
+    ck_assert_ptr_nonnull(strstr(model_metadata(back), "\"split\":\"file\""));
     unet_model_free(back);
     remove(path);
     /* a folder without pairs */
@@ -451,7 +452,7 @@ START_TEST(restoration)
     ck_assert_int_eq(unet_trainer_train(t), UNET_OK);
     ck_assert_int_eq(unet_trainer_evaluate(t, &loss, &psnr1), UNET_OK);
     ck_assert_msg(psnr1 > psnr0 + 5, "PSNR %g -> %g", psnr0, psnr1);
-    ck_assert_ptr_nonnull(strstr(unet_trainer_metrics(t), "\"ssim\""));
+    ck_assert_ptr_nonnull(strstr(trainer_metrics(t), "\"ssim\""));
     /* Once the task is restoration, integer targets are images too (uint16 clean images). */
     static uint16_t clean[H * W];
     for (int i = 0; i < H * W; i++)
@@ -481,18 +482,18 @@ START_TEST(prediction_after_step_uses_new_weights)
         target[i] = (float)(x[i] > 0.3f);
     }
     const int64_t shape[4] = {2, 1, S, S};
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, before, 2 * S * S, 1), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape, before, 2 * S * S, 1), UNET_OK);
     double loss;
     ck_assert_int_eq(unet_trainer_step_batch(t, x, 4, shape, target, 2 * S * S, NULL, &loss),
                      UNET_OK);
-    ck_assert_int_eq(unet_model_forward(m, x, 4, shape, after, 2 * S * S, 1), UNET_OK);
+    ck_assert_int_eq(forward_threads(m, x, 4, shape, after, 2 * S * S, 1), UNET_OK);
     ck_assert(memcmp(before, after, sizeof before) != 0);
     void *buf;
     size_t size;
     ck_assert_int_eq(unet_model_save_memory(m, &buf, &size), UNET_OK);
     ck_assert_int_eq(unet_model_load_memory(buf, size, NULL, &copy), UNET_OK);
     unet_buffer_free(buf);
-    ck_assert_int_eq(unet_model_forward(copy, x, 4, shape, loaded, 2 * S * S, 1), UNET_OK);
+    ck_assert_int_eq(forward_threads(copy, x, 4, shape, loaded, 2 * S * S, 1), UNET_OK);
     ck_assert(memcmp(after, loaded, sizeof after) == 0);
     unet_model_free(copy);
     unet_trainer_free(t);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "unet.h"
+#include "api_calls.h"
 
 #include "core/rng.h"
 #include "kernels/train_gemm.h"
@@ -459,13 +460,13 @@ START_TEST(options_validate)
     /* JSON: all or nothing */
     ck_assert_int_eq(unet_train_opts_set_json(o, "{\"lr\": 0.01, \"batch\": -1}"),
                      UNET_E_INVALID_ARG);
-    const char *js = unet_train_opts_json(o);
+    const char *js = train_opts_json(o);
     ck_assert_ptr_nonnull(strstr(js, "\"batch\":8"));
     ck_assert_ptr_nonnull(strstr(js, "\"lr\":0.001"));
     ck_assert_int_eq(unet_train_opts_set_json(o, "{\"lr\": 0.01, \"loss\": \"ce\", "
                                                  "\"aug_flip\": false}"),
                      UNET_OK);
-    js = unet_train_opts_json(o);
+    js = train_opts_json(o);
     ck_assert_ptr_nonnull(strstr(js, "\"lr\":0.01"));
     ck_assert_ptr_nonnull(strstr(js, "\"aug_flip\":false"));
     ck_assert_int_eq(unet_train_opts_set_json(o, "[1]"), UNET_E_INVALID_ARG);

@@ -52,7 +52,7 @@ def test_uint8_output_and_options(model_path, tmp_path):
     with unet.Model.load(model_path) as m:
         prob = m.predict(img, border="reflect", normalize="zmuv")[0]
     out8 = tmp_path / "o8.tif"
-    r = run("predict", "-m", model_path, src, "-o", out8, "--output", "uint8", "--border",
+    r = run("predict", "-m", model_path, src, "-o", out8, "--type", "uint8", "--border",
             "reflect", "--normalize", "zmuv", "--deflate", "--blend", "4", "--tile", "32",
             "--threads", "2")
     assert r.returncode == 0, r.stderr
@@ -70,7 +70,8 @@ def test_uint8_output_and_options(model_path, tmp_path):
     (["--tile", "x"], "--tile"),
     (["--border", "mirror"], "--border"),
     (["--normalize", "percentile:5"], "--normalize"),
-    (["--output", "int8"], "--output"),
+    (["--type", "int8"], "--type"),
+    (["--output", "uint8"], "given twice"),  # --output is the file, as in unet train
     (["--bogus"], "unknown option"),
 ])
 def test_bad_options(model_path, tmp_path, args, needle):

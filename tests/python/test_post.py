@@ -245,7 +245,7 @@ def test_instance_f1_matches_hungarian(rng):
 
 def test_errors_are_exceptions(rng):
     p = rng.random((8, 8)).astype(np.float32)
-    with pytest.raises(unet.UnetError, match=r"threshold 1\.5 is not in \[0, 1\]"):
+    with pytest.raises(unet.UnetError, match=r"threshold = 1\.5 is out of range \[0, 1\]"):
         post.threshold(p, 1.5)
     p[3, 4] = np.nan
     with pytest.raises(unet.UnetError, match=r"probability at \(y 3, x 4\) is NaN"):
@@ -256,7 +256,7 @@ def test_errors_are_exceptions(rng):
         post.watershed(np.ones((0, 4), bool))
     with pytest.raises(unet.UnetError, match="connectivity 6"):
         post.label(np.ones((3, 3), bool), 6)
-    with pytest.raises(unet.UnetError, match="min_distance 0"):
+    with pytest.raises(unet.UnetError, match=r"min_distance = 0 is out of range \[1, 1000\]"):
         post.watershed(np.ones((3, 3), bool), 0)
     with pytest.raises(unet.UnetError, match="iou_threshold 0"):
         post.instance_f1(np.ones((3, 3), np.uint32), np.ones((3, 3), np.uint32), 0)

@@ -1,17 +1,21 @@
 """libunet for Python: U-Nets for bioimage analysis through the libunet C library (ctypes).
 
-`unet.Model` loads, creates, saves and runs models; `unet.torch` (imported on its own) holds the
-reference PyTorch module. Importing this package never imports torch.
+`unet.Model` loads, creates, saves and runs models (`unet.Model.builtin("nuclei")` needs no
+file); `unet.sample()` makes a synthetic nuclei image with its labels; `unet.torch` (imported on
+its own) holds the reference PyTorch module. Importing this package never imports torch.
 """
 
 from ._lib import path as library_path
 from .model import Cancelled, DtypeError, Model, ShapeError, UnetError
 from . import segment as _segment  # noqa: F401 - adds Model.segment
 from .click import ClickSession
+from .sample import builtin_names, sample
+from ._options import describe as describe_options
 from ._lib import lib as _c
 
-__all__ = ["Model", "ClickSession", "UnetError", "Cancelled", "ShapeError", "DtypeError", "library_path", "version",
-           "__version__"]
+__all__ = ["Model", "ClickSession", "UnetError", "Cancelled", "ShapeError", "DtypeError",
+           "library_path", "version", "__version__", "builtin_names", "sample",
+           "describe_options"]
 
 
 def version():

@@ -5,12 +5,9 @@ import re
 
 import numpy as np
 
-from . import _lib
-from ._lib import lib
+from . import _errors, _lib
 
-NORMALIZE_MODES = {"model": 0, "none": 1, "zmuv": 2, "percentile": 3, "fixed": 4}
-BORDERS = {"default": _lib.BORDER_DEFAULT, "network": _lib.BORDER_NETWORK,
-           "reflect": _lib.BORDER_REFLECT, "zero": _lib.BORDER_ZERO}
+NORMALIZE_MODES = ("model", "none", "zmuv", "percentile", "fixed")
 PLANE_AXES = "ZT"
 
 
@@ -61,24 +58,42 @@ def from_planes(out, axes, planes, plane_shape):
     return np.transpose(out, [kept.index(a) for a in target])
 
 
-def parse_normalize(value):
-    """None (the model's), a mode name, "percentile:LOW,HIGH", "fixed:MEAN,STD", or a tuple
-    (mode, a, b)."""
+def normalize_keys(value):
+    """Predict option keys for a normalisation given as None (the model's), a mode name,
+    "percentile:LOW,HIGH", "fixed:MEAN,STD", or a tuple (mode, a, b)."""
     if value is None:
-        return 0, 0.0, 0.0
+        return {}
     if isinstance(value, (tuple, list)):
-        mode, a, b = (list(value) + [0.0, 0.0])[:3]
+        mode, a, b = (list(value) + [None, None])[:3]
     else:
         m = re.fullmatch(r"\s*(\w+)\s*(?::\s*([^,]+)\s*,\s*([^,]+))?\s*", str(value))
         if not m:
             raise ValueError("normalize %r: expected none, zmuv, percentile:LOW,HIGH or "
                              "fixed:MEAN,STD" % (value,))
         mode, a, b = m.group(1), m.group(2), m.group(3)
-        if mode == "percentile" and a is None:
-            a, b = 1.0, 99.8
     if mode not in NORMALIZE_MODES:
         raise ValueError("normalize mode %r is not one of %s" % (mode, ", ".join(NORMALIZE_MODES)))
-    return NORMALIZE_MODES[mode], float(a or 0.0), float(b or 0.0)
+    keys = {"normalize": "auto" if mode == "model" else mode}
+    names = {"percentile": ("norm_low", "norm_high"), "fixed": ("norm_mean", "norm_std")}
+    if mode in names and a is not None:
+        keys[names[mode][0]] = float(a)
+        keys[names[mode][1]] = float(b)
+    return keys
+
+
+def border_name(border):
+    """The predict option value of a border given as None / "default" (the model's) or a
+    mode name (network, reflect, zero; checked by the library)."""
+    return "auto" if border is None or border == "default" else border
+
+
+def predict_keys(threads=0, tile=None, blend=0, batch=1, border=None, normalize=None,
+                 precise=False):
+    """Predict option keys from Model.predict's keyword arguments (None: the default)."""
+    keys = {"threads": threads, "tile": tile, "blend": blend, "batch": batch,
+            "border": border_name(border), "precise": precise}
+    keys.update(normalize_keys(normalize))
+    return keys
 
 
 class ProgressBridge:
@@ -96,3 +111,13 @@ class ProgressBridge:
         except BaseException as e:  # noqa: B902 - re-raised by the caller
             self.error = e
             return 1
+
+
+def raise_after_call(bridge, status, message):
+    """After a call with a progress bridge: the callback's own exception first, then the
+    call's status as an exception (Cancelled for a cancellation)."""
+    if bridge is not None and bridge.error is not None:
+        error, bridge.error = bridge.error, None
+        raise error
+    if status != _lib.OK:
+        raise _errors.error(status, message)

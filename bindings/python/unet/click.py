@@ -10,7 +10,9 @@ import numpy as np
 
 from . import _lib, _predict
 from ._lib import lib
-from .model import DtypeError, Model, ShapeError, UnetError, _check, _check_value, _native
+from ._handle import OwnedHandle
+from ._options import Options
+from .model import DtypeError, Model, ShapeError, UnetError, _check, _native
 
 _DTYPES = {np.dtype(np.uint8): _lib.U8, np.dtype(np.uint16): _lib.U16,
            np.dtype(np.int16): _lib.I16, np.dtype(np.uint32): _lib.U32,
@@ -28,19 +30,24 @@ class ClickResult(collections.namedtuple("ClickResult", "mask bbox polygon")):
         return self.area == 0
 
 
-class ClickSession:
+class ClickSession(OwnedHandle):
     """Click-to-segment on one image. image: as Model.predict takes it (axes None guesses YX,
     CYX or ZYX, ZCYX); the array is referenced, not copied, when it is already contiguous in
     native byte order: do not change it while the session lives. threads, border, normalize,
-    precise: as for Model.predict. threshold, min_distance (0: plain connected components),
-    min_size: None takes the model's output metadata (else 0.5, 4, 16); max_extent (largest
-    window side searched for one object, default 1024) and first_window (side of the window
-    predicted around a click on uncached pixels, default 192) in pixels.
+    precise: as for Model.predict. threshold, min_distance, min_size, split: None takes the
+    model's output metadata (else 0.5, 4, 16, True; split=False takes the connected component
+    under the click without the watershed); max_extent (largest window side searched for one
+    object, default 1024) and first_window (side of the window predicted around a click on
+    uncached pixels, default 192) in pixels. set_options() changes them later.
     A session is used from one thread at a time."""
+
+    _free_name = "unet_click_session_free"
+    _what = "click session"
 
     def __init__(self, model, image, axes=None, threads=0, border=None, normalize=None,
                  precise=False, threshold=None, min_distance=None, min_size=None,
-                 max_extent=None, first_window=None):
+                 max_extent=None, first_window=None, split=None):
+        super().__init__()
         x = np.asarray(image)
         if x.dtype.newbyteorder("=") not in _DTYPES:
             raise DtypeError(_lib.E_INVALID_ARG, "click sessions take uint8, uint16, int16, "
@@ -49,64 +56,45 @@ class ClickSession:
             axes = _predict.resolve_axes(axes, x.shape, model.in_channels)
         except ValueError as e:
             raise ShapeError(_lib.E_SHAPE, str(e)) from None
-        border = "default" if border is None else border
-        if border not in _predict.BORDERS:
-            raise UnetError(_lib.E_INVALID_ARG, "border %r is not one of network, reflect, zero"
-                            % (border,))
-        try:
-            norm = _predict.parse_normalize(normalize)
-        except ValueError as e:
-            raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
+        self._options = dict(threads=threads, border=border, normalize=normalize,
+                             precise=precise, threshold=threshold, min_distance=min_distance,
+                             min_size=min_size, max_extent=max_extent,
+                             first_window=first_window, split=split)
         planes, _, self.plane_shape = _predict.to_planes(x, axes)
         self._image = np.ascontiguousarray(_native(planes))  # kept alive for the C session
         self._model = model
-        self._h = None
-        opts = ctypes.c_void_p()
         h = ctypes.c_void_p()
-        try:
-            _check(lib.unet_predict_opts_create(ctypes.byref(opts)))
-            _check(lib.unet_predict_opts_set_threads(opts, int(threads)))
-            _check(lib.unet_predict_opts_set_border(opts, _predict.BORDERS[border]))
-            _check(lib.unet_predict_opts_set_normalize(opts, *norm))
-            _check(lib.unet_predict_opts_set_precise(opts, 1 if precise else 0))
+        with self._click_opts(self._options) as opts:
             _check(lib.unet_click_session_create(
-                model._handle, opts, self._image.ctypes.data_as(ctypes.c_void_p),
+                model._handle, opts._handle, self._image.ctypes.data_as(ctypes.c_void_p),
                 _DTYPES[self._image.dtype], 4, _lib.i64_array(self._image.shape),
                 ctypes.byref(h)))
-        finally:
-            lib.unet_predict_opts_free(opts)
         self._h = h.value
-        if threshold is not None:
-            _check(lib.unet_click_session_set_threshold(self._h, float(threshold)))
-        if min_distance is not None:
-            _check(lib.unet_click_session_set_watershed(self._h, int(min_distance)))
-        if min_size is not None:
-            _check(lib.unet_click_session_set_min_size(self._h, int(min_size)))
-        if max_extent is not None:
-            _check(lib.unet_click_session_set_max_extent(self._h, int(max_extent)))
-        if first_window is not None:
-            _check(lib.unet_click_session_set_first_window(self._h, int(first_window)))
 
-    @property
-    def _handle(self):
-        if not self._h:
-            raise UnetError(_lib.E_INVALID_ARG, "the click session is closed")
-        return self._h
+    @staticmethod
+    def _click_opts(o):
+        try:
+            keys = _predict.predict_keys(o["threads"], None, 0, 1, o["border"], o["normalize"],
+                                         o["precise"])
+        except ValueError as e:
+            raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
+        for k in ("tile", "blend", "batch"):  # the session's business
+            del keys[k]
+        keys.update((k, o[k]) for k in ("threshold", "min_distance", "split", "min_size",
+                                         "max_extent", "first_window"))
+        return Options("click", **keys)
 
-    def close(self):
-        if self._h:
-            lib.unet_click_session_free(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_h", None):
-            self.close()
+    def set_options(self, **options):
+        """Change options (the keyword arguments of the constructor but axes) for later
+        clicks: post-processing ones keep the cache of predictions, prediction ones (border,
+        normalize, precise) drop it."""
+        unknown = set(options) - set(self._options)
+        if unknown:
+            raise TypeError("unknown click session options: %s" % ", ".join(sorted(unknown)))
+        merged = dict(self._options, **options)
+        with self._click_opts(merged) as opts:
+            _check(lib.unet_click_session_set_opts(self._handle, opts._handle))
+        self._options = merged
 
     def _plane_index(self, plane):
         """A flat plane index from an int or a tuple over the image's plane axes."""
@@ -135,26 +123,32 @@ class ClickSession:
                 "cached_pixels": v[2].value}
 
 
+def _get(getter, res, ctype):
+    value = ctype()
+    _check(getter(res, ctypes.byref(value)))
+    return value.value if hasattr(value, "value") else value
+
+
 def _ring(res, k):
-    n = ctypes.c_int64()
-    ptr = lib.unet_click_result_ring(res, k, ctypes.byref(n))
-    if not ptr:
-        raise UnetError(_lib.E_INTERNAL, _lib.last_error())
+    n, ptr = ctypes.c_int64(), ctypes.POINTER(ctypes.c_int64)()
+    _check(lib.unet_click_result_ring(res, k, ctypes.byref(ptr), ctypes.byref(n)))
     return np.ctypeslib.as_array(ptr, shape=(n.value, 2)).copy()
 
 
 def _result(res):
     bbox = (ctypes.c_int64 * 4)()
     _check(lib.unet_click_result_bbox(res, bbox))
-    area = _check_value(lib.unet_click_result_area(res))
-    complete = bool(_check_value(lib.unet_click_result_complete(res)))
+    area = _get(lib.unet_click_result_area, res, ctypes.c_int64)
+    complete = bool(_get(lib.unet_click_result_complete, res, ctypes.c_int))
     x0, y0, w, h = (int(v) for v in bbox)
     if area == 0:
         mask = np.zeros((0, 0), np.uint8)
         rings = []
     else:
-        mask = np.ctypeslib.as_array(lib.unet_click_result_mask(res), shape=(h, w)).copy()
-        rings = [_ring(res, k) for k in range(_check_value(lib.unet_click_result_ring_count(res)))]
+        ptr = _get(lib.unet_click_result_mask, res, ctypes.POINTER(ctypes.c_uint8))
+        mask = np.ctypeslib.as_array(ptr, shape=(h, w)).copy()
+        count = _get(lib.unet_click_result_ring_count, res, ctypes.c_int64)
+        rings = [_ring(res, k) for k in range(count)]
     polygon = rings[0] if rings else np.zeros((0, 2), np.int64)
     out = ClickResult(mask, (x0, y0, w, h), polygon)
     out.holes = rings[1:]

@@ -8,7 +8,10 @@ import os
 import numpy as np
 
 from . import _lib, _predict
+from ._errors import Cancelled, DtypeError, ShapeError, UnetError, check, error
+from ._handle import OwnedHandle
 from ._lib import lib
+from ._options import Options
 
 _F32_P = ctypes.POINTER(ctypes.c_float)
 
@@ -23,39 +26,8 @@ _PREDICT_DTYPES = {
 }
 
 
-class UnetError(Exception):
-    """A libunet failure: `code` (negative UNET_E_*), `status` (its name) and `message`."""
-
-    def __init__(self, code, message):
-        self.code = code
-        self.status = _lib.status_string(code)
-        self.message = message
-        super().__init__("%s: %s" % (self.status, message) if message else self.status)
-
-
-class ShapeError(UnetError, ValueError):
-    """An image or tensor shape the model cannot take (UNET_E_SHAPE)."""
-
-
-class Cancelled(UnetError):
-    """The call was cancelled (by a progress callback or a cancel request)."""
-
-
-class DtypeError(UnetError, TypeError):
-    """An element type the call cannot take."""
-
-
-def _error(code, message):
-    if code == _lib.E_SHAPE:
-        return ShapeError(code, message)
-    return UnetError(code, message)
-
-
-def _check(status):
-    # The message is thread-local and valid until the next libunet call: read it right away.
-    if status != _lib.OK:
-        raise _error(status, _lib.last_error())
-    return status
+_error = error
+_check = check
 
 
 def _bytes(text):
@@ -81,13 +53,15 @@ def _native(x):
     return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))
 
 
-class Model:
+class Model(OwnedHandle):
     """A libunet model (an opaque unet_model_t). Free it with close() or a `with` block."""
 
+    _free_name = "unet_model_free"
+    _what = "model"
+
     def __init__(self, handle, keepalive=None):
-        self._h = handle
+        super().__init__(handle)
         self._keepalive = keepalive
-        self._free = lib.unet_model_free  # still reachable while the interpreter shuts down
 
     # ---- construction ----------------------------------------------------------------------
     @classmethod
@@ -116,6 +90,14 @@ class Model:
         _check(lib.unet_model_load_memory(data, len(data), cfg, ctypes.byref(h)))
         return cls(h, keepalive=data)
 
+    @classmethod
+    def builtin(cls, name="nuclei"):
+        """A model compiled into libunet ("nuclei": fluorescence nuclei); see
+        unet.builtin_names()."""
+        h = ctypes.c_void_p()
+        _check(lib.unet_model_load_builtin(_bytes(name), ctypes.byref(h)))
+        return cls(h)
+
     def save(self, path):
         _check(lib.unet_model_save(self._handle, _path(path)))
 
@@ -127,54 +109,36 @@ class Model:
         finally:
             lib.unet_buffer_free(buf)
 
-    # ---- lifetime --------------------------------------------------------------------------
-    @property
-    def _handle(self):
-        if not self._h:
-            raise UnetError(_lib.E_INVALID_ARG, "the model is closed")
-        return self._h
-
-    def close(self):
-        if self._h:
-            self._free(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_h", None):
-            self.close()
-
     def __repr__(self):
         if not self._h:
             return "<unet.Model (closed)>"
         return "<unet.Model %s>" % json.dumps(self.config, sort_keys=True)
 
     # ---- description -----------------------------------------------------------------------
-    def _int(self, getter):
-        return _check_value(getter(self._handle))
+    def _get(self, getter, ctype=ctypes.c_int):
+        value = ctype()
+        _check(getter(self._handle, ctypes.byref(value)))
+        return value.value
 
-    ndim = property(lambda self: self._int(lib.unet_model_ndim))
-    in_channels = property(lambda self: self._int(lib.unet_model_in_channels))
-    out_channels = property(lambda self: self._int(lib.unet_model_out_channels))
-    depth = property(lambda self: self._int(lib.unet_model_depth))
-    halo = property(lambda self: self._int(lib.unet_model_halo))
-    block_multiple = property(lambda self: self._int(lib.unet_model_block_multiple))
-    is_same_padding = property(lambda self: bool(self._int(lib.unet_model_is_same_padding)))
-    param_count = property(lambda self: self._int(lib.unet_model_param_count))
+    ndim = property(lambda self: self._get(lib.unet_model_ndim))
+    in_channels = property(lambda self: self._get(lib.unet_model_in_channels))
+    out_channels = property(lambda self: self._get(lib.unet_model_out_channels))
+    depth = property(lambda self: self._get(lib.unet_model_depth))
+    halo = property(lambda self: self._get(lib.unet_model_halo))
+    block_multiple = property(lambda self: self._get(lib.unet_model_block_multiple))
+    is_same_padding = property(lambda self: bool(self._get(lib.unet_model_is_same_padding)))
+    param_count = property(lambda self: self._get(lib.unet_model_param_count, ctypes.c_int64))
 
     @property
     def config(self):
         """The architecture with every key present."""
-        return json.loads(lib.unet_model_architecture(self._handle).decode("utf-8"))
+        text = self._get(lib.unet_model_architecture, ctypes.c_char_p)
+        return json.loads(text.decode("utf-8"))
 
     @property
     def metadata(self):
-        return json.loads(lib.unet_model_metadata(self._handle).decode("utf-8"))
+        text = self._get(lib.unet_model_metadata, ctypes.c_char_p)
+        return json.loads(text.decode("utf-8"))
 
     def set_metadata(self, key, value):
         """Replace a metadata section ("preprocessing", "output", "training", "halo");
@@ -187,7 +151,7 @@ class Model:
         h = self._handle
         shapes = collections.OrderedDict()
         name, ndim, shape = ctypes.c_char_p(), ctypes.c_int(), (ctypes.c_int64 * 4)()
-        for i in range(_check_value(lib.unet_model_tensor_count(h))):
+        for i in range(self._get(lib.unet_model_tensor_count)):
             _check(lib.unet_model_tensor_info(h, i, ctypes.byref(name), ctypes.byref(ndim), shape))
             shapes[name.value.decode("utf-8")] = tuple(shape[:ndim.value])
         return shapes
@@ -263,8 +227,9 @@ class Model:
         batched = x.ndim == 4
         x = np.ascontiguousarray(x if batched else x[None], dtype=np.float32)
         out = np.empty(self.output_shape(x.shape), dtype=np.float32)
-        _check(lib.unet_model_forward(self._handle, _f32_ptr(x), 4, _lib.i64_array(x.shape),
-                                      _f32_ptr(out), out.size, int(threads)))
+        with Options("predict", threads=int(threads)) as opts:
+            _check(lib.unet_model_forward(self._handle, opts._handle, _f32_ptr(x), 4,
+                                          _lib.i64_array(x.shape), _f32_ptr(out), out.size))
         return out if batched else out[0]
 
     def predict(self, x, axes=None, tile=None, blend=0, batch=1, threads=0, border=None,
@@ -290,47 +255,21 @@ class Model:
             axes = _predict.resolve_axes(axes, x.shape, self.in_channels)
         except ValueError as e:
             raise ShapeError(_lib.E_SHAPE, str(e)) from None
-        border = "default" if border is None else border
-        if border not in _predict.BORDERS:
-            raise UnetError(_lib.E_INVALID_ARG, "border %r is not one of network, reflect, zero"
-                            % (border,))
         try:
-            norm = _predict.parse_normalize(normalize)
+            keys = _predict.predict_keys(threads, tile, blend, batch, border, normalize, precise)
         except ValueError as e:
             raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
         planes4, plane_names, plane_shape = _predict.to_planes(x, axes)
         planes4 = _native(planes4)
         out = np.empty((planes4.shape[0], self.out_channels) + planes4.shape[2:], np.float32)
         bridge = _predict.ProgressBridge(progress) if progress is not None else None
-        opts = ctypes.c_void_p()
-        try:
-            _check(lib.unet_predict_opts_create(ctypes.byref(opts)))
-            _check(lib.unet_predict_opts_set_threads(opts, int(threads)))
-            _check(lib.unet_predict_opts_set_border(opts, _predict.BORDERS[border]))
-            _check(lib.unet_predict_opts_set_normalize(opts, *norm))
-            _check(lib.unet_predict_opts_set_tile(opts, 0 if tile is None else int(tile)))
-            _check(lib.unet_predict_opts_set_blend(opts, int(blend)))
-            _check(lib.unet_predict_opts_set_batch(opts, int(batch)))
-            _check(lib.unet_predict_opts_set_precise(opts, 1 if precise else 0))
+        with Options("predict", **keys) as opts:
             if bridge:
-                _check(lib.unet_predict_opts_set_progress(opts, bridge.c_fn, None))
-            status = lib.unet_predict(self._handle, opts, planes4.ctypes.data_as(ctypes.c_void_p),
+                opts.set_progress(bridge)
+            status = lib.unet_predict(self._handle, opts._handle,
+                                      planes4.ctypes.data_as(ctypes.c_void_p),
                                       _PREDICT_DTYPES[planes4.dtype], 4,
                                       _lib.i64_array(planes4.shape), _f32_ptr(out), out.size)
             message = _lib.last_error()
-        finally:
-            lib.unet_predict_opts_free(opts)
-        if bridge and bridge.error is not None:
-            raise bridge.error
-        if status == _lib.E_CANCELLED:
-            raise Cancelled(status, message)
-        if status != _lib.OK:
-            raise _error(status, message)
+        _predict.raise_after_call(bridge, status, message)
         return _predict.from_planes(out, axes, plane_names, plane_shape)
-
-
-def _check_value(value):
-    """Getters return the value or a negative status."""
-    if value < 0:
-        raise _error(int(value), _lib.last_error())
-    return value

@@ -3,7 +3,8 @@
 Images are 2-D (Y, X) or 3-D (Z, Y, X) numpy arrays. Instance labels come back as uint32, 0
 for background and objects numbered 1..N in raster order of their first pixel (the order of
 scipy.ndimage.label). connectivity: 4 or 8 in 2-D, 6, 18 or 26 in 3-D, 0 for 4 / 6. threads:
-0 means all available. Errors raise unet.UnetError (unet.ShapeError for shapes).
+0 means all available; min_distance 1 to 1000. Parameters go through libunet's post-processing
+options (unet_post_opts_t). Errors raise unet.UnetError (unet.ShapeError for shapes).
 """
 
 import collections
@@ -13,6 +14,7 @@ import numpy as np
 
 from . import _lib
 from ._lib import lib
+from ._options import Options
 from .model import DtypeError, _check, _error
 
 __all__ = ["threshold", "label", "distance_transform", "local_maxima", "watershed_markers",
@@ -75,8 +77,8 @@ def threshold(prob, threshold=0.5, threads=0):
     p = _floats(prob, "prob")
     out = np.empty(p.shape, np.uint8)
     ndim, shape = _shape(p)
-    _check(lib.unet_threshold(p.ctypes.data, ndim, shape, float(threshold), out.ctypes.data,
-                              int(threads)))
+    with Options("post", threshold=float(threshold), threads=int(threads)) as o:
+        _check(lib.unet_threshold(p.ctypes.data, ndim, shape, o._handle, out.ctypes.data))
     return out.view(np.bool_)
 
 
@@ -86,8 +88,9 @@ def label(mask, connectivity=0, threads=0):
     out = np.empty(m.shape, np.uint32)
     n = ctypes.c_uint32()
     ndim, shape = _shape(m)
-    _check(lib.unet_label_components(m.ctypes.data, ndim, shape, int(connectivity),
-                                     out.ctypes.data, ctypes.byref(n), int(threads)))
+    with Options("post", connectivity=int(connectivity), threads=int(threads)) as o:
+        _check(lib.unet_label_components(m.ctypes.data, ndim, shape, o._handle, out.ctypes.data,
+                                         ctypes.byref(n)))
     return out, n.value
 
 
@@ -97,8 +100,10 @@ def distance_transform(mask, spacing=None, threads=0):
     m = _mask(mask)
     out = np.empty(m.shape, np.float32)
     ndim, shape = _shape(m)
-    _check(lib.unet_distance_transform(m.ctypes.data, ndim, shape, _spacing(spacing, m.ndim),
-                                       out.ctypes.data, int(threads)))
+    with Options("post", threads=int(threads)) as o:
+        _check(lib.unet_distance_transform(m.ctypes.data, ndim, shape,
+                                           _spacing(spacing, m.ndim), o._handle,
+                                           out.ctypes.data))
     return out
 
 
@@ -113,9 +118,9 @@ def local_maxima(image, regions=None, min_distance=1, threads=0):
     out = np.empty(img.shape, np.uint32)
     n = ctypes.c_uint32()
     ndim, shape = _shape(img)
-    _check(lib.unet_local_maxima(img.ctypes.data, None if reg is None else reg.ctypes.data, ndim,
-                                 shape, int(min_distance), out.ctypes.data, ctypes.byref(n),
-                                 int(threads)))
+    with Options("post", min_distance=int(min_distance), threads=int(threads)) as o:
+        _check(lib.unet_local_maxima(img.ctypes.data, None if reg is None else reg.ctypes.data,
+                                     ndim, shape, o._handle, out.ctypes.data, ctypes.byref(n)))
     return out, n.value
 
 
@@ -131,9 +136,10 @@ def watershed_markers(landscape, markers, mask=None, connectivity=0, threads=0):
         _same_shape(land, m, "mask")
     out = np.empty(land.shape, np.uint32)
     ndim, shape = _shape(land)
-    _check(lib.unet_watershed_markers(land.ctypes.data, mk.ctypes.data,
-                                      None if m is None else m.ctypes.data, ndim, shape,
-                                      int(connectivity), out.ctypes.data, int(threads)))
+    with Options("post", connectivity=int(connectivity), threads=int(threads)) as o:
+        _check(lib.unet_watershed_markers(land.ctypes.data, mk.ctypes.data,
+                                          None if m is None else m.ctypes.data, ndim, shape,
+                                          o._handle, out.ctypes.data))
     return out
 
 
@@ -143,9 +149,10 @@ def watershed(mask, min_distance=5, spacing=None, connectivity=0, threads=0):
     out = np.empty(m.shape, np.uint32)
     n = ctypes.c_uint32()
     ndim, shape = _shape(m)
-    _check(lib.unet_watershed(m.ctypes.data, ndim, shape, _spacing(spacing, m.ndim),
-                              int(min_distance), int(connectivity), out.ctypes.data,
-                              ctypes.byref(n), int(threads)))
+    with Options("post", min_distance=int(min_distance), connectivity=int(connectivity),
+                 threads=int(threads)) as o:
+        _check(lib.unet_watershed(m.ctypes.data, ndim, shape, _spacing(spacing, m.ndim),
+                                  o._handle, out.ctypes.data, ctypes.byref(n)))
     return out, n.value
 
 
@@ -159,8 +166,9 @@ def labels_from_3class(probs, connectivity=0, threads=0):
     out = np.empty(p.shape[1:], np.uint32)
     n = ctypes.c_uint32()
     ndim, shape = _shape(out)
-    _check(lib.unet_labels_from_3class(p.ctypes.data, ndim, shape, int(connectivity),
-                                       out.ctypes.data, ctypes.byref(n), int(threads)))
+    with Options("post", connectivity=int(connectivity), threads=int(threads)) as o:
+        _check(lib.unet_labels_from_3class(p.ctypes.data, ndim, shape, o._handle,
+                                           out.ctypes.data, ctypes.byref(n)))
     return out, n.value
 
 
@@ -179,8 +187,8 @@ def filter_sizes(labels, min_size=0, max_size=0):
     out = _labels(labels, "labels").copy()
     n = ctypes.c_uint32()
     ndim, shape = _shape(out)
-    _check(lib.unet_filter_sizes(out.ctypes.data, ndim, shape, int(min_size), int(max_size),
-                                 ctypes.byref(n)))
+    with Options("post", min_size=int(min_size), max_size=int(max_size)) as o:
+        _check(lib.unet_filter_sizes(out.ctypes.data, ndim, shape, o._handle, ctypes.byref(n)))
     return out, n.value
 
 

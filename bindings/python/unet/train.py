@@ -18,9 +18,11 @@ import json
 
 import numpy as np
 
-from . import _lib
+from . import _lib, _predict
+from ._handle import OwnedHandle
 from ._lib import lib
-from .model import Cancelled, Model, UnetError, _bytes, _check, _error, _f32_ptr, _path
+from ._options import Options
+from .model import Model, UnetError, _bytes, _check, _f32_ptr, _path
 
 _DTYPES = {
     np.dtype(np.uint8): _lib.U8,
@@ -31,16 +33,6 @@ _DTYPES = {
     np.dtype(np.float64): _lib.F64,
 }
 SPLITS = {"auto": _lib.SPLIT_AUTO, "train": _lib.SPLIT_TRAIN, "val": _lib.SPLIT_VAL}
-
-
-def _text(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return ",".join(repr(float(v)) for v in value)
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
 
 
 def _native(x):
@@ -73,52 +65,26 @@ class _ProgressBridge:
         self.c_fn = _lib.TRAIN_PROGRESS_FN(call)
 
 
-class Trainer:
+class Trainer(OwnedHandle):
     """A trainer for `model` (a unet.Model, updated in place). Keyword options as in unet.h;
     progress(step, total, loss, metric) may return True to cancel."""
 
+    _free_name = "unet_trainer_free"
+    _what = "trainer"
+
     def __init__(self, model, progress=None, **options):
+        super().__init__()
         if not isinstance(model, Model):
             raise TypeError("Trainer takes a unet.Model")
         self.model = model  # keeps the model alive as long as the trainer
-        self._h = None
         self._bridge = _ProgressBridge(progress) if progress is not None else None
-        opts = ctypes.c_void_p()
-        _check(lib.unet_train_opts_create(ctypes.byref(opts)))
-        try:
-            for key, value in options.items():
-                _check(lib.unet_train_opts_set(opts, _bytes(key), _bytes(_text(value))))
+        with Options("train", **options) as opts:
             if self._bridge:
-                _check(lib.unet_train_opts_set_progress(opts, self._bridge.c_fn, None))
-            self.options = json.loads(lib.unet_train_opts_json(opts).decode("utf-8"))
+                opts.set_progress(self._bridge)
+            self.options = opts.values()
             h = ctypes.c_void_p()
-            _check(lib.unet_trainer_create(model._handle, opts, ctypes.byref(h)))
-            self._h = h
-        finally:
-            lib.unet_train_opts_free(opts)
-        self._free = lib.unet_trainer_free
-
-    # ---- lifetime ----
-    @property
-    def _handle(self):
-        if not self._h:
-            raise UnetError(_lib.E_INVALID_ARG, "the trainer is closed")
-        return self._h
-
-    def close(self):
-        if self._h:
-            self._free(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_h", None):
-            self.close()
+            _check(lib.unet_trainer_create(model._handle, opts._handle, ctypes.byref(h)))
+            self._h = h.value
 
     # ---- data ----
     def add(self, image, labels, split="auto"):
@@ -136,14 +102,7 @@ class Trainer:
     # ---- running ----
     def _run(self, call):
         status = call()
-        message = _lib.last_error()
-        if self._bridge and self._bridge.error is not None:
-            error, self._bridge.error = self._bridge.error, None
-            raise error
-        if status == _lib.E_CANCELLED:
-            raise Cancelled(status, message)
-        if status != _lib.OK:
-            raise _error(status, message)
+        _predict.raise_after_call(self._bridge, status, _lib.last_error())
 
     def train(self):
         """Train to the planned step count (validating, checkpointing, logging)."""
@@ -160,7 +119,9 @@ class Trainer:
 
     @property
     def metrics(self):
-        return json.loads(lib.unet_trainer_metrics(self._handle).decode("utf-8"))
+        text = ctypes.c_char_p()
+        _check(lib.unet_trainer_metrics(self._handle, ctypes.byref(text)))
+        return json.loads(text.value.decode("utf-8"))
 
     @property
     def progress(self):

@@ -1,0 +1,80 @@
+"""Options objects: every libunet call with options takes one, set key by key through the
+library's generic setter (unet_<kind>_opts_set), so names, ranges and messages are the
+library's own."""
+
+import ctypes
+import json
+
+from . import _lib
+from ._errors import check
+from ._handle import OwnedHandle
+from ._lib import lib
+
+
+def text(value):
+    """A Python value as the text the generic setters read."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(repr(float(v)) for v in value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+class Options(OwnedHandle):
+    """A unet_<kind>_opts_t: kind is one of predict, segment, click, train, post, sample.
+    Keyword arguments are set in order; None leaves a key at its default."""
+
+    def __init__(self, kind, **values):
+        if kind not in _lib.OPTION_KINDS:
+            raise ValueError("options kind %r is not one of %s" % (kind, _lib.OPTION_KINDS))
+        self._kind = kind
+        self._free_name = "unet_%s_opts_free" % kind
+        self._what = "%s options object" % kind
+        super().__init__()
+        h = ctypes.c_void_p()
+        check(getattr(lib, "unet_%s_opts_create" % kind)(ctypes.byref(h)))
+        self._h = h.value
+        self.update(**values)
+
+    def _call(self, name, *args):
+        return check(getattr(lib, "unet_%s_opts_%s" % (self._kind, name))(self._handle, *args))
+
+    def _set(self, key, value):
+        """Set one key from a Python value (bool, number, str, or a list for lists)."""
+        self._call("set", key.encode("utf-8"), text(value).encode("utf-8"))
+
+    def update(self, **values):
+        for key, value in values.items():
+            if value is not None:
+                self._set(key, value)
+        return self
+
+    def set_json(self, values):
+        """Set the keys of a dict at once (all or nothing); None values mean "auto"."""
+        self._call("set_json", json.dumps(values).encode("utf-8"))
+
+    def _string(self, name):
+        out = ctypes.c_char_p()
+        self._call(name, ctypes.byref(out))
+        return json.loads(out.value.decode("utf-8"))
+
+    def values(self):
+        """Every key and its current value ("auto" keys as None)."""
+        return self._string("json")
+
+    def describe(self):
+        """The table: one dict per key (name, type, default, min, max, choices, special,
+        help)."""
+        return self._string("describe")
+
+    def set_progress(self, bridge):
+        """Report progress to a ProgressBridge (predict and segment options)."""
+        self._call("set_progress", bridge.c_fn, None)
+
+
+def describe(kind):
+    """The option table of an options kind (see Options.describe)."""
+    with Options(kind) as o:
+        return o.describe()
