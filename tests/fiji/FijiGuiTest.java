@@ -1,6 +1,9 @@
+import java.awt.Button;
 import java.awt.EventQueue;
 import java.awt.Rectangle;
 import java.awt.Robot;
+import java.awt.Window;
+import java.awt.event.ActionEvent;
 import java.awt.event.InputEvent;
 import java.awt.event.KeyEvent;
 import java.awt.event.MouseEvent;
@@ -13,9 +16,11 @@ import ij.IJ;
 import ij.ImageJ;
 import ij.ImagePlus;
 import ij.WindowManager;
+import ij.gui.GenericDialog;
 import ij.gui.ImageCanvas;
 import ij.gui.Roi;
 import ij.gui.Toolbar;
+import ij.plugin.frame.Recorder;
 import ij.plugin.frame.RoiManager;
 import ij.process.ImageProcessor;
 
@@ -24,8 +29,9 @@ import ij.process.ImageProcessor;
  * (-Dplugins.dir) as a user installs it; test_imagej.py runs it and checks what it prints.
  * Selects the U-Net Click Tool from its menu command, presses the mouse on nuclei of an image
  * as a user would (events dispatched to the image canvas), prints each ROI the tool added and
- * the latency of each click, saves a screenshot; then starts "U-Net Segment..." on a large
- * image, presses Esc, and prints whether a result appeared and what the status bar says.
+ * the latency of each click, saves a screenshot; runs "U-Net Segment..." from the menu with
+ * the macro recorder open and prints what it recorded; then starts "U-Net Segment..." on a
+ * large image, presses Esc, and prints whether a result appeared and what the status bar says.
  *
  * Arguments: IMAGE SCREENSHOT.png X,Y [X,Y ...]
  */
@@ -59,7 +65,10 @@ public class FijiGuiTest {
                               r.getContainedPoints().length, r.getName());
         }
         screenshot(imp, rm, new File(args[1]));
+        recorded(imp);
         escape(imp.getProcessor());
+        escapeTraining(imp, new File(new File(args[1]).getAbsoluteFile().getParentFile(),
+                                     "cancelled.unet"));
         System.exit(0);
     }
 
@@ -99,6 +108,34 @@ public class FijiGuiTest {
         System.out.println("screenshot " + out + " " + shot.getWidth() + "x" + shot.getHeight());
     }
 
+    /**
+     * With the macro recorder open, "U-Net Segment..." run as from the menu, its dialog shown
+     * and OK pressed: prints the recorded line.
+     */
+    static void recorded(ImagePlus imp) throws Exception {
+        Recorder recorder = new Recorder(); // Plugins > Macros > Record...
+        WindowManager.setCurrentWindow(imp.getWindow());
+        IJ.doCommand("U-Net Segment..."); // in its own thread, as a menu click
+        GenericDialog[] dialog = new GenericDialog[1];
+        waitFor(() -> {
+            for (Window w : Window.getWindows())
+                if (w instanceof GenericDialog && w.isShowing()
+                        && ((GenericDialog) w).getTitle().equals("U-Net Segment"))
+                    dialog[0] = (GenericDialog) w;
+            return dialog[0] != null;
+        });
+        EventQueue.invokeAndWait(() -> {
+            for (Button b : dialog[0].getButtons())
+                if (b != null && b.getLabel().trim().equals("OK"))
+                    dialog[0].actionPerformed(new ActionEvent(b, ActionEvent.ACTION_PERFORMED, "OK"));
+        });
+        waitFor(() -> WindowManager.getImage(imp.getShortTitle() + "-labels") != null);
+        for (String line : recorder.getText().split("\n"))
+            if (line.contains("U-Net"))
+                System.out.println("recorded " + line);
+        EventQueue.invokeAndWait(recorder::close);
+    }
+
     /** "U-Net Segment..." on a 2048 x 2048 image made of copies of `tile`, stopped by Esc. */
     static void escape(ImageProcessor tile) throws Exception {
         int w = tile.getWidth(), h = tile.getHeight(), n = 4;
@@ -121,6 +158,30 @@ public class FijiGuiTest {
         boolean result = WindowManager.getImage("big-labels") != null;
         System.out.printf("escape seconds %.2f result %s%n", seconds, result ? "yes" : "no");
         System.out.println("status " + ImageJ.getStatusBarText());
+    }
+
+    /** "U-Net Fine-tune..." for many steps, stopped by Esc: nothing may be saved. */
+    static void escapeTraining(ImagePlus imp, File save) throws Exception {
+        save.delete();
+        ImageProcessor ip = imp.getProcessor();
+        ij.process.ShortProcessor painted = new ij.process.ShortProcessor(ip.getWidth(), ip.getHeight());
+        double mean = ip.getStatistics().mean;
+        for (int i = 0; i < ip.getPixelCount(); i++)
+            painted.set(i, ip.get(i) > mean ? 2 : 1); // bright: one object; the rest background
+        ImagePlus labels = new ImagePlus("painted", painted);
+        labels.show();
+        waitFor(() -> labels.getWindow() != null && labels.getWindow().isShowing());
+        IJ.resetEscape();
+        Thread run = new Thread(() -> IJ.run(imp, "U-Net Fine-tune...",
+                "model=nuclei tile=64 threads=1 labels=painted steps=100000 save=[" + save + "]"));
+        long t0 = System.nanoTime();
+        run.start();
+        Thread.sleep(2000);
+        IJ.setKeyDown(KeyEvent.VK_ESCAPE);
+        run.join(600000);
+        System.out.printf("training_escape seconds %.2f saved %s%n", (System.nanoTime() - t0) / 1e9,
+                          save.exists() ? "yes" : "no");
+        System.out.println("training_status " + ImageJ.getStatusBarText());
     }
 
     interface Condition {

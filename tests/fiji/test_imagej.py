@@ -302,7 +302,8 @@ print("reached the next line");
 
 def test_tool_click_and_escape(ijdir, cli):
     """The tool on a real image window: mouse presses on 5 nuclei give their outlines in the
-    ROI Manager; a screenshot is saved; Esc stops a long Segment, leaving no result."""
+    ROI Manager; a screenshot is saved; the macro recorder records a dialog confirmed with OK;
+    Esc stops a long Segment and a long Fine-tune, leaving no result."""
     points = click_points(cli["labels"])
     shot = os.path.join(ENV["FIJI_TEST_OUTPUT"], "fiji-click-tool.png")
     if os.path.exists(shot):
@@ -320,8 +321,12 @@ def test_tool_click_and_escape(ijdir, cli):
         assert (area, (x, y, w, h)) == found[int(cli["labels"][py, px])], name
     assert os.path.getsize(shot) > 20000
     latencies = [float(v) for v in re.findall(r"^click \d+ \d+ latency_ms (\S+)", out, re.M)]
+    # The dialog, shown and confirmed as a user does, is recorded with every key.
+    assert value(out, "recorded") == f'run("U-Net Segment...", "{KEYS}");', out
     assert value(out, "escape seconds").endswith("result no"), out
     assert value(out, "status") == "U-Net Segment: cancelled", out
+    assert value(out, "training_escape seconds").endswith("saved no"), out
+    assert value(out, "training_status") == "U-Net Fine-tune: cancelled", out
     print(f"\nfigure: U-Net Click Tool latency (mouse press to ROI in the manager): first "
           f"{latencies[0]:.0f} ms (model load, natives, first window), next "
           f"{', '.join(f'{v:.0f}' for v in latencies[1:-1])} ms, same nucleus again "
