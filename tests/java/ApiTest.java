@@ -80,8 +80,23 @@ public class ApiTest {
             pb.directory(tmp.toFile());
             pb.environment().put("LD_LIBRARY_PATH", "");
             pb.environment().put("XDG_CACHE_HOME", tmp.resolve("cache").toString());
-            pb.inheritIO();
-            return pb.start().waitFor();
+            pb.redirectErrorStream(true);
+            Process child = pb.start();
+            // Echo the child's output; -Xcheck:jni only warns, so a warning fails the run here.
+            java.io.BufferedReader lines = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(child.getInputStream(), "UTF-8"));
+            boolean jniWarning = false;
+            for (String line; (line = lines.readLine()) != null;) {
+                System.out.println(line);
+                jniWarning |= line.contains("in native method") || line.contains("JNI ");
+            }
+            int status = child.waitFor();
+            if (jniWarning) {
+                System.out.println("FAIL -Xcheck:jni reported a problem (above)");
+                System.out.println("0 passed, 1 failed");
+                return 1;
+            }
+            return status;
         } finally {
             removeTree(tmp.toFile());
         }
