@@ -177,6 +177,16 @@ for (i = 0; i < points.length; i++) {{
     print("latency " + (getTime() - t0));
 }}
 {ROI_LINES}
+// Edited in place, the image gets a new session: the first nucleus is gone.
+selectImage(id);
+run("Select None");
+run("Set...", "value=0");
+xy = split(points[0], ",");
+makePoint(parseInt(xy[0]), parseInt(xy[1]));
+run("U-Net Click...", "{KEYS}");
+roiManager("select", roiManager("count") - 1);
+Roi.getContainedPoints(xs, ys);
+print("after_edit " + roiManager("count") + " " + xs.length);
 """
     arg = ";".join(f"{x},{y}" for x, y in points)
     out = run_macro(ijdir, "click", macro, f"{IMG2D} {tmp_path} {arg}")
@@ -189,6 +199,8 @@ for (i = 0; i < points.length; i++) {{
         assert k > 0
         assert (area, (x, y, w, h)) == found[k], (name, (px, py))
         assert name.endswith(f"({area} px)")
+    count, area = map(int, value(out, "after_edit").split())
+    assert count == 5 or area != listed[0][4], "the click used the image as it was before"
     latencies = [float(v) for v in re.findall(r"^latency (\S+)$", out, re.M)]
     print(f"\nfigure: U-Net Click... (macro) latency: first {latencies[0]:.0f} ms (session and "
           f"first window), next {', '.join(f'{v:.0f}' for v in latencies[1:])} ms")

@@ -159,7 +159,10 @@ public final class Trainer extends Handle {
         }
     }
 
-    /** Thread-safe: stops a running train() or step() after its current step (CANCELLED). */
+    /**
+     * Thread-safe: stops a running train() or step() after its current step (CANCELLED). The
+     * request stays: later runs of this trainer stop at once (libunet has no reset for it).
+     */
     public void cancel() {
         synchronized (this) {
             long t = pointerOrZero();
