@@ -46,6 +46,7 @@ public class FijiGuiTest {
         EventQueue.invokeAndWait(() -> imp.getWindow().setLocation(0, ij.getHeight() + 10));
 
         IJ.run("U-Net Click Tool"); // Plugins > U-Net > U-Net Click Tool: installs, selects it
+        Thread.sleep(1000); // a user moves to a nucleus meanwhile; the tool loads its model
         System.out.println("tool " + (Toolbar.getPlugInTool() == null ? "none" : Toolbar.getPlugInTool().getToolName()));
         ImageCanvas canvas = imp.getCanvas();
         for (int i = 2; i < args.length; i++) {
@@ -130,6 +131,8 @@ public class FijiGuiTest {
                     dialog[0].actionPerformed(new ActionEvent(b, ActionEvent.ACTION_PERFORMED, "OK"));
         });
         waitFor(() -> WindowManager.getImage(imp.getShortTitle() + "-labels") != null);
+        // The recorder writes the line once the command has returned.
+        waitFor(() -> recorder.getText().contains("U-Net Segment"));
         for (String line : recorder.getText().split("\n"))
             if (line.contains("U-Net"))
                 System.out.println("recorded " + line);
@@ -152,8 +155,7 @@ public class FijiGuiTest {
         long t0 = System.nanoTime();
         run.start();
         Thread.sleep(700);
-        IJ.setKeyDown(KeyEvent.VK_ESCAPE); // what pressing Esc in ImageJ does
-        run.join(600000);
+        pressEscapeUntilDone(run);
         double seconds = (System.nanoTime() - t0) / 1e9;
         boolean result = WindowManager.getImage("big-labels") != null;
         System.out.printf("escape seconds %.2f result %s%n", seconds, result ? "yes" : "no");
@@ -177,11 +179,23 @@ public class FijiGuiTest {
         long t0 = System.nanoTime();
         run.start();
         Thread.sleep(2000);
-        IJ.setKeyDown(KeyEvent.VK_ESCAPE);
-        run.join(600000);
+        pressEscapeUntilDone(run);
         System.out.printf("training_escape seconds %.2f saved %s%n", (System.nanoTime() - t0) / 1e9,
                           save.exists() ? "yes" : "no");
         System.out.println("training_status " + ImageJ.getStatusBarText());
+    }
+
+    /**
+     * Presses Esc (what ImageJ's key handler does) every 100 ms until the command's thread
+     * ends: a command resets the flag when it starts, so one early press could be lost.
+     */
+    static void pressEscapeUntilDone(Thread run) throws InterruptedException {
+        long deadline = System.nanoTime() + 600_000_000_000L;
+        while (run.isAlive() && System.nanoTime() < deadline) {
+            IJ.setKeyDown(KeyEvent.VK_ESCAPE);
+            run.join(100);
+        }
+        IJ.setKeyUp(KeyEvent.VK_ESCAPE);
     }
 
     interface Condition {

@@ -340,7 +340,8 @@ def test_tool_click_and_escape(ijdir, cli):
     assert value(out, "training_escape seconds").endswith("saved no"), out
     assert value(out, "training_status") == "U-Net Fine-tune: cancelled", out
     print(f"\nfigure: U-Net Click Tool latency (mouse press to ROI in the manager): first "
-          f"{latencies[0]:.0f} ms (model load, natives, first window), next "
+          f"{latencies[0]:.0f} ms (session and first window; the model loads when the tool is "
+          f"selected), next "
           f"{', '.join(f'{v:.0f}' for v in latencies[1:-1])} ms, same nucleus again "
           f"{latencies[-1]:.0f} ms; Esc stopped a 2048x2048 Segment after "
           f"{value(out, 'escape seconds').split()[0]} s; screenshot {shot}")

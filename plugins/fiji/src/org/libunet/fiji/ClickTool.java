@@ -18,6 +18,22 @@ public class ClickTool extends PlugInTool {
     private static Settings settings = new Settings();
     private static int channel = 0; // 0: the channel shown
 
+    /** Installs the tool (PlugInTool.run) and loads its model meanwhile, for a quick first click. */
+    @Override
+    public void run(String arg) {
+        super.run(arg);
+        final String model = settings.model;
+        Thread preload = new Thread(() -> {
+            try {
+                Models.get(model);
+            } catch (RuntimeException | LinkageError e) {
+                // The first click loads it again and reports the error to the user.
+            }
+        }, "U-Net model preload");
+        preload.setDaemon(true);
+        preload.start();
+    }
+
     @Override
     public void mousePressed(ImagePlus imp, MouseEvent e) {
         e.consume(); // no selection or other default handling of the press
