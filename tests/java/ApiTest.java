@@ -283,18 +283,27 @@ public class ApiTest {
              ClickSession s = m.clickSession(image, SHAPE, null)) {
             int[] tried = {3, 8, 12};
             for (int label : tried) {
-                int first = -1, area = 0, x0 = W, y0 = H, x1 = -1, y1 = -1;
+                // The object's area, bounding box, and its pixel nearest to its centroid.
+                int area = 0, x0 = W, y0 = H, x1 = -1, y1 = -1;
+                long sx = 0, sy = 0;
                 for (int i = 0; i < referenceLabels.length; i++)
                     if (referenceLabels[i] == label) {
                         int x = i % W, y = i / W;
                         area++;
+                        sx += x;
+                        sy += y;
                         x0 = Math.min(x0, x);
                         y0 = Math.min(y0, y);
                         x1 = Math.max(x1, x);
                         y1 = Math.max(y1, y);
-                        if (first < 0 || Math.abs(x - (x0 + x1) / 2) + Math.abs(y - (y0 + y1) / 2) < 2)
-                            first = i;
                     }
+                check(area > 0, "label " + label + " is missing");
+                double cx = (double) sx / area, cy = (double) sy / area;
+                int first = -1;
+                for (int i = 0; i < referenceLabels.length; i++)
+                    if (referenceLabels[i] == label && (first < 0
+                            || Math.hypot(i % W - cx, i / W - cy) < Math.hypot(first % W - cx, first / W - cy)))
+                        first = i;
                 ClickResult r = s.click(first % W, first / W, 0);
                 check(r.area() == area, "label " + label + ": click area " + r.area() + ", segment " + area);
                 check(r.x() == x0 && r.y() == y0 && r.width() == x1 - x0 + 1 && r.height() == y1 - y0 + 1,
