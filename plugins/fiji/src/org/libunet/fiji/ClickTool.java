@@ -1,0 +1,84 @@
+package org.libunet.fiji;
+
+import java.awt.event.MouseEvent;
+
+import ij.ImagePlus;
+import ij.gui.GenericDialog;
+import ij.gui.ImageCanvas;
+import ij.plugin.tool.PlugInTool;
+
+/**
+ * "U-Net Click Tool": a click outlines the object under the cursor and adds it to the ROI
+ * Manager. Double-click the tool's icon for its options (model, threads, object keys, and the
+ * channel the model reads in multichannel images).
+ */
+public class ClickTool extends PlugInTool {
+    static final String NAME = "U-Net Click Tool";
+
+    private static Settings settings = new Settings();
+    private static int channel = 0; // 0: the channel shown
+
+    /** Installs the tool (PlugInTool.run) and loads its model meanwhile, for a quick first click. */
+    @Override
+    public void run(String arg) {
+        super.run(arg);
+        final String model = settings.model;
+        Thread preload = new Thread(() -> {
+            try {
+                Models.get(model);
+            } catch (RuntimeException | LinkageError e) {
+                // The first click loads it again and reports the error to the user.
+            }
+        }, "U-Net model preload");
+        preload.setDaemon(true);
+        preload.start();
+    }
+
+    @Override
+    public void mousePressed(ImagePlus imp, MouseEvent e) {
+        e.consume(); // no selection or other default handling of the press
+        ImageCanvas canvas = imp.getCanvas();
+        int x = canvas != null ? canvas.offScreenX(e.getX()) : e.getX();
+        int y = canvas != null ? canvas.offScreenY(e.getY()) : e.getY();
+        try {
+            Clicker.click(imp, channel, settings, x, y);
+        } catch (RuntimeException | LinkageError t) {
+            Errors.report(NAME, t);
+        }
+    }
+
+    @Override
+    public String getToolName() {
+        return NAME;
+    }
+
+    /** A nucleus with its outline and a click point. */
+    @Override
+    public String getToolIcon() {
+        return "C8bfo22ccC037O22ccC000o6644";
+    }
+
+    @Override
+    public void showOptionsDialog() {
+        GenericDialog gd = new GenericDialog(NAME + " options");
+        Settings s = settings.copy();
+        s.addModelFields(gd, "px window around a click (0: automatic)");
+        s.addObjectFields(gd);
+        gd.addNumericField("Channel", channel, 0, 6, "(0: the channel shown)");
+        gd.showDialog();
+        if (gd.wasCanceled())
+            return;
+        try {
+            s.readModelFields(gd);
+            s.readObjectFields(gd);
+            int c = Settings.integer(gd.getNextNumber(), "channel");
+            if (c < 0)
+                throw new IllegalArgumentException("channel must be >= 0");
+            s.clickOptions().close(); // validates every value now, not at the next click
+            settings = s;
+            channel = c;
+        } catch (RuntimeException | LinkageError t) {
+            Errors.report(NAME, t);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package org.libunet.fiji;
+
+import ij.Macro;
+import ij.gui.GenericDialog;
+
+import org.libunet.ClickOptions;
+import org.libunet.SegmentOptions;
+
+/**
+ * The values the dialogs share, with their macro keys: model, tile, threads (every command),
+ * threshold, min_size, min_distance (Segment and Click). The object keys are text so that
+ * "auto" (the model's own value) can be given; libunet validates every value and its error
+ * names the bounds.
+ */
+final class Settings {
+    String model = Models.DEFAULT;
+    int tile = 0;
+    int threads = 0;
+    String threshold = "auto", minSize = "auto", minDistance = "auto";
+
+    Settings copy() {
+        Settings s = new Settings();
+        s.model = model;
+        s.tile = tile;
+        s.threads = threads;
+        s.threshold = threshold;
+        s.minSize = minSize;
+        s.minDistance = minDistance;
+        return s;
+    }
+
+    /** Last values in interactive use; the defaults when a macro runs the command. */
+    static Settings initial(Settings remembered) {
+        return Macro.getOptions() != null ? new Settings() : remembered.copy();
+    }
+
+    void addModelFields(GenericDialog gd, String tileHelp) {
+        gd.addStringField("Model", model, 24);
+        gd.addMessage("A built-in model (nuclei) or the path of a .unet file.");
+        gd.addNumericField("Tile", tile, 0, 6, tileHelp);
+        gd.addNumericField("Threads", threads, 0, 6, "(0: all cores)");
+    }
+
+    void readModelFields(GenericDialog gd) {
+        model = gd.getNextString().trim();
+        tile = integer(gd.getNextNumber(), "tile");
+        threads = integer(gd.getNextNumber(), "threads");
+        if (model.isEmpty())
+            model = Models.DEFAULT;
+    }
+
+    void addObjectFields(GenericDialog gd) {
+        gd.addStringField("Threshold", threshold, 8);
+        gd.addStringField("Min_size", minSize, 8);
+        gd.addStringField("Min_distance", minDistance, 8);
+        gd.addMessage("auto: the model's value.");
+    }
+
+    void readObjectFields(GenericDialog gd) {
+        threshold = gd.getNextString().trim();
+        minSize = gd.getNextString().trim();
+        minDistance = gd.getNextString().trim();
+    }
+
+    static int integer(double v, String key) {
+        if (Double.isNaN(v) || v != Math.rint(v) || Math.abs(v) > Integer.MAX_VALUE)
+            throw new IllegalArgumentException(key + " must be a whole number");
+        return (int) v;
+    }
+
+    SegmentOptions segmentOptions() {
+        SegmentOptions o = new SegmentOptions();
+        try {
+            o.set("tile", tile).threads(threads);
+            o.set("threshold", threshold).set("min_size", minSize).set("min_distance", minDistance);
+            return o;
+        } catch (RuntimeException e) {
+            o.close();
+            throw e;
+        }
+    }
+
+    /** Click sessions tile on their own; `tile` here sets the window predicted around a click. */
+    ClickOptions clickOptions() {
+        ClickOptions o = new ClickOptions();
+        try {
+            o.threads(threads);
+            if (tile > 0)
+                o.set("first_window", tile);
+            o.set("threshold", threshold).set("min_size", minSize).set("min_distance", minDistance);
+            return o;
+        } catch (RuntimeException e) {
+            o.close();
+            throw e;
+        }
+    }
+
+    /** What decides a click session's predictions (changing these rebuilds it). */
+    String sessionKey() {
+        return model + "|" + threads;
+    }
+
+    /** Everything a click session's options hold. */
+    String clickKey() {
+        return sessionKey() + "|" + tile + "|" + threshold + "|" + minSize + "|" + minDistance;
+    }
+}
