@@ -19,7 +19,9 @@
  * shared machine, leaves out the time other processes hold the core); net always prints both.
  * Every mode prints one line "RESULT key=value ..." for scripts (tools/bench/bench.py).
  */
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -131,6 +133,7 @@ static void parse(int argc, char **argv, opts *o)
 
 /* ---------------------------------------------------------------- FMA peak */
 
+#if defined(__x86_64__)
 #define PEAK_ITERS 20000000L
 
 __attribute__((target("avx2,fma"))) static double peak_avx2_thread(float seed)
@@ -192,6 +195,14 @@ static double measure_peak(int isa, int threads, int reps)
         printf("(sink)\n");
     return flops / median(t, reps) * 1e-9;
 }
+#else
+/* The FMA chains are written for x86-64: elsewhere the peak is unknown (NaN). */
+static double measure_peak(int isa, int threads, int reps)
+{
+    (void)isa, (void)threads, (void)reps;
+    return NAN;
+}
+#endif
 
 static void mode_peak(const opts *o)
 {
