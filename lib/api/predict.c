@@ -6,6 +6,7 @@
 
 #include "api/model_internal.h"
 #include "core/alloc.h"
+#include "core/dtype.h"
 #include "core/status.h"
 #include "predict/predict.h"
 
@@ -118,30 +119,7 @@ static int read_memory(void *user, int64_t plane, int64_t y, int64_t x, int64_t 
         for (int64_t i = 0; i < h; i++) {
             int64_t base = ((plane * im->channels + c) * im->height + y + i) * im->width + x;
             float *row = dst + (c * h + i) * w;
-            switch (im->dtype) {
-            case UNET_U8:
-                for (int64_t j = 0; j < w; j++)
-                    row[j] = ((const uint8_t *)im->data)[base + j];
-                break;
-            case UNET_U16:
-                for (int64_t j = 0; j < w; j++)
-                    row[j] = ((const uint16_t *)im->data)[base + j];
-                break;
-            case UNET_I16:
-                for (int64_t j = 0; j < w; j++)
-                    row[j] = ((const int16_t *)im->data)[base + j];
-                break;
-            case UNET_U32:
-                for (int64_t j = 0; j < w; j++)
-                    row[j] = (float)((const uint32_t *)im->data)[base + j];
-                break;
-            case UNET_F32:
-                memcpy(row, (const float *)im->data + base, (size_t)w * sizeof(float));
-                break;
-            default:
-                for (int64_t j = 0; j < w; j++)
-                    row[j] = (float)((const double *)im->data)[base + j];
-            }
+            unet__dtype_to_float(im->data, im->dtype, base, w, row);
         }
     return 0;
 }

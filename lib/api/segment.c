@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/model_internal.h"
+#include "core/dtype.h"
 #include "core/status.h"
 #include "post/post.h"
 #include "predict/predict.h"
@@ -280,18 +281,6 @@ typedef struct mem_reader {
     int64_t channels;
 } mem_reader;
 
-static double element(const void *data, int dtype, int64_t i)
-{
-    switch (dtype) {
-    case UNET_U8: return ((const uint8_t *)data)[i];
-    case UNET_U16: return ((const uint16_t *)data)[i];
-    case UNET_I16: return ((const int16_t *)data)[i];
-    case UNET_U32: return ((const uint32_t *)data)[i];
-    case UNET_F32: return ((const float *)data)[i];
-    default: return ((const double *)data)[i];
-    }
-}
-
 static int read_channels(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
                          float *dst)
 {
@@ -300,9 +289,8 @@ static int read_channels(void *user, int64_t plane, int64_t y, int64_t x, int64_
     int64_t H = r->im.height, W = r->im.width;
     for (int64_t c = 0; c < r->channels; c++)
         for (int64_t i = 0; i < h; i++)
-            for (int64_t j = 0; j < w; j++)
-                dst[(c * h + i) * w + j] =
-                    (float)element(r->im.data, r->im.dtype, (c * H + y + i) * W + x + j);
+            unet__dtype_to_float(r->im.data, r->im.dtype, (c * H + y + i) * W + x, w,
+                                 dst + (c * h + i) * w);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "api/model_internal.h"
 #include "click/click.h"
 #include "core/alloc.h"
+#include "core/dtype.h"
 #include "core/status.h"
 
 static int64_t round_up(int64_t v, int64_t m)
@@ -76,47 +77,6 @@ int unet__click_geometry(struct unet_click_session *s)
 
 /* ---- reading the caller's image ---- */
 
-static float pixel(const struct unet_click_session *s, int64_t i)
-{
-    switch (s->dtype) {
-    case UNET_U8: return ((const uint8_t *)s->image)[i];
-    case UNET_U16: return ((const uint16_t *)s->image)[i];
-    case UNET_I16: return ((const int16_t *)s->image)[i];
-    case UNET_U32: return (float)((const uint32_t *)s->image)[i];
-    case UNET_F32: return ((const float *)s->image)[i];
-    default: return (float)((const double *)s->image)[i];
-    }
-}
-
-/* Row [i0, i0 + w) of the image as float, as unet_predict's reader converts it. */
-static void convert_row(const struct unet_click_session *s, int64_t i0, int64_t w, float *dst)
-{
-    switch (s->dtype) {
-    case UNET_U8:
-        for (int64_t j = 0; j < w; j++)
-            dst[j] = ((const uint8_t *)s->image)[i0 + j];
-        break;
-    case UNET_U16:
-        for (int64_t j = 0; j < w; j++)
-            dst[j] = ((const uint16_t *)s->image)[i0 + j];
-        break;
-    case UNET_I16:
-        for (int64_t j = 0; j < w; j++)
-            dst[j] = ((const int16_t *)s->image)[i0 + j];
-        break;
-    case UNET_U32:
-        for (int64_t j = 0; j < w; j++)
-            dst[j] = (float)((const uint32_t *)s->image)[i0 + j];
-        break;
-    case UNET_F32:
-        memcpy(dst, (const float *)s->image + i0, (size_t)w * sizeof *dst);
-        break;
-    default:
-        for (int64_t j = 0; j < w; j++)
-            dst[j] = (float)((const double *)s->image)[i0 + j];
-    }
-}
-
 /* The whole plane as a region source (for the statistics), raw values as float. */
 static int read_image(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
                       float *dst)
@@ -124,8 +84,9 @@ static int read_image(void *user, int64_t plane, int64_t y, int64_t x, int64_t h
     const struct unet_click_session *s = user;
     for (int64_t c = 0; c < s->channels; c++)
         for (int64_t i = 0; i < h; i++, dst += w)
-            convert_row(s, ((plane * s->channels + c) * s->height + y + i) * s->width + x, w,
-                        dst);
+            unet__dtype_to_float(s->image, s->dtype,
+                                 ((plane * s->channels + c) * s->height + y + i) * s->width + x,
+                                 w, dst);
     return 0;
 }
 
@@ -204,10 +165,13 @@ static int read_window(void *user, int64_t plane, int64_t y, int64_t x, int64_t 
                 continue;
             }
             int64_t base = ((r->plane * s->channels + c) * s->height + sy) * s->width;
+            /* The pixel rounded to float first, as unet_predict's reader gives it. */
             for (int64_t j = 0; j < w; j++)
                 row[j] = r->map[j] < 0
                              ? 0.0f
-                             : (float)(((double)pixel(s, base + r->map[j]) - aff[c].shift) *
+                             : (float)(((double)(float)unet__dtype_get(s->image, s->dtype,
+                                                                        base + r->map[j]) -
+                                        aff[c].shift) *
                                        aff[c].scale);
         }
     return 0;
