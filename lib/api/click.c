@@ -97,7 +97,7 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_predict
     s->post = post;
     s->max_extent = 1024;
     s->first_window = 192;
-    s->threads = unet__post_threads(s->run_opts.threads);
+    s->threads = unet__resolve_threads(s->run_opts.threads);
     rc = unet__click_geometry(s);
     if (rc == UNET_OK) {
         /* Window runs: the sub-canvas in one piece, already normalised; the border is

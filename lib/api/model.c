@@ -1,6 +1,5 @@
 /* The model object: creation, getters, parameters, metadata, shapes and the forward pass. */
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,14 +9,6 @@
 #include "core/status.h"
 
 #define MAX_PARAMS ((int64_t)1 << 31) /* floats; larger models are refused */
-#define MAX_THREADS 1024
-
-int unet__resolve_threads(int num_threads)
-{
-    if (num_threads <= 0)
-        num_threads = omp_get_max_threads();
-    return num_threads > MAX_THREADS ? MAX_THREADS : num_threads;
-}
 
 int unet__model_new(const unet__config *cfg, struct unet_model **out)
 {

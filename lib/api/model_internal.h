@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "core/threads.h" /* unet__resolve_threads, for every user of the model */
 #include "graph/config.h"
 #include "graph/exec_fast.h"
 #include "graph/exec_ref.h"
@@ -57,7 +58,5 @@ int unet__predict_with_model(const struct unet_model *m, const struct unet_predi
 /* The normalisation in force for a prediction: the options' override, else the model's
  * preprocessing metadata (api/predict.c; struct unet__norm is in predict/predict.h). */
 struct unet__norm unet__model_norm(const struct unet_model *m, const struct unet_predict_opts *o);
-/* Resolve a thread count (<= 0: all available). */
-int unet__resolve_threads(int num_threads);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "core/threads.h"
 #include "post/post.h"
 
 #define MAX_AXIS ((int64_t)1 << 31)
@@ -112,7 +113,7 @@ UNET_API int unet_threshold(const float *prob, int ndim, const int64_t *shape, d
         return unet__fail(UNET_E_INVALID_ARG, "%s: threshold %g is not in [0, 1]", fn,
                           threshold);
     int rc = unet__threshold(prob, &g, ndim, (float)threshold, mask,
-                             unet__post_threads(num_threads));
+                             unet__resolve_threads(num_threads));
     return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
 }
 
@@ -132,7 +133,7 @@ UNET_API int unet_label_components(const uint8_t *mask, int ndim, const int64_t 
     TRY(check_grid(fn, ndim, shape, &g));
     TRY(check_connectivity(fn, ndim, connectivity, &rank));
     int rc = unet__label_components(mask, &g, rank, labels, &count,
-                                    unet__post_threads(num_threads));
+                                    unet__resolve_threads(num_threads));
     if (rc != UNET_OK)
         return unet__fail_context(rc, fn);
     if (num_objects)
@@ -151,7 +152,7 @@ UNET_API int unet_distance_transform(const uint8_t *mask, int ndim, const int64_
     double sp[3];
     TRY(check_grid(fn, ndim, shape, &g));
     TRY(check_spacing(fn, ndim, spacing, sp));
-    int rc = unet__distance_transform(mask, &g, sp, distance, unet__post_threads(num_threads));
+    int rc = unet__distance_transform(mask, &g, sp, distance, unet__resolve_threads(num_threads));
     return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
 }
 
@@ -167,7 +168,7 @@ UNET_API int unet_local_maxima(const float *image, const uint32_t *regions, int 
     REQUIRE(markers, fn);
     unet__grid g;
     uint32_t count;
-    int threads = unet__post_threads(num_threads);
+    int threads = unet__resolve_threads(num_threads);
     TRY(check_grid(fn, ndim, shape, &g));
     TRY(check_min_distance(fn, min_distance));
     TRY(check_finite_image(fn, "image value", image, &g, ndim, threads));
@@ -192,7 +193,7 @@ UNET_API int unet_watershed_markers(const float *landscape, const uint32_t *mark
     int rank;
     TRY(check_grid(fn, ndim, shape, &g));
     TRY(check_connectivity(fn, ndim, connectivity, &rank));
-    int threads = unet__post_threads(num_threads);
+    int threads = unet__resolve_threads(num_threads);
     TRY(check_finite_image(fn, "landscape value", landscape, &g, ndim, threads));
     int rc = unet__flood(landscape, false, markers, mask, &g, rank, NULL, 0, labels, threads);
     return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
@@ -217,7 +218,7 @@ UNET_API int unet_watershed(const uint8_t *mask, int ndim, const int64_t *shape,
     TRY(check_min_distance(fn, min_distance));
     TRY(check_connectivity(fn, ndim, connectivity, &rank));
     int rc = unet__watershed_mask(mask, &g, sp, min_distance, rank, labels, &count,
-                                  unet__post_threads(num_threads));
+                                  unet__resolve_threads(num_threads));
     if (rc != UNET_OK)
         return unet__fail_context(rc, fn);
     if (num_objects)
@@ -241,7 +242,7 @@ UNET_API int unet_labels_from_3class(const float *probs, int ndim, const int64_t
     TRY(check_grid(fn, ndim, shape, &g));
     TRY(check_connectivity(fn, ndim, connectivity, &rank));
     int rc = unet__labels_from_3class(probs, &g, ndim, rank, labels, &count,
-                                      unet__post_threads(num_threads));
+                                      unet__resolve_threads(num_threads));
     if (rc != UNET_OK)
         return unet__fail_context(rc, fn);
     if (num_objects)

@@ -143,7 +143,7 @@ static int resolve(const unet_model_t *m, const unet_segment_opts_t *o, unet__se
     p->min_size = (int64_t)ms;
     p->rank = 1; /* 4-connected objects, as unet_watershed's default */
     int threads = o && o->predict ? o->predict->threads : 0;
-    p->threads = unet__post_threads(threads);
+    p->threads = unet__resolve_threads(threads);
     p->overlap = o && o->overlap ? o->overlap : 128;
     /* Automatic strips (about 4 Mpixels, so a 2048^2 image is one whole-image pass) are
      * sized by the caller once the resized width is known. */

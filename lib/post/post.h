@@ -32,9 +32,6 @@ typedef struct unet__nbhd {
  * within the footprint), so that seeded flooding breaks ties the same way. */
 void unet__nbhd_make(int rank, unet__nbhd *nb);
 
-/* Threads for one call: <= 0 means all available; capped. */
-int unet__post_threads(int num_threads);
-
 /* Index of the first NaN in x[0..n), or -1. */
 int64_t unet__first_nan(const float *x, int64_t n, int threads);
 /* "(y 3, x 7)" or "(z 1, y 3, x 7)" for flat index i; buf of at least 80 bytes. */
