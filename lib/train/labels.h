@@ -1,6 +1,6 @@
 /*
  * What training derives from label images: targets (binary foreground, 3-class), the U-Net
- * paper's border weight map, the exact Euclidean distance transform it needs, and connected
+ * paper's border weight map (with post-processing's exact distance transform), and connected
  * components (for instance metrics). Labels are int32 [h][w]: 0 background, > 0 instance or
  * class ids.
  */
@@ -8,11 +8,6 @@
 #define UNET_TRAIN_LABELS_H
 
 #include <stdint.h>
-
-/* Exact squared Euclidean distance from every pixel to the nearest pixel with feature != 0
- * (Felzenszwalb & Huttenlocher's separable lower-envelope transform); INFINITY when there is
- * none. */
-int unet__edt_sq(const uint8_t *feature, int64_t h, int64_t w, double *dist_sq);
 
 /* The U-Net paper's weight map: w = wc + w0 exp(-(d1 + d2)^2 / (2 sigma^2)) on background
  * pixels, where d1 and d2 are the exact distances to the nearest and second nearest instance;
