@@ -88,31 +88,41 @@ static void post_act(const unet__btensor *out, int64_t n, int act)
         unet__blk_affine_act(out, out, NULL, NULL, 0, act, r, r + 1);
 }
 
-static void run_direct(const run *r, int i)
+/* Row-kernel arguments shared by all calls of one convolution: k x k taps over nblk input
+ * blocks of `lanes` into ncob output blocks (out_cob floats apart, out_ps floats per output
+ * pixel), the activation fused when the kernels can. Weights, output and pixel count are set
+ * per call. */
+static unet__rowconv rowconv_args(const tscratch *ts, int nblk, int lanes, int k, int ncob,
+                                  int64_t out_cob, int64_t out_ps, const float *bias, int act)
 {
-    const struct unet__fast_impl *im = r->im;
-    const unet__node *nd = &im->g->nodes[i];
-    const fnode *f = &im->nodes[i];
-    const value *in = &r->val[nd->in[0]];
-    const unet__btensor *out = &r->val[i].seg[0];
+    unet__rowconv a;
+    memset(&a, 0, sizeof a);
+    a.nblk = nblk;
+    a.lanes = lanes;
+    a.kh = a.kw = k;
+    a.in = ts->ptr;
+    a.rs = ts->rs;
+    a.w_cob = (int64_t)nblk * k * k * lanes * UNET__BLK;
+    a.bias = bias;
+    a.ncob = ncob;
+    a.out_cob = out_cob;
+    a.out_ps = out_ps;
+    a.act = fused_act(act) ? act : UNET__ACT_NONE;
+    return a;
+}
+
+/* The convolutions below get their node (nd, f), its input value and output tensor. */
+static void run_direct(const run *r, const unet__node *nd, const fnode *f, const value *in,
+                       const unet__btensor *out, int i)
+{
     const int k = nd->k, pad = nd->pad, ncob = cdiv(nd->channels, UNET__BLK);
     const int64_t oh = r->h[i], ow = r->w[i];
     const int64_t xr = direct_range(f->nblk, k, f->in_lanes, ow, r->K->pix_tile);
     const int64_t nx = cdiv64(ow, xr), tasks = r->n * oh * nx;
     tscratch ts = thread_scratch(r);
-    unet__rowconv a;
-    a.nblk = f->nblk;
-    a.lanes = f->in_lanes;
-    a.kh = a.kw = k;
-    a.in = ts.ptr;
-    a.rs = ts.rs;
-    a.w = im->packed + f->w_off;
-    a.w_cob = (int64_t)f->nblk * k * k * f->in_lanes * UNET__BLK;
-    a.bias = im->packed + f->b_off;
-    a.ncob = ncob;
-    a.out_cob = out->bstride;
-    a.out_ps = UNET__BLK;
-    a.act = fused_act(f->act) ? f->act : UNET__ACT_NONE;
+    unet__rowconv a = rowconv_args(&ts, f->nblk, f->in_lanes, k, ncob, out->bstride, UNET__BLK,
+                                   r->im->packed + f->b_off, f->act);
+    a.w = r->im->packed + f->w_off;
 #pragma omp for schedule(dynamic, dyn_chunk(tasks, r->threads))
     for (int64_t t = 0; t < tasks; t++) {
         const int64_t xi = t % nx, y = (t / nx) % oh, b = t / (nx * oh);
@@ -139,13 +149,9 @@ static void gather_patch(const unet__btensor *t, int64_t n, int b, int64_t y, in
         }
 }
 
-static void run_winograd(const run *r, int i, int threads)
+static void run_winograd(const run *r, const unet__node *nd, const fnode *f, const value *in,
+                         const unet__btensor *out, int i, int threads)
 {
-    const struct unet__fast_impl *im = r->im;
-    const unet__node *nd = &im->g->nodes[i];
-    const fnode *f = &im->nodes[i];
-    const value *in = &r->val[nd->in[0]];
-    const unet__btensor *out = &r->val[i].seg[0];
     const int nblk = f->nblk, ncob = cdiv(nd->channels, UNET__BLK);
     const int64_t H = r->h[i], W = r->w[i];
     /* Block grid anchored at canvas multiples of WINO_OUT: the first block starts sy rows up. */
@@ -161,21 +167,12 @@ static void run_winograd(const run *r, int i, int threads)
     const int64_t vstride = unet__fast_wino_plane(nblk, T);
     const int64_t mstride = unet__fast_wino_plane(ncob, T);
     float *V = ts.V, *M = ts.V + WINO_POS * vstride;
-    const float *U = im->packed + f->u_off, *bias = im->packed + f->b_off;
+    const float *U = r->im->packed + f->u_off, *bias = r->im->packed + f->b_off;
     const int act = fused_act(f->act) ? f->act : UNET__ACT_NONE;
 
-    unet__rowconv a;
-    a.nblk = nblk;
-    a.lanes = UNET__BLK;
-    a.kh = a.kw = 1;
-    a.in = ts.ptr;
-    a.rs = ts.rs;
-    a.w_cob = (int64_t)nblk * FAST_WBLOCK;
-    a.bias = NULL;
-    a.ncob = ncob;
-    a.out_cob = T * UNET__BLK;
-    a.out_ps = UNET__BLK;
-    a.act = UNET__ACT_NONE;
+    /* The products: 1x1 "convolutions" of the transformed tiles, bias and activation later. */
+    unet__rowconv a = rowconv_args(&ts, nblk, UNET__BLK, 1, ncob, T * UNET__BLK, UNET__BLK, NULL,
+                                   UNET__ACT_NONE);
     for (int b = 0; b < nblk; b++)
         ts.rs[b] = 0;
 
@@ -230,36 +227,23 @@ static void run_winograd(const run *r, int i, int threads)
     post_act(out, r->n, f->act);
 }
 
-static void run_convt(const run *r, int i)
+static void run_convt(const run *r, const unet__node *nd, const fnode *f, const value *in,
+                      const unet__btensor *out)
 {
-    const struct unet__fast_impl *im = r->im;
-    const unet__node *nd = &im->g->nodes[i];
-    const fnode *f = &im->nodes[i];
-    const value *in = &r->val[nd->in[0]];
-    const unet__btensor *out = &r->val[i].seg[0];
     const int fct = nd->factor, ncob = cdiv(nd->channels, UNET__BLK);
     const int64_t ih = r->h[nd->in[0]], iw = r->w[nd->in[0]], tasks = r->n * ih;
     tscratch ts = thread_scratch(r);
-    unet__rowconv a;
-    a.nblk = f->nblk;
-    a.lanes = UNET__BLK;
-    a.kh = a.kw = 1;
-    a.in = ts.ptr;
-    a.rs = ts.rs;
-    a.w_cob = (int64_t)f->nblk * FAST_WBLOCK;
-    a.bias = im->packed + f->b_off;
-    a.ncob = ncob;
-    a.out_cob = out->bstride;
-    a.out_ps = (int64_t)fct * UNET__BLK;
+    /* Each of the fct x fct output phases is a 1x1 convolution of the input rows. */
+    unet__rowconv a = rowconv_args(&ts, f->nblk, UNET__BLK, 1, ncob, out->bstride,
+                                   (int64_t)fct * UNET__BLK, r->im->packed + f->b_off, f->act);
     a.npix = iw;
-    a.act = fused_act(f->act) ? f->act : UNET__ACT_NONE;
 #pragma omp for schedule(dynamic, dyn_chunk(tasks, r->threads))
     for (int64_t t = 0; t < tasks; t++) {
         const int64_t y = t % ih, b = t / ih;
         block_ptrs(in, b, y, 0, ts.ptr, ts.rs);
         for (int dy = 0; dy < fct; dy++)
             for (int dx = 0; dx < fct; dx++) {
-                a.w = im->packed + f->w_off +
+                a.w = r->im->packed + f->w_off +
                       (size_t)(dy * fct + dx) * ncob * f->nblk * FAST_WBLOCK;
                 a.out = unet__bt_at(out, b, 0, y * fct + dy, dx);
                 r->K->rowconv(&a);
@@ -339,12 +323,12 @@ static void run_node(const run *r, int i, int threads)
         break;
     case K_CONV:
         if (f->wino && !r->precise)
-            run_winograd(r, i, threads);
+            run_winograd(r, nd, f, &r->val[nd->in[0]], out, i, threads);
         else
-            run_direct(r, i);
+            run_direct(r, nd, f, &r->val[nd->in[0]], out, i);
         break;
     case K_CONVT:
-        run_convt(r, i);
+        run_convt(r, nd, f, &r->val[nd->in[0]], out);
         break;
     case K_MAXPOOL:
     case K_AVGPOOL:
@@ -423,18 +407,26 @@ static int resolve_kernels(struct unet__fast_impl *im, const unet__exec_opts *op
     return UNET_OK;
 }
 
+/* The start of both entry points: default options, the plan's internals, the kernel set. */
+static int enter(const unet__fast_plan *fp, const unet__exec_opts **opts,
+                 struct unet__fast_impl **im, const unet__kernels **K)
+{
+    static const unet__exec_opts defaults = UNET__EXEC_OPTS_DEFAULT;
+    if (!*opts)
+        *opts = &defaults;
+    *im = fp->impl;
+    if (!*im)
+        return unet__fail(UNET_E_INTERNAL, "fast executor: no plan");
+    return resolve_kernels(*im, *opts, K);
+}
+
 int unet__exec_fast_workspace(const unet__fast_plan *fp, int64_t n, int64_t h, int64_t w,
                               int threads, const unet__exec_opts *opts, size_t *bytes)
 {
-    static const unet__exec_opts defaults = UNET__EXEC_OPTS_DEFAULT;
     *bytes = 0;
-    if (!opts)
-        opts = &defaults;
-    struct unet__fast_impl *im = fp->impl;
-    if (!im)
-        return unet__fail(UNET_E_INTERNAL, "fast executor: no plan");
+    struct unet__fast_impl *im;
     const unet__kernels *K;
-    int rc = resolve_kernels(im, opts, &K);
+    int rc = enter(fp, &opts, &im, &K);
     if (rc != UNET_OK || !K)
         return rc;
     char *meta = malloc(unet__fast_layout_meta(im));
@@ -443,8 +435,8 @@ int unet__exec_fast_workspace(const unet__fast_plan *fp, int64_t n, int64_t h, i
     run r;
     placed *pl;
     size_t arena, gn_stat;
-    rc = unet__fast_layout(im, K, opts, n, h, w, threads < 1 ? 1 : threads, meta, &r, &pl, &arena,
-                &gn_stat, bytes);
+    rc = unet__fast_layout(im, K, opts, n, h, w, threads < 1 ? 1 : threads, meta, &r, &pl,
+                           &arena, &gn_stat, bytes);
     free(meta);
     return rc;
 }
@@ -452,16 +444,11 @@ int unet__exec_fast_workspace(const unet__fast_plan *fp, int64_t n, int64_t h, i
 int unet__exec_fast(const unet__fast_plan *fp, const float *input, int64_t n, int64_t h,
                     int64_t w, float *output, int threads, const unet__exec_opts *opts)
 {
-    static const unet__exec_opts defaults = UNET__EXEC_OPTS_DEFAULT;
-    if (!opts)
-        opts = &defaults;
-    struct unet__fast_impl *im = fp->impl;
-    if (!im)
-        return unet__fail(UNET_E_INTERNAL, "fast executor: no plan");
     if (threads < 1)
         threads = 1;
+    struct unet__fast_impl *im;
     const unet__kernels *K;
-    int rc = resolve_kernels(im, opts, &K);
+    int rc = enter(fp, &opts, &im, &K);
     if (rc != UNET_OK)
         return rc;
     if (!K)

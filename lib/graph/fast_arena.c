@@ -123,7 +123,7 @@ int unet__fast_layout(const struct unet__fast_impl *im, const unet__kernels *K,
         unet__graph_axis_size(g, w, &ow, r->w) != UNET_OK)
         return unet__fail(UNET_E_SHAPE, "input %lldx%lld does not fit the network",
                           (long long)h, (long long)w);
-    unet__fast_node_scales(g, r->scale);
+    unet__graph_node_scales(g, r->scale);
 
     /* Storages: sizes, then first-fit placement by decreasing size among overlapping
      * lifetimes. */

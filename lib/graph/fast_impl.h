@@ -161,8 +161,6 @@ static inline int unet__fast_is_producer(int kind)
 /* fast_plan.c */
 /* Analyse and pack once (thread-safe); later calls return at once. */
 int unet__fast_ensure_analyzed(struct unet__fast_impl *im);
-/* Scale of every node relative to the input (g->count entries). */
-void unet__fast_node_scales(const unet__graph *g, int64_t *scale);
 
 /* fast_arena.c */
 /* Tiles per Winograd group for a layer (a multiple of the kernel's pixel tile pt). */

@@ -305,22 +305,6 @@ int unet__fast_ensure_analyzed(struct unet__fast_impl *im)
     return rc;
 }
 
-/* Scale of every node relative to the input: pooling multiplies, upsampling divides (a node
- * finer than the input, never in a U-Net, counts as scale 1). */
-void unet__fast_node_scales(const unet__graph *g, int64_t *scale)
-{
-    for (int i = 0; i < g->count; i++) {
-        const unet__node *nd = &g->nodes[i];
-        int64_t s = nd->in[0] >= 0 ? scale[nd->in[0]] : 1;
-        if (nd->op == UNET__OP_MAXPOOL || nd->op == UNET__OP_AVGPOOL)
-            s *= nd->factor;
-        else if (nd->op == UNET__OP_CONV_T || nd->op == UNET__OP_UP_NEAREST ||
-                 nd->op == UNET__OP_UP_BILINEAR)
-            s = s % nd->factor == 0 ? s / nd->factor : 1;
-        scale[i] = s < 1 ? 1 : s;
-    }
-}
-
 int unet__fast_winograd_margin(const unet__fast_plan *fp)
 {
     if (!fp->impl)
@@ -329,7 +313,7 @@ int unet__fast_winograd_margin(const unet__fast_plan *fp)
     int64_t *scale = malloc((size_t)g->count * sizeof *scale), extra = 0;
     if (!scale)
         return 0;
-    unet__fast_node_scales(g, scale);
+    unet__graph_node_scales(g, scale);
     for (int i = 0; i < g->count; i++) {
         const unet__node *nd = &g->nodes[i];
         if (nd->op == UNET__OP_CONV && wino_eligible(nd, g->nodes[nd->in[0]].channels, UNET__BLK))
