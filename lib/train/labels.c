@@ -19,6 +19,33 @@ static int cmp_id(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+int64_t unet__label_ids(const int32_t *labels, int64_t count, int32_t *ids)
+{
+    int64_t n = 0;
+    for (int64_t i = 0; i < count; i++)
+        if (labels[i] > 0)
+            ids[n++] = labels[i];
+    qsort(ids, (size_t)n, sizeof *ids, cmp_id);
+    int64_t u = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (u == 0 || ids[i] != ids[u - 1])
+            ids[u++] = ids[i];
+    return u;
+}
+
+int64_t unet__label_index(const int32_t *ids, int64_t n, int32_t label)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        const int64_t mid = (lo + hi) / 2;
+        if (ids[mid] < label)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 int unet__border_weights(const int32_t *labels, int64_t h, int64_t w, double w0, double sigma,
                          float *out)
 {
@@ -27,16 +54,7 @@ int unet__border_weights(const int32_t *labels, int64_t h, int64_t w, double w0,
     int32_t *ids = malloc((size_t)count * sizeof *ids);
     if (!ids)
         return unet__fail(UNET_E_NOMEM, "out of memory for border weights");
-    int64_t nid = 0;
-    for (int64_t i = 0; i < count; i++)
-        if (labels[i] > 0)
-            ids[nid++] = labels[i];
-    qsort(ids, (size_t)nid, sizeof *ids, cmp_id);
-    int64_t u = 0;
-    for (int64_t i = 0; i < nid; i++)
-        if (u == 0 || ids[i] != ids[u - 1])
-            ids[u++] = ids[i];
-    nid = u;
+    const int64_t nid = unet__label_ids(labels, count, ids);
     bbox *boxes = malloc((size_t)(nid ? nid : 1) * sizeof *boxes);
     double *d1 = malloc((size_t)count * sizeof *d1), *d2 = malloc((size_t)count * sizeof *d2);
     if (!boxes || !d1 || !d2) {
@@ -53,16 +71,7 @@ int unet__border_weights(const int32_t *labels, int64_t h, int64_t w, double w0,
             int32_t l = labels[y * w + x];
             if (l <= 0)
                 continue;
-            /* binary search of the id */
-            int64_t lo = 0, hi = nid - 1;
-            while (lo < hi) {
-                int64_t mid = (lo + hi) / 2;
-                if (ids[mid] < l)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            bbox *b = &boxes[lo];
+            bbox *b = &boxes[unet__label_index(ids, nid, l)];
             b->y0 = y < b->y0 ? y : b->y0;
             b->x0 = x < b->x0 ? x : b->x0;
             b->y1 = y > b->y1 ? y : b->y1;

@@ -17,6 +17,12 @@
 int unet__border_weights(const int32_t *labels, int64_t h, int64_t w, double w0, double sigma,
                          float *out);
 
+/* The distinct positive labels of labels[0..count), sorted, into ids (room for count);
+ * returns how many. */
+int64_t unet__label_ids(const int32_t *labels, int64_t count, int32_t *ids);
+/* Index of `label` in the sorted ids[0..n) (it must be there). */
+int64_t unet__label_index(const int32_t *ids, int64_t n, int32_t label);
+
 /* 1 where label > 0, else 0. */
 void unet__target_foreground(const int32_t *labels, int64_t count, float *out);
 /* Class per pixel: 0 background, 1 interior, 2 boundary, where a boundary pixel is an
