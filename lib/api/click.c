@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/model_internal.h"
+#include "model/model.h"
 #include "click/click.h"
 #include "core/alloc.h"
 #include "core/status.h"
@@ -84,7 +84,7 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_predict
         s->run_opts.unsafe_halo = opts->unsafe_halo;
         s->run_opts.precise = opts->precise;
     }
-    s->norm = unet__model_norm(m, &s->run_opts);
+    s->norm = unet__predict_norm(m, &s->run_opts);
     s->image = image;
     s->dtype = dtype;
     s->planes = planes;

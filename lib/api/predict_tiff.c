@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "api/model_internal.h"
+#include "model/model.h"
 #include "core/alloc.h"
 #include "core/dtype.h"
 #include "core/status.h"

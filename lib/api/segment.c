@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/model_internal.h"
+#include "model/model.h"
 #include "core/dtype.h"
 #include "core/status.h"
 #include "post/post.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/model_internal.h"
+#include "model/model.h"
 #include "click/click.h"
 #include "core/alloc.h"
 #include "core/dtype.h"
@@ -28,27 +28,12 @@ int unet__click_geometry(struct unet_click_session *s)
     const unet_model_t *m = s->model;
     const struct unet_predict_opts *o = &s->run_opts;
     int64_t B = m->block_multiple;
-    int64_t halo = m->stated_halo > m->computed_halo ? m->stated_halo : m->computed_halo;
-    /* The reference's halo and border, checked as the engine checks them. */
-    if (o->halo >= 0) {
-        if (!s->same_padding && o->halo != halo)
-            return unet__fail(UNET_E_INVALID_ARG, "a valid-padding model's halo is fixed at "
-                                                  "%lld px (asked for %lld)",
-                              (long long)halo, (long long)o->halo);
-        if (o->halo < m->computed_halo && !o->unsafe_halo)
-            return unet__fail(UNET_E_INVALID_ARG, "halo %lld is below the model's "
-                                                  "receptive-field margin %d (allow it "
-                                                  "explicitly with the unsafe flag)",
-                              (long long)o->halo, m->computed_halo);
-        halo = o->halo;
-    }
-    int border = o->border;
-    if (border == UNET_BORDER_DEFAULT)
-        border = s->same_padding ? UNET_BORDER_NETWORK : UNET_BORDER_REFLECT;
-    if (border == UNET_BORDER_NETWORK && !s->same_padding)
-        return unet__fail(UNET_E_INVALID_ARG, "border mode 'network' needs a same-padding "
-                                              "model; use 'reflect' or 'zero'");
-    s->border = border;
+    /* The reference's halo and border, by the engine's rule. */
+    int64_t halo;
+    int rc = unet__resolve_edges(s->same_padding, unet__model_halo(m), m->computed_halo,
+                                 o->border, o->halo, o->unsafe_halo, &s->border, &halo);
+    if (rc != UNET_OK)
+        return rc;
     /* Runs start on multiples of 4 B in canvas coordinates: pooling grids and Winograd blocks
      * then sit where the whole-image pass has them. */
     int64_t a4 = 4 * B;
@@ -61,7 +46,7 @@ int unet__click_geometry(struct unet_click_session *s)
             ax->lo = INT64_MIN;
             ax->hi = INT64_MAX;
             ax->grid0 = 0;
-        } else if (border == UNET_BORDER_NETWORK) {
+        } else if (s->border == UNET_BORDER_NETWORK) {
             ax->lo = 0;
             ax->hi = round_up(ax->size, B);
             ax->grid0 = 0;

@@ -2,7 +2,7 @@
  * unet_segment (api/segment.c) and click-to-segment (api/click.c). See segment.h. */
 #include <string.h>
 
-#include "api/model_internal.h"
+#include "model/model.h"
 #include "core/status.h"
 #include "segment/segment.h"
 

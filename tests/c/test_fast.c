@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "unet.h"
-#include "api/model_internal.h"
+#include "model/model.h"
 #include "core/alloc.h"
 #include "graph/exec_fast.h"
 #include "graph/exec_ref.h"

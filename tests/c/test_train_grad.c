@@ -16,7 +16,7 @@
 
 #include "unet.h"
 
-#include "api/model_internal.h"
+#include "model/model.h"
 #include "core/rng.h"
 #include "train/train_graph.h"
 

@@ -31,7 +31,7 @@
 
 #include "unet.h"
 #include "bench_time.h"
-#include "api/model_internal.h"
+#include "model/model.h"
 #include "core/alloc.h"
 #include "graph/exec_fast.h"
 #include "kernels/blocked.h"
