@@ -10,43 +10,6 @@
 #include "model/model.h"
 #include "predict/predict.h"
 
-/* ---- in-memory images as a source and a sink ---- */
-
-typedef struct memory_image {
-    const void *data;
-    int dtype;
-    int64_t channels, height, width;
-} memory_image;
-
-static int read_memory(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
-                       float *dst)
-{
-    const memory_image *im = user;
-    for (int64_t c = 0; c < im->channels; c++)
-        for (int64_t i = 0; i < h; i++) {
-            int64_t base = ((plane * im->channels + c) * im->height + y + i) * im->width + x;
-            float *row = dst + (c * h + i) * w;
-            unet__dtype_to_float(im->data, im->dtype, base, w, row);
-        }
-    return 0;
-}
-
-typedef struct memory_output {
-    float *data;
-    int64_t channels, height, width;
-} memory_output;
-
-static int write_memory(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
-                        const float *src)
-{
-    const memory_output *out = user;
-    for (int64_t c = 0; c < out->channels; c++)
-        for (int64_t i = 0; i < h; i++)
-            memcpy(out->data + ((plane * out->channels + c) * out->height + y + i) * out->width + x,
-                   src + (c * h + i) * w, (size_t)w * sizeof(float));
-    return 0;
-}
-
 /* ---- entry points ---- */
 
 UNET_API int unet_predict(const unet_model_t *m, const unet_predict_opts_t *opts,
@@ -85,11 +48,7 @@ UNET_API int unet_predict(const unet_model_t *m, const unet_predict_opts_t *opts
                                         "%lld needs %lld",
                           output_count, (long long)planes, m->cfg.out_channels, (long long)h,
                           (long long)w, (long long)count);
-    memory_image im = {input, dtype, channels, h, w};
-    memory_output out = {output, m->cfg.out_channels, h, w};
-    unet__source src = {planes, channels, h, w, read_memory, &im};
-    unet__sink sink = {write_memory, &out};
-    return unet__predict_with_model(m, opts, &src, &sink);
+    return unet__predict_memory(m, opts, input, dtype, planes, channels, h, w, output);
 }
 
 UNET_API int unet_predict_stream(const unet_model_t *m, const unet_predict_opts_t *opts,

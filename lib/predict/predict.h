@@ -151,6 +151,11 @@ int unet__predict_run(const unet__net *net, const struct unet_predict_opts *opts
 /* Run the tiled predictor for a model over any source and sink; opts NULL means defaults. */
 int unet__predict_with_model(const struct unet_model *m, const struct unet_predict_opts *opts,
                              const unet__source *src, const unet__sink *sink);
+/* Predict an image in memory, (planes, channels, h, w) of `dtype` (sizes already checked),
+ * into output (planes, out_channels, h, w) (predict/memory.c). */
+int unet__predict_memory(const struct unet_model *m, const struct unet_predict_opts *opts,
+                         const void *input, int dtype, int64_t planes, int64_t channels,
+                         int64_t h, int64_t w, float *output);
 /* The normalisation in force for a prediction: the options' override, else the model's
  * preprocessing metadata. */
 unet__norm unet__predict_norm(const struct unet_model *m, const struct unet_predict_opts *o);
