@@ -270,30 +270,6 @@ UNET_API int unet_segment_stream(const unet_model_t *m, const unet_segment_opts_
 
 /* ---- in-memory images ---- */
 
-typedef struct mem_image {
-    const void *data;
-    int dtype;
-    int64_t height, width;
-} mem_image;
-
-typedef struct mem_reader {
-    mem_image im;
-    int64_t channels;
-} mem_reader;
-
-static int read_channels(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
-                         float *dst)
-{
-    const mem_reader *r = user;
-    (void)plane;
-    int64_t H = r->im.height, W = r->im.width;
-    for (int64_t c = 0; c < r->channels; c++)
-        for (int64_t i = 0; i < h; i++)
-            unet__dtype_to_float(r->im.data, r->im.dtype, (c * H + y + i) * W + x, w,
-                                 dst + (c * h + i) * w);
-    return 0;
-}
-
 typedef struct mem_labels {
     uint32_t *labels;
     int64_t width;
@@ -330,8 +306,8 @@ UNET_API int unet_segment(const unet_model_t *m, const unet_segment_opts_t *o,
     if ((uint64_t)H * (uint64_t)W != (uint64_t)label_count)
         return unet__fail(UNET_E_SHAPE, "labels buffer has %zu elements; %lld x %lld needs %lld",
                           label_count, (long long)H, (long long)W, (long long)(H * W));
-    mem_reader r = {{input, dtype, H, W}, C};
+    unet__memory_image im = {input, dtype, C, H, W};
     mem_labels l = {labels, W};
-    return unet__segment_run(m, o, C, H, W, read_channels, &r, write_mem, &l, num_objects,
+    return unet__segment_run(m, o, C, H, W, unet__memory_read, &im, write_mem, &l, num_objects,
                              NULL);
 }

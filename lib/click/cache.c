@@ -62,19 +62,6 @@ int unet__click_geometry(struct unet_click_session *s)
 
 /* ---- reading the caller's image ---- */
 
-/* The whole plane as a region source (for the statistics), raw values as float. */
-static int read_image(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
-                      float *dst)
-{
-    const struct unet_click_session *s = user;
-    for (int64_t c = 0; c < s->channels; c++)
-        for (int64_t i = 0; i < h; i++, dst += w)
-            unet__dtype_to_float(s->image, s->dtype,
-                                 ((plane * s->channels + c) * s->height + y + i) * s->width + x,
-                                 w, dst);
-    return 0;
-}
-
 int unet__click_prepare_plane(struct unet_click_session *s, int64_t p)
 {
     unet__click_plane *pl = &s->plane[p];
@@ -104,7 +91,9 @@ int unet__click_prepare_plane(struct unet_click_session *s, int64_t p)
     if (!pl->affine || !pl->cells)
         return unet__fail(UNET_E_NOMEM, "out of memory for the cache of plane %lld",
                           (long long)p);
-    unet__source src = {s->planes, s->channels, s->height, s->width, read_image, s};
+    /* The whole plane as a region source (for the statistics), raw values as float. */
+    unet__memory_image im = {s->image, s->dtype, s->channels, s->height, s->width};
+    unet__source src = {s->planes, s->channels, s->height, s->width, unet__memory_read, &im};
     int rc = unet__click_plane_stats(s, p, &src, pl->affine);
     if (rc == UNET_OK)
         pl->ready = true;

@@ -5,16 +5,10 @@
 #include "core/dtype.h"
 #include "predict/predict.h"
 
-typedef struct memory_image {
-    const void *data;
-    int dtype;
-    int64_t channels, height, width;
-} memory_image;
-
-static int read_memory(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
-                       float *dst)
+int unet__memory_read(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
+                      float *dst)
 {
-    const memory_image *im = user;
+    const unet__memory_image *im = user;
     for (int64_t c = 0; c < im->channels; c++)
         for (int64_t i = 0; i < h; i++) {
             int64_t base = ((plane * im->channels + c) * im->height + y + i) * im->width + x;
@@ -44,9 +38,9 @@ int unet__predict_memory(const struct unet_model *m, const struct unet_predict_o
                          const void *input, int dtype, int64_t planes, int64_t channels,
                          int64_t h, int64_t w, float *output)
 {
-    memory_image im = {input, dtype, channels, h, w};
+    unet__memory_image im = {input, dtype, channels, h, w};
     memory_output out = {output, m->cfg.out_channels, h, w};
-    unet__source src = {planes, channels, h, w, read_memory, &im};
+    unet__source src = {planes, channels, h, w, unet__memory_read, &im};
     unet__sink sink = {write_memory, &out};
     return unet__predict_with_model(m, opts, &src, &sink);
 }

@@ -151,6 +151,15 @@ int unet__predict_run(const unet__net *net, const struct unet_predict_opts *opts
 /* Run the tiled predictor for a model over any source and sink; opts NULL means defaults. */
 int unet__predict_with_model(const struct unet_model *m, const struct unet_predict_opts *opts,
                              const unet__source *src, const unet__sink *sink);
+/* An image in memory, (planes, channels, height, width) of `dtype`, as a region source:
+ * unet__memory_read is a unet_read_fn whose user pointer is a unet__memory_image. */
+typedef struct unet__memory_image {
+    const void *data;
+    int dtype;
+    int64_t channels, height, width;
+} unet__memory_image;
+int unet__memory_read(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
+                      float *dst);
 /* Predict an image in memory, (planes, channels, h, w) of `dtype` (sizes already checked),
  * into output (planes, out_channels, h, w) (predict/memory.c). */
 int unet__predict_memory(const struct unet_model *m, const struct unet_predict_opts *opts,
