@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model.h"
 #include "click/click.h"
 #include "core/alloc.h"
 #include "core/status.h"
+#include "model/model.h"
 #include "post/post.h"
 #include "segment/segment.h"
 

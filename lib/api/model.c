@@ -3,10 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model.h"
 #include "core/alloc.h"
-#include "core/rng.h"
 #include "core/status.h"
+#include "model/model.h"
 
 UNET_API int unet_model_create(const char *config_json, uint64_t seed, unet_model_t **out)
 {

@@ -3,11 +3,11 @@
 #include <math.h>
 #include <string.h>
 
-#include "model/model.h"
 #include "core/alloc.h"
 #include "core/dtype.h"
 #include "core/status.h"
 #include "io/tiff.h"
+#include "model/model.h"
 #include "predict/predict.h"
 
 UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels,

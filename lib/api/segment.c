@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model.h"
 #include "core/dtype.h"
 #include "core/status.h"
+#include "model/model.h"
 #include "post/post.h"
 #include "predict/predict.h"
 #include "segment/resample.h"

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model.h"
 #include "click/click.h"
 #include "core/alloc.h"
 #include "core/dtype.h"
 #include "core/status.h"
+#include "model/model.h"
 
 static int64_t round_up(int64_t v, int64_t m)
 {

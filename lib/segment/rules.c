@@ -2,8 +2,8 @@
  * unet_segment (api/segment.c) and click-to-segment (api/click.c). See segment.h. */
 #include <string.h>
 
-#include "model/model.h"
 #include "core/status.h"
+#include "model/model.h"
 #include "segment/segment.h"
 
 double unet__meta_number(const json_t *output, const char *key, double fallback)

@@ -19,11 +19,11 @@
 #include <string.h>
 
 #include "unet.h"
-#include "model/model.h"
 #include "core/alloc.h"
 #include "graph/exec_fast.h"
 #include "graph/exec_ref.h"
 #include "kernels/dispatch.h"
+#include "model/model.h"
 
 /* ---------------------------------------------------------------- kernel sets */
 

@@ -31,12 +31,12 @@
 
 #include "unet.h"
 #include "bench_time.h"
-#include "model/model.h"
 #include "core/alloc.h"
 #include "graph/exec_fast.h"
 #include "kernels/blocked.h"
 #include "kernels/dispatch.h"
 #include "kernels/pack.h"
+#include "model/model.h"
 
 static int use_cpu_time;
 
