@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/model_internal.h"
 #include "click/click.h"
 #include "core/alloc.h"
 #include "core/status.h"
+#include "model/model.h"
 #include "post/post.h"
 #include "segment/segment.h"
 
@@ -180,8 +180,8 @@ static int configure_prediction(struct unet_click_session *s, const struct unet_
     int rc = unet__predict_opts_check(&s->run_opts);
     if (rc != UNET_OK)
         return rc;
-    s->norm = unet__model_norm(s->model, &s->run_opts);
-    s->threads = unet__post_threads(s->run_opts.threads);
+    s->norm = unet__predict_norm(s->model, &s->run_opts);
+    s->threads = unet__resolve_threads(s->run_opts.threads);
     if ((rc = unet__click_geometry(s)) != UNET_OK)
         return rc;
     /* Window runs: the sub-canvas in one piece, already normalised; the border is made by
@@ -215,7 +215,7 @@ static int configure_post(struct unet_click_session *s, const struct unet_click_
     s->post = post;
     s->max_extent = o->max_extent;
     s->first_window = o->first_window;
-    s->threads = unet__post_threads(o->predict.threads);
+    s->threads = unet__resolve_threads(o->predict.threads);
     s->run_opts.threads = o->predict.threads;
     click_copy(&s->opts, o);
     return UNET_OK;

@@ -11,6 +11,7 @@
 #include "core/alloc.h"
 #include "core/opts_table.h"
 #include "core/status.h"
+#include "core/threads.h"
 #include "post/post.h"
 
 #define MAX_AXIS ((int64_t)1 << 31)
@@ -228,7 +229,7 @@ UNET_API int unet_threshold(const float *prob, int ndim, const int64_t *shape,
     unet__grid g;
     TRY(check_grid(fn, ndim, shape, &g));
     int rc = unet__threshold(prob, &g, ndim, (float)o->threshold, mask,
-                             unet__post_threads(o->threads));
+                             unet__resolve_threads(o->threads));
     return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
 }
 
@@ -250,7 +251,7 @@ UNET_API int unet_label_components(const uint8_t *mask, int ndim, const int64_t 
     TRY(check_grid(fn, ndim, shape, &g));
     TRY(check_connectivity(fn, ndim, o->connectivity, &rank));
     int rc = unet__label_components(mask, &g, rank, labels, &count,
-                                    unet__post_threads(o->threads));
+                                    unet__resolve_threads(o->threads));
     if (rc != UNET_OK)
         return unet__fail_context(rc, fn);
     if (num_objects)
@@ -272,7 +273,7 @@ UNET_API int unet_distance_transform(const uint8_t *mask, int ndim, const int64_
     double sp[3];
     TRY(check_grid(fn, ndim, shape, &g));
     TRY(check_spacing(fn, ndim, spacing, sp));
-    int rc = unet__distance_transform(mask, &g, sp, distance, unet__post_threads(o->threads));
+    int rc = unet__distance_transform(mask, &g, sp, distance, unet__resolve_threads(o->threads));
     return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
 }
 
@@ -290,7 +291,7 @@ UNET_API int unet_local_maxima(const float *image, const uint32_t *regions, int 
     REQUIRE(markers, fn);
     unet__grid g;
     uint32_t count;
-    int threads = unet__post_threads(o->threads);
+    int threads = unet__resolve_threads(o->threads);
     TRY(check_grid(fn, ndim, shape, &g));
     TRY(check_finite_image(fn, "image value", image, &g, ndim, threads));
     int rc = unet__local_maxima(image, regions, &g, o->min_distance, markers, &count, threads);
@@ -316,7 +317,7 @@ UNET_API int unet_watershed_markers(const float *landscape, const uint32_t *mark
     int rank;
     TRY(check_grid(fn, ndim, shape, &g));
     TRY(check_connectivity(fn, ndim, o->connectivity, &rank));
-    int threads = unet__post_threads(o->threads);
+    int threads = unet__resolve_threads(o->threads);
     TRY(check_finite_image(fn, "landscape value", landscape, &g, ndim, threads));
     int rc = unet__flood(landscape, false, markers, mask, &g, rank, NULL, 0, labels, threads);
     return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
@@ -342,7 +343,7 @@ UNET_API int unet_watershed(const uint8_t *mask, int ndim, const int64_t *shape,
     TRY(check_spacing(fn, ndim, spacing, sp));
     TRY(check_connectivity(fn, ndim, o->connectivity, &rank));
     int rc = unet__watershed_mask(mask, &g, sp, o->min_distance, rank, labels, &count,
-                                  unet__post_threads(o->threads));
+                                  unet__resolve_threads(o->threads));
     if (rc != UNET_OK)
         return unet__fail_context(rc, fn);
     if (num_objects)
@@ -368,7 +369,7 @@ UNET_API int unet_labels_from_3class(const float *probs, int ndim, const int64_t
     TRY(check_grid(fn, ndim, shape, &g));
     TRY(check_connectivity(fn, ndim, o->connectivity, &rank));
     int rc = unet__labels_from_3class(probs, &g, ndim, rank, labels, &count,
-                                      unet__post_threads(o->threads));
+                                      unet__resolve_threads(o->threads));
     if (rc != UNET_OK)
         return unet__fail_context(rc, fn);
     if (num_objects)

@@ -4,185 +4,13 @@
  */
 #include <string.h>
 
-#include "api/model_internal.h"
 #include "core/alloc.h"
+#include "core/dtype.h"
 #include "core/status.h"
+#include "model/model.h"
 #include "predict/predict.h"
 
-/* Run windows through the fast executor with their canvas origins. Windows whose origins
- * agree modulo the Winograd anchoring period share one call; others run one by one. */
-static int run_fast(const void *ctx, const float *in, int64_t n, int64_t h, int64_t w,
-                    float *out, int threads, const unet__run_at *at)
-{
-    const unet_model_t *m = ctx;
-    int64_t oh = h, ow = w;
-    if (!m->cfg.same_padding &&
-        (unet__graph_axis_size(&m->graph, h, &oh, NULL) != UNET_OK ||
-         unet__graph_axis_size(&m->graph, w, &ow, NULL) != UNET_OK))
-        return unet__fail(UNET_E_INTERNAL, "window %lld x %lld does not fit the network",
-                          (long long)h, (long long)w);
-    const int64_t period = 4 * (int64_t)m->block_multiple;
-    const int64_t in_size = m->cfg.in_channels * h * w, out_size = m->cfg.out_channels * oh * ow;
-    threads = unet__resolve_threads(threads);
-    for (int64_t i = 0; i < n;) {
-        int64_t j = i + 1;
-        while (j < n && (at->origin_x[j] - at->origin_x[i]) % period == 0)
-            j++;
-        unet__exec_opts o = UNET__EXEC_OPTS_DEFAULT;
-        o.precise = at->precise;
-        o.origin_y = at->origin_y;
-        o.origin_x = at->origin_x[i];
-        int rc = unet__exec_fast(&m->fast, in + i * in_size, j - i, h, w, out + i * out_size,
-                                 threads, &o);
-        if (rc != UNET_OK)
-            return rc;
-        i = j;
-    }
-    return UNET_OK;
-}
-
-static int workspace(const void *ctx, int64_t n, int64_t h, int64_t w, int threads,
-                     size_t *bytes)
-{
-    const unet_model_t *m = ctx;
-    return unet__exec_fast_workspace(&m->fast, n, h, w, unet__resolve_threads(threads), NULL,
-                                     bytes);
-}
-
-static int axis_out(const void *ctx, int64_t in, int64_t *out)
-{
-    return unet__graph_axis_size(ctx, in, out, NULL);
-}
-
-static int64_t fit(const void *ctx, int64_t size)
-{
-    return unet__graph_size_at_or_above(ctx, size);
-}
-
-static void describe(const unet_model_t *m, unet__net *net)
-{
-    net->run = run_fast;
-    net->run_ctx = m;
-    net->in_channels = m->cfg.in_channels;
-    net->out_channels = m->cfg.out_channels;
-    net->same_padding = m->cfg.same_padding;
-    net->block_multiple = m->block_multiple;
-    net->margin = m->computed_halo;
-    net->halo = m->stated_halo > m->computed_halo ? m->stated_halo : m->computed_halo;
-    net->axis_out = axis_out;
-    net->fit = fit;
-    net->shape_ctx = &m->graph;
-    net->workspace = workspace;
-}
-
-/* The normalisation in force: the options' override, else the model's metadata. */
-unet__norm unet__model_norm(const unet_model_t *m, const struct unet_predict_opts *o)
-{
-    unet__norm n = {o->normalize, 0, 0, 1e-6};
-    unet__predict_opts_norm_params(o, &n.a, &n.b);
-    if (n.mode != UNET_NORMALIZE_MODEL)
-        return n;
-    n.mode = UNET_NORMALIZE_NONE;
-    json_t *pp = m->preprocessing;
-    const char *mode = pp ? json_string_value(json_object_get(pp, "normalize")) : NULL;
-    if (!mode)
-        return n;
-    if (strcmp(mode, "zmuv") == 0) {
-        n.mode = UNET_NORMALIZE_ZMUV;
-        if (json_object_get(pp, "eps"))
-            n.eps = json_number_value(json_object_get(pp, "eps"));
-    } else if (strcmp(mode, "percentile") == 0) {
-        n.mode = UNET_NORMALIZE_PERCENTILE;
-        n.a = json_object_get(pp, "low") ? json_number_value(json_object_get(pp, "low")) : 1.0;
-        n.b = json_object_get(pp, "high") ? json_number_value(json_object_get(pp, "high")) : 99.8;
-    } else if (strcmp(mode, "fixed") == 0) {
-        n.mode = UNET_NORMALIZE_FIXED;
-        n.a = json_number_value(json_object_get(pp, "mean"));
-        n.b = json_number_value(json_object_get(pp, "std"));
-    }
-    return n;
-}
-
-/* ---- in-memory images as a source and a sink ---- */
-
-typedef struct memory_image {
-    const void *data;
-    int dtype;
-    int64_t channels, height, width;
-} memory_image;
-
-static int read_memory(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
-                       float *dst)
-{
-    const memory_image *im = user;
-    for (int64_t c = 0; c < im->channels; c++)
-        for (int64_t i = 0; i < h; i++) {
-            int64_t base = ((plane * im->channels + c) * im->height + y + i) * im->width + x;
-            float *row = dst + (c * h + i) * w;
-            switch (im->dtype) {
-            case UNET_U8:
-                for (int64_t j = 0; j < w; j++)
-                    row[j] = ((const uint8_t *)im->data)[base + j];
-                break;
-            case UNET_U16:
-                for (int64_t j = 0; j < w; j++)
-                    row[j] = ((const uint16_t *)im->data)[base + j];
-                break;
-            case UNET_I16:
-                for (int64_t j = 0; j < w; j++)
-                    row[j] = ((const int16_t *)im->data)[base + j];
-                break;
-            case UNET_U32:
-                for (int64_t j = 0; j < w; j++)
-                    row[j] = (float)((const uint32_t *)im->data)[base + j];
-                break;
-            case UNET_F32:
-                memcpy(row, (const float *)im->data + base, (size_t)w * sizeof(float));
-                break;
-            default:
-                for (int64_t j = 0; j < w; j++)
-                    row[j] = (float)((const double *)im->data)[base + j];
-            }
-        }
-    return 0;
-}
-
-typedef struct memory_output {
-    float *data;
-    int64_t channels, height, width;
-} memory_output;
-
-static int write_memory(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
-                        const float *src)
-{
-    const memory_output *out = user;
-    for (int64_t c = 0; c < out->channels; c++)
-        for (int64_t i = 0; i < h; i++)
-            memcpy(out->data + ((plane * out->channels + c) * out->height + y + i) * out->width + x,
-                   src + (c * h + i) * w, (size_t)w * sizeof(float));
-    return 0;
-}
-
 /* ---- entry points ---- */
-
-int unet__predict_with_model(const unet_model_t *m, const struct unet_predict_opts *opts,
-                             const unet__source *src, const unet__sink *sink)
-{
-    struct unet_predict_opts defaults;
-    if (!opts) {
-        unet__predict_opts_defaults(&defaults);
-        opts = &defaults;
-    }
-    int rc = unet__predict_opts_check(opts);
-    if (rc == UNET_OK)
-        rc = unet__model_sync(m);
-    if (rc != UNET_OK)
-        return rc;
-    unet__net net;
-    describe(m, &net);
-    unet__norm norm = unet__model_norm(m, opts);
-    return unet__predict_run(&net, opts, &norm, src, sink);
-}
 
 UNET_API int unet_predict(const unet_model_t *m, const unet_predict_opts_t *opts,
                           const void *input, unet_dtype_t dtype, int ndim,
@@ -220,11 +48,7 @@ UNET_API int unet_predict(const unet_model_t *m, const unet_predict_opts_t *opts
                                         "%lld needs %lld",
                           output_count, (long long)planes, m->cfg.out_channels, (long long)h,
                           (long long)w, (long long)count);
-    memory_image im = {input, dtype, channels, h, w};
-    memory_output out = {output, m->cfg.out_channels, h, w};
-    unet__source src = {planes, channels, h, w, read_memory, &im};
-    unet__sink sink = {write_memory, &out};
-    return unet__predict_with_model(m, opts, &src, &sink);
+    return unet__predict_memory(m, opts, input, dtype, planes, channels, h, w, output);
 }
 
 UNET_API int unet_predict_stream(const unet_model_t *m, const unet_predict_opts_t *opts,

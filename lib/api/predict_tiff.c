@@ -3,11 +3,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "api/model_internal.h"
 #include "core/alloc.h"
 #include "core/files.h"
+#include "core/dtype.h"
 #include "core/status.h"
 #include "io/tiff.h"
+#include "model/model.h"
 #include "predict/predict.h"
 
 UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels,
@@ -41,18 +42,6 @@ UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels
     return UNET_OK;
 }
 
-static size_t dtype_size(int dtype)
-{
-    switch (dtype) {
-    case UNET_U8: return 1;
-    case UNET_U16:
-    case UNET_I16: return 2;
-    case UNET_U32:
-    case UNET_F32: return 4;
-    default: return 8;
-    }
-}
-
 typedef struct tiff_source {
     unet__tiff_reader *reader;
     const unet__tiff_info *info;
@@ -64,31 +53,8 @@ static int read_tiff(void *user, int64_t plane, int64_t y, int64_t x, int64_t h,
                      float *dst)
 {
     tiff_source *s = user;
-    int64_t n = s->info->channels * h * w;
-    size_t need = (size_t)n * dtype_size(s->info->dtype);
-    if (need > s->scratch_bytes) {
-        unet__free_aligned(s->scratch);
-        s->scratch = unet__alloc_aligned(need);
-        s->scratch_bytes = s->scratch ? need : 0;
-        if (!s->scratch)
-            return unet__fail(UNET_E_NOMEM, "out of memory reading a %lld x %lld region",
-                              (long long)h, (long long)w);
-    }
-    int rc = unet__tiff_read_region(s->reader, plane, y, x, h, w, s->scratch);
-    if (rc != UNET_OK)
-        return rc;
-    const void *p = s->scratch;
-    for (int64_t i = 0; i < n; i++) {
-        switch (s->info->dtype) {
-        case UNET_U8: dst[i] = ((const uint8_t *)p)[i]; break;
-        case UNET_U16: dst[i] = ((const uint16_t *)p)[i]; break;
-        case UNET_I16: dst[i] = ((const int16_t *)p)[i]; break;
-        case UNET_U32: dst[i] = (float)((const uint32_t *)p)[i]; break;
-        case UNET_F32: dst[i] = ((const float *)p)[i]; break;
-        default: dst[i] = (float)((const double *)p)[i]; break;
-        }
-    }
-    return 0;
+    return unet__tiff_read_region_float(s->reader, plane, y, x, h, w, &s->scratch,
+                                        &s->scratch_bytes, dst);
 }
 
 typedef struct tiff_sink {
@@ -114,14 +80,9 @@ static int write_tiff(void *user, int64_t plane, int64_t y, int64_t x, int64_t h
     if (s->dtype == UNET_F32)
         return unet__tiff_write_rows(s->writer, plane, y, h, src);
     int64_t n = s->channels * h * w;
-    size_t need = (size_t)n * dtype_size(s->dtype);
-    if (need > s->scratch_bytes) {
-        unet__free_aligned(s->scratch);
-        s->scratch = unet__alloc_aligned(need);
-        s->scratch_bytes = s->scratch ? need : 0;
-        if (!s->scratch)
-            return unet__fail(UNET_E_NOMEM, "out of memory writing %lld rows", (long long)h);
-    }
+    if (!unet__reserve_aligned(&s->scratch, &s->scratch_bytes,
+                               (size_t)n * unet__dtype_size(s->dtype)))
+        return unet__fail(UNET_E_NOMEM, "out of memory writing %lld rows", (long long)h);
     for (int64_t i = 0; i < n; i++) {
         double v = src[i] * s->scale;
         if (s->dtype == UNET_U8)

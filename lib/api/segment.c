@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/model_internal.h"
+#include "core/dtype.h"
 #include "core/status.h"
+#include "model/model.h"
 #include "post/post.h"
 #include "predict/predict.h"
 #include "segment/resample.h"
@@ -235,7 +236,7 @@ static int resolve(const unet_model_t *m, const unet_segment_opts_t *o, unet__se
     p->min_size = (int64_t)ip.min_size;
     p->split = ip.split;
     p->rank = 1; /* 4-connected objects, as unet_watershed's default */
-    p->threads = unet__post_threads(o ? o->predict.threads : 0);
+    p->threads = unet__resolve_threads(o ? o->predict.threads : 0);
     p->overlap = o && o->strip_overlap ? o->strip_overlap : 128;
     /* Automatic strips (about 4 Mpixels, so a 2048^2 image is one whole-image pass) are
      * sized by the caller once the resized width is known. */
@@ -352,43 +353,6 @@ UNET_API int unet_segment_stream(const unet_model_t *m, const unet_segment_opts_
 
 /* ---- in-memory images ---- */
 
-typedef struct mem_image {
-    const void *data;
-    int dtype;
-    int64_t height, width;
-} mem_image;
-
-typedef struct mem_reader {
-    mem_image im;
-    int64_t channels;
-} mem_reader;
-
-static double element(const void *data, int dtype, int64_t i)
-{
-    switch (dtype) {
-    case UNET_U8: return ((const uint8_t *)data)[i];
-    case UNET_U16: return ((const uint16_t *)data)[i];
-    case UNET_I16: return ((const int16_t *)data)[i];
-    case UNET_U32: return ((const uint32_t *)data)[i];
-    case UNET_F32: return ((const float *)data)[i];
-    default: return ((const double *)data)[i];
-    }
-}
-
-static int read_channels(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
-                         float *dst)
-{
-    const mem_reader *r = user;
-    (void)plane;
-    int64_t H = r->im.height, W = r->im.width;
-    for (int64_t c = 0; c < r->channels; c++)
-        for (int64_t i = 0; i < h; i++)
-            for (int64_t j = 0; j < w; j++)
-                dst[(c * h + i) * w + j] =
-                    (float)element(r->im.data, r->im.dtype, (c * H + y + i) * W + x + j);
-    return 0;
-}
-
 typedef struct mem_labels {
     uint32_t *labels;
     int64_t width;
@@ -426,8 +390,8 @@ UNET_API int unet_segment(const unet_model_t *m, const unet_segment_opts_t *o,
     if ((uint64_t)H * (uint64_t)W != (uint64_t)label_count)
         return unet__fail(UNET_E_SHAPE, "labels buffer has %zu elements; %lld x %lld needs %lld",
                           label_count, (long long)H, (long long)W, (long long)(H * W));
-    mem_reader r = {{input, dtype, H, W}, C};
+    unet__memory_image im = {input, dtype, C, H, W};
     mem_labels l = {labels, W};
-    return unet__segment_run(m, o, C, H, W, read_channels, &r, write_mem, &l, num_objects,
+    return unet__segment_run(m, o, C, H, W, unet__memory_read, &im, write_mem, &l, num_objects,
                              NULL);
 }

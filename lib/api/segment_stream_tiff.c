@@ -15,41 +15,12 @@ typedef struct source {
     size_t raw_cap;
 } source;
 
-static size_t element_size(int dtype)
-{
-    return dtype == UNET_U8 ? 1 : dtype == UNET_U16 || dtype == UNET_I16 ? 2
-                              : dtype == UNET_F64                        ? 8
-                                                                         : 4;
-}
-
 static int read_region(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
                        float *dst)
 {
     source *s = user;
     (void)plane;
-    int64_t n = s->info->channels * h * w;
-    size_t need = (size_t)n * element_size(s->info->dtype);
-    if (need > s->raw_cap) {
-        unet__free_aligned(s->raw);
-        s->raw = unet__alloc_aligned(need);
-        s->raw_cap = s->raw ? need : 0;
-        if (!s->raw)
-            return unet__fail(UNET_E_NOMEM, "out of memory reading a %lld x %lld region",
-                              (long long)h, (long long)w);
-    }
-    int rc = unet__tiff_read_region(s->reader, 0, y, x, h, w, s->raw);
-    if (rc != UNET_OK)
-        return rc;
-    for (int64_t i = 0; i < n; i++)
-        switch (s->info->dtype) {
-        case UNET_U8: dst[i] = ((const uint8_t *)s->raw)[i]; break;
-        case UNET_U16: dst[i] = ((const uint16_t *)s->raw)[i]; break;
-        case UNET_I16: dst[i] = ((const int16_t *)s->raw)[i]; break;
-        case UNET_U32: dst[i] = (float)((const uint32_t *)s->raw)[i]; break;
-        case UNET_F32: dst[i] = ((const float *)s->raw)[i]; break;
-        default: dst[i] = (float)((const double *)s->raw)[i]; break;
-        }
-    return 0;
+    return unet__tiff_read_region_float(s->reader, 0, y, x, h, w, &s->raw, &s->raw_cap, dst);
 }
 
 typedef struct sink {

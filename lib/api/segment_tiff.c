@@ -7,13 +7,6 @@
 #include "core/status.h"
 #include "io/tiff.h"
 
-static size_t element_size(int dtype)
-{
-    return dtype == UNET_U8 ? 1 : dtype == UNET_U16 || dtype == UNET_I16 ? 2
-                              : dtype == UNET_F64                        ? 8
-                                                                         : 4;
-}
-
 UNET_API int unet_tiff_read(const char *path, float **data, int64_t shape[3])
 {
     unet__clear_error();
@@ -27,31 +20,22 @@ UNET_API int unet_tiff_read(const char *path, float **data, int64_t shape[3])
         return rc;
     const unet__tiff_info *info = unet__tiff_reader_info(r);
     int64_t dims[3] = {info->channels, info->height, info->width}, n;
-    size_t es = element_size(info->dtype), bytes;
+    size_t bytes, raw_bytes = 0;
     void *raw = NULL;
     float *out = NULL;
     if (!unet__product(dims, 3, INT64_MAX / 8, &n) || !unet__mul_size((size_t)n, 8, &bytes)) {
         rc = unet__fail(UNET_E_NOMEM, "'%.200s' is too large to read", path);
         goto done;
     }
-    raw = unet__alloc_aligned((size_t)n * es);
     out = malloc((size_t)n * sizeof *out); /* released by unet_buffer_free (free) */
-    if (!raw || !out) {
+    if (!out) {
         rc = unet__fail(UNET_E_NOMEM, "out of memory reading '%.200s'", path);
         goto done;
     }
-    rc = unet__tiff_read_region(r, 0, 0, 0, info->height, info->width, raw);
+    rc = unet__tiff_read_region_float(r, 0, 0, 0, info->height, info->width, &raw, &raw_bytes,
+                                      out);
     if (rc != UNET_OK)
         goto done;
-    for (int64_t i = 0; i < n; i++)
-        switch (info->dtype) {
-        case UNET_U8: out[i] = ((const uint8_t *)raw)[i]; break;
-        case UNET_U16: out[i] = ((const uint16_t *)raw)[i]; break;
-        case UNET_I16: out[i] = ((const int16_t *)raw)[i]; break;
-        case UNET_U32: out[i] = (float)((const uint32_t *)raw)[i]; break;
-        case UNET_F32: out[i] = ((const float *)raw)[i]; break;
-        default: out[i] = (float)((const double *)raw)[i]; break;
-        }
     memcpy(shape, dims, sizeof dims);
     *data = out;
     out = NULL;

@@ -1,7 +1,4 @@
-#include "unet.h"
-
-#define UNET__STR2(x) #x
-#define UNET__STR(x) UNET__STR2(x)
+#include "core/version.h"
 
 UNET_API unsigned unet_version(void)
 {
@@ -10,6 +7,5 @@ UNET_API unsigned unet_version(void)
 
 UNET_API const char *unet_version_string(void)
 {
-    return UNET__STR(UNET_VERSION_MAJOR) "." UNET__STR(UNET_VERSION_MINOR) "." UNET__STR(
-        UNET_VERSION_PATCH);
+    return UNET__VERSION_STRING;
 }

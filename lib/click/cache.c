@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/model_internal.h"
 #include "click/click.h"
 #include "core/alloc.h"
+#include "core/dtype.h"
 #include "core/status.h"
+#include "model/model.h"
 
 static int64_t round_up(int64_t v, int64_t m)
 {
@@ -27,27 +28,12 @@ int unet__click_geometry(struct unet_click_session *s)
     const unet_model_t *m = s->model;
     const struct unet_predict_opts *o = &s->run_opts;
     int64_t B = m->block_multiple;
-    int64_t halo = m->stated_halo > m->computed_halo ? m->stated_halo : m->computed_halo;
-    /* The reference's halo and border, checked as the engine checks them. */
-    if (o->halo >= 0) {
-        if (!s->same_padding && o->halo != halo)
-            return unet__fail(UNET_E_INVALID_ARG, "a valid-padding model's halo is fixed at "
-                                                  "%lld px (asked for %lld)",
-                              (long long)halo, (long long)o->halo);
-        if (o->halo < m->computed_halo && !o->unsafe_halo)
-            return unet__fail(UNET_E_INVALID_ARG, "halo %lld is below the model's "
-                                                  "receptive-field margin %d (allow it "
-                                                  "explicitly with the unsafe flag)",
-                              (long long)o->halo, m->computed_halo);
-        halo = o->halo;
-    }
-    int border = o->border;
-    if (border == UNET_BORDER_DEFAULT)
-        border = s->same_padding ? UNET_BORDER_NETWORK : UNET_BORDER_REFLECT;
-    if (border == UNET_BORDER_NETWORK && !s->same_padding)
-        return unet__fail(UNET_E_INVALID_ARG, "border mode 'network' needs a same-padding "
-                                              "model; use 'reflect' or 'zero'");
-    s->border = border;
+    /* The reference's halo and border, by the engine's rule. */
+    int64_t halo;
+    int rc = unet__resolve_edges(s->same_padding, unet__model_halo(m), m->computed_halo,
+                                 o->border, o->halo, o->unsafe_halo, &s->border, &halo);
+    if (rc != UNET_OK)
+        return rc;
     /* Runs start on multiples of 4 B in canvas coordinates: pooling grids and Winograd blocks
      * then sit where the whole-image pass has them. */
     int64_t a4 = 4 * B;
@@ -60,7 +46,7 @@ int unet__click_geometry(struct unet_click_session *s)
             ax->lo = INT64_MIN;
             ax->hi = INT64_MAX;
             ax->grid0 = 0;
-        } else if (border == UNET_BORDER_NETWORK) {
+        } else if (s->border == UNET_BORDER_NETWORK) {
             ax->lo = 0;
             ax->hi = round_up(ax->size, B);
             ax->grid0 = 0;
@@ -75,59 +61,6 @@ int unet__click_geometry(struct unet_click_session *s)
 }
 
 /* ---- reading the caller's image ---- */
-
-static float pixel(const struct unet_click_session *s, int64_t i)
-{
-    switch (s->dtype) {
-    case UNET_U8: return ((const uint8_t *)s->image)[i];
-    case UNET_U16: return ((const uint16_t *)s->image)[i];
-    case UNET_I16: return ((const int16_t *)s->image)[i];
-    case UNET_U32: return (float)((const uint32_t *)s->image)[i];
-    case UNET_F32: return ((const float *)s->image)[i];
-    default: return (float)((const double *)s->image)[i];
-    }
-}
-
-/* Row [i0, i0 + w) of the image as float, as unet_predict's reader converts it. */
-static void convert_row(const struct unet_click_session *s, int64_t i0, int64_t w, float *dst)
-{
-    switch (s->dtype) {
-    case UNET_U8:
-        for (int64_t j = 0; j < w; j++)
-            dst[j] = ((const uint8_t *)s->image)[i0 + j];
-        break;
-    case UNET_U16:
-        for (int64_t j = 0; j < w; j++)
-            dst[j] = ((const uint16_t *)s->image)[i0 + j];
-        break;
-    case UNET_I16:
-        for (int64_t j = 0; j < w; j++)
-            dst[j] = ((const int16_t *)s->image)[i0 + j];
-        break;
-    case UNET_U32:
-        for (int64_t j = 0; j < w; j++)
-            dst[j] = (float)((const uint32_t *)s->image)[i0 + j];
-        break;
-    case UNET_F32:
-        memcpy(dst, (const float *)s->image + i0, (size_t)w * sizeof *dst);
-        break;
-    default:
-        for (int64_t j = 0; j < w; j++)
-            dst[j] = (float)((const double *)s->image)[i0 + j];
-    }
-}
-
-/* The whole plane as a region source (for the statistics), raw values as float. */
-static int read_image(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
-                      float *dst)
-{
-    const struct unet_click_session *s = user;
-    for (int64_t c = 0; c < s->channels; c++)
-        for (int64_t i = 0; i < h; i++, dst += w)
-            convert_row(s, ((plane * s->channels + c) * s->height + y + i) * s->width + x, w,
-                        dst);
-    return 0;
-}
 
 int unet__click_prepare_plane(struct unet_click_session *s, int64_t p)
 {
@@ -158,7 +91,9 @@ int unet__click_prepare_plane(struct unet_click_session *s, int64_t p)
     if (!pl->affine || !pl->cells)
         return unet__fail(UNET_E_NOMEM, "out of memory for the cache of plane %lld",
                           (long long)p);
-    unet__source src = {s->planes, s->channels, s->height, s->width, read_image, s};
+    /* The whole plane as a region source (for the statistics), raw values as float. */
+    unet__memory_image im = {s->image, s->dtype, s->channels, s->height, s->width};
+    unet__source src = {s->planes, s->channels, s->height, s->width, unet__memory_read, &im};
     int rc = unet__click_plane_stats(s, p, &src, pl->affine);
     if (rc == UNET_OK)
         pl->ready = true;
@@ -204,10 +139,13 @@ static int read_window(void *user, int64_t plane, int64_t y, int64_t x, int64_t 
                 continue;
             }
             int64_t base = ((r->plane * s->channels + c) * s->height + sy) * s->width;
+            /* The pixel rounded to float first, as unet_predict's reader gives it. */
             for (int64_t j = 0; j < w; j++)
                 row[j] = r->map[j] < 0
                              ? 0.0f
-                             : (float)(((double)pixel(s, base + r->map[j]) - aff[c].shift) *
+                             : (float)(((double)(float)unet__dtype_get(s->image, s->dtype,
+                                                                        base + r->map[j]) -
+                                        aff[c].shift) *
                                        aff[c].scale);
         }
     return 0;

@@ -90,3 +90,13 @@ char *unet__strdup(const char *s)
         memcpy(d, s, n);
     return d;
 }
+
+bool unet__reserve_aligned(void **p, size_t *cap, size_t bytes)
+{
+    if (*p && bytes <= *cap)
+        return true;
+    unet__free_aligned(*p);
+    *p = unet__alloc_aligned(bytes ? bytes : 1);
+    *cap = *p ? bytes : 0;
+    return *p != NULL;
+}

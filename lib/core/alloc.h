@@ -18,6 +18,9 @@ bool unet__product(const int64_t *dims, int n, int64_t limit, int64_t *out);
 float *unet__alloc_floats(size_t count);
 void *unet__alloc_aligned(size_t bytes);
 void unet__free_aligned(void *p);
+/* Make the aligned buffer *p (of *cap bytes) hold at least `bytes`: reallocated (contents
+ * lost) when too small. false when out of memory (then *p is NULL and *cap 0). */
+bool unet__reserve_aligned(void **p, size_t *cap, size_t bytes);
 
 /* strdup that returns NULL on NULL. */
 char *unet__strdup(const char *s);

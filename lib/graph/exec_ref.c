@@ -7,9 +7,6 @@
 #include "core/alloc.h"
 #include "core/status.h"
 
-#define BN_EPS 1e-5
-#define GN_EPS 1e-5
-
 void unet__plan_clear(unet__plan *plan)
 {
     free(plan->weight);
@@ -30,7 +27,7 @@ static void fold_batchnorm(const unet__graph *g, float *const *params, const une
     const float *gamma = params[bn->param[0]], *beta = params[bn->param[1]];
     const float *mean = params[bn->param[2]], *var = params[bn->param[3]];
     for (int64_t co = 0; co < cout; co++) {
-        double scale = gamma[co] / sqrt((double)var[co] + BN_EPS);
+        double scale = gamma[co] / sqrt((double)var[co] + UNET__NORM_EPS);
         for (int64_t i = 0; i < per_out; i++)
             w_out[co * per_out + i] = (float)(w[co * per_out + i] * scale);
         b_out[co] = (float)((b[co] - mean[co]) * scale + beta[co]);
@@ -172,11 +169,11 @@ static int run_node(const unet__plan *plan, run_state *st, int i, int64_t n, int
             unet__ref_softmax_channels(out, n, c, h * w, threads);
         else if (nd->op == UNET__OP_BATCHNORM)
             unet__ref_batchnorm(out, n, c, h * w, plan->weight[i], plan->bias[i],
-                                plan->params[nd->param[2]], plan->params[nd->param[3]], BN_EPS,
-                                threads);
+                                plan->params[nd->param[2]], plan->params[nd->param[3]],
+                                UNET__NORM_EPS, threads);
         else
             unet__ref_groupnorm(out, n, c, h * w, nd->groups, plan->weight[i], plan->bias[i],
-                                GN_EPS, threads);
+                                UNET__NORM_EPS, threads);
         return UNET_OK;
     default:
         break;

@@ -72,6 +72,10 @@ int unet__graph_find_param(const unet__graph *g, const char *name);
 int unet__graph_axis_size(const unet__graph *g, int64_t size, int64_t *out, int64_t *sizes);
 /* Product of the pooling factors on the deepest path. */
 int unet__graph_block_multiple(const unet__graph *g);
+/* Scale of every node relative to the input (g->count entries): pooling multiplies,
+ * upsampling divides; a node finer than the input, or not a whole multiple of it (never in a
+ * U-Net), counts as scale 1. */
+void unet__graph_node_scales(const unet__graph *g, int64_t *scale);
 /* Receptive-field margin in input pixels (an upper bound of how far an output pixel sees);
  * for networks that shrink (valid padding), the shrink per side. */
 int unet__graph_halo(const unet__graph *g, int same_padding);

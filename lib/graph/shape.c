@@ -68,25 +68,30 @@ int unet__graph_axis_size(const unet__graph *g, int64_t size, int64_t *out, int6
     return rc;
 }
 
-/* Scale of every node relative to the input (product of pooling over upsampling factors). */
+void unet__graph_node_scales(const unet__graph *g, int64_t *scale)
+{
+    for (int i = 0; i < g->count; i++) {
+        const unet__node *nd = &g->nodes[i];
+        int64_t s = nd->in[0] >= 0 ? scale[nd->in[0]] : 1;
+        if (nd->op == UNET__OP_MAXPOOL || nd->op == UNET__OP_AVGPOOL)
+            s *= nd->factor;
+        else if (nd->op == UNET__OP_CONV_T || nd->op == UNET__OP_UP_NEAREST ||
+                 nd->op == UNET__OP_UP_BILINEAR)
+            s = s % nd->factor == 0 ? s / nd->factor : 1;
+        scale[i] = s < 1 ? 1 : s;
+    }
+}
+
 int unet__graph_block_multiple(const unet__graph *g)
 {
     int64_t *scale = malloc((size_t)g->count * sizeof *scale);
     if (!scale)
         return 1;
+    unet__graph_node_scales(g, scale);
     int64_t best = 1;
-    for (int i = 0; i < g->count; i++) {
-        const unet__node *n = &g->nodes[i];
-        int64_t s = n->in[0] >= 0 ? scale[n->in[0]] : 1;
-        if (n->op == UNET__OP_MAXPOOL || n->op == UNET__OP_AVGPOOL)
-            s *= n->factor;
-        else if (n->op == UNET__OP_CONV_T || n->op == UNET__OP_UP_NEAREST ||
-                 n->op == UNET__OP_UP_BILINEAR)
-            s = s / n->factor > 0 ? s / n->factor : 1;
-        scale[i] = s;
-        if (s > best)
-            best = s;
-    }
+    for (int i = 0; i < g->count; i++)
+        if (scale[i] > best)
+            best = scale[i];
     free(scale);
     return (int)best;
 }

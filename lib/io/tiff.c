@@ -4,6 +4,7 @@
 
 #include "core/alloc.h"
 #include "core/files.h"
+#include "core/dtype.h"
 #include "core/status.h"
 
 #include <errno.h>
@@ -90,17 +91,6 @@ static TIFFOpenOptions *make_options(tiff_log *log)
 }
 
 /* ---- element types ------------------------------------------------------------------------ */
-
-static size_t dtype_size(unet_dtype_t t)
-{
-    switch (t) {
-    case UNET_U8: return 1;
-    case UNET_U16: case UNET_I16: return 2;
-    case UNET_U32: case UNET_F32: return 4;
-    case UNET_F64: return 8;
-    }
-    return 0;
-}
 
 static const char *sample_format_name(int fmt)
 {
@@ -750,7 +740,7 @@ int unet__tiff_read_region(unet__tiff_reader *r, int64_t page, int64_t y0, int64
         return rc;
 
     const page_layout *L = &r->pages[page];
-    const size_t in_size = r->file_sample_bytes, out_size = dtype_size(in->dtype);
+    const size_t in_size = r->file_sample_bytes, out_size = unet__dtype_size(in->dtype);
     const size_t spc = (size_t)L->samples_per_chunk;
     const int planes = L->separate ? in->channels : 1;
     const int64_t cy0 = y0 / L->chunk_h, cy1 = (y0 + h - 1) / L->chunk_h;
@@ -901,7 +891,7 @@ int unet__tiff_writer_open(const char *path, int64_t width, int64_t height, int6
     if (channels < 1 || channels > 65535)
         return unet__fail(UNET_E_INVALID_ARG, "tiff '%s': %d channels out of range (1 .. 65535)",
                           path, channels);
-    if (dtype_size(dtype) == 0)
+    if (unet__dtype_size(dtype) == 0)
         return unet__fail(UNET_E_INVALID_ARG, "tiff '%s': unknown element type %d", path,
                           (int)dtype);
     unet__tiff_write_opts o = {0};
@@ -932,7 +922,7 @@ int unet__tiff_writer_open(const char *path, int64_t width, int64_t height, int6
     w->pages = pages;
     w->channels = channels;
     w->dtype = dtype;
-    w->sample_bytes = dtype_size(dtype);
+    w->sample_bytes = unet__dtype_size(dtype);
     w->opts = o;
     size_t pixel_bytes = (size_t)channels * w->sample_bytes; /* < 2^19 */
     if (!unet__mul_size((size_t)width, pixel_bytes, &w->row_bytes)) {

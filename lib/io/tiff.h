@@ -69,6 +69,13 @@ const unet__tiff_info *unet__tiff_reader_info(const unet__tiff_reader *r);
 int unet__tiff_read_region(unet__tiff_reader *r, int64_t page, int64_t y0, int64_t x0,
                            int64_t h, int64_t w, void *dst);
 
+/* The same region converted to float (contiguous (channels, h, w)): read in the file's
+ * element type into *scratch (an aligned buffer of *scratch_bytes, grown as needed; the caller
+ * frees it with unet__free_aligned), then converted with unet__dtype_to_float. */
+int unet__tiff_read_region_float(unet__tiff_reader *r, int64_t page, int64_t y0, int64_t x0,
+                                 int64_t h, int64_t w, void **scratch, size_t *scratch_bytes,
+                                 float *dst);
+
 /* Budget for cached decoded chunks (default 64 MiB); the cache keeps at least one row of
  * chunks regardless. Shrinking it drops cached chunks. */
 void unet__tiff_set_cache_bytes(unet__tiff_reader *r, size_t bytes);

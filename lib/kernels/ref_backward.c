@@ -118,7 +118,7 @@ void unet__rt_bn_eval_fwd_f32(float *x, int64_t n, int64_t c, int64_t hw, const 
                               const float *beta, const float *mean, const float *var,
                               int threads)
 {
-    unet__ref_batchnorm(x, n, c, hw, gamma, beta, mean, var, 1e-5, threads);
+    unet__ref_batchnorm(x, n, c, hw, gamma, beta, mean, var, UNET__NORM_EPS, threads);
 }
 
 void unet__rt_copy_window_f32(const float *src, int64_t n, int64_t c, int64_t sh, int64_t sw,

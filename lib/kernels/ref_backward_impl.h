@@ -8,8 +8,6 @@
 #define RT_CAT(a, b) RT_CAT2(a, b)
 #define FN(name) RT_CAT(name, S)
 
-#define BN_EPS 1e-5
-#define GN_EPS 1e-5
 #define CHUNK 1024
 
 #if RT_FORWARD
@@ -176,7 +174,7 @@ void FN(unet__rt_bn_eval_fwd)(T *x, int64_t n, int64_t c, int64_t hw, const T *g
 #pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
     for (int64_t pl = 0; pl < n * c; pl++) {
         const int64_t ch = pl % c;
-        const double scale = (double)gamma[ch] / sqrt((double)var[ch] + BN_EPS);
+        const double scale = (double)gamma[ch] / sqrt((double)var[ch] + UNET__NORM_EPS);
         T *p = x + pl * hw;
         for (int64_t i = 0; i < hw; i++)
             p[i] = (T)(((double)p[i] - (double)mean[ch]) * scale + (double)beta[ch]);
@@ -219,7 +217,7 @@ void FN(unet__rt_bn_train_fwd)(T *x, int64_t n, int64_t c, int64_t hw, const T *
                 ss += ((double)p[i] - mu) * ((double)p[i] - mu);
         }
         const double var = ss / (double)m;
-        const double rstd = 1 / sqrt(var + BN_EPS);
+        const double rstd = 1 / sqrt(var + UNET__NORM_EPS);
         const double scale = (gamma ? (double)gamma[ch] : 1.0) * rstd;
         const double shift = beta ? (double)beta[ch] : 0.0;
         for (int64_t b = 0; b < n; b++) {
@@ -253,7 +251,7 @@ void FN(unet__rt_gn_fwd)(T *x, int64_t n, int64_t c, int64_t hw, int groups, con
         const double mu = s / (double)len;
         for (int64_t i = 0; i < len; i++)
             ss += ((double)p[i] - mu) * ((double)p[i] - mu);
-        const double rstd = 1 / sqrt(ss / (double)len + GN_EPS);
+        const double rstd = 1 / sqrt(ss / (double)len + UNET__NORM_EPS);
         for (int64_t j = 0; j < cpg; j++) {
             const double scale = (gamma ? (double)gamma[c0 + j] : 1.0) * rstd;
             const double shift = beta ? (double)beta[c0 + j] : 0.0;
@@ -630,7 +628,7 @@ void FN(unet__rt_bn_eval_bwd)(const T *x, const T *dy, int64_t n, int64_t c, int
 {
 #pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
     for (int64_t ch = 0; ch < c; ch++) {
-        const double rs = 1 / sqrt((double)var[ch] + BN_EPS), mu = (double)mean[ch];
+        const double rs = 1 / sqrt((double)var[ch] + UNET__NORM_EPS), mu = (double)mean[ch];
         const double k = (gamma ? (double)gamma[ch] : 1.0) * rs;
         double sg = 0, sgx = 0;
         for (int64_t b = 0; b < n; b++) {
@@ -730,6 +728,4 @@ void FN(unet__rt_add_window)(const T *src, int64_t n, int64_t src_c, int64_t src
 #undef RT_CAT2
 #undef RT_CAT
 #undef FN
-#undef BN_EPS
-#undef GN_EPS
 #undef CHUNK

@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The epsilon of every batch and group norm (forward, backward, reference and fast), as
+ * PyTorch's default, so that imported and exported models compute the same. */
+#define UNET__NORM_EPS 1e-5
+
 typedef enum unet__act {
     UNET__ACT_NONE = 0,
     UNET__ACT_RELU,

@@ -9,7 +9,9 @@
 #include "core/alloc.h"
 #include "core/status.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* The AVX2 micro-kernel, unless the build asked for the portable kernels only. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(UNET_PORTABLE_KERNELS)
 #include <immintrin.h>
 #define HAVE_X86 1
 #else

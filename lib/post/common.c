@@ -1,12 +1,10 @@
-/* Helpers shared by the post-processing files: neighbourhoods, thread counts, NaN checks. */
+/* Helpers shared by the post-processing files: neighbourhoods, NaN checks. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "post/post.h"
-
-#define MAX_THREADS 1024
 
 void unet__nbhd_make(int rank, unet__nbhd *nb)
 {
@@ -24,13 +22,6 @@ void unet__nbhd_make(int rank, unet__nbhd *nb)
                     nb->dx[nb->count] = dx;
                     nb->count++;
                 }
-}
-
-int unet__post_threads(int num_threads)
-{
-    if (num_threads <= 0)
-        num_threads = omp_get_max_threads();
-    return num_threads > MAX_THREADS ? MAX_THREADS : num_threads;
 }
 
 int64_t unet__first_nan(const float *x, int64_t n, int threads)

@@ -36,14 +36,19 @@ void unet__labelmap_free(unet__labelmap *m)
     m->cap = m->len = 0;
 }
 
+/* The slot holding key, or the empty slot where it would go. */
+static size_t find(const unet__labelmap *m, uint32_t key)
+{
+    size_t i = slot(m, key);
+    while (m->keys[i] != 0 && m->keys[i] != key)
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
 uint32_t unet__labelmap_get(const unet__labelmap *m, uint32_t key)
 {
-    for (size_t i = slot(m, key);; i = (i + 1) & (m->cap - 1)) {
-        if (m->keys[i] == key)
-            return m->vals[i];
-        if (m->keys[i] == 0)
-            return 0;
-    }
+    const size_t i = find(m, key);
+    return m->keys[i] ? m->vals[i] : 0;
 }
 
 static int grow(unet__labelmap *m)
@@ -53,9 +58,7 @@ static int grow(unet__labelmap *m)
         return UNET_E_NOMEM;
     for (size_t i = 0; i < m->cap; i++)
         if (m->keys[i]) {
-            size_t j = slot(&bigger, m->keys[i]);
-            while (bigger.keys[j])
-                j = (j + 1) & (bigger.cap - 1);
+            const size_t j = find(&bigger, m->keys[i]);
             bigger.keys[j] = m->keys[i];
             bigger.vals[j] = m->vals[i];
         }
@@ -65,25 +68,29 @@ static int grow(unet__labelmap *m)
     return UNET_OK;
 }
 
+int unet__labelmap_set(unet__labelmap *m, uint32_t key, uint32_t val)
+{
+    size_t i = find(m, key);
+    if (m->keys[i] == 0) {
+        if ((m->len + 1) * 2 > m->cap) { /* keep the load under 1/2 */
+            if (grow(m) != UNET_OK)
+                return UNET_E_NOMEM; /* message set by init */
+            i = find(m, key);
+        }
+        m->keys[i] = key;
+        m->len++;
+    }
+    m->vals[i] = val;
+    return UNET_OK;
+}
+
 uint32_t unet__labelmap_put(unet__labelmap *m, uint32_t key)
 {
-    size_t i = slot(m, key);
-    for (;; i = (i + 1) & (m->cap - 1)) {
-        if (m->keys[i] == key)
-            return m->vals[i];
-        if (m->keys[i] == 0)
-            break;
-    }
-    if ((m->len + 1) * 2 > m->cap) { /* keep the load under 1/2 */
-        if (grow(m) != UNET_OK)
-            return 0;
-        i = slot(m, key);
-        while (m->keys[i])
-            i = (i + 1) & (m->cap - 1);
-    }
-    m->keys[i] = key;
-    m->vals[i] = (uint32_t)++m->len;
-    return m->vals[i];
+    const size_t i = find(m, key);
+    if (m->keys[i])
+        return m->vals[i];
+    const uint32_t id = (uint32_t)(m->len + 1);
+    return unet__labelmap_set(m, key, id) == UNET_OK ? id : 0;
 }
 
 int unet__labelmap_scan(unet__labelmap *m, const uint32_t *labels, int64_t n, uint32_t *ids)

@@ -32,9 +32,6 @@ typedef struct unet__nbhd {
  * within the footprint), so that seeded flooding breaks ties the same way. */
 void unet__nbhd_make(int rank, unet__nbhd *nb);
 
-/* Threads for one call: <= 0 means all available; capped. */
-int unet__post_threads(int num_threads);
-
 /* Index of the first NaN in x[0..n), or -1. */
 int64_t unet__first_nan(const float *x, int64_t n, int threads);
 /* "(y 3, x 7)" or "(z 1, y 3, x 7)" for flat index i; buf of at least 80 bytes. */
@@ -53,6 +50,9 @@ void unet__labelmap_free(unet__labelmap *m);
 uint32_t unet__labelmap_get(const unet__labelmap *m, uint32_t key);
 /* The id of `key`, giving it the next id (len + 1) if absent; 0 when out of memory. */
 uint32_t unet__labelmap_put(unet__labelmap *m, uint32_t key);
+/* Map key (> 0) to any value (a map used as a plain uint32 -> uint32 table instead of through
+ * put); UNET_E_NOMEM when it cannot grow. */
+int unet__labelmap_set(unet__labelmap *m, uint32_t key, uint32_t val);
 /* Compact ids 1..K in raster order of first appearance of every non-zero label; `ids` (may be
  * NULL) receives the id of every pixel. */
 int unet__labelmap_scan(unet__labelmap *m, const uint32_t *labels, int64_t n, uint32_t *ids);

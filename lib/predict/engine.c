@@ -277,26 +277,12 @@ int unet__predict_run(const unet__net *net, const struct unet_predict_opts *opts
     e.prog.last_time = -1.0;
     e.threads = opts->threads;
 
-    int border = opts->border;
-    if (border == UNET_BORDER_DEFAULT)
-        border = net->same_padding ? UNET_BORDER_NETWORK : UNET_BORDER_REFLECT;
-    if (border == UNET_BORDER_NETWORK && !net->same_padding)
-        return unet__fail(UNET_E_INVALID_ARG, "border mode 'network' needs a same-padding "
-                                              "model; use 'reflect' or 'zero'");
-    int64_t halo = net->halo;
-    if (opts->halo >= 0) {
-        if (!net->same_padding && opts->halo != net->halo)
-            return unet__fail(UNET_E_INVALID_ARG, "a valid-padding model's halo is fixed at %d "
-                                                  "px (asked for %lld)",
-                              net->halo, (long long)opts->halo);
-        if (opts->halo < net->margin && !opts->unsafe_halo)
-            return unet__fail(UNET_E_INVALID_ARG, "halo %lld is below the model's "
-                                                  "receptive-field margin %d: tiles would "
-                                                  "differ from whole-image prediction (allow "
-                                                  "it explicitly with the unsafe flag)",
-                              (long long)opts->halo, net->margin);
-        halo = opts->halo;
-    }
+    int border;
+    int64_t halo;
+    int erc = unet__resolve_edges(net->same_padding, net->halo, net->margin, opts->border,
+                                  opts->halo, opts->unsafe_halo, &border, &halo);
+    if (erc != UNET_OK)
+        return erc;
     int64_t B = net->block_multiple, tile = opts->tile;
     if (tile > 0 && tile % B != 0)
         return unet__fail(UNET_E_INVALID_ARG, "tile %lld is not a multiple of the model's block "

@@ -1,8 +1,8 @@
 /*
  * Tiled prediction (DESIGN section 6): options, normalisation statistics, tile geometry and
  * blending weights, and the engine that streams an image through the network tile by tile.
- * The public wrappers live in api/predict.c; this layer sees the model only through a
- * unet__net view, so it does not depend on the model object.
+ * The public wrappers live in api/predict.c. The engine sees a network only through a
+ * unet__net view (model_net.c makes one of a model), so it can be tested with others.
  */
 #ifndef UNET_PREDICT_PREDICT_H
 #define UNET_PREDICT_PREDICT_H
@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "model/model.h"
 #include "unet.h"
 
 #define UNET__MAX_BATCH 64 /* tiles per batch */
@@ -77,12 +78,6 @@ typedef struct unet__net {
 
 /* Memory the automatic tile size may give one network run (activations and scratch). */
 #define UNET__AUTO_TILE_BUDGET ((size_t)256 << 20)
-
-/* Normalisation in force: mode (UNET_NORMALIZE_NONE/ZMUV/PERCENTILE/FIXED), parameters. */
-typedef struct unet__norm {
-    int mode;
-    double a, b, eps;
-} unet__norm;
 
 /* A source of input pixels: reads (C, h, w) float32 regions of one plane. */
 typedef struct unet__source {
@@ -163,5 +158,28 @@ void unet__blend_pair(int64_t i, int64_t width, double *left, double *right);
 /* Predict every plane of `src` into `sink`, as the options say. */
 int unet__predict_run(const unet__net *net, const struct unet_predict_opts *opts,
                       const unet__norm *norm, const unet__source *src, const unet__sink *sink);
+
+/* ---- a model as the engine's network (predict/model_net.c) ---- */
+
+/* Run the tiled predictor for a model over any source and sink; opts NULL means defaults. */
+int unet__predict_with_model(const struct unet_model *m, const struct unet_predict_opts *opts,
+                             const unet__source *src, const unet__sink *sink);
+/* An image in memory, (planes, channels, height, width) of `dtype`, as a region source:
+ * unet__memory_read is a unet_read_fn whose user pointer is a unet__memory_image. */
+typedef struct unet__memory_image {
+    const void *data;
+    int dtype;
+    int64_t channels, height, width;
+} unet__memory_image;
+int unet__memory_read(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
+                      float *dst);
+/* Predict an image in memory, (planes, channels, h, w) of `dtype` (sizes already checked),
+ * into output (planes, out_channels, h, w) (predict/memory.c). */
+int unet__predict_memory(const struct unet_model *m, const struct unet_predict_opts *opts,
+                         const void *input, int dtype, int64_t planes, int64_t channels,
+                         int64_t h, int64_t w, float *output);
+/* The normalisation in force for a prediction: the options' override, else the model's
+ * preprocessing metadata. */
+unet__norm unet__predict_norm(const struct unet_model *m, const struct unet_predict_opts *o);
 
 #endif

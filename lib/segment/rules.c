@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "api/model_internal.h"
 #include "core/status.h"
+#include "model/model.h"
 #include "segment/segment.h"
 
 double unet__meta_number(const json_t *output, const char *key, double fallback)

@@ -22,16 +22,6 @@
 
 #include "unet.h"
 
-/* uint32 -> uint32 map (open addressing; key 0 is never stored). */
-typedef struct unet__idmap {
-    uint32_t *keys, *vals;
-    size_t cap, len;
-} unet__idmap;
-int unet__idmap_init(unet__idmap *m, size_t expected);
-void unet__idmap_free(unet__idmap *m);
-uint32_t unet__idmap_get(const unet__idmap *m, uint32_t key); /* 0 when absent */
-int unet__idmap_put(unet__idmap *m, uint32_t key, uint32_t val);
-
 typedef enum unet__seg_kind { UNET__SEG_PROB = 1, UNET__SEG_3CLASS = 2 } unet__seg_kind;
 
 /* ---- rules.c: what a model's `output` metadata says about making instances ---- */

@@ -25,7 +25,7 @@ struct unet__seg {
     int64_t carry_rows;
     uint32_t *wl, *comp, *out; /* window labels and components; emitted rows */
     uint32_t next_prov, nfinal;
-    unet__idmap final;    /* provisional -> final id, for objects still being written */
+    unet__labelmap final;    /* provisional -> final id, for objects still being written */
     unet__seg_stats stats;
 };
 
@@ -58,7 +58,7 @@ int unet__seg_create(const unet__seg_params *p, int64_t height, int64_t width,
     s->out = malloc((size_t)(S * width) * sizeof *s->out);
     s->stats.scratch_bytes = win + (s->interior ? win * sizeof(float) : 0) + gl * 4 +
                              (size_t)(O * width) * 4 + 2 * win * 4 + (size_t)(S * width) * 4;
-    int rc = unet__idmap_init(&s->final, 1024);
+    int rc = unet__labelmap_init(&s->final, 1024);
     if (rc == UNET_OK && (!s->mask || (p->kind == UNET__SEG_3CLASS && !s->interior) ||
                           !s->glob || !s->carry || !s->wl || !s->comp || !s->out))
         rc = unet__fail(UNET_E_NOMEM, "out of memory for segmentation strips of %lld x %lld "
@@ -82,7 +82,7 @@ void unet__seg_free(unet__seg *s)
     free(s->wl);
     free(s->comp);
     free(s->out);
-    unet__idmap_free(&s->final);
+    unet__labelmap_free(&s->final);
     free(s);
 }
 
@@ -198,9 +198,9 @@ static int emit_core(unet__seg *s, int64_t a, int64_t b)
     for (int64_t i = 0; i < n && rc == UNET_OK; i++) {
         uint32_t v = s->glob[i], f = 0;
         if (v && v != DROPPED) {
-            f = unet__idmap_get(&s->final, v);
+            f = unet__labelmap_get(&s->final, v);
             if (!f)
-                rc = unet__idmap_put(&s->final, v, f = ++s->nfinal);
+                rc = unet__labelmap_set(&s->final, v, f = ++s->nfinal);
         }
         s->out[i] = f;
     }
@@ -210,22 +210,22 @@ static int emit_core(unet__seg *s, int64_t a, int64_t b)
             rc = unet__fail(UNET_E_IO, "writing label rows %lld..%lld failed (callback "
                                        "returned %d)", (long long)a, (long long)b, rc);
     }
-    unet__idmap keep;
+    unet__labelmap keep;
     if (rc == UNET_OK)
-        rc = unet__idmap_init(&keep, s->final.len);
+        rc = unet__labelmap_init(&keep, s->final.len);
     if (rc != UNET_OK)
         return rc;
     for (int64_t i = n; i < rest && rc == UNET_OK; i++) {
         uint32_t v = s->glob[i], f;
-        if (v && v != DROPPED && (f = unet__idmap_get(&s->final, v)))
-            rc = unet__idmap_put(&keep, v, f);
+        if (v && v != DROPPED && (f = unet__labelmap_get(&s->final, v)))
+            rc = unet__labelmap_set(&keep, v, f);
     }
     for (int64_t i = 0; i < s->carry_rows * W && rc == UNET_OK; i++) {
         uint32_t v = s->carry[i], f;
-        if (v && (f = unet__idmap_get(&s->final, v)))
-            rc = unet__idmap_put(&keep, v, f);
+        if (v && (f = unet__labelmap_get(&s->final, v)))
+            rc = unet__labelmap_set(&keep, v, f);
     }
-    unet__idmap_free(&s->final);
+    unet__labelmap_free(&s->final);
     s->final = keep;
     return rc;
 }

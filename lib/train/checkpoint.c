@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "core/version.h"
 #include "io/safetensors.h"
 #include "train/trainer_internal.h"
 
@@ -40,7 +41,7 @@ json_t *unet__trainer_provenance(const struct unet_trainer *t)
             pixels += (double)(s->h * s->w);
     }
     json_object_set_new(p, "software", json_string("libunet"));
-    json_object_set_new(p, "version", json_string(unet_version_string()));
+    json_object_set_new(p, "version", json_string(UNET__VERSION_STRING));
     json_object_set_new(p, "task", json_string(t->data.restoration ? "restoration"
                                                                    : "segmentation"));
     static const char *const targets[] = {"auto", "foreground", "3class", "classes", "image"};
@@ -114,7 +115,7 @@ int unet__trainer_save_model(struct unet_trainer *t, const char *path)
     if (rc == UNET_OK)
         rc = unet__model_refresh(t->model);
     if (rc == UNET_OK)
-        rc = unet_model_save(t->model, path);
+        rc = unet__model_write_file(t->model, path);
     return rc;
 }
 

@@ -90,29 +90,21 @@ static int read_page(unet__tiff_reader *r, int64_t page, float **out)
 {
     const unet__tiff_info *in = unet__tiff_reader_info(r);
     const int64_t count = (int64_t)in->channels * in->height * in->width;
-    static const size_t sizes[] = {0, 1, 2, 2, 4, 4, 8};
-    void *raw = malloc((size_t)count * sizes[in->dtype]);
+    void *raw = NULL;
+    size_t raw_bytes = 0;
     float *f = unet__alloc_floats((size_t)count);
     int rc = UNET_OK;
-    if (!raw || !f)
+    if (!f)
         rc = unet__fail(UNET_E_NOMEM, "out of memory reading a %lld x %lld TIFF page",
                         (long long)in->height, (long long)in->width);
     if (rc == UNET_OK)
-        rc = unet__tiff_read_region(r, page, 0, 0, in->height, in->width, raw);
-    for (int64_t i = 0; rc == UNET_OK && i < count; i++) {
-        switch (in->dtype) {
-        case UNET_U8: f[i] = ((uint8_t *)raw)[i]; break;
-        case UNET_U16: f[i] = ((uint16_t *)raw)[i]; break;
-        case UNET_I16: f[i] = ((int16_t *)raw)[i]; break;
-        case UNET_U32: f[i] = (float)((uint32_t *)raw)[i]; break;
-        case UNET_F32: f[i] = ((float *)raw)[i]; break;
-        default: f[i] = (float)((double *)raw)[i]; break;
-        }
+        rc = unet__tiff_read_region_float(r, page, 0, 0, in->height, in->width, &raw,
+                                          &raw_bytes, f);
+    for (int64_t i = 0; rc == UNET_OK && i < count; i++)
         if (!isfinite(f[i]))
             rc = unet__fail(UNET_E_INVALID_ARG, "page %lld has a non-finite value",
                             (long long)page);
-    }
-    free(raw);
+    unet__free_aligned(raw);
     if (rc != UNET_OK) {
         unet__free_aligned(f);
         return rc;

@@ -1,4 +1,4 @@
-/* Targets, weight maps, distance transform and connected components (see labels.h). */
+/* Targets, weight maps and connected components (see labels.h). */
 #include "train/labels.h"
 
 #include <math.h>
@@ -6,88 +6,7 @@
 #include <string.h>
 
 #include "core/status.h"
-
-/* 1-D squared distance transform of f (n values, INFINITY = no feature) into d, with
- * scratch v (n ints) and z (n + 1 doubles): the lower envelope of parabolas. */
-static void edt_1d(const double *f, int64_t n, double *d, int64_t *v, double *z)
-{
-    int64_t k = -1;
-    for (int64_t q = 0; q < n; q++) {
-        if (isinf(f[q]))
-            continue;
-        if (k < 0) {
-            k = 0;
-            v[0] = q;
-            z[0] = -INFINITY;
-            z[1] = INFINITY;
-            continue;
-        }
-        double s;
-        for (;;) {
-            const int64_t p = v[k];
-            s = ((f[q] + (double)q * q) - (f[p] + (double)p * p)) / (2.0 * (double)(q - p));
-            if (s <= z[k] && k > 0)
-                k--;
-            else
-                break;
-        }
-        if (s <= z[k]) { /* k == 0 and the new parabola dominates everywhere */
-            v[0] = q;
-            z[0] = -INFINITY;
-            z[1] = INFINITY;
-            continue;
-        }
-        k++;
-        v[k] = q;
-        z[k] = s;
-        z[k + 1] = INFINITY;
-    }
-    if (k < 0) {
-        for (int64_t q = 0; q < n; q++)
-            d[q] = INFINITY;
-        return;
-    }
-    int64_t j = 0;
-    for (int64_t q = 0; q < n; q++) {
-        while (z[j + 1] < (double)q)
-            j++;
-        const double dq = (double)(q - v[j]);
-        d[q] = dq * dq + f[v[j]];
-    }
-}
-
-int unet__edt_sq(const uint8_t *feature, int64_t h, int64_t w, double *dist_sq)
-{
-    const int64_t len = h > w ? h : w;
-    double *f = calloc((size_t)len, sizeof *f), *d = malloc((size_t)len * sizeof *d);
-    double *z = malloc((size_t)(len + 1) * sizeof *z);
-    int64_t *v = malloc((size_t)len * sizeof *v);
-    if (!f || !d || !z || !v) {
-        free(f);
-        free(d);
-        free(z);
-        free(v);
-        return unet__fail(UNET_E_NOMEM, "out of memory for a distance transform");
-    }
-    /* Columns first, then rows. */
-    for (int64_t x = 0; x < w; x++) {
-        for (int64_t y = 0; y < h; y++)
-            f[y] = feature[y * w + x] ? 0.0 : INFINITY;
-        edt_1d(f, h, d, v, z);
-        for (int64_t y = 0; y < h; y++)
-            dist_sq[y * w + x] = d[y];
-    }
-    for (int64_t y = 0; y < h; y++) {
-        memcpy(f, dist_sq + y * w, (size_t)w * sizeof *f);
-        edt_1d(f, w, d, v, z);
-        memcpy(dist_sq + y * w, d, (size_t)w * sizeof *d);
-    }
-    free(f);
-    free(d);
-    free(z);
-    free(v);
-    return UNET_OK;
-}
+#include "post/post.h" /* the exact distance transform */
 
 typedef struct bbox {
     int64_t y0, x0, y1, x1; /* inclusive */
@@ -100,6 +19,33 @@ static int cmp_id(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+int64_t unet__label_ids(const int32_t *labels, int64_t count, int32_t *ids)
+{
+    int64_t n = 0;
+    for (int64_t i = 0; i < count; i++)
+        if (labels[i] > 0)
+            ids[n++] = labels[i];
+    qsort(ids, (size_t)n, sizeof *ids, cmp_id);
+    int64_t u = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (u == 0 || ids[i] != ids[u - 1])
+            ids[u++] = ids[i];
+    return u;
+}
+
+int64_t unet__label_index(const int32_t *ids, int64_t n, int32_t label)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        const int64_t mid = (lo + hi) / 2;
+        if (ids[mid] < label)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 int unet__border_weights(const int32_t *labels, int64_t h, int64_t w, double w0, double sigma,
                          float *out)
 {
@@ -108,16 +54,7 @@ int unet__border_weights(const int32_t *labels, int64_t h, int64_t w, double w0,
     int32_t *ids = malloc((size_t)count * sizeof *ids);
     if (!ids)
         return unet__fail(UNET_E_NOMEM, "out of memory for border weights");
-    int64_t nid = 0;
-    for (int64_t i = 0; i < count; i++)
-        if (labels[i] > 0)
-            ids[nid++] = labels[i];
-    qsort(ids, (size_t)nid, sizeof *ids, cmp_id);
-    int64_t u = 0;
-    for (int64_t i = 0; i < nid; i++)
-        if (u == 0 || ids[i] != ids[u - 1])
-            ids[u++] = ids[i];
-    nid = u;
+    const int64_t nid = unet__label_ids(labels, count, ids);
     bbox *boxes = malloc((size_t)(nid ? nid : 1) * sizeof *boxes);
     double *d1 = malloc((size_t)count * sizeof *d1), *d2 = malloc((size_t)count * sizeof *d2);
     if (!boxes || !d1 || !d2) {
@@ -134,16 +71,7 @@ int unet__border_weights(const int32_t *labels, int64_t h, int64_t w, double w0,
             int32_t l = labels[y * w + x];
             if (l <= 0)
                 continue;
-            /* binary search of the id */
-            int64_t lo = 0, hi = nid - 1;
-            while (lo < hi) {
-                int64_t mid = (lo + hi) / 2;
-                if (ids[mid] < l)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            bbox *b = &boxes[lo];
+            bbox *b = &boxes[unet__label_index(ids, nid, l)];
             b->y0 = y < b->y0 ? y : b->y0;
             b->x0 = x < b->x0 ? x : b->x0;
             b->y1 = y > b->y1 ? y : b->y1;
@@ -155,8 +83,8 @@ int unet__border_weights(const int32_t *labels, int64_t h, int64_t w, double w0,
      * which R makes < 1e-6 w0: per instance, distances are computed in its box widened by R. */
     const int64_t margin = (int64_t)ceil(sigma * sqrt(2.0 * log(1e6))) + 1;
     int rc = UNET_OK;
-    uint8_t *feat = NULL;
-    double *dist = NULL;
+    uint8_t *outside = NULL;
+    float *dist = NULL;
     size_t cap = 0;
     for (int64_t k = 0; k < nid && rc == UNET_OK; k++) {
         const bbox *b = &boxes[k];
@@ -167,19 +95,22 @@ int unet__border_weights(const int32_t *labels, int64_t h, int64_t w, double w0,
         const int64_t bh = y1 - y0 + 1, bw = x1 - x0 + 1;
         if ((size_t)(bh * bw) > cap) {
             cap = (size_t)(bh * bw);
-            free(feat);
+            free(outside);
             free(dist);
-            feat = malloc(cap);
+            outside = malloc(cap);
             dist = malloc(cap * sizeof *dist);
-            if (!feat || !dist) {
+            if (!outside || !dist) {
                 rc = unet__fail(UNET_E_NOMEM, "out of memory for border weights");
                 break;
             }
         }
+        /* Distance to the nearest pixel of the instance: the zero pixels of `outside`. */
         for (int64_t y = 0; y < bh; y++)
             for (int64_t x = 0; x < bw; x++)
-                feat[y * bw + x] = labels[(y0 + y) * w + x0 + x] == b->id;
-        if ((rc = unet__edt_sq(feat, bh, bw, dist)) != UNET_OK)
+                outside[y * bw + x] = labels[(y0 + y) * w + x0 + x] != b->id;
+        const unet__grid grid = {1, bh, bw, bh * bw};
+        const double unit[3] = {1, 1, 1};
+        if ((rc = unet__distance_transform(outside, &grid, unit, dist, 1)) != UNET_OK)
             break;
         for (int64_t y = 0; y < bh; y++)
             for (int64_t x = 0; x < bw; x++) {
@@ -197,12 +128,12 @@ int unet__border_weights(const int32_t *labels, int64_t h, int64_t w, double w0,
         for (int64_t i = 0; i < count; i++) {
             double v = 1.0;
             if (labels[i] <= 0 && isfinite(d2[i])) {
-                const double s = sqrt(d1[i]) + sqrt(d2[i]);
+                const double s = d1[i] + d2[i];
                 v += w0 * exp(-s * s / (2 * sigma * sigma));
             }
             out[i] = (float)v;
         }
-    free(feat);
+    free(outside);
     free(dist);
     free(ids);
     free(boxes);

@@ -1,6 +1,6 @@
 /*
  * What training derives from label images: targets (binary foreground, 3-class), the U-Net
- * paper's border weight map, the exact Euclidean distance transform it needs, and connected
+ * paper's border weight map (with post-processing's exact distance transform), and connected
  * components (for instance metrics). Labels are int32 [h][w]: 0 background, > 0 instance or
  * class ids.
  */
@@ -9,11 +9,6 @@
 
 #include <stdint.h>
 
-/* Exact squared Euclidean distance from every pixel to the nearest pixel with feature != 0
- * (Felzenszwalb & Huttenlocher's separable lower-envelope transform); INFINITY when there is
- * none. */
-int unet__edt_sq(const uint8_t *feature, int64_t h, int64_t w, double *dist_sq);
-
 /* The U-Net paper's weight map: w = wc + w0 exp(-(d1 + d2)^2 / (2 sigma^2)) on background
  * pixels, where d1 and d2 are the exact distances to the nearest and second nearest instance;
  * wc (1) on instance pixels. With fewer than two instances d2 is infinite (no border term).
@@ -21,6 +16,12 @@ int unet__edt_sq(const uint8_t *feature, int64_t h, int64_t w, double *dist_sq);
  * differs from the exact map by less than that). */
 int unet__border_weights(const int32_t *labels, int64_t h, int64_t w, double w0, double sigma,
                          float *out);
+
+/* The distinct positive labels of labels[0..count), sorted, into ids (room for count);
+ * returns how many. */
+int64_t unet__label_ids(const int32_t *labels, int64_t count, int32_t *ids);
+/* Index of `label` in the sorted ids[0..n) (it must be there). */
+int64_t unet__label_index(const int32_t *ids, int64_t n, int32_t label);
 
 /* 1 where label > 0, else 0. */
 void unet__target_foreground(const int32_t *labels, int64_t count, float *out);

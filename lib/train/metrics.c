@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "train/labels.h"
 
 void unet__overlap_counts(const uint8_t *pred, const uint8_t *gt, const uint8_t *valid,
                           int64_t count, int64_t *inter, int64_t *npred, int64_t *ngt)
@@ -51,44 +52,17 @@ static int cmp_cand(const void *a, const void *b)
     return (x->g > y->g) - (x->g < y->g);
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-    const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Dense renumbering of positive labels: returns the count; map[i] in 1..count. */
 static int64_t renumber(const int32_t *l, int64_t count, int32_t *map)
 {
-    int32_t *sorted = malloc((size_t)(count ? count : 1) * sizeof *sorted);
-    if (!sorted)
+    int32_t *ids = malloc((size_t)(count ? count : 1) * sizeof *ids);
+    if (!ids)
         return -1;
-    int64_t n = 0;
+    const int64_t n = unet__label_ids(l, count, ids);
     for (int64_t i = 0; i < count; i++)
-        if (l[i] > 0)
-            sorted[n++] = l[i];
-    qsort(sorted, (size_t)n, sizeof *sorted, cmp_i32);
-    int64_t u = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (u == 0 || sorted[i] != sorted[u - 1])
-            sorted[u++] = sorted[i];
-    for (int64_t i = 0; i < count; i++) {
-        if (l[i] <= 0) {
-            map[i] = 0;
-            continue;
-        }
-        int64_t lo = 0, hi = u - 1;
-        while (lo < hi) {
-            int64_t mid = (lo + hi) / 2;
-            if (sorted[mid] < l[i])
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        map[i] = (int32_t)(lo + 1);
-    }
-    free(sorted);
-    return u;
+        map[i] = l[i] > 0 ? (int32_t)(unet__label_index(ids, n, l[i]) + 1) : 0;
+    free(ids);
+    return n;
 }
 
 int unet__metric_instance_match(const int32_t *pred, const int32_t *gt, int64_t count,

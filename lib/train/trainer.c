@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/dtype.h"
 #include "core/rng.h"
 #include "core/status.h"
 #include "train/trainer_internal.h"
@@ -348,25 +349,6 @@ int unet__trainer_add_pair(struct unet_trainer *t, const char *name, const float
     return unet__dataset_add(&t->data, &spec, name, image, c, h, w, labels, targets, tc, split);
 }
 
-/* Element i of a buffer of any element type, as double. */
-static double element(const void *p, int dtype, int64_t i)
-{
-    switch (dtype) {
-    case UNET_U8: return ((const uint8_t *)p)[i];
-    case UNET_U16: return ((const uint16_t *)p)[i];
-    case UNET_I16: return ((const int16_t *)p)[i];
-    case UNET_U32: return ((const uint32_t *)p)[i];
-    case UNET_F32: return ((const float *)p)[i];
-    default: return ((const double *)p)[i];
-    }
-}
-
-static bool valid_dtype(int d)
-{
-    return d == UNET_U8 || d == UNET_U16 || d == UNET_I16 || d == UNET_U32 || d == UNET_F32 ||
-           d == UNET_F64;
-}
-
 UNET_API int unet_trainer_add_data(unet_trainer_t *t, const void *image, unet_dtype_t dtype,
                                    int ndim, const int64_t *shape, const void *labels,
                                    unet_dtype_t label_dtype, int label_ndim,
@@ -375,9 +357,9 @@ UNET_API int unet_trainer_add_data(unet_trainer_t *t, const void *image, unet_dt
     unet__clear_error();
     if (!t || !image || !shape || !labels || !label_shape)
         return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_add_data: NULL argument");
-    if (!valid_dtype(dtype) || !valid_dtype(label_dtype))
+    if (unet__dtype_size(dtype) == 0 || unet__dtype_size(label_dtype) == 0)
         return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_add_data: unknown element type %d",
-                          valid_dtype(dtype) ? label_dtype : dtype);
+                          unet__dtype_size(dtype) ? label_dtype : dtype);
     if (split < UNET_SPLIT_AUTO || split > UNET_SPLIT_VAL)
         return unet__fail(UNET_E_INVALID_ARG, "split %d is not UNET_SPLIT_AUTO, _TRAIN or "
                                               "_VAL", split);
@@ -404,7 +386,7 @@ UNET_API int unet_trainer_add_data(unet_trainer_t *t, const void *image, unet_dt
     if (!img)
         return unet__fail(UNET_E_NOMEM, "out of memory copying a training image");
     for (int64_t i = 0; i < count; i++) {
-        img[i] = (float)element(image, dtype, i);
+        img[i] = (float)unet__dtype_get(image, dtype, i);
         if (!isfinite(img[i])) {
             unet__free_aligned(img);
             return unet__fail(UNET_E_INVALID_ARG, "image element %lld is not finite",
@@ -425,7 +407,7 @@ UNET_API int unet_trainer_add_data(unet_trainer_t *t, const void *image, unet_dt
             rc = unet__fail(UNET_E_NOMEM, "out of memory copying targets");
         } else {
             for (int64_t i = 0; i < lc * hw && rc == UNET_OK; i++) {
-                tg[i] = (float)element(labels, label_dtype, i);
+                tg[i] = (float)unet__dtype_get(labels, label_dtype, i);
                 if (!isfinite(tg[i]))
                     rc = unet__fail(UNET_E_INVALID_ARG, "target element %lld is not finite",
                                     (long long)i);
@@ -442,7 +424,7 @@ UNET_API int unet_trainer_add_data(unet_trainer_t *t, const void *image, unet_dt
         if (rc == UNET_OK && !lab)
             rc = unet__fail(UNET_E_NOMEM, "out of memory copying labels");
         for (int64_t i = 0; rc == UNET_OK && i < hw; i++) {
-            double v = element(labels, label_dtype, i);
+            double v = unet__dtype_get(labels, label_dtype, i);
             if (!(v >= 0 && v <= 2147483647.0 && v == floor(v)) &&
                 !(t->o.ignore_label >= 0 && v == (double)t->o.ignore_label))
                 rc = unet__fail(UNET_E_INVALID_ARG, "label %g at (%lld, %lld) is not a "

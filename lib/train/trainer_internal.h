@@ -6,7 +6,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#include "api/model_internal.h"
+#include "model/model.h"
 #include "train/data.h"
 #include "train/loss.h"
 #include "train/optim.h"

@@ -86,8 +86,7 @@ static int validate_sample(struct unet_trainer *t, const unet_predict_opts_t *po
         goto done;
     }
     uint8_t *pred_fg = valid + hw, *gt_fg = valid + 2 * hw;
-    const int64_t shape[3] = {s->c, h, w};
-    rc = unet_predict(t->model, popts, s->image, UNET_F32, 3, shape, out, (size_t)(oc * hw));
+    rc = unet__predict_memory(t->model, popts, s->image, UNET_F32, 1, s->c, h, w, out);
     if (rc != UNET_OK) {
         unet__fail_context(rc, "validation");
         goto done;

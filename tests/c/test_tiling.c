@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/model_internal.h"
+#include "model/model.h"
 #include "predict/predict.h"
 #include "unet.h"
 

@@ -16,8 +16,8 @@
 
 #include "unet.h"
 
-#include "api/model_internal.h"
 #include "core/rng.h"
+#include "model/model.h"
 #include "train/train_graph.h"
 
 /* ---------------------------------------------------------------- the generic checker */

@@ -16,6 +16,7 @@
 
 #include "core/rng.h"
 #include "kernels/train_gemm.h"
+#include "post/post.h"
 #include "train/data.h"
 #include "train/labels.h"
 #include "train/loss.h"
@@ -180,17 +181,23 @@ END_TEST
 
 /* ---------------------------------------------------------------- labels */
 
+/* The border weights' distance transform (post/distance.c): squared distances are exact
+ * integers in float, so each distance is exactly the float nearest the true one. */
 START_TEST(distance_transform_is_exact)
 {
     unet__rng r;
     unet__rng_seed(&r, 3);
     const int64_t h = 23, w = 31;
-    uint8_t f[23 * 31];
-    double d[23 * 31];
+    const unet__grid grid = {1, h, w, h * w};
+    const double unit[3] = {1, 1, 1};
+    uint8_t f[23 * 31], outside[23 * 31];
+    float d[23 * 31];
     for (int round = 0; round < 4; round++) {
-        for (int i = 0; i < h * w; i++)
+        for (int i = 0; i < h * w; i++) {
             f[i] = unet__rng_uniform(&r) < (round == 0 ? 0.005 : 0.05 * round);
-        ck_assert_int_eq(unet__edt_sq(f, h, w, d), UNET_OK);
+            outside[i] = !f[i];
+        }
+        ck_assert_int_eq(unet__distance_transform(outside, &grid, unit, d, 1), UNET_OK);
         for (int64_t y = 0; y < h; y++)
             for (int64_t x = 0; x < w; x++) {
                 double best = INFINITY;
@@ -200,12 +207,12 @@ START_TEST(distance_transform_is_exact)
                             double v = (double)((y - yy) * (y - yy) + (x - xx) * (x - xx));
                             best = v < best ? v : best;
                         }
-                ck_assert_msg(d[y * w + x] == best, "(%lld,%lld): %g vs %g", (long long)y,
-                              (long long)x, d[y * w + x], best);
+                ck_assert_msg(d[y * w + x] == (float)sqrt(best), "(%lld,%lld): %g vs %g",
+                              (long long)y, (long long)x, (double)d[y * w + x], sqrt(best));
             }
     }
-    memset(f, 0, sizeof f);
-    unet__edt_sq(f, h, w, d);
+    memset(outside, 1, sizeof outside);
+    unet__distance_transform(outside, &grid, unit, d, 1);
     ck_assert(isinf(d[0]) && isinf(d[h * w - 1]));
 }
 END_TEST

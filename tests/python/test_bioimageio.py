@@ -5,10 +5,12 @@ import os
 import re
 
 import numpy as np
-import onnx
 import pytest
-import torch
-from onnx import numpy_helper
+from conftest import require
+
+onnx = require("onnx")
+torch = require("torch")
+numpy_helper = require("onnx.numpy_helper")
 
 import unet
 from unet.torch import UNet

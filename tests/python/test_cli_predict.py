@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tifffile
+from conftest import require
+
+tifffile = require("tifffile")
 
 import unet
 

@@ -10,7 +10,9 @@ import subprocess
 
 import numpy as np
 import pytest
-import tifffile
+from conftest import require
+
+tifffile = require("tifffile")
 
 import unet
 from unet import post

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tifffile
+from conftest import require
+
+tifffile = require("tifffile")
 
 import unet
 from unet.importer import ImportError_, import_bioimageio, import_state_dict
@@ -52,8 +54,8 @@ def test_bioimageio_through_unet_predict_tiles(tmp_path):
 
 
 def test_unsupported_onnx_names_the_node(tmp_path):
-    import onnx
-    from onnx import TensorProto, helper
+    onnx = require("onnx")
+    TensorProto, helper = onnx.TensorProto, require("onnx.helper")
     w = helper.make_tensor("w", TensorProto.FLOAT, [4, 1, 3, 3], np.zeros(36, np.float32))
     nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv0", pads=[1, 1, 1, 1],
                               kernel_shape=[3, 3]),
@@ -71,7 +73,7 @@ def test_unsupported_onnx_names_the_node(tmp_path):
 
 
 def test_state_dict_import(tmp_path):
-    import torch
+    torch = require("torch")
     from unet.torch import UNet
     cfg = {"depth": 2, "base_features": 4, "block": "cbr"}
     module = UNet(cfg).eval()

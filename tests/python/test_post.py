@@ -1,7 +1,7 @@
 """unet.post against scipy.ndimage and scikit-image, and on real nuclei.
 
-scipy and skimage are required (Debian python3-scipy, python3-skimage): a missing one fails
-this file at import instead of skipping. The last test imports the bioimage.io nuclei model,
+scipy and skimage are needed (Debian python3-scipy, python3-skimage): without one the file is
+skipped with the reason printed (conftest.require), and under CI=true it fails. The last test imports the bioimage.io nuclei model,
 predicts nuclei2d/img2d.tif and measures foreground IoU, object counts and instance F1 of
 connected components and of the distance-transform watershed against mask2d.tif.
 """
@@ -9,11 +9,13 @@ import os
 
 import numpy as np
 import pytest
-import tifffile
-from scipy import ndimage as ndi
-from scipy.optimize import linear_sum_assignment
-from skimage.feature import peak_local_max
-from skimage.segmentation import watershed as sk_watershed
+from conftest import require
+
+tifffile = require("tifffile")
+ndi = require("scipy.ndimage")
+linear_sum_assignment = require("scipy.optimize").linear_sum_assignment
+peak_local_max = require("skimage.feature").peak_local_max
+sk_watershed = require("skimage.segmentation").watershed
 
 import unet
 from unet import post

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tifffile
+from conftest import require
+
+tifffile = require("tifffile")
 from PIL import Image
 
 import unet

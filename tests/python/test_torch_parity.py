@@ -5,7 +5,9 @@ import re
 
 import numpy as np
 import pytest
-import torch
+from conftest import require
+
+torch = require("torch")
 
 import unet
 from unet.torch import UNet, export, load

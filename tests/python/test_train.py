@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tifffile
+from conftest import require
+
+tifffile = require("tifffile")
 
 import unet
 from unet.train import Trainer
@@ -264,7 +266,7 @@ def test_cli_train_ctrl_c_saves(tmp_path):
 def test_restoration_metrics_match_numpy():
     """PSNR and SSIM of the trainer's validation against a NumPy/SciPy implementation of
     skimage's definitions (a model made to output one constant, so the prediction is known)."""
-    from scipy.ndimage import gaussian_filter
+    gaussian_filter = require("scipy.ndimage").gaussian_filter
 
     model = unet.Model.create({"depth": 2, "base_features": 8})
     state = {k: np.zeros_like(v) for k, v in model.state_dict().items()}
@@ -295,7 +297,7 @@ def test_border_weights_match_scipy():
     """The U-Net paper's weight map (w0 10, sigma 5) against SciPy's exact distance transform,
     seen through the validation loss: a model whose logits are all 0 has bce log 2 at every
     pixel, so the loss is log 2 x the mean weight."""
-    from scipy.ndimage import distance_transform_edt
+    distance_transform_edt = require("scipy.ndimage").distance_transform_edt
 
     model = unet.Model.create({"depth": 2, "base_features": 8})
     model.load_state_dict({k: np.zeros_like(v) for k, v in model.state_dict().items()})

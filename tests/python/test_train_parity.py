@@ -8,8 +8,10 @@ import math
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
+from conftest import require
+
+torch = require("torch")
+F = require("torch.nn.functional")
 
 import unet
 import unet.torch as ut

@@ -20,34 +20,7 @@
 #include <time.h>
 
 #include "unet.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    if (n == 0)
-        return NAN;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+#include "bench_time.h"
 
 static int die(const char *what)
 {
@@ -230,15 +203,15 @@ int main(int argc, char **argv)
         state = state * 6364136223846793005ull + 1442695040888963407ull;
         nucleus c = nc[(state >> 33) % (uint64_t)n];
         unet_click_session_t *s;
-        double t0 = now();
+        double t0 = bench_now();
         if (unet_click_session_create(m, o, img, UNET_U16, 2, shape, &s) != UNET_OK)
             return die("session");
-        double t1 = now(), c1 = cpu_now();
+        double t1 = bench_now(), c1 = bench_cpu_now();
         unet_click_result_t *res;
         if (unet_click(s, c.x, c.y, 0, &res) != UNET_OK)
             return die("click");
-        double t2 = now();
-        first_cpu[r] = 1e3 * (cpu_now() - c1);
+        double t2 = bench_now();
+        first_cpu[r] = 1e3 * (bench_cpu_now() - c1);
         found += area_of(res) > 0;
         clicks++;
         if (verbose) {
@@ -264,10 +237,10 @@ int main(int argc, char **argv)
                 continue;
             int64_t r0, r1;
             unet_click_session_stats(s, &r0, NULL, NULL);
-            double a = now();
+            double a = bench_now();
             if (unet_click(s, nc[k].x, nc[k].y, 0, &res) != UNET_OK)
                 return die("click");
-            double ms = 1e3 * (now() - a);
+            double ms = 1e3 * (bench_now() - a);
             later[nlater++] = ms;
             unet_click_session_stats(s, &r1, NULL, NULL);
             if (verbose) {
@@ -295,20 +268,20 @@ int main(int argc, char **argv)
                 f = nc[k];
                 break;
             }
-        double a = now(), ac = cpu_now();
+        double a = bench_now(), ac = bench_cpu_now();
         if (unet_click(s, f.x, f.y, 0, &res) != UNET_OK)
             return die("click");
-        far[r] = 1e3 * (now() - a);
-        far_cpu[r] = 1e3 * (cpu_now() - ac);
+        far[r] = 1e3 * (bench_now() - a);
+        far_cpu[r] = 1e3 * (bench_cpu_now() - ac);
         unet_click_result_free(res);
         unet_click_session_free(s);
     }
     double px = 0;
     for (int r = 0; r < runs; r++)
         px += (double)first_px[r] / runs;
-    double mc = median(create, runs), mf = median(first, runs), ml = median(later, nlater);
-    double mcached = median(cached, ncached), mfar = median(far, runs);
-    double mfc = median(first_cpu, runs), mfarc = median(far_cpu, runs);
+    double mc = bench_median(create, runs), mf = bench_median(first, runs), ml = bench_median(later, nlater);
+    double mcached = bench_median(cached, ncached), mfar = bench_median(far, runs);
+    double mfc = bench_median(first_cpu, runs), mfarc = bench_median(far_cpu, runs);
     printf("session create: median %.2f ms\n", mc);
     printf("first click:    median %.1f ms (min %.1f, max %.1f; whole-plane statistics "
            "included; mean %.0f network input pixels)\n", mf, first[0], first[runs - 1], px);

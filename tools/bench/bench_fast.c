@@ -19,7 +19,9 @@
  * shared machine, leaves out the time other processes hold the core); net always prints both.
  * Every mode prints one line "RESULT key=value ..." for scripts (tools/bench/bench.py).
  */
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -28,38 +30,13 @@
 #include <time.h>
 
 #include "unet.h"
-#include "api/model_internal.h"
+#include "bench_time.h"
 #include "core/alloc.h"
 #include "graph/exec_fast.h"
 #include "kernels/blocked.h"
 #include "kernels/dispatch.h"
 #include "kernels/pack.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+#include "model/model.h"
 
 static int use_cpu_time;
 
@@ -131,6 +108,7 @@ static void parse(int argc, char **argv, opts *o)
 
 /* ---------------------------------------------------------------- FMA peak */
 
+#if defined(__x86_64__)
 #define PEAK_ITERS 20000000L
 
 __attribute__((target("avx2,fma"))) static double peak_avx2_thread(float seed)
@@ -182,16 +160,24 @@ static double measure_peak(int isa, int threads, int reps)
     if (reps > 16)
         reps = 16;
     for (int r = 0; r < reps; r++) {
-        const double t0 = now(), c0 = cpu_now();
+        const double t0 = bench_now(), c0 = bench_cpu_now();
 #pragma omp parallel num_threads(threads) reduction(+ : sink)
         sink += isa == UNET__ISA_AVX512 ? peak_avx512_thread(1.0f + omp_get_thread_num())
                                         : peak_avx2_thread(1.0f + omp_get_thread_num());
-        t[r] = use_cpu_time ? (cpu_now() - c0) / threads : now() - t0;
+        t[r] = use_cpu_time ? (bench_cpu_now() - c0) / threads : bench_now() - t0;
     }
     if (sink == 42.0)
         printf("(sink)\n");
-    return flops / median(t, reps) * 1e-9;
+    return flops / bench_median(t, reps) * 1e-9;
 }
+#else
+/* The FMA chains are written for x86-64: elsewhere the peak is unknown (NaN). */
+static double measure_peak(int isa, int threads, int reps)
+{
+    (void)isa, (void)threads, (void)reps;
+    return NAN;
+}
+#endif
 
 static void mode_peak(const opts *o)
 {
@@ -241,7 +227,7 @@ static void mode_kernel(const opts *o)
     const int reps = o->reps > 64 ? 64 : o->reps;
     const unsigned env = unet__fpenv_enter();
     for (int r = 0; r < reps; r++) {
-        const double t0 = now(), c0 = cpu_now();
+        const double t0 = bench_now(), c0 = bench_cpu_now();
         for (int64_t y = 0; y < H; y++) {
             for (int b = 0; b < nblk; b++) {
                 ptr[b] = in + b * plane + y * rs; /* tap (0,0) of output (y, 0) */
@@ -250,10 +236,10 @@ static void mode_kernel(const opts *o)
             a.out = out + y * W * 16;
             K->rowconv(&a);
         }
-        t[r] = use_cpu_time ? cpu_now() - c0 : now() - t0;
+        t[r] = use_cpu_time ? bench_cpu_now() - c0 : bench_now() - t0;
     }
     unet__fpenv_leave(env);
-    const double sec = median(t, reps), best = t[0]; /* median() sorted t */
+    const double sec = bench_median(t, reps), best = t[0]; /* bench_median() sorted t */
     const double gflops = 2.0 * o->cin * o->cout * k * k * H * W / sec * 1e-9;
     const double best_gflops = 2.0 * o->cin * o->cout * k * k * H * W / best * 1e-9;
     const double peak = measure_peak(isa == UNET__ISA_AVX512 ? isa : UNET__ISA_AVX2, 1, 3);
@@ -334,16 +320,16 @@ static void run_model(const opts *o, const char *cfg, int64_t size, const char *
     const int reps = o->reps > 64 ? 64 : o->reps;
     for (int r = 0; r < reps; r++) {
         eo.node_seconds = o->profile ? prof : NULL;
-        const double t0 = now(), c0 = cpu_now();
+        const double t0 = bench_now(), c0 = bench_cpu_now();
         unet__exec_fast(&m->fast, x, 1, size, size, y, o->threads, &eo);
-        t[r] = now() - t0;
-        tc[r] = (cpu_now() - c0) / o->threads;
+        t[r] = bench_now() - t0;
+        tc[r] = (bench_cpu_now() - c0) / o->threads;
         if (o->profile)
             for (int i = 0; i < m->graph.count; i++)
                 acc[(size_t)i * 64 + (size_t)r] = prof[i];
     }
-    const double sec = median(t, reps), flops = graph_flops(&m->graph, 1, size, size);
-    const double cpu = median(tc, reps);
+    const double sec = bench_median(t, reps), flops = graph_flops(&m->graph, 1, size, size);
+    const double cpu = bench_median(tc, reps);
     const int isa = o->isa >= 0 ? o->isa : unet__isa_default();
     printf("%s %lldx%lld, %s%s, %d thread(s): median %.1f ms (min %.1f), %.1f GFLOP/s "
            "(%.2f GFLOP); CPU time per thread %.1f ms\n",
@@ -363,10 +349,10 @@ static void run_model(const opts *o, const char *cfg, int64_t size, const char *
         unet__graph_axis_size(&m->graph, size, &oh, hs);
         double total = 0;
         for (int i = 0; i < m->graph.count; i++)
-            total += median(acc + (size_t)i * 64, reps);
+            total += bench_median(acc + (size_t)i * 64, reps);
         for (int i = 0; i < m->graph.count; i++) {
             const unet__node *nd = &m->graph.nodes[i];
-            const double s = median(acc + (size_t)i * 64, reps);
+            const double s = bench_median(acc + (size_t)i * 64, reps);
             double f = 0;
             if (nd->op == UNET__OP_CONV || nd->op == UNET__OP_CONV_T) {
                 const double c = m->graph.nodes[nd->in[0]].channels;

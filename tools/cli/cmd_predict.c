@@ -1,11 +1,11 @@
 /* unet predict: a TIFF through a model into a TIFF, streaming, with a progress bar and Ctrl-C. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common.h"
+#include "progress.h"
 
 static const char *const usage_predict =
     "usage: unet predict --model M IN.tif -o|--output OUT.tif [options]\n"
@@ -28,41 +28,26 @@ static const char *const usage_predict =
     "  --quiet           no progress bar\n"
     "Ctrl-C cancels and removes the partial output.\n";
 
-/* The options object the SIGINT handler cancels; cancelling is one atomic store, which is
- * safe in a signal handler. */
-static unet_predict_opts_t *volatile running_opts;
-
-static void on_sigint(int sig)
+static void cancel_predict(void *opts)
 {
-    (void)sig;
-    if (running_opts)
-        unet_predict_opts_cancel(running_opts);
+    unet_predict_opts_cancel(opts);
 }
 
 typedef struct bar {
-    double start;
+    cli_progress p;
     double pixels;
-    int drawn;
 } bar;
 
-/* A one-line progress bar with rate and ETA, redrawn in place on a terminal. */
+/* The progress bar with the rate in megapixels per second. */
 static int draw_bar(void *user, double fraction, const char *stage)
 {
     bar *b = user;
-    double elapsed = cli_now_seconds() - b->start;
-    double eta = fraction > 0.01 ? elapsed * (1 - fraction) / fraction : -1;
-    char eta_text[32] = "--:--";
-    if (eta >= 0)
-        snprintf(eta_text, sizeof eta_text, "%02d:%02d", (int)eta / 60, (int)eta % 60);
-    int width = 30, filled = (int)(fraction * width + 0.5);
-    char line[64];
-    for (int i = 0; i < width; i++)
-        line[i] = i < filled ? '#' : '.';
-    line[width] = '\0';
-    double rate = elapsed > 0 ? fraction * b->pixels / elapsed / 1e6 : 0;
-    fprintf(stderr, "\r%-11s [%s] %5.1f%%  %6.2f Mpx/s  ETA %s ", stage, line,
-            fraction * 100, rate, eta_text);
-    b->drawn = 1;
+    const double elapsed = cli_now_seconds() - b->p.start;
+    char label[32], rate[32];
+    snprintf(label, sizeof label, "%-11s", stage);
+    snprintf(rate, sizeof rate, "%6.2f Mpx/s  ",
+             elapsed > 0 ? fraction * b->pixels / elapsed / 1e6 : 0);
+    cli_progress_draw(&b->p, label, fraction, rate);
     return 0;
 }
 
@@ -205,21 +190,15 @@ int cmd_predict(int argc, char **argv)
     rc = unet_model_load(model_path, &m);
     if (rc == UNET_OK)
         rc = unet_tiff_info(in, &planes, &channels, &h, &w, &dtype);
-    bar b = {cli_now_seconds(), (double)planes * (double)h * (double)w, 0};
+    bar b = {{0, 0}, (double)planes * (double)h * (double)w};
+    cli_progress_start(&b.p);
     if (rc == UNET_OK && !quiet && isatty(STDERR_FILENO))
         rc = unet_predict_opts_set_progress(o, draw_bar, &b);
     if (rc == UNET_OK) {
-        running_opts = o;
-        struct sigaction sa, old;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_sigint;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old);
+        cli_sigint_begin(cancel_predict, o);
         rc = unet_predict_tiff(m, o, in, out, output, flags);
-        sigaction(SIGINT, &old, NULL);
-        running_opts = NULL;
-        if (b.drawn)
-            fputc('\n', stderr);
+        cli_sigint_end();
+        cli_progress_end(&b.p);
     }
     int status = 0;
     if (rc == UNET_E_CANCELLED) {
@@ -230,7 +209,7 @@ int cmd_predict(int argc, char **argv)
     } else if (!quiet) {
         fprintf(stderr, "predicted %s (%lld plane%s, %lld x %lld) -> %s in %.2f s\n", in,
                 (long long)planes, planes == 1 ? "" : "s", (long long)h, (long long)w, out,
-                cli_now_seconds() - b.start);
+                cli_now_seconds() - b.p.start);
     }
     unet_model_free(m);
     unet_predict_opts_free(o);

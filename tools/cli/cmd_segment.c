@@ -2,7 +2,6 @@
  * optional outlines (PNG) and measurements (CSV); a progress bar over the batch and Ctrl-C. */
 #include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "progress.h"
 #include "segment_out.h"
 
 static const char *const usage_segment =
@@ -31,18 +31,14 @@ static const char *const usage_segment =
     "  --quiet           no progress bar\n"
     "The object count of every image is printed on stdout. Ctrl-C cancels.\n";
 
-static unet_segment_opts_t *volatile running_opts;
-
-static void on_sigint(int sig)
+static void cancel_segment(void *opts)
 {
-    (void)sig;
-    if (running_opts)
-        unet_segment_opts_cancel(running_opts);
+    unet_segment_opts_cancel(opts);
 }
 
 typedef struct batch_bar {
-    double start;
-    int index, total, drawn;
+    cli_progress p;
+    int index, total;
 } batch_bar;
 
 /* One line over the whole batch: images done plus the current image's fraction. */
@@ -50,18 +46,9 @@ static int draw_bar(void *user, double fraction, const char *stage)
 {
     batch_bar *b = user;
     (void)stage;
-    double f = (b->index + fraction) / b->total, elapsed = cli_now_seconds() - b->start;
-    char eta[32] = "--:--", line[31];
-    if (f > 0.01) {
-        double s = elapsed * (1 - f) / f;
-        snprintf(eta, sizeof eta, "%02d:%02d", (int)s / 60, (int)s % 60);
-    }
-    for (int i = 0; i < 30; i++)
-        line[i] = i < (int)(f * 30 + 0.5) ? '#' : '.';
-    line[30] = '\0';
-    fprintf(stderr, "\rsegment %d/%d [%s] %5.1f%%  ETA %s ", b->index + 1, b->total, line,
-            f * 100, eta);
-    b->drawn = 1;
+    char label[48];
+    snprintf(label, sizeof label, "segment %d/%d", b->index + 1, b->total);
+    cli_progress_draw(&b->p, label, (b->index + fraction) / b->total, "");
     return 0;
 }
 
@@ -326,15 +313,11 @@ int cmd_segment(int argc, char **argv)
     if (!status && folder &&
         (make_dir(out) || (overlay && make_dir(overlay)) || (measure && make_dir(measure))))
         status = 1;
-    batch_bar bar = {cli_now_seconds(), 0, (int)inputs.n, 0};
+    batch_bar bar = {{0, 0}, 0, (int)inputs.n};
+    cli_progress_start(&bar.p);
     if (!status && !quiet && isatty(STDERR_FILENO))
         unet_segment_opts_set_progress(so, draw_bar, &bar);
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    running_opts = so;
-    sigaction(SIGINT, &sa, &old);
+    cli_sigint_begin(cancel_segment, so);
     int failures = 0;
     for (size_t k = 0; k < inputs.n && !status; k++) {
         bar.index = (int)k;
@@ -356,17 +339,14 @@ int cmd_segment(int argc, char **argv)
         free(ov);
         free(me);
         if (s == 130) {
-            if (bar.drawn)
-                fputc('\n', stderr);
+            cli_progress_end(&bar.p);
             fprintf(stderr, "unet: segment: cancelled\n");
             status = 130;
         }
         failures += s == 1;
     }
-    sigaction(SIGINT, &old, NULL);
-    running_opts = NULL;
-    if (bar.drawn && status != 130)
-        fputc('\n', stderr);
+    cli_sigint_end();
+    cli_progress_end(&bar.p);
     if (!status && failures)
         status = 1;
     unet_model_free(m);

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "progress.h"
 
 static const char *const usage_train =
     "usage: unet train --images DIR --labels DIR (--config CFG.json | --from MODEL) -o OUT.unet\n"
@@ -44,13 +44,9 @@ static const char *const usage_train =
     "Writes the best validated model (the last one without validation data) to OUT.unet.\n"
     "Ctrl-C stops after the current step and saves what was trained.\n";
 
-static unet_trainer_t *volatile running;
-
-static void on_sigint(int sig)
+static void cancel_training(void *trainer)
 {
-    (void)sig;
-    if (running)
-        unet_trainer_cancel(running); /* one atomic store: safe in a signal handler */
+    unet_trainer_cancel(trainer);
 }
 
 typedef struct line {
@@ -65,14 +61,13 @@ static int draw(void *user, int64_t step, int64_t total, double loss, double met
     line *l = user;
     double elapsed = cli_now_seconds() - l->start;
     double rate = elapsed > 0 ? (double)step / elapsed : 0;
-    double eta = rate > 0 ? (double)(total - step) / rate : 0;
-    char m[32] = "-";
+    char m[32] = "-", eta[32];
+    cli_format_eta(rate > 0 ? (double)(total - step) / rate : 0, eta);
     if (!isnan(metric))
         snprintf(m, sizeof m, "%.4f", metric);
     if (l->tty) {
-        fprintf(stderr, "\rstep %lld/%lld  loss %.4f  val %s  %.2f steps/s  ETA %02d:%02d  ",
-                (long long)step, (long long)total, loss, m, rate, (int)eta / 60,
-                (int)eta % 60);
+        fprintf(stderr, "\rstep %lld/%lld  loss %.4f  val %s  %.2f steps/s  ETA %s  ",
+                (long long)step, (long long)total, loss, m, rate, eta);
         l->drawn = 1;
     } else if (!isnan(metric) && metric != l->last_metric) {
         fprintf(stderr, "step %lld/%lld  loss %.4f  val %s  %.2f steps/s\n", (long long)step,
@@ -316,15 +311,9 @@ int cmd_train(int argc, char **argv)
         }
     }
     if (rc == UNET_OK) {
-        running = t;
-        struct sigaction sa, old;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_sigint;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old);
+        cli_sigint_begin(cancel_training, t);
         rc = unet_trainer_train(t);
-        sigaction(SIGINT, &old, NULL);
-        running = NULL;
+        cli_sigint_end();
         if (l.drawn)
             fputc('\n', stderr);
     }

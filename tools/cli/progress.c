@@ -1,0 +1,73 @@
+/* Progress bar and Ctrl-C for the `unet` commands (see progress.h). */
+#include "progress.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+
+#define BAR_WIDTH 30
+
+void cli_progress_start(cli_progress *p)
+{
+    p->start = cli_now_seconds();
+    p->drawn = 0;
+}
+
+void cli_format_eta(double seconds, char text[32])
+{
+    if (seconds < 0)
+        snprintf(text, 32, "--:--");
+    else
+        snprintf(text, 32, "%02d:%02d", (int)seconds / 60, (int)seconds % 60);
+}
+
+void cli_progress_draw(cli_progress *p, const char *label, double fraction, const char *extra)
+{
+    const double elapsed = cli_now_seconds() - p->start;
+    char eta[32], line[BAR_WIDTH + 1];
+    cli_format_eta(fraction > 0.01 ? elapsed * (1 - fraction) / fraction : -1, eta);
+    const int filled = (int)(fraction * BAR_WIDTH + 0.5);
+    for (int i = 0; i < BAR_WIDTH; i++)
+        line[i] = i < filled ? '#' : '.';
+    line[BAR_WIDTH] = '\0';
+    fprintf(stderr, "\r%s [%s] %5.1f%%  %sETA %s ", label, line, fraction * 100, extra, eta);
+    p->drawn = 1;
+}
+
+void cli_progress_end(cli_progress *p)
+{
+    if (p->drawn)
+        fputc('\n', stderr);
+    p->drawn = 0;
+}
+
+static cli_cancel_fn volatile cancel_fn;
+static void *volatile cancel_target;
+static struct sigaction previous;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    if (cancel_fn)
+        cancel_fn(cancel_target);
+}
+
+void cli_sigint_begin(cli_cancel_fn cancel, void *target)
+{
+    cancel_target = target;
+    cancel_fn = cancel;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &previous);
+}
+
+void cli_sigint_end(void)
+{
+    sigaction(SIGINT, &previous, NULL);
+    cancel_fn = NULL;
+    cancel_target = NULL;
+}
