@@ -1,5 +1,5 @@
 /* Many host threads on one model with cancels arriving at random: 8 threads x 200 predictions,
- * a ninth thread cancelling any of them at random moments, and progress callbacks that cancel
+ * a ninth thread cancelling half of them at random moments, and progress callbacks that cancel
  * at random. Every call must end OK with exactly the single-threaded reference result, or
  * UNET_E_CANCELLED; nothing else, nothing leaked (the sanitizer build checks leaks at exit).
  * Public API only. */
@@ -83,7 +83,9 @@ static void *cancel_loop(void *arg)
 {
     canceller *c = arg;
     while (atomic_load(&running) > 0) {
-        worker *w = &c->workers[next_random(&c->rng) % THREADS];
+        /* Odd workers only: the even ones are cancelled by their own progress callbacks
+         * alone, so some calls complete however slow the build (the sanitizer's is). */
+        worker *w = &c->workers[1 + 2 * (next_random(&c->rng) % (THREADS / 2))];
         unet_predict_opts_cancel(w->opts);
         c->sent++;
         struct timespec pause = {0, (long)(next_random(&c->rng) % 3000000)};

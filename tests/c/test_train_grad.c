@@ -275,8 +275,13 @@ END_TEST
 
 START_TEST(float_matches_double)
 {
+    /* Batchnorm after the ReLU in the first config: with a conv -> batchnorm first layer the
+     * loss is exactly invariant to the input's scale and offset, so the input gradient is the
+     * small remainder of a projection that cancels terms much larger than itself, and its
+     * float rounding depends on whether the compiler fuses multiply-adds (1e-2 relative
+     * without FMA). "crb" keeps batch statistics in the comparison without that degeneracy. */
     const char *cfgs[] = {
-        "{\"depth\":3,\"base_features\":8,\"block\":\"cbrcbr\",\"final_activation\":"
+        "{\"depth\":3,\"base_features\":8,\"block\":\"crbcrb\",\"final_activation\":"
         "\"sigmoid\"}",
         "{\"depth\":3,\"base_features\":8,\"block\":\"cgrcgl\",\"upsample\":\"bilinear\","
         "\"out_channels\":3,\"final_activation\":\"softmax\",\"downsample\":\"avgpool\"}",
