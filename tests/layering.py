@@ -1,9 +1,9 @@
 """Fail on an #include that reaches up the library's layer order (README, "Layout").
 
-core <- (kernels, io) <- graph <- model <- (predict, post) <- segment <- (click, train) <- api
+core <- (sample, kernels, io) <- graph <- model <- (predict, post) <- segment <- (click, train) <- api
 
 A file in lib/<layer>/ may include headers of its own layer and of layers below it, never of
-a layer above it nor of a sibling in the same rank (kernels and io, predict and post, click
+a layer above it nor of a sibling in the same rank (sample, kernels and io; predict and post; click
 and train know nothing of each other). Every `#include "..."` line under lib/ is read;
 "unet.h" (the public header) is allowed everywhere. Prints each violation and exits 1, or
 prints a one-line summary and exits 0.
@@ -12,7 +12,7 @@ import os
 import re
 import sys
 
-RANK = {"core": 0, "kernels": 1, "io": 1, "graph": 2, "model": 3, "predict": 4, "post": 4,
+RANK = {"core": 0, "sample": 1, "kernels": 1, "io": 1, "graph": 2, "model": 3, "predict": 4, "post": 4,
         "segment": 5, "click": 6, "train": 6, "api": 7}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 

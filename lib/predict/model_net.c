@@ -87,7 +87,9 @@ int unet__predict_with_model(const struct unet_model *m, const struct unet_predi
         unet__predict_opts_defaults(&defaults);
         opts = &defaults;
     }
-    int rc = unet__model_sync(m);
+    int rc = unet__predict_opts_check(opts);
+    if (rc == UNET_OK)
+        rc = unet__model_sync(m);
     if (rc != UNET_OK)
         return rc;
     unet__net net;
