@@ -12,7 +12,7 @@ from . import _lib, _predict
 from ._lib import lib
 from ._handle import OwnedHandle
 from ._options import Options
-from .model import DtypeError, Model, ShapeError, UnetError, _check, _native
+from .model import DtypeError, Model, UnetError, _check
 
 _DTYPES = {np.dtype(np.uint8): _lib.U8, np.dtype(np.uint16): _lib.U16,
            np.dtype(np.int16): _lib.I16, np.dtype(np.uint32): _lib.U32,
@@ -52,24 +52,36 @@ class ClickSession(OwnedHandle):
         if x.dtype.newbyteorder("=") not in _DTYPES:
             raise DtypeError(_lib.E_INVALID_ARG, "click sessions take uint8, uint16, int16, "
                              "uint32, float32 or float64 images, not %s" % x.dtype)
-        try:
-            axes = _predict.resolve_axes(axes, x.shape, model.in_channels)
-        except ValueError as e:
-            raise ShapeError(_lib.E_SHAPE, str(e)) from None
         self._options = dict(threads=threads, border=border, normalize=normalize,
                              precise=precise, threshold=threshold, min_distance=min_distance,
                              min_size=min_size, max_extent=max_extent,
                              first_window=first_window, split=split)
-        planes, _, self.plane_shape = _predict.to_planes(x, axes)
-        self._image = np.ascontiguousarray(_native(planes))  # kept alive for the C session
+        self._model = None
+        # The session uses the model until it is closed: the model refuses close() meanwhile.
+        model_handle = model._acquire()
         self._model = model
-        h = ctypes.c_void_p()
-        with self._click_opts(self._options) as opts:
-            _check(lib.unet_click_session_create(
-                model._handle, opts._handle, self._image.ctypes.data_as(ctypes.c_void_p),
-                _DTYPES[self._image.dtype], 4, _lib.i64_array(self._image.shape),
-                ctypes.byref(h)))
+        try:
+            # kept alive for the C session
+            self._image, _, _, self.plane_shape = _predict.prepare(x, axes, model.in_channels,
+                                                                   "a click session")
+            h = ctypes.c_void_p()
+            with self._click_opts(self._options) as opts:
+                _check(lib.unet_click_session_create(
+                    model_handle, opts._handle, self._image.ctypes.data_as(ctypes.c_void_p),
+                    _DTYPES[self._image.dtype], 4, _lib.i64_array(self._image.shape),
+                    ctypes.byref(h)))
+        except BaseException:
+            self._free_handle(None)
+            raise
         self._h = h.value
+
+    def _free_handle(self, handle):
+        """Free the session, then let go of the model."""
+        if handle:
+            self._free(handle)
+        model, self._model = self._model, None
+        if model is not None:
+            model._release()
 
     @staticmethod
     def _click_opts(o):
@@ -93,7 +105,7 @@ class ClickSession(OwnedHandle):
             raise TypeError("unknown click session options: %s" % ", ".join(sorted(unknown)))
         merged = dict(self._options, **options)
         with self._click_opts(merged) as opts:
-            _check(lib.unet_click_session_set_opts(self._handle, opts._handle))
+            self._checked(lib.unet_click_session_set_opts, opts._handle)
         self._options = merged
 
     def _plane_index(self, plane):
@@ -108,8 +120,8 @@ class ClickSession(OwnedHandle):
     def click(self, x, y, plane=0):
         """The object under pixel (x, y) of a plane (an int, or a tuple over Z/T axes)."""
         res = ctypes.c_void_p()
-        _check(lib.unet_click(self._handle, int(x), int(y), self._plane_index(plane),
-                              ctypes.byref(res)))
+        self._checked(lib.unet_click, int(x), int(y), self._plane_index(plane),
+                      ctypes.byref(res))
         try:
             return _result(res.value)
         finally:
@@ -118,7 +130,7 @@ class ClickSession(OwnedHandle):
     def stats(self):
         """Work so far: network runs, input pixels they processed, image pixels cached."""
         v = [ctypes.c_int64() for _ in range(3)]
-        _check(lib.unet_click_session_stats(self._handle, *(ctypes.byref(i) for i in v)))
+        self._checked(lib.unet_click_session_stats, *(ctypes.byref(i) for i in v))
         return {"network_runs": v[0].value, "network_pixels": v[1].value,
                 "cached_pixels": v[2].value}
 
