@@ -21,7 +21,7 @@ __all__ = ["Model", "ClickSession", "CancelToken", "UnetError", "Cancelled", "Sh
            "describe_options"]
 
 
-def version():
+def version() -> str:
     """The "MAJOR.MINOR.PATCH" of the loaded libunet."""
     return _c.unet_version_string().decode("ascii")
 

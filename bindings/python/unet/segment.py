@@ -1,24 +1,32 @@
 """Model.segment: an image to uint32 instance labels through unet_segment (prediction, then the
 post-processing the model's output metadata names, in strips of bounded memory)."""
 
+from __future__ import annotations
+
 import ctypes
+from typing import Any, Optional
 
 import numpy as np
 
 from . import _lib, _predict, _run
+from ._run import CancelToken
 from ._lib import lib
 from ._options import Options
-from .model import DtypeError, Model, ShapeError, UnetError
+from .model import DtypeError, Model, Normalize, Progress, ShapeError, UnetError
 
 _DTYPES = {np.dtype(np.uint8): _lib.U8, np.dtype(np.uint16): _lib.U16,
            np.dtype(np.int16): _lib.I16, np.dtype(np.uint32): _lib.U32,
            np.dtype(np.float32): _lib.F32, np.dtype(np.float64): _lib.F64}
 
 
-def segment(self, image, threshold=None, min_distance=None, min_size=None, scale=None,
-            pixel_size=None, tile=None, threads=0, strip=None, overlap=None, progress=None,
-            split=None, blend=0, batch=1, border=None, normalize=None, precise=False,
-            axes=None, cancel=None):
+def segment(self: Model, image: Any, threshold: Optional[float] = None,
+            min_distance: Optional[int] = None, min_size: Optional[int] = None,
+            scale: Optional[float] = None, pixel_size: Optional[float] = None,
+            tile: Optional[int] = None, threads: int = 0, strip: Optional[int] = None,
+            overlap: Optional[int] = None, progress: Optional[Progress] = None,
+            split: Optional[bool] = None, blend: int = 0, batch: int = 1,
+            border: Optional[str] = None, normalize: Normalize = None, precise: bool = False,
+            axes: Optional[str] = None, cancel: Optional[CancelToken] = None) -> np.ndarray:
     """Instance labels (uint32 (Y, X), 0 background, 1..N in raster order) of one 2-D image:
     (Y, X), (C, Y, X), or (Y, X, 3|4) colour read by the channel rule (axes: as for
     Model.predict, without plane axes). threshold, min_distance, min_size, split: None takes
