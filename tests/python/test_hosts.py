@@ -1,6 +1,7 @@
 """What a host needs around long calls: unet.CancelToken from another thread, models that cannot
 be freed under a running call, a click session or a trainer (issue 16, 8), Ctrl-C as the
 library's cancel raising KeyboardInterrupt, colour and empty arrays (issue 16, 14)."""
+import gc
 import json
 import os
 import subprocess
@@ -144,11 +145,19 @@ def test_sessions_and_trainers_hold_the_model():
 def test_garbage_collected_session_frees_its_model():
     m = unet.Model.create({"depth": 2, "base_features": 4, "final_activation": "sigmoid"})
     session = m.click_session(big_image(64))
-    # a cycle: collected together, model first or session first, without a crash
+    freed = []
+
+    def recording(obj, name):
+        free = obj._free
+        obj._free = lambda handle: (freed.append(name), free(handle))
+
+    recording(m, "model")
+    recording(session, "session")
+    # a cycle: finalized in either order, the C session goes first, then its model
     session.cycle, m.cycle = m, session
     del session, m
-    import gc
     gc.collect()
+    assert freed == ["session", "model"]
 
 
 # ---- Ctrl-C (issue 16, item 14) ------------------------------------------------------------
