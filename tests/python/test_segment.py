@@ -128,6 +128,28 @@ def test_segment_options_and_scale(prob_model):
         prob_model.segment(img, progress=lambda f: True)
 
 
+def test_segment_takes_the_prediction_keywords(prob_model):
+    truth = discs(150, 150, 6, touching=False)
+    img = noisy(truth, 7)
+    # A fixed normalisation moves the foreground: segment follows predict's own options.
+    opts = dict(normalize="fixed:0.2,1.0", border="zero", batch=2, precise=True, tile=64,
+                blend=8)
+    prob = prob_model.predict(img, **opts)[0]
+    want = post.filter_sizes(post.watershed(post.threshold(prob, 0.5), min_distance=4)[0],
+                             min_size=16)[0]
+    assert not np.array_equal(want, prob_model.segment(img))
+    np.testing.assert_array_equal(prob_model.segment(img, **opts), want)
+    # Each keyword reaches the library (its own range checks answer).
+    with pytest.raises(unet.UnetError, match="blend"):
+        prob_model.segment(img, tile=32, blend=64)
+    with pytest.raises(unet.UnetError, match="batch"):
+        prob_model.segment(img, batch=5000)
+    with pytest.raises(unet.UnetError, match="border"):
+        prob_model.segment(img, border="bogus")
+    with pytest.raises(unet.UnetError, match="normalize"):
+        prob_model.segment(img, normalize="bogus")
+
+
 # ---- the command line ----------------------------------------------------------------------
 
 def run(*args, **kw):

@@ -7,18 +7,21 @@ its own) holds the reference PyTorch module. Importing this package never import
 
 from ._lib import path as library_path
 from .model import Cancelled, DtypeError, Model, ShapeError, UnetError
+from ._handle import InUseError
+from ._run import CancelToken
 from . import segment as _segment  # noqa: F401 - adds Model.segment
 from .click import ClickSession
 from .sample import builtin_names, sample
 from ._options import describe as describe_options
 from ._lib import lib as _c
 
-__all__ = ["Model", "ClickSession", "UnetError", "Cancelled", "ShapeError", "DtypeError",
+__all__ = ["Model", "ClickSession", "CancelToken", "UnetError", "Cancelled", "ShapeError",
+           "DtypeError", "InUseError",
            "library_path", "version", "__version__", "builtin_names", "sample",
            "describe_options"]
 
 
-def version():
+def version() -> str:
     """The "MAJOR.MINOR.PATCH" of the loaded libunet."""
     return _c.unet_version_string().decode("ascii")
 

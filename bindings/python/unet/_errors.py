@@ -1,12 +1,15 @@
 """libunet failures as Python exceptions, and the status check every call goes through."""
 
+from __future__ import annotations
+
 from . import _lib
 
 
 class UnetError(Exception):
     """A libunet failure: `code` (negative UNET_E_*), `status` (its name) and `message`."""
 
-    def __init__(self, code, message):
+    def __init__(self, code: int, message: str) -> None:
+        """code: a negative UNET_E_* status; message: what went wrong (may be empty)."""
         self.code = code
         self.status = _lib.status_string(code)
         self.message = message
@@ -25,7 +28,7 @@ class DtypeError(UnetError, TypeError):
     """An element type the call cannot take."""
 
 
-def error(code, message):
+def error(code: int, message: str) -> UnetError:
     """The exception for a status: Cancelled, ShapeError or UnetError."""
     if code == _lib.E_CANCELLED:
         return Cancelled(code, message)
@@ -34,7 +37,7 @@ def error(code, message):
     return UnetError(code, message)
 
 
-def check(status):
+def check(status: int) -> int:
     """Raise the exception for a failed status (the message is thread-local and valid until
     the next libunet call, so it is read right away)."""
     if status != _lib.OK:

@@ -11,18 +11,44 @@ NORMALIZE_MODES = ("model", "none", "zmuv", "percentile", "fixed")
 PLANE_AXES = "ZT"
 
 
-def resolve_axes(axes, shape, in_channels):
-    """The axes string of an array: given, or guessed from its shape as documented."""
+COLOUR_CHANNELS = (3, 4)  # a last axis of 3 or 4: RGB or RGBA
+LUMA = (0.299, 0.587, 0.114)
+
+
+def guess_axes(shape, in_channels):
+    """The axes of an array given without them. 3-D: (H, W, 3|4) is YXC colour, (C, H, W)
+    with C the model's input channels is CYX, anything else a ZYX stack (one-channel models);
+    a shape both colour readings fit is refused, naming them."""
     ndim = len(shape)
-    if axes is None:
-        if ndim == 2:
-            return "YX"
-        if ndim == 3:
-            return "CYX" if shape[0] == in_channels else "ZYX"
-        if ndim == 4:
-            return "ZCYX"
+    if ndim == 2:
+        return "YX"
+    if ndim == 4:
+        return "ZCYX"
+    if ndim != 3:
         raise ValueError("cannot guess the axes of a %d-D array; pass axes= (letters Z, T, C, "
                          "Y, X)" % ndim)
+    readings = []
+    if shape[-1] in COLOUR_CHANNELS:
+        readings.append("YXC (a %dx%d colour image)" % tuple(shape[:2]))
+    if shape[0] == in_channels:
+        readings.append("CYX (%d channel(s) of %dx%d)" % (shape[0], shape[1], shape[2]))
+    if len(readings) > 1:
+        raise ValueError("the axes of an array of shape %s are ambiguous: it reads as %s; pass "
+                         "axes=" % (tuple(shape), " or as ".join(readings)))
+    if readings:
+        return readings[0][:3]
+    if in_channels != 1:
+        raise ValueError("an array of shape %s has no axis of the model's %d input channels "
+                         "(nor a last axis of 3 or 4 colour channels); pass axes="
+                         % (tuple(shape), in_channels))
+    return "ZYX"
+
+
+def resolve_axes(axes, shape, in_channels):
+    """The axes string of an array: given, or guessed from its shape (guess_axes)."""
+    ndim = len(shape)
+    if axes is None:
+        return guess_axes(shape, in_channels)
     axes = axes.upper()
     if len(axes) != ndim:
         raise ValueError("axes %r has %d letters, the array %d dimensions" % (axes, len(axes), ndim))
@@ -31,6 +57,43 @@ def resolve_axes(axes, shape, in_channels):
     if "Y" not in axes or "X" not in axes:
         raise ValueError("axes %r must contain Y and X" % axes)
     return axes
+
+
+def channel_rule(planes, in_channels):
+    """(P, C, Y, X) planes as the model reads them: colour (C of 3 or 4) for a model with
+    another channel count loses its alpha; a one-channel model reads R when R, G and B are
+    equal, else the luminance 0.299 R + 0.587 G + 0.114 B (float32); a three-channel model
+    reads R, G, B. Other channel counts are left to the library's shape check."""
+    c = planes.shape[1]
+    if c == in_channels or c not in COLOUR_CHANNELS or in_channels not in (1, 3):
+        return planes
+    rgb = planes[:, :3]
+    if in_channels == 3:
+        return rgb
+    r, g, b = rgb[:, 0:1], rgb[:, 1:2], rgb[:, 2:3]
+    if np.array_equal(r, g) and np.array_equal(r, b):
+        return r
+    return (LUMA[0] * r.astype(np.float32) + LUMA[1] * g.astype(np.float32)
+            + LUMA[2] * b.astype(np.float32))
+
+
+def native(x):
+    """A C-contiguous array in native byte order (the C side reads plain memory)."""
+    return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))
+
+
+def prepare(x, axes, in_channels, what="predict"):
+    """(planes, axes, plane_names, plane_shape) of an image for the C calls: planes is a
+    contiguous native (P, C, Y, X) array after the channel rule; bad shapes raise ShapeError."""
+    if x.size == 0:
+        raise _errors.ShapeError(_lib.E_SHAPE, "%s takes an image with pixels, not an empty "
+                                 "array of shape %s" % (what, x.shape))
+    try:
+        axes = resolve_axes(axes, x.shape, in_channels)
+    except ValueError as e:
+        raise _errors.ShapeError(_lib.E_SHAPE, str(e)) from None
+    planes, plane_names, plane_shape = to_planes(x, axes)
+    return native(channel_rule(planes, in_channels)), axes, plane_names, plane_shape
 
 
 def to_planes(x, axes):

@@ -3,8 +3,11 @@
 A session predicts only windows around clicks and caches them, so later clicks nearby run no
 network; objects are cut out as Model.segment cuts them (the model's output metadata)."""
 
+from __future__ import annotations
+
 import collections
 import ctypes
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -12,7 +15,7 @@ from . import _lib, _predict
 from ._lib import lib
 from ._handle import OwnedHandle
 from ._options import Options
-from .model import DtypeError, Model, ShapeError, UnetError, _check, _native
+from .model import DtypeError, Model, Normalize, UnetError, _check
 
 _DTYPES = {np.dtype(np.uint8): _lib.U8, np.dtype(np.uint16): _lib.U16,
            np.dtype(np.int16): _lib.I16, np.dtype(np.uint32): _lib.U32,
@@ -26,7 +29,8 @@ class ClickResult(collections.namedtuple("ClickResult", "mask bbox polygon")):
     the object). A click on background gives area 0, an empty mask and polygon."""
 
     @property
-    def empty(self):
+    def empty(self) -> bool:
+        """True for a click on background (area 0)."""
         return self.area == 0
 
 
@@ -44,32 +48,48 @@ class ClickSession(OwnedHandle):
     _free_name = "unet_click_session_free"
     _what = "click session"
 
-    def __init__(self, model, image, axes=None, threads=0, border=None, normalize=None,
-                 precise=False, threshold=None, min_distance=None, min_size=None,
-                 max_extent=None, first_window=None, split=None):
+    def __init__(self, model: Model, image: Any, axes: Optional[str] = None, threads: int = 0,
+                 border: Optional[str] = None, normalize: Normalize = None,
+                 precise: bool = False, threshold: Optional[float] = None,
+                 min_distance: Optional[int] = None, min_size: Optional[int] = None,
+                 max_extent: Optional[int] = None, first_window: Optional[int] = None,
+                 split: Optional[bool] = None) -> None:
+        """Create the session (see the class documentation for the arguments)."""
         super().__init__()
         x = np.asarray(image)
         if x.dtype.newbyteorder("=") not in _DTYPES:
             raise DtypeError(_lib.E_INVALID_ARG, "click sessions take uint8, uint16, int16, "
                              "uint32, float32 or float64 images, not %s" % x.dtype)
-        try:
-            axes = _predict.resolve_axes(axes, x.shape, model.in_channels)
-        except ValueError as e:
-            raise ShapeError(_lib.E_SHAPE, str(e)) from None
         self._options = dict(threads=threads, border=border, normalize=normalize,
                              precise=precise, threshold=threshold, min_distance=min_distance,
                              min_size=min_size, max_extent=max_extent,
                              first_window=first_window, split=split)
-        planes, _, self.plane_shape = _predict.to_planes(x, axes)
-        self._image = np.ascontiguousarray(_native(planes))  # kept alive for the C session
+        self._model = None
+        # The session uses the model until it is closed: the model refuses close() meanwhile.
+        model_handle = model._acquire()
         self._model = model
-        h = ctypes.c_void_p()
-        with self._click_opts(self._options) as opts:
-            _check(lib.unet_click_session_create(
-                model._handle, opts._handle, self._image.ctypes.data_as(ctypes.c_void_p),
-                _DTYPES[self._image.dtype], 4, _lib.i64_array(self._image.shape),
-                ctypes.byref(h)))
+        try:
+            # kept alive for the C session
+            self._image, _, _, self.plane_shape = _predict.prepare(x, axes, model.in_channels,
+                                                                   "a click session")
+            h = ctypes.c_void_p()
+            with self._click_opts(self._options) as opts:
+                _check(lib.unet_click_session_create(
+                    model_handle, opts._handle, self._image.ctypes.data_as(ctypes.c_void_p),
+                    _DTYPES[self._image.dtype], 4, _lib.i64_array(self._image.shape),
+                    ctypes.byref(h)))
+        except BaseException:
+            self._free_handle(None)
+            raise
         self._h = h.value
+
+    def _free_handle(self, handle: Any) -> None:
+        """Free the session, then let go of the model."""
+        if handle:
+            self._free(handle)
+        model, self._model = self._model, None
+        if model is not None:
+            model._release()
 
     @staticmethod
     def _click_opts(o):
@@ -84,7 +104,7 @@ class ClickSession(OwnedHandle):
                                          "max_extent", "first_window"))
         return Options("click", **keys)
 
-    def set_options(self, **options):
+    def set_options(self, **options: Any) -> None:
         """Change options (the keyword arguments of the constructor but axes) for later
         clicks: post-processing ones keep the cache of predictions, prediction ones (border,
         normalize, precise) drop it."""
@@ -93,7 +113,7 @@ class ClickSession(OwnedHandle):
             raise TypeError("unknown click session options: %s" % ", ".join(sorted(unknown)))
         merged = dict(self._options, **options)
         with self._click_opts(merged) as opts:
-            _check(lib.unet_click_session_set_opts(self._handle, opts._handle))
+            self._checked(lib.unet_click_session_set_opts, opts._handle)
         self._options = merged
 
     def _plane_index(self, plane):
@@ -105,20 +125,20 @@ class ClickSession(OwnedHandle):
             return int(np.ravel_multi_index(plane, self.plane_shape)) if plane else 0
         return int(plane)
 
-    def click(self, x, y, plane=0):
+    def click(self, x: int, y: int, plane: Union[int, Tuple[int, ...]] = 0) -> ClickResult:
         """The object under pixel (x, y) of a plane (an int, or a tuple over Z/T axes)."""
         res = ctypes.c_void_p()
-        _check(lib.unet_click(self._handle, int(x), int(y), self._plane_index(plane),
-                              ctypes.byref(res)))
+        self._checked(lib.unet_click, int(x), int(y), self._plane_index(plane),
+                      ctypes.byref(res))
         try:
             return _result(res.value)
         finally:
             lib.unet_click_result_free(res.value)
 
-    def stats(self):
+    def stats(self) -> Dict[str, int]:
         """Work so far: network runs, input pixels they processed, image pixels cached."""
         v = [ctypes.c_int64() for _ in range(3)]
-        _check(lib.unet_click_session_stats(self._handle, *(ctypes.byref(i) for i in v)))
+        self._checked(lib.unet_click_session_stats, *(ctypes.byref(i) for i in v))
         return {"network_runs": v[0].value, "network_pixels": v[1].value,
                 "cached_pixels": v[2].value}
 
@@ -157,7 +177,7 @@ def _result(res):
     return out
 
 
-def click_session(self, image, **kwargs):
+def click_session(self: Model, image: Any, **kwargs: Any) -> ClickSession:
     """A ClickSession on `image` with this model (see unet.click.ClickSession)."""
     return ClickSession(self, image, **kwargs)
 

@@ -10,12 +10,15 @@
 Command line: python3 -m unet import MODEL.yaml|STATE.safetensors [--config CFG] -o OUT.unet
 """
 
+from __future__ import annotations
+
 import json
 import os
+from typing import Any, Dict, List, Mapping, Optional
 
 import numpy as np
 
-from .model import Model
+from .model import Model, PathLike
 
 # ONNX op -> block letter of DESIGN section 5.
 _BLOCK_OPS = {"Conv": "c", "Relu": "r", "LeakyRelu": "l", "Elu": "e",
@@ -46,7 +49,7 @@ def _check_supported(graph):
                                "Sigmoid, Softmax" % (node.name or node.output[0], node.op_type))
 
 
-def onnx_to_config(graph, inits):
+def onnx_to_config(graph: Any, inits: Dict[str, np.ndarray]) -> Dict[str, Any]:
     """Read the U-Net config off the op sequence of an ONNX graph."""
     _check_supported(graph)
     nodes = [n for n in graph.node if n.op_type not in _IGNORED]
@@ -92,7 +95,7 @@ def onnx_to_config(graph, inits):
     return cfg
 
 
-def onnx_parameters(graph, inits):
+def onnx_parameters(graph: Any, inits: Dict[str, np.ndarray]) -> List[np.ndarray]:
     """Parameter arrays in graph order, as libunet's builder orders its tensors: convolution
     weight and bias, batchnorm scale, bias, mean and variance."""
     out = []
@@ -132,7 +135,7 @@ def _halo(rdf):
     return halo
 
 
-def import_bioimageio(rdf_path, out_path=None):
+def import_bioimageio(rdf_path: PathLike, out_path: Optional[PathLike] = None) -> Model:
     """A Model from a bioimage.io rdf YAML with ONNX weights; saved to out_path if given."""
     import onnx
     import onnx.numpy_helper
@@ -175,7 +178,8 @@ def import_bioimageio(rdf_path, out_path=None):
     return model
 
 
-def import_state_dict(path, config, out_path=None):
+def import_state_dict(path: PathLike, config: Mapping[str, Any],
+                      out_path: Optional[PathLike] = None) -> Model:
     """A Model from a state dict in the reference naming (safetensors or PyTorch file)."""
     if str(path).endswith((".pt", ".pth")):
         import torch

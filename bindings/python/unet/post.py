@@ -7,8 +7,11 @@ scipy.ndimage.label). connectivity: 4 or 8 in 2-D, 6, 18 or 26 in 3-D, 0 for 4 /
 options (unet_post_opts_t). Errors raise unet.UnetError (unet.ShapeError for shapes).
 """
 
+from __future__ import annotations
+
 import collections
 import ctypes
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -72,7 +75,7 @@ def _spacing(spacing, ndim):
     return (ctypes.c_double * ndim)(*sp)
 
 
-def threshold(prob, threshold=0.5, threads=0):
+def threshold(prob: Any, threshold: float = 0.5, threads: int = 0) -> np.ndarray:
     """prob > threshold as a bool array (threshold in [0, 1]; NaN probabilities refused)."""
     p = _floats(prob, "prob")
     out = np.empty(p.shape, np.uint8)
@@ -82,7 +85,7 @@ def threshold(prob, threshold=0.5, threads=0):
     return out.view(np.bool_)
 
 
-def label(mask, connectivity=0, threads=0):
+def label(mask: Any, connectivity: int = 0, threads: int = 0) -> Tuple[np.ndarray, int]:
     """Connected components of mask's non-zero pixels: (labels, count)."""
     m = _mask(mask)
     out = np.empty(m.shape, np.uint32)
@@ -94,7 +97,8 @@ def label(mask, connectivity=0, threads=0):
     return out, n.value
 
 
-def distance_transform(mask, spacing=None, threads=0):
+def distance_transform(mask: Any, spacing: Optional[Sequence[float]] = None,
+                       threads: int = 0) -> np.ndarray:
     """Euclidean distance of each non-zero pixel to the nearest zero pixel (float32), like
     scipy.ndimage.distance_transform_edt(mask, sampling=spacing)."""
     m = _mask(mask)
@@ -107,7 +111,8 @@ def distance_transform(mask, spacing=None, threads=0):
     return out
 
 
-def local_maxima(image, regions=None, min_distance=1, threads=0):
+def local_maxima(image: Any, regions: Any = None, min_distance: int = 1,
+                 threads: int = 0) -> Tuple[np.ndarray, int]:
     """Peaks as skimage.feature.peak_local_max(image, min_distance, labels=regions,
     exclude_border=False) finds them: (markers numbered 1..N in raster order, N)."""
     img = _floats(image, "image")
@@ -124,7 +129,8 @@ def local_maxima(image, regions=None, min_distance=1, threads=0):
     return out, n.value
 
 
-def watershed_markers(landscape, markers, mask=None, connectivity=0, threads=0):
+def watershed_markers(landscape: Any, markers: Any, mask: Any = None, connectivity: int = 0,
+                      threads: int = 0) -> np.ndarray:
     """Seeded watershed, as skimage.segmentation.watershed(landscape, markers, connectivity,
     mask=mask): uint32 labels (the markers' values)."""
     land = _floats(landscape, "landscape")
@@ -143,7 +149,8 @@ def watershed_markers(landscape, markers, mask=None, connectivity=0, threads=0):
     return out
 
 
-def watershed(mask, min_distance=5, spacing=None, connectivity=0, threads=0):
+def watershed(mask: Any, min_distance: int = 5, spacing: Optional[Sequence[float]] = None,
+              connectivity: int = 0, threads: int = 0) -> Tuple[np.ndarray, int]:
     """Touching objects of a mask split by a distance-transform watershed: (labels, count)."""
     m = _mask(mask)
     out = np.empty(m.shape, np.uint32)
@@ -156,7 +163,8 @@ def watershed(mask, min_distance=5, spacing=None, connectivity=0, threads=0):
     return out, n.value
 
 
-def labels_from_3class(probs, connectivity=0, threads=0):
+def labels_from_3class(probs: Any, connectivity: int = 0,
+                       threads: int = 0) -> Tuple[np.ndarray, int]:
     """Instances from (3, [Z,] Y, X) background / interior / boundary probabilities:
     (labels, count)."""
     p = _floats(probs, "probs")
@@ -172,7 +180,7 @@ def labels_from_3class(probs, connectivity=0, threads=0):
     return out, n.value
 
 
-def relabel(labels):
+def relabel(labels: Any) -> Tuple[np.ndarray, int]:
     """A copy renumbered 1..N in raster order of first pixel: (labels, N)."""
     out = _labels(labels, "labels").copy()
     n = ctypes.c_uint32()
@@ -181,7 +189,7 @@ def relabel(labels):
     return out, n.value
 
 
-def filter_sizes(labels, min_size=0, max_size=0):
+def filter_sizes(labels: Any, min_size: int = 0, max_size: int = 0) -> Tuple[np.ndarray, int]:
     """A copy without objects of fewer than min_size or more than max_size pixels (0: no
     limit), renumbered: (labels, N)."""
     out = _labels(labels, "labels").copy()
@@ -192,7 +200,7 @@ def filter_sizes(labels, min_size=0, max_size=0):
     return out, n.value
 
 
-def instance_f1(pred, truth, iou_threshold=0.5):
+def instance_f1(pred: Any, truth: Any, iou_threshold: float = 0.5) -> Match:
     """Instance matching at IoU >= iou_threshold: Match(f1, tp, fp, fn)."""
     p = _labels(pred, "pred")
     t = _labels(truth, "truth")

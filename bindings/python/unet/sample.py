@@ -1,7 +1,10 @@
 """Built-in models and sample images: what a host needs to show libunet working with no files
 of its own."""
 
+from __future__ import annotations
+
 import ctypes
+from typing import List, Tuple, Union
 
 import numpy as np
 
@@ -10,14 +13,15 @@ from ._lib import lib
 from ._options import Options
 
 
-def builtin_names():
+def builtin_names() -> List[str]:
     """The names Model.builtin() knows (an empty list in a build without built-in models)."""
     names, count = ctypes.POINTER(ctypes.c_char_p)(), ctypes.c_size_t()
     check(lib.unet_model_builtin_names(ctypes.byref(names), ctypes.byref(count)))
     return [names[i].decode("utf-8") for i in range(count.value)]
 
 
-def sample(size=512, seed=0, bits=16):
+def sample(size: Union[int, Tuple[int, int]] = 512, seed: int = 0,
+           bits: int = 16) -> Tuple[np.ndarray, np.ndarray]:
     """A synthetic fluorescence-nuclei image and its instance labels, as `unet sample` writes
     them: (image uint16 of values below 2**bits, labels uint32 1..N), each size x size
     (16 to 8192; a (height, width) pair works too). The same arguments give the same arrays."""

@@ -13,16 +13,20 @@ Options are the keys of unet_train_opts_set (see unet.h); values may be numbers,
 strings, or a list for class_weights.
 """
 
+from __future__ import annotations
+
 import ctypes
 import json
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from . import _lib, _predict
+from . import _lib, _predict, _run
+from ._run import CancelToken
 from ._handle import OwnedHandle
 from ._lib import lib
 from ._options import Options
-from .model import Model, UnetError, _bytes, _check, _f32_ptr, _path
+from .model import Model, PathLike, UnetError, _bytes, _check, _f32_ptr, _path
 
 _DTYPES = {
     np.dtype(np.uint8): _lib.U8,
@@ -72,74 +76,107 @@ class Trainer(OwnedHandle):
     _free_name = "unet_trainer_free"
     _what = "trainer"
 
-    def __init__(self, model, progress=None, **options):
+    def __init__(self, model: Model,
+                 progress: Optional[Callable[[int, int, float, float], Optional[bool]]] = None,
+                 **options: Any) -> None:
+        """Create the trainer (it holds `model` until closed; see the class documentation)."""
         super().__init__()
         if not isinstance(model, Model):
             raise TypeError("Trainer takes a unet.Model")
-        self.model = model  # keeps the model alive as long as the trainer
-        self._bridge = _ProgressBridge(progress) if progress is not None else None
-        with Options("train", **options) as opts:
-            if self._bridge:
-                opts.set_progress(self._bridge)
-            self.options = opts.values()
-            h = ctypes.c_void_p()
-            _check(lib.unet_trainer_create(model._handle, opts._handle, ctypes.byref(h)))
-            self._h = h.value
+        self.model = None
+        # The trainer uses the model until it is closed: the model refuses close() meanwhile.
+        model_handle = model._acquire()
+        self.model = model
+        try:
+            self._bridge = _ProgressBridge(progress) if progress is not None else None
+            with Options("train", **options) as opts:
+                if self._bridge:
+                    opts.set_progress(self._bridge)
+                self.options = opts.values()
+                h = ctypes.c_void_p()
+                _check(lib.unet_trainer_create(model_handle, opts._handle, ctypes.byref(h)))
+        except BaseException:
+            self._free_handle(None)
+            raise
+        self._h = h.value
+
+    def _free_handle(self, handle: Any) -> None:
+        """Free the trainer, then let go of the model (the attribute stays for reading)."""
+        if handle:
+            self._free(handle)
+        if self.model is not None and not getattr(self, "_model_released", False):
+            self._model_released = True
+            self.model._release()
 
     # ---- data ----
-    def add(self, image, labels, split="auto"):
+    def add(self, image: Any, labels: Any, split: str = "auto") -> None:
         """Add an image ((H,W) or (C,H,W)) and its labels ((H,W) integer labels, or float
         (H,W)/(C,H,W) targets for restoration)."""
         image, labels = _native(image), _native(labels)
-        _check(lib.unet_trainer_add_data(
-            self._handle, image.ctypes.data_as(ctypes.c_void_p), _DTYPES[image.dtype],
-            image.ndim, _lib.i64_array(image.shape), labels.ctypes.data_as(ctypes.c_void_p),
-            _DTYPES[labels.dtype], labels.ndim, _lib.i64_array(labels.shape), SPLITS[split]))
+        self._checked(
+            lib.unet_trainer_add_data, image.ctypes.data_as(ctypes.c_void_p),
+            _DTYPES[image.dtype], image.ndim, _lib.i64_array(image.shape),
+            labels.ctypes.data_as(ctypes.c_void_p), _DTYPES[labels.dtype], labels.ndim,
+            _lib.i64_array(labels.shape), SPLITS[split])
 
-    def add_folders(self, images, labels):
-        _check(lib.unet_trainer_add_folders(self._handle, _path(images), _path(labels)))
+    def add_folders(self, images: PathLike, labels: PathLike) -> None:
+        """Add every image of folder `images` with the label image of the same name in
+        folder `labels`."""
+        self._checked(lib.unet_trainer_add_folders, _path(images), _path(labels))
 
     # ---- running ----
-    def _run(self, call):
-        status = call()
-        _predict.raise_after_call(self._bridge, status, _lib.last_error())
+    def _run_call(self, fn: Callable[[Any], int], cancel: Optional[CancelToken]) -> None:
+        with self._use() as h:
+            status, message = _run.call(lambda: fn(h), lambda: lib.unet_trainer_cancel(h),
+                                        cancel)
+        _predict.raise_after_call(self._bridge, status, message)
 
-    def train(self):
-        """Train to the planned step count (validating, checkpointing, logging)."""
-        self._run(lambda: lib.unet_trainer_train(self._handle))
+    def train(self, cancel: Optional[CancelToken] = None) -> None:
+        """Train to the planned step count (validating, checkpointing, logging). cancel: a
+        unet.CancelToken; cancellation (and Ctrl-C, which raises KeyboardInterrupt) stops
+        after the current step and raises unet.Cancelled. The library's trainer cancel is
+        final: a cancelled trainer does not train again."""
+        self._run_call(lib.unet_trainer_train, cancel)
 
-    def step(self, steps=1):
-        self._run(lambda: lib.unet_trainer_step(self._handle, int(steps)))
+    def step(self, steps: int = 1, cancel: Optional[CancelToken] = None) -> None:
+        """Take `steps` more steps (past the planned total too); cancel as for train()."""
+        self._run_call(lambda h: lib.unet_trainer_step(h, int(steps)), cancel)
 
-    def evaluate(self):
+    def evaluate(self) -> Tuple[float, float]:
         """(validation loss, metric) now."""
         loss, metric = ctypes.c_double(), ctypes.c_double()
-        _check(lib.unet_trainer_evaluate(self._handle, ctypes.byref(loss), ctypes.byref(metric)))
+        self._checked(lib.unet_trainer_evaluate, ctypes.byref(loss), ctypes.byref(metric))
         return loss.value, metric.value
 
     @property
-    def metrics(self):
+    def metrics(self) -> Dict[str, Any]:
+        """The last validation's figures (step, loss, iou, dice, f1, ...)."""
         text = ctypes.c_char_p()
-        _check(lib.unet_trainer_metrics(self._handle, ctypes.byref(text)))
+        self._checked(lib.unet_trainer_metrics, ctypes.byref(text))
         return json.loads(text.value.decode("utf-8"))
 
     @property
-    def progress(self):
+    def progress(self) -> Tuple[int, int]:
+        """(steps taken, steps planned)."""
         step, total = ctypes.c_int64(), ctypes.c_int64()
-        _check(lib.unet_trainer_progress(self._handle, ctypes.byref(step), ctypes.byref(total)))
+        self._checked(lib.unet_trainer_progress, ctypes.byref(step), ctypes.byref(total))
         return step.value, total.value
 
-    def cancel(self):
-        lib.unet_trainer_cancel(self._handle)
+    def cancel(self) -> None:
+        """Stop the running train() or step() after its current step (thread-safe)."""
+        self._checked(lib.unet_trainer_cancel)
 
-    def save(self, path):
-        _check(lib.unet_trainer_save(self._handle, _path(path)))
+    def save(self, path: PathLike) -> None:
+        """Save the model as a .unet file with preprocessing and training metadata."""
+        self._checked(lib.unet_trainer_save, _path(path))
 
-    def save_state(self, path):
-        _check(lib.unet_trainer_save_state(self._handle, _path(path)))
+    def save_state(self, path: PathLike) -> None:
+        """Save what a resumed run needs (weights, optimizer and schedule state, step)."""
+        self._checked(lib.unet_trainer_save_state, _path(path))
 
-    def load_state(self, path):
-        _check(lib.unet_trainer_load_state(self._handle, _path(path)))
+    def load_state(self, path: PathLike) -> None:
+        """Restore a state saved by save_state()."""
+        self._checked(lib.unet_trainer_load_state, _path(path))
 
     # ---- low level ----
     def _batch(self, x, target, weights):
@@ -151,27 +188,26 @@ class Trainer(OwnedHandle):
         wp = None if w is None else _f32_ptr(w)
         return x, t, w, wp
 
-    def compute_gradients(self, x, target, weights=None):
+    def compute_gradients(self, x: Any, target: Any, weights: Any = None) -> float:
         """Training-mode loss and gradients of a batch, the model unchanged; returns the
         loss (gradients: gradient(name))."""
         x, t, w, wp = self._batch(x, target, weights)
         loss = ctypes.c_double()
-        _check(lib.unet_trainer_compute_gradients(self._handle, _f32_ptr(x), 4,
-                                                  _lib.i64_array(x.shape), _f32_ptr(t), t.size,
-                                                  wp, ctypes.byref(loss)))
+        self._checked(lib.unet_trainer_compute_gradients, _f32_ptr(x), 4,
+                      _lib.i64_array(x.shape), _f32_ptr(t), t.size, wp, ctypes.byref(loss))
         return loss.value
 
-    def gradient(self, name):
+    def gradient(self, name: str) -> np.ndarray:
+        """The gradient of tensor `name` from the last compute_gradients()."""
         shape = self.model._tensor_shapes()[name]
         out = np.empty(shape, np.float32)
-        _check(lib.unet_trainer_get_gradient(self._handle, _bytes(name), _f32_ptr(out),
-                                             out.size))
+        self._checked(lib.unet_trainer_get_gradient, _bytes(name), _f32_ptr(out), out.size)
         return out
 
-    def step_batch(self, x, target, weights=None):
+    def step_batch(self, x: Any, target: Any, weights: Any = None) -> float:
         """One optimizer step on this batch; returns its loss."""
         x, t, w, wp = self._batch(x, target, weights)
         loss = ctypes.c_double()
-        _check(lib.unet_trainer_step_batch(self._handle, _f32_ptr(x), 4, _lib.i64_array(x.shape),
-                                           _f32_ptr(t), t.size, wp, ctypes.byref(loss)))
+        self._checked(lib.unet_trainer_step_batch, _f32_ptr(x), 4, _lib.i64_array(x.shape),
+                      _f32_ptr(t), t.size, wp, ctypes.byref(loss))
         return loss.value
