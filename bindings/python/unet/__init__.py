@@ -8,6 +8,7 @@ its own) holds the reference PyTorch module. Importing this package never import
 from ._lib import path as library_path
 from .model import Cancelled, DtypeError, Model, ShapeError, UnetError
 from . import segment as _segment  # noqa: F401 - adds Model.segment
+from . import _pieces  # noqa: F401 - adds Model.segment_probabilities
 from .click import ClickSession
 from .sample import builtin_names, sample
 from ._options import describe as describe_options
