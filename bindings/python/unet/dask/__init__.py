@@ -16,6 +16,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("unet.dask needs dask: pip install 'libunet[dask]' (%s)" % e) from None
 
 from ._predict import predict
+from ._segment import segment
 from ._stats import Statistics, statistics
 
-__all__ = ["predict", "statistics", "Statistics"]
+__all__ = ["predict", "segment", "statistics", "Statistics"]
