@@ -18,5 +18,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 from ._predict import predict
 from ._segment import segment
 from ._stats import Statistics, statistics
+from ._zarr import Image, read_ome_zarr, write_ome_zarr, write_ome_zarr_labels
 
-__all__ = ["predict", "segment", "statistics", "Statistics"]
+__all__ = ["predict", "segment", "statistics", "Statistics", "Image", "read_ome_zarr",
+           "write_ome_zarr", "write_ome_zarr_labels"]

@@ -145,7 +145,7 @@ def labels_from_ids(prov, flag):
     return da.map_blocks(relabel, prov, mapping, dtype=np.uint32, token="unet-segment")
 
 
-def segment(model, array, axes=None, largest_object=64, overlap=None, threshold=None,
+def segment(model, array, axes=None, largest_object=128, overlap=None, threshold=None,
             min_distance=None, min_size=None, split=None, precise=False, tile=None, batch=1,
             threads=0, border=None, normalize=None, stats=None):
     """Model.segment over a 2-D dask array (Y, X) or (C, Y, X): lazy uint32 instance labels,
