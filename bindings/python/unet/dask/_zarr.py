@@ -25,13 +25,17 @@ coordinateTransformations), the store's `path`, the `level` read and the number 
 @contextlib.contextmanager
 def _quiet_ome_zarr():
     """ome-zarr logs a warning for every store whose version differs from its newest."""
-    log = logging.getLogger("ome_zarr")
-    level = log.level
-    log.setLevel(logging.ERROR)
+    names = ["ome_zarr"] + [n for n in logging.root.manager.loggerDict
+                            if n.startswith("ome_zarr.")]
+    logs = [logging.getLogger(n) for n in names]
+    levels = [log.level for log in logs]
+    for log in logs:
+        log.setLevel(logging.ERROR)
     try:
         yield
     finally:
-        log.setLevel(level)
+        for log, level in zip(logs, levels):
+            log.setLevel(level)
 
 
 def read_ome_zarr(path, level=0):
@@ -93,10 +97,9 @@ def _create(group, name, array, chunks):
     """An empty zarr array for `array` in `group` (zarr 3 or 2 API), chunked as given."""
     create = getattr(group, "create_array", None)
     if create is not None:
-        return create(name, shape=array.shape, chunks=chunks, dtype=array.dtype,
-                      fill_value=0, dimension_separator="/")
+        return create(name, shape=array.shape, chunks=chunks, dtype=array.dtype, fill_value=0)
     return group.create_dataset(name, shape=array.shape, chunks=chunks, dtype=array.dtype,
-                                fill_value=0, dimension_separator="/")
+                                fill_value=0)
 
 
 def _regular(array, axes, chunk):
