@@ -83,6 +83,9 @@ def blocks(model, x, axes, stats, precise=False, tile=None, batch=1, threads=0, 
         _predict.predict_keys(threads, tile, 0, batch, border, None, precise)
     except ValueError as e:
         raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
+    if tile is not None and tile > 0 and tile % model.block_multiple:
+        raise UnetError(_lib.E_INVALID_ARG, "tile %d is not a multiple of the model's block "
+                        "multiple %d" % (tile, model.block_multiple))
     depth = _layout.halo_depth(model)
     ic = axes.index("C")
     overlapped = da.overlap.overlap(x, depth={axes.index("Y"): depth, axes.index("X"): depth},
