@@ -28,8 +28,8 @@ def _common(p):
     p.add_argument("--precise", action="store_true",
                    help="direct convolutions only: the whole image's values bit for bit")
     p.add_argument("--chunk", type=int,
-                   help="block size on Y and X (default: the input's chunks, rounded up to the "
-                        "model's block multiple)")
+                   help="block size on Y and X, and the output's chunks (default: the input's "
+                        "chunks; blocks are rounded up to the model's block multiple)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="a distributed scheduler, e.g. tcp://scheduler:8786 (default: local "
                         "threads)")
@@ -82,6 +82,11 @@ def _source(args, model):
     return image, x.rechunk(chunks)
 
 
+def _store_chunk(image):
+    """The output's chunk size on Y and X: the input store's."""
+    return max(image.array.chunks[image.axes.index(a)][0] for a in "YX")
+
+
 def _run(store, quiet, client):
     """Compute the writes with a progress bar on local threads."""
     if client is not None or quiet:
@@ -118,7 +123,7 @@ def predict_main(args):
                                  border=args.border, normalize=args.normalize)
         axes = image.axes if "C" in image.axes else "C" + image.axes
         out = _to_type(probs, args.type, model)
-        chunk = args.chunk or max(out.chunks[axes.index("Y")][0], out.chunks[axes.index("X")][0])
+        chunk = args.chunk or _store_chunk(image)
         _run(lambda: write_ome_zarr(out, args.output, axes, scale=image.scale, chunk=chunk,
                                     name="prediction", inputs=[args.input]), args.quiet, client)
     print("wrote %s: %s %s, axes %s, in %.1f s" % (args.output, args.type, out.shape,
@@ -145,7 +150,7 @@ def segment_main(args):
                                   precise=args.precise, tile=args.tile, batch=args.batch,
                                   threads=args.threads, border=args.border,
                                   normalize=args.normalize)
-        chunk = args.chunk or max(labels.chunks[0][0], labels.chunks[1][0])
+        chunk = args.chunk or _store_chunk(image)
         _run(lambda: write_ome_zarr_labels(labels, args.output, "YX", scale=image.scale,
                                            chunk=chunk, name=args.name, source=args.input,
                                            inputs=[args.input]), args.quiet, client)
