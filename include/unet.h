@@ -223,7 +223,11 @@ UNET_API int unet_predict_opts_set_json(unet_predict_opts_t *opts, const char *j
 /* Current values as a JSON object; owned by opts, valid until the next change or free. */
 UNET_API int unet_predict_opts_json(const unet_predict_opts_t *opts, const char **json);
 /* The table as a JSON array of {"name", "type" ("int", "double", "bool", "name", "text"),
- * "default", "min", "max", "choices", "help"}; owned by opts, valid until it is freed. */
+ * "default", "min", "max", "choices", "special", "help"}; owned by opts, valid until it is
+ * freed. min/max are null for bool, name and text keys; "choices" lists a name key's names (or
+ * the only values an int key takes, e.g. connectivity); "special" lists the words a key takes
+ * besides its range: "auto" (decided at run time; in values and defaults JSON null, or the
+ * number that means automatic where the key has one, as tile's 0) and tile's "whole" (-1). */
 UNET_API int unet_predict_opts_describe(const unet_predict_opts_t *opts, const char **json);
 /* Threads for one call (0: all available; the library never changes the process default). */
 UNET_API int unet_predict_opts_set_threads(unet_predict_opts_t *opts, int num_threads);

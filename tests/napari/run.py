@@ -21,6 +21,8 @@ import sys
 SOURCES = ["pyproject.toml", "meson.build", "meson_options.txt", "include", "lib", "models",
            "tools/embed_model.py", "bindings/python", "plugins/napari"]
 TEST_REQUIREMENTS = ["napari[pyqt5]", "pytest", "pytest-qt"]
+# What building leaves in the source tree (setuptools writes plugins/napari/build).
+_SKIP = {"__pycache__", "build"}
 XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24"]
 
 
@@ -28,9 +30,11 @@ def fingerprint(root):
     h = hashlib.sha256()
     for entry in SOURCES:
         path = os.path.join(root, entry)
-        files = [path] if os.path.isfile(path) else sorted(
+        files = [path] if os.path.isfile(path) else [
             os.path.join(d, f) for d, dirs, fs in os.walk(path) for f in fs
-            if "__pycache__" not in d and not f.endswith(".pyc") and ".egg-info" not in d)
+            if not f.endswith(".pyc")
+            and not _SKIP.intersection(os.path.relpath(d, root).split(os.sep))
+            and ".egg-info" not in d]
         for f in sorted(files):
             h.update(os.path.relpath(f, root).encode() + b"\0")
             with open(f, "rb") as fh:

@@ -109,3 +109,15 @@ def test_click_on_background_adds_nothing(qtbot, make_napari_viewer):
     viewer, layer, clicker = start(make_napari_viewer, image)
     click(qtbot, clicker, (y, x))
     assert clicker.labels.data.max() == 0
+
+
+def test_click_on_a_plane_of_a_stack(qtbot, make_napari_viewer):
+    first, _ = unet.sample(size=256, seed=12)
+    second, truth = unet.sample(size=256, seed=13)
+    a, pa = next(iter(objects(truth, 40).items()))
+    viewer, layer, clicker = start(make_napari_viewer, np.stack([first, second]))
+    assert clicker.labels.data.shape == (2, 256, 256)
+    click(qtbot, clicker, (1,) + pa)  # a point on plane 1, as napari places it there
+    labels = clicker.labels.data
+    assert labels[0].max() == 0 and labels[1][pa] == 1
+    assert iou(labels[1] == 1, truth == a) > 0.6

@@ -101,6 +101,22 @@ def test_cancel_stops_a_2048_run_midway_and_the_gui_stays_live(qtbot, dock):
     assert stopped < 5.0
 
 
+def test_quit_from_napari_activity_panel_also_cancels(qtbot, dock):
+    viewer, widget = dock
+    image, _ = unet.sample(size=2048, seed=6)
+    widget.image.value = viewer.add_image(image, name="big")
+    widget.reset_choices()
+    widget.run_button.native.click()
+    job = widget.job
+    wait_until(qtbot, lambda: job.fraction >= 0.1 or not job.running, 300)
+    assert job.running
+    job.worker.quit()  # what the cancel button of napari's activity panel calls
+    wait_until(qtbot, lambda: not job.running, 60)
+    assert job.outcome == "cancelled" and job.fraction < 0.9
+    assert "big U-Net labels" not in viewer.layers
+    assert widget.run_button.enabled
+
+
 def test_restoration_model_gives_an_image_layer(qtbot, dock, tmp_path):
     viewer, widget = dock
     model = unet.Model.create({"depth": 2, "base_features": 8}, seed=1)  # no final activation
@@ -136,3 +152,35 @@ def test_library_errors_become_notifications(qtbot, dock, tmp_path):
     messages = [str(n.message) for n in seen]
     assert any(m.startswith("U-Net: ") and "malformed" in m for m in messages), messages
     assert widget.run_button.enabled  # ready for the next run
+
+
+def test_tile_reaches_the_library(qtbot, dock, nuclei):
+    viewer, widget = dock
+    image, _ = unet.sample(size=256, seed=9)
+    widget.image.value = viewer.add_image(image, name="cells")
+    widget.reset_choices()
+    widget.tile.value = 64
+    _, outcome = run_and_wait(qtbot, widget)
+    assert outcome == "done"
+    np.testing.assert_array_equal(viewer.layers["cells U-Net labels"].data,
+                                  nuclei.segment(image, tile=64))
+    widget.tile.value = 60  # not a multiple of the model's block multiple (8): refused
+    _, outcome = run_and_wait(qtbot, widget)
+    assert outcome == "failed"
+
+
+def test_blend_reaches_the_library(qtbot, dock, nuclei):
+    # Needs Model.segment(blend=): the C segment options carry blend (a predict option), the
+    # Python signature does not take it yet.
+    viewer, widget = dock
+    image, _ = unet.sample(size=256, seed=9)
+    widget.image.value = viewer.add_image(image, name="cells")
+    widget.reset_choices()
+    widget.tile.value = 64
+    widget.blend.value = 16
+    _, outcome = run_and_wait(qtbot, widget)
+    assert outcome == "done"
+    # blended seams change the probabilities slightly: compare with the library's own
+    # blended, tiled segmentation
+    np.testing.assert_array_equal(viewer.layers["cells U-Net labels"].data,
+                                  nuclei.segment(image, tile=64, blend=16))

@@ -3,6 +3,7 @@ ranges and messages), the option tables, built-in models, sample images, split, 
 sessions changing options with and without dropping their cache."""
 import os
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import unet
 from unet import post
 from unet.train import Trainer
 
+REPO = Path(__file__).resolve().parents[2]
 BUILTIN = os.environ.get("UNET_DEFAULT_MODEL", "")
 needs_builtin = pytest.mark.skipif(not BUILTIN and os.environ.get("CI") != "true",
                                    reason="this build has no built-in model (-Ddefault_model)")
@@ -125,3 +127,33 @@ def test_click_session_set_options_cache():
             s.set_options(min_distance=0)
         with pytest.raises(TypeError):
             s.set_options(tile=64)
+
+
+def readme_block(language, section):
+    """The first ```language block after the README heading `section`."""
+    text = (REPO / "README.md").read_text()
+    start = text.index("## " + section)
+    block = text.index("```" + language + "\n", start) + len(language) + 4
+    return text[block:text.index("```", block)]
+
+
+@needs_builtin
+def test_readme_python_snippet(capsys):
+    exec(compile(readme_block("python", "Using it from Python"), "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "nuclei; F1" in out and float(out.split()[-1]) > 0.8
+
+
+@needs_builtin
+def test_readme_c_snippet(tmp_path):
+    lib = os.environ.get("UNET_LIBRARY", str(REPO / "build/lib/libunet.so"))
+    src = tmp_path / "example.c"
+    src.write_text(readme_block("c", "Using it from C"))
+    exe = tmp_path / "example"
+    compile_env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}  # (ASan builds)
+    subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", str(src), "-I", str(REPO / "include"),
+                    lib, "-Wl,-rpath," + os.path.dirname(lib), "-o", str(exe)], check=True,
+                   env=compile_env)
+    r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout.split()[0]) > 10 and r.stdout.strip().endswith("nuclei")

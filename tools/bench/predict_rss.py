@@ -80,7 +80,7 @@ def main():
             write_image(src, size)
         t0 = time.time()
         kib = peak_rss_kib([args.unet, "predict", "--model", model, str(src), "-o", str(dst),
-                            "--threads", args.threads, "--quiet", "--output", "uint8"])
+                            "--threads", args.threads, "--quiet", "--type", "uint8"])
         dt = time.time() - t0
         f32 = size * size * 4
         print("%8d %11.0f MiB %11.0f MiB %7.1f%% %9.1fs" % (size, f32 / 2**20, kib / 1024,

@@ -8,8 +8,9 @@ import threading
 
 import unet
 
-_cache = {}
+_cache = {}  # key -> model, oldest first
 _lock = threading.Lock()
+CACHED = 4  # models kept (a worker still using a dropped one keeps it alive itself)
 
 
 def builtin_names():
@@ -51,6 +52,8 @@ def get(spec):
         model = load_fresh(spec)
         with _lock:
             model = _cache.setdefault(key, model)
+            while len(_cache) > CACHED:
+                del _cache[next(iter(_cache))]
     return model
 
 

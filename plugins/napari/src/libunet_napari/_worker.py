@@ -3,8 +3,9 @@ results delivered on the GUI thread.
 
 The library reports progress on the thread that called it (the worker); a Qt signal of a QObject
 that lives on the GUI thread carries each fraction across (a queued connection), where it moves
-napari's progress bar. Cancel sets a flag that the progress callback returns to the library, which
-then stops within one batch of tiles (or one training step) and raises unet.Cancelled.
+napari's progress bar. Cancel sets a flag that the progress callback returns to the library (a
+non-zero return is the library's cancel request), which then stops within one batch of tiles (or
+one training step) and raises unet.Cancelled.
 Library errors (unet.UnetError, and the ValueErrors of bad input) become one napari error
 notification; anything else is a bug and reaches napari's own error handler with its traceback."""
 
@@ -36,6 +37,7 @@ class Job(QObject):
         self._on_end = on_end
         self._cancel = threading.Event()
         self.fraction = 0.0
+        self.text = ""
         self.outcome = None
         self.returned_at = None  # time.perf_counter() when the result reached the GUI thread
         self.pbar = napari_progress(total=STEPS, desc=desc)
@@ -43,12 +45,15 @@ class Job(QObject):
         # connect= at creation: an "errored" handler connected later would not stop the default
         # re-raise of the error in the GUI thread.
         self.worker = create_worker(self._work, _connect={"returned": self._returned,
-                                                          "errored": self._errored})
+                                                          "errored": self._errored,
+                                                          "finished": self._finished})
 
     # ---- worker thread ----
     def report(self, fraction, text=""):
         self.progressed.emit(float(fraction), text)
-        return self._cancel.is_set()
+        # Cancel, or the cancel button of napari's activity panel (worker.quit)
+        worker = getattr(self, "worker", None)  # not yet set during the first instants
+        return self._cancel.is_set() or (worker is not None and worker.abort_requested)
 
     def _work(self):
         try:
@@ -67,13 +72,14 @@ class Job(QObject):
         return self.outcome is None
 
     def _progress(self, fraction, text):
-        if self.outcome is not None:
+        if self.outcome is not None or fraction < self.fraction:
             return
-        fraction = max(self.fraction, min(1.0, fraction))  # never backwards
-        self.fraction = fraction
-        self.pbar.update(int(fraction * STEPS) - self.pbar.n)
+        self.fraction, self.text = min(1.0, fraction), text
+        # napari's progress bar may process events, running later reports inside this one:
+        # everything below reads self.fraction / self.text, the latest, not the arguments.
         if self._on_progress:
-            self._on_progress(fraction, text)
+            self._on_progress(self.fraction, self.text)
+        self.pbar.update(int(self.fraction * STEPS) - self.pbar.n)
 
     def _returned(self, value):
         self.returned_at = time.perf_counter()
@@ -92,6 +98,11 @@ class Job(QObject):
 
     def _errored(self, exc):
         self._end("failed")
+
+    def _finished(self):
+        # after returned/errored; alone when napari's activity panel quit the worker (then
+        # superqt drops the return value)
+        self._end("cancelled")
 
     def _end(self, outcome):
         if self.outcome is not None:
