@@ -64,3 +64,19 @@ def test_thread_share(workers, threads):
     with cluster(workers, threads) as c, Client(c) as cl:
         assert share_on_workers(cl) == [max(1, cores // (workers * threads))] * workers
     assert _workers.threads(3, None) == 3  # an explicit count wins
+
+
+def test_readme_example_runs_as_written(tmp_path):
+    import re
+    import subprocess
+    import sys
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    section = readme.split("## Larger than one machine", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    count = int(r.stdout.split()[-2])
+    image, _ = unet.sample(1024, seed=0)
+    assert count == unet.Model.builtin("nuclei").segment(image).max() > 100
+    assert os.path.exists(tmp_path / "nuclei.zarr" / "labels" / "nuclei" / ".zattrs")
