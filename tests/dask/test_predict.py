@@ -2,7 +2,6 @@
 for any chunking (odd sizes, chunks smaller than the halo, one chunk), planes, channels and
 border modes; within the tiling engine's bound otherwise; statistics of the whole array."""
 
-import dask
 import dask.array as da
 import numpy as np
 import pytest

@@ -2,7 +2,6 @@
 on dask's local threads or on a distributed cluster (--scheduler ADDRESS). The `unet` program
 hands .zarr arguments of its predict and segment commands to these."""
 
-import argparse
 import os
 import sys
 import time
@@ -108,14 +107,14 @@ def _to_type(probs, dtype, model):
 
 
 def predict_main(args):
-    from . import _predict
+    from . import _predict, _workers
     from ._zarr import write_ome_zarr
 
     client = _client(args)
     dask_config = {"num_workers": args.workers} if args.workers else {}
     import dask
     with dask.config.set(dask_config):
-        model = _predict._workers_model(args.model)
+        model = _workers.as_model(args.model)
         image, x = _source(args, model)
         start = time.time()
         probs = _predict.predict(model, x, axes=image.axes, precise=args.precise,
@@ -132,13 +131,13 @@ def predict_main(args):
 
 
 def segment_main(args):
-    from . import _predict, _segment
+    from . import _segment, _workers
     from ._zarr import write_ome_zarr_labels
 
     client = _client(args)
     import dask
     with dask.config.set({"num_workers": args.workers} if args.workers else {}):
-        model = _predict._workers_model(args.model)
+        model = _workers.as_model(args.model)
         image, x = _source(args, model)
         if set(image.axes) - set("CYX"):
             raise ValueError("segment takes 2-D images (axes c, y, x); %s has %s"

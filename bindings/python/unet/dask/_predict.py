@@ -40,7 +40,7 @@ def predict_block(block, ref, mean, std, axes, depth, shape, keys, plan, block_i
     and X) predicted plane by plane, cropped to the core."""
     model = _workers.model(ref)
     where = block_info[None]["array-location"]
-    iy, ix, ic = axes.index("Y"), axes.index("X"), axes.index("C")
+    iy, ix = axes.index("Y"), axes.index("X")
     (cy0, cy1), (cx0, cx1) = where[iy], where[ix]
     wy0, wy1 = _layout.window(cy0, cy1, shape[iy], depth)
     wx0, wx1 = _layout.window(cx0, cx1, shape[ix], depth)
@@ -115,23 +115,8 @@ def predict(model, array, axes=None, precise=False, tile=None, batch=1, threads=
     unet.dask.statistics) is given; every block is then normalised with them. tile, batch,
     border, precise: as for Model.predict, per block; threads: libunet threads per task (0:
     the task's share of its machine's cores)."""
-    model = _workers_model(model)
+    model = _workers.as_model(model)
     x, axes = prepare(model, array, axes)
     if stats is None:
         stats = _stats.compute(model, x, axes, normalize)
     return blocks(model, x, axes, stats, precise, tile, batch, threads, border)
-
-
-def _workers_model(model):
-    """A Model from a Model, a .unet path or a built-in model's name."""
-    from ..model import Model
-
-    if isinstance(model, Model):
-        return model
-    import os
-    if isinstance(model, (str, os.PathLike)) and os.path.exists(model):
-        return Model.load(model)
-    if isinstance(model, str):
-        return Model.builtin(model)
-    raise TypeError("model must be a unet.Model, a .unet path or a built-in model's name, "
-                    "not %r" % (model,))

@@ -160,7 +160,7 @@ def segment(model, array, axes=None, largest_object=128, overlap=None, threshold
     least the overlap. threshold, min_distance, min_size, split: as for Model.segment (None:
     the model's); the other arguments as for unet.dask.predict (scale is not supported: the
     image is segmented at its own pixel size)."""
-    model = _predict._workers_model(model)
+    model = _workers.as_model(model)
     need = max(model.halo, 2 * int(largest_object))
     if overlap is None:
         overlap = _layout.round_up(need, model.block_multiple)

@@ -45,6 +45,18 @@ def shipped(model):
     return dask.delayed(ref, name="unet-model-" + ref.token, pure=True)
 
 
+def as_model(model):
+    """A Model from a Model, a .unet path or a built-in model's name."""
+    if isinstance(model, Model):
+        return model
+    if isinstance(model, (str, os.PathLike)) and os.path.exists(model):
+        return Model.load(model)
+    if isinstance(model, str):
+        return Model.builtin(model)
+    raise TypeError("model must be a unet.Model, a .unet path or a built-in model's name, "
+                    "not %r" % (model,))
+
+
 def model(ref):
     """The Model of these bytes, loaded once per process."""
     global _loads

@@ -11,7 +11,6 @@ import logging
 import os
 import shutil
 
-import numpy as np
 
 NGFF_ORDER = "TCZYX"
 _AXIS_TYPES = {"T": "time", "C": "channel", "Z": "space", "Y": "space", "X": "space"}
@@ -114,7 +113,7 @@ def _datasets(axes, scale):
         {"type": "scale", "scale": [float(scale.get(a, 1.0)) for a in axes]}]}]
 
 
-def _ngff_axes(axes, scale_units=None):
+def _ngff_axes(axes):
     return [{"name": a.lower(), "type": _AXIS_TYPES[a]} for a in axes]
 
 
