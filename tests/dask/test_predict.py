@@ -127,3 +127,14 @@ def test_errors(nuclei, image):
         unet.dask.predict(nuclei, da.from_array(bad, chunks=200))
     with pytest.raises(TypeError):
         unet.dask.predict(42, da.from_array(image))
+
+
+def test_valid_padding_model():
+    model = unet.Model.create({"depth": 3, "base_features": 8, "padding": "valid",
+                               "final_activation": "sigmoid"}, seed=1)
+    img = np.random.default_rng(0).integers(0, 1000, (300, 280)).astype(np.uint16)
+    want = model.predict(img, precise=True, normalize="percentile:1,99")
+    for chunks in [(97, 131), (40, 40)]:
+        got = run(unet.dask.predict(model, da.from_array(img, chunks=chunks), precise=True,
+                                    normalize="percentile:1,99"))
+        assert np.array_equal(got, want)
