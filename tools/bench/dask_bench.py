@@ -8,7 +8,7 @@ Writes a size x size uint16 unet.sample image as an OME-Zarr store (chunk x chun
 (a temporary folder by default), then for each configuration starts a fresh
 distributed.LocalCluster of processes on 127.0.0.1 and times reading the store, the whole-image
 statistics, the prediction (or segmentation) and writing the result to a new store; the peak
-resident memory of each worker process is its getrusage maximum at the end. Configurations:
+resident memory of each worker process is its VmHWM at the end. Configurations:
 one worker with one thread (libunet then uses every core in it), two workers of one thread,
 one worker process with two threads. Needs the package with its dask extra (and libunet, e.g.
 UNET_LIBRARY=build/lib/libunet.so PYTHONPATH=bindings/python). A benchmark, not a test: run it
@@ -16,7 +16,6 @@ on a quiet machine and quote medians."""
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import tempfile
@@ -27,7 +26,13 @@ CONFIGS = [("1 worker x 1 thread", 1, 1), ("2 workers x 1 thread", 2, 1),
 
 
 def worker_peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The process's peak resident memory (VmHWM: of its own address space; getrusage's
+    maximum would include what its parent held when it was forked)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def run_once(task, store, out, workers, threads):
