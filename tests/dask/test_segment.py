@@ -66,3 +66,21 @@ def test_errors(nuclei, img2d):
         unet.dask.segment(nuclei, da.from_array(img2d), overlap=16)
     with pytest.raises(unet.ShapeError):
         unet.dask.segment(nuclei, da.zeros((3, 64, 64), dtype=np.uint16), axes="ZYX")
+
+
+@pytest.mark.parametrize("height,width", [(100, 100), (70000, 70000)])
+def test_resolution_of_ids(height, width):
+    from unet.dask import _segment
+    dtype, flag = _segment.id_type(height, width)
+    assert dtype == (np.uint32 if height * width < 2 ** 31 else np.uint64)
+    ids = [np.array([0, 5, 9], dtype), np.array([0, 3 | flag, 7 | flag, 9], dtype)]
+    # a face where piece 3* meets object 5 and piece 7*, and object 9 meets itself
+    face = np.array([[5, 5, 0, 9], [3 | flag, 7 | flag, 7 | flag, 9]], dtype)
+    pairs = [_segment.face_pairs([[face]], 0, flag)]
+    assert sorted(map(tuple, pairs[0].tolist())) == [(5, 3 | int(flag)), (5, 7 | int(flag))]
+    sorted_ids, final = _segment.resolve(ids, pairs, flag)
+    got = dict(zip(sorted_ids.tolist(), final.tolist()))
+    # 3*, 5 and 7* are one object first seen at raster index 2 (id 3): label 1; 9 is label 2
+    assert got == {0: 0, 3 | int(flag): 1, 5: 1, 7 | int(flag): 1, 9: 2}
+    block = np.array([[0, 9], [5, 7 | flag]], dtype)
+    assert _segment.relabel(block, (sorted_ids, final)).tolist() == [[0, 2], [1, 1]]
