@@ -52,7 +52,7 @@ def _add_zarr_commands(sub):
         missing = e
 
         def run(_args):
-            raise ImportError("OME-Zarr stores need %s" % missing)
+            raise ImportError("OME-Zarr stores: %s" % missing)
         for name in ("predict", "segment"):
             p = sub.add_parser(name, help="%s OME-Zarr stores (needs libunet[dask])" % name)
             p.add_argument("rest", nargs=argparse.REMAINDER)

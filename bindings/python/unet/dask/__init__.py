@@ -13,7 +13,7 @@ each worker once, and each task uses its share of the worker machine's cores."""
 try:
     import dask.array  # noqa: F401
 except ImportError as e:  # pragma: no cover - depends on the environment
-    raise ImportError("unet.dask needs dask: pip install 'libunet[dask]' (%s)" % e) from None
+    raise ImportError("unet.dask needs the dask extra: pip install 'libunet[dask]' (%s)" % e) from None
 
 from ._predict import predict
 from ._segment import segment
