@@ -286,6 +286,23 @@ UNET_API int unet_predict_stream(const unet_model_t *model, const unet_predict_o
                                  int64_t width, unet_read_fn read, void *read_user,
                                  unet_write_fn write, void *write_user);
 
+/* Normalisation statistics, for hosts that cut an image into pieces themselves (Dask chunks,
+ * a cluster) and must normalise every piece as unet_predict normalises the whole plane. For
+ * each plane and channel, `mean` and `std` receive the parameters for which normalize "fixed"
+ * (norm_mean, norm_std) reproduces, bit for bit, the normalisation these options give the whole
+ * plane: x -> (x - mean) * (1 / std), in double, rounded to float. That is: percentile -> the
+ * low percentile and (high - low + 1e-20), exact, as NumPy's linear interpolation over the
+ * plane's values read as float; zmuv -> mean and standard deviation + eps; fixed -> the given
+ * mean and std; none -> 0 and 1; the model's preprocessing metadata when the options say auto.
+ * The image is read through `read` as for unet_predict_stream (whole rows, in strips, several
+ * passes for percentiles); memory stays bounded whatever its size. `mean` and `std` have
+ * `count` = planes * channels elements, plane-major. Uses the options' normalize keys, progress
+ * and cancel. */
+UNET_API int unet_predict_stats(const unet_model_t *model, const unet_predict_opts_t *opts,
+                                int64_t planes, int64_t channels, int64_t height,
+                                int64_t width, unet_read_fn read, void *read_user,
+                                double *mean, double *std, size_t count);
+
 /* ---- TIFF files ------------------------------------------------------------------------------
  * Pages are planes (Z or T), samples per pixel are channels. Readable: 8/16/32-bit unsigned,
  * 16/32-bit signed, 32/64-bit float; strips or tiles; any compression libtiff decodes (none,
@@ -625,6 +642,21 @@ UNET_API int unet_segment_stream(const unet_model_t *model, const unet_segment_o
                                  int64_t channels, int64_t height, int64_t width,
                                  unet_read_fn read, void *read_user, unet_label_write_fn write,
                                  void *write_user, uint32_t *num_objects);
+
+/* Instances from a prediction made elsewhere (by pieces, on a cluster): `probs` is what
+ * unet_predict writes for an image with this model, float32 (C_out, H, W) contiguous (ndim 3;
+ * ndim 2 (H, W) for one output channel), and `labels` (H*W) receives what unet_segment gives for
+ * that image: the same rules from the model's output metadata, the same instance options
+ * (threshold, min_distance, split, min_size) and strips (strip_rows, strip_overlap); prediction
+ * options are not used, and scale must resolve to 1. `foreground` (may be NULL) receives H*W
+ * bytes: 1 on the pixels objects are cut from (probability above the threshold; 3-class:
+ * interior or boundary), objects removed by min_size included, 0 elsewhere. A NaN probability
+ * is UNET_E_INVALID_ARG. num_objects (may be NULL) receives N. */
+UNET_API int unet_segment_probabilities(const unet_model_t *model,
+                                        const unet_segment_opts_t *opts, const float *probs,
+                                        int ndim, const int64_t *shape, uint32_t *labels,
+                                        size_t label_count, uint8_t *foreground,
+                                        uint32_t *num_objects);
 
 /* Segment a one-page TIFF into a new label TIFF, streaming (bounded memory whatever the size):
  * uint16 labels while the objects fit, else uint32 (the file is then written again). flags as

@@ -254,6 +254,14 @@ static int resolve(const unet_model_t *m, const unet_segment_opts_t *o, unet__se
     return UNET_OK;
 }
 
+/* Automatic strips: about 4 Mpixels of the (resized) image, so a 2048^2 image is one
+ * whole-image pass. */
+static void auto_strip(const unet_segment_opts_t *o, int64_t width, unet__seg_params *p)
+{
+    if (!(o && o->strip_rows))
+        p->strip = ((int64_t)1 << 22) / width > 256 ? ((int64_t)1 << 22) / width : 256;
+}
+
 /* ---- progress: the predictor's fraction covers the call; cancel follows the caller's
  * options ---- */
 
@@ -290,8 +298,7 @@ int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64
         return rc;
     sh = scale == 1 ? height : unet__scaled_size(height, scale);
     sw = scale == 1 ? width : unet__scaled_size(width, scale);
-    if (!(o && o->strip_rows)) /* automatic strips: about 4 Mpixels of the resized image */
-        p.strip = ((int64_t)1 << 22) / sw > 256 ? ((int64_t)1 << 22) / sw : 256;
+    auto_strip(o, sw, &p);
     unet__scaled_reader sr = {read, read_user, channels, height, width, sh, sw, NULL, 0};
     unet__label_mapper lm = {write, write_user, height, width, sh, sw, 0, NULL, NULL};
     unet__seg *seg = NULL;
@@ -394,4 +401,67 @@ UNET_API int unet_segment(const unet_model_t *m, const unet_segment_opts_t *o,
     mem_labels l = {labels, W};
     return unet__segment_run(m, o, C, H, W, unet__memory_read, &im, write_mem, &l, num_objects,
                              NULL);
+}
+
+/* ---- instances from a prediction made elsewhere ---- */
+
+typedef struct mem_emit {
+    uint32_t *labels;
+    int64_t width;
+} mem_emit;
+
+static int emit_mem(void *user, int64_t y, int64_t h, const uint32_t *src)
+{
+    mem_emit *e = user;
+    memcpy(e->labels + y * e->width, src, (size_t)(h * e->width) * sizeof *src);
+    return 0;
+}
+
+UNET_API int unet_segment_probabilities(const unet_model_t *m, const unet_segment_opts_t *o,
+                                        const float *probs, int ndim, const int64_t *shape,
+                                        uint32_t *labels, size_t label_count,
+                                        uint8_t *foreground, uint32_t *num_objects)
+{
+    unet__clear_error();
+    if (num_objects)
+        *num_objects = 0;
+    if (!m || !probs || !shape || !labels)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_probabilities: model, probs, shape "
+                                              "or labels is NULL");
+    if (ndim != 2 && ndim != 3)
+        return unet__fail(UNET_E_SHAPE, "probabilities have %d dimensions; expected (H,W) or "
+                                        "(C,H,W)", ndim);
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 1 || shape[i] > ((int64_t)1 << 31))
+            return unet__fail(UNET_E_SHAPE, "probability dimension %d has size %lld (must be 1 "
+                                            "to 2^31)", i, (long long)shape[i]);
+    int64_t C = ndim == 3 ? shape[0] : 1, H = shape[ndim - 2], W = shape[ndim - 1];
+    if (C != m->cfg.out_channels)
+        return unet__fail(UNET_E_SHAPE, "probabilities have %lld channel%s; the model outputs %d",
+                          (long long)C, C == 1 ? "" : "s", m->cfg.out_channels);
+    if ((uint64_t)H * (uint64_t)W != (uint64_t)label_count)
+        return unet__fail(UNET_E_SHAPE, "labels buffer has %zu elements; %lld x %lld needs %lld",
+                          label_count, (long long)H, (long long)W, (long long)(H * W));
+    unet__seg_params p;
+    double scale = 1;
+    int rc = resolve(m, o, &p, &scale);
+    if (rc != UNET_OK)
+        return rc;
+    if (scale != 1)
+        return unet__fail(UNET_E_INVALID_ARG, "probabilities lie on the image's grid: scale "
+                                              "must be 1, not %g (from the options' scale or "
+                                              "pixel_size)", scale);
+    auto_strip(o, W, &p);
+    mem_emit e = {labels, W};
+    unet__seg *seg = NULL;
+    rc = unet__seg_create(&p, H, W, emit_mem, &e, &seg);
+    if (rc == UNET_OK)
+        rc = unet__seg_push(seg, 0, H, probs);
+    if (rc == UNET_OK && num_objects)
+        *num_objects = unet__seg_count(seg);
+    unet__seg_free(seg);
+    /* The pixels the objects were cut from, by the segmenter's own rule. */
+    for (int64_t i = 0; rc == UNET_OK && foreground && i < H * W; i++)
+        foreground[i] = unet__seg_class(&p, probs, H * W, i) != 0;
+    return rc;
 }

@@ -103,6 +103,14 @@ int unet__progress_report(unet__progress *p, double fraction, const char *stage,
 typedef struct unet__affine {
     double shift, scale;
 } unet__affine;
+/* Per plane and channel, the normalisation as FIXED parameters: x -> (x - shift) / denominator
+ * (percentile: p_low and p_high - p_low + 1e-20; zmuv: mean and std + eps; fixed: a, b; none:
+ * 0, 1). */
+typedef struct unet__norm_stats {
+    double shift, denominator;
+} unet__norm_stats;
+int unet__plane_stats(const unet__source *src, int64_t plane, const unet__norm *norm,
+                      unet__norm_stats *stats, unet__progress *prog, double f0, double f1);
 /* Statistics of one plane, every channel (affine has `channels` entries). Reads the plane in
  * strips; exact percentiles (NumPy's linear interpolation) in bounded memory. */
 int unet__plane_normalization(const unet__source *src, int64_t plane, const unet__norm *norm,

@@ -283,17 +283,17 @@ static int percentile(strip_reader *r, double q, double *out)
     return rc;
 }
 
-int unet__plane_normalization(const unet__source *src, int64_t plane, const unet__norm *norm,
-                              unet__affine *affine, unet__progress *prog, double f0, double f1)
+int unet__plane_stats(const unet__source *src, int64_t plane, const unet__norm *norm,
+                      unet__norm_stats *stats, unet__progress *prog, double f0, double f1)
 {
     int64_t C = src->channels;
     for (int64_t c = 0; c < C; c++)
-        affine[c] = (unet__affine){0.0, 1.0};
+        stats[c] = (unet__norm_stats){0.0, 1.0};
     if (norm->mode == UNET_NORMALIZE_NONE)
         return UNET_OK;
     if (norm->mode == UNET_NORMALIZE_FIXED) {
         for (int64_t c = 0; c < C; c++)
-            affine[c] = (unet__affine){norm->a, 1.0 / norm->b};
+            stats[c] = (unet__norm_stats){norm->a, norm->b};
         return UNET_OK;
     }
     int rc = unet__progress_report(prog, f0, "statistics", false);
@@ -312,7 +312,7 @@ int unet__plane_normalization(const unet__source *src, int64_t plane, const unet
         if (rc == UNET_OK)
             rc = pass(&r, visit_sq, &m);
         for (int64_t c = 0; c < C && rc == UNET_OK; c++)
-            affine[c] = (unet__affine){m.mean[c], 1.0 / (sqrt(m.sq[c] / n) + norm->eps)};
+            stats[c] = (unet__norm_stats){m.mean[c], sqrt(m.sq[c] / n) + norm->eps};
     } else if (rc == UNET_OK) {
         double *lo = a, *hi = a + C;
         rc = percentile(&r, norm->a, lo);
@@ -321,9 +321,24 @@ int unet__plane_normalization(const unet__source *src, int64_t plane, const unet
         if (rc == UNET_OK)
             rc = percentile(&r, norm->b, hi);
         for (int64_t c = 0; c < C && rc == UNET_OK; c++)
-            affine[c] = (unet__affine){lo[c], 1.0 / (hi[c] - lo[c] + 1e-20)};
+            stats[c] = (unet__norm_stats){lo[c], hi[c] - lo[c] + 1e-20};
     }
     unet__free_aligned(r.buf);
     free(a);
+    return rc;
+}
+
+int unet__plane_normalization(const unet__source *src, int64_t plane, const unet__norm *norm,
+                              unet__affine *affine, unet__progress *prog, double f0, double f1)
+{
+    unet__norm_stats *stats = calloc((size_t)src->channels, sizeof *stats);
+    if (!stats)
+        return unet__fail(UNET_E_NOMEM, "out of memory computing statistics");
+    int rc = unet__plane_stats(src, plane, norm, stats, prog, f0, f1);
+    /* The scale is the reciprocal of the denominator, in double: what FIXED normalisation
+     * with (shift, denominator) computes too, so the two agree bit for bit. */
+    for (int64_t c = 0; c < src->channels && rc == UNET_OK; c++)
+        affine[c] = (unet__affine){stats[c].shift, 1.0 / stats[c].denominator};
+    free(stats);
     return rc;
 }

@@ -16,6 +16,7 @@
 #ifndef UNET_SEGMENT_SEGMENT_H
 #define UNET_SEGMENT_SEGMENT_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +75,23 @@ typedef struct unet__seg_params {
     int threads;
     int64_t strip, overlap; /* rows; both >= 1 */
 } unet__seg_params;
+
+/* The class of pixel i of the model output `rows` (channels `plane` floats apart): PROB: 1
+ * when the probability (the sigmoid of a logit) is above the threshold, else 0; 3CLASS: the
+ * argmax of background 0, interior 1, boundary 2, ties to the lower class exactly as
+ * unet_labels_from_3class. NaN gives 0 (callers refuse NaN first). */
+static inline uint8_t unet__seg_class(const unet__seg_params *p, const float *rows,
+                                      int64_t plane, int64_t i)
+{
+    if (p->kind == UNET__SEG_PROB) {
+        float v = rows[i];
+        if (p->logits)
+            v = 1.0f / (1.0f + expf(-v));
+        return v > p->threshold;
+    }
+    float bg = rows[i], in = rows[plane + i], bd = rows[2 * plane + i];
+    return in > bg && in >= bd ? 1 : bd > bg && bd > in ? 2 : 0;
+}
 
 /* Receives finished label rows [y, y+h) (h x width, final ids). */
 typedef int (*unet__seg_emit_fn)(void *user, int64_t y, int64_t h, const uint32_t *labels);

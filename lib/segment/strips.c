@@ -346,22 +346,16 @@ static int convert_rows(unet__seg *s, int64_t y, int64_t h, int64_t i0, int64_t 
         for (int64_t x = 0; x < W; x++) {
             int64_t i = (i0 + r) * W + x;
             if (s->p.kind == UNET__SEG_PROB) {
-                float v = rows[i];
-                if (s->p.logits)
-                    v = 1.0f / (1.0f + expf(-v));
-                if (isnan(v))
+                if (isnan(rows[i]))
                     return unet__fail(UNET_E_INVALID_ARG, "probability at (y %lld, x %lld) is "
                                       "NaN", (long long)(y + i0 + r), (long long)x);
-                m[r * W + x] = v > s->p.threshold;
             } else {
-                float bg = rows[i], in = rows[plane + i], bd = rows[2 * plane + i];
-                if (isnan(bg) || isnan(in) || isnan(bd))
+                if (isnan(rows[i]) || isnan(rows[plane + i]) || isnan(rows[2 * plane + i]))
                     return unet__fail(UNET_E_INVALID_ARG, "3-class probability at (y %lld, x "
                                       "%lld) is NaN", (long long)(y + i0 + r), (long long)x);
-                /* Argmax, ties to the lower class, exactly as unet_labels_from_3class. */
-                m[r * W + x] = in > bg && in >= bd ? 1 : bd > bg && bd > in ? 2 : 0;
-                s->interior[(s->have + r) * W + x] = in;
+                s->interior[(s->have + r) * W + x] = rows[plane + i];
             }
+            m[r * W + x] = unet__seg_class(&s->p, rows, plane, i);
         }
     return UNET_OK;
 }

@@ -26,7 +26,9 @@ static const char *const usage_predict =
     "  --precise         direct convolutions only (no Winograd: slower; tiles then equal\n"
     "                    the whole image bit for bit)\n"
     "  --quiet           no progress bar\n"
-    "Ctrl-C cancels and removes the partial output.\n";
+    "Ctrl-C cancels and removes the partial output.\n"
+    "OME-Zarr: unet predict IN.zarr -o OUT.zarr [--level N] runs `python3 -m unet predict`\n"
+    "(the Python package with its dask extra); see its --help.\n";
 
 static void cancel_predict(void *opts)
 {

@@ -29,7 +29,9 @@ static const char *const usage_segment =
     "  --min-size N      remove objects under N pixels (default: the model's, or 16)\n"
     "  --threads N       threads (default: all cores)\n"
     "  --quiet           no progress bar\n"
-    "The object count of every image is printed on stdout. Ctrl-C cancels.\n";
+    "The object count of every image is printed on stdout. Ctrl-C cancels.\n"
+    "OME-Zarr: unet segment IN.zarr -o OUT.zarr [--level N] runs `python3 -m unet segment`\n"
+    "(labels as OUT.zarr/labels/NAME; the Python package with its dask extra); see its --help.\n";
 
 static void cancel_segment(void *opts)
 {

@@ -17,6 +17,10 @@ double cli_now_seconds(void);
 /* Print a model's description to stdout. */
 void cli_print_model(const unet_model_t *m);
 
+/* Hand `unet COMMAND ARGS` to `python3 -m unet COMMAND ARGS` when an argument names a .zarr
+ * store (zarr_delegate.c): -1 when none does, else the exit status (only when it failed). */
+int cli_zarr_delegate(const char *command, int argc, char **argv);
+
 int cmd_info(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

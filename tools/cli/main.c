@@ -23,6 +23,9 @@ static const char *const usage_main =
     "          [--measure OUT.csv] [--scale S]\n"
     "                                      instance labels of nuclei (built-in model by\n"
     "                                      default), outlines and measurements\n"
+    "  predict|segment IN.zarr -o OUT.zarr [--level N] [options]\n"
+    "                                      OME-Zarr stores, by `python3 -m unet` (unet.dask;\n"
+    "                                      pip install 'libunet[dask]')\n"
     "  --version                           print the library version\n"
     "\n"
     "Run 'unet <command> --help' for the options of one command.\n";
@@ -44,6 +47,11 @@ int main(int argc, char **argv)
         return cmd_info(argc - 1, argv + 1);
     if (strcmp(cmd, "create") == 0)
         return cmd_create(argc - 1, argv + 1);
+    if (strcmp(cmd, "predict") == 0 || strcmp(cmd, "segment") == 0) {
+        int rc = cli_zarr_delegate(cmd, argc - 1, argv + 1); /* OME-Zarr: python3 -m unet */
+        if (rc >= 0)
+            return rc;
+    }
     if (strcmp(cmd, "predict") == 0)
         return cmd_predict(argc - 1, argv + 1);
     if (strcmp(cmd, "train") == 0)

@@ -2,7 +2,9 @@
 
 `unet.Model` loads, creates, saves and runs models (`unet.Model.builtin("nuclei")` needs no
 file); `unet.sample()` makes a synthetic nuclei image with its labels; `unet.torch` (imported on
-its own) holds the reference PyTorch module. Importing this package never imports torch.
+its own) holds the reference PyTorch module; `unet.dask` (imported on its own, with the
+package's dask extra) runs models on Dask arrays, OME-Zarr stores and distributed clusters.
+Importing this package never imports torch.
 """
 
 from ._lib import path as library_path
@@ -10,6 +12,7 @@ from .model import Cancelled, DtypeError, Model, ShapeError, UnetError
 from ._handle import InUseError
 from ._run import CancelToken
 from . import segment as _segment  # noqa: F401 - adds Model.segment
+from . import _pieces  # noqa: F401 - adds Model.segment_probabilities
 from .click import ClickSession
 from .sample import builtin_names, sample
 from ._options import describe as describe_options

@@ -1,7 +1,9 @@
 """python3 -m unet import SRC -o OUT.unet [--config CFG.json]
+python3 -m unet predict|segment IN.zarr -o OUT.zarr [options]
 
-SRC is a bioimage.io rdf YAML (ONNX weights) or a state dict in the reference naming
-(.safetensors, .pt, .pth) given with --config."""
+import: SRC is a bioimage.io rdf YAML (ONNX weights) or a state dict in the reference naming
+(.safetensors, .pt, .pth) given with --config. predict, segment: OME-Zarr stores through
+unet.dask (needs the extra: pip install 'libunet[dask]')."""
 
 import argparse
 import json
@@ -18,7 +20,14 @@ def main(argv=None):
     imp.add_argument("source")
     imp.add_argument("-o", "--output", required=True)
     imp.add_argument("--config", help="JSON config file (for state dicts)")
+    _add_zarr_commands(sub)
     args = ap.parse_args(argv)
+    if args.command != "import":
+        try:
+            return args.run(args)
+        except (UnetError, OSError, ValueError, ImportError) as e:
+            print("unet %s: %s" % (args.command, e), file=sys.stderr)
+            return 1
     try:
         if args.source.endswith((".yaml", ".yml")):
             model = import_bioimageio(args.source, args.output)
@@ -32,6 +41,24 @@ def main(argv=None):
         return 1
     print("wrote %s: %s, halo %d px" % (args.output, json.dumps(model.config), model.halo))
     return 0
+
+
+def _add_zarr_commands(sub):
+    """predict and segment of OME-Zarr stores (unet.dask), or commands that say what is
+    missing when dask is not installed."""
+    try:
+        from .dask import _cli
+    except ImportError as e:
+        missing = e
+
+        def run(_args):
+            raise ImportError("OME-Zarr stores: %s" % missing)
+        for name in ("predict", "segment"):
+            p = sub.add_parser(name, help="%s OME-Zarr stores (needs libunet[dask])" % name)
+            p.add_argument("rest", nargs=argparse.REMAINDER)
+            p.set_defaults(run=run)
+        return
+    _cli.add_parsers(sub)
 
 
 if __name__ == "__main__":

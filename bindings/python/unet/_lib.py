@@ -84,6 +84,9 @@ _PROTOTYPES = {
     "unet_predict": (c_int, [_model_p, _opts_p, c_void_p, c_int, c_int, _i64_p, _f32_p, c_size_t]),
     "unet_predict_stream": (c_int, [_model_p, _opts_p, c_int64, c_int64, c_int64, c_int64,
                                     c_void_p, c_void_p, c_void_p, c_void_p]),
+    "unet_predict_stats": (c_int, [_model_p, _opts_p, c_int64, c_int64, c_int64, c_int64,
+                                   c_void_p, c_void_p, POINTER(c_double), POINTER(c_double),
+                                   c_size_t]),
     "unet_tiff_info": (c_int, [c_char_p, _i64_p, _i64_p, _i64_p, _i64_p, _int_p]),
     "unet_tiff_read": (c_int, [c_char_p, POINTER(_f32_p), _i64_p]),
     "unet_tiff_write": (c_int, [c_char_p, c_void_p, c_int, c_int, _i64_p, c_uint]),
@@ -131,6 +134,8 @@ _PROTOTYPES = {
     "unet_segment_opts_reset_cancel": (c_int, [_opts_p]),
     "unet_segment": (c_int, [_model_p, _opts_p, c_void_p, c_int, c_int, _i64_p, c_void_p,
                              c_size_t, _u32_p]),
+    "unet_segment_probabilities": (c_int, [_model_p, _opts_p, c_void_p, c_int, _i64_p, c_void_p,
+                                           c_size_t, c_void_p, _u32_p]),
     "unet_segment_tiff": (c_int, [_model_p, _opts_p, c_char_p, c_char_p, c_uint, _u32_p]),
     # Click-to-segment (click.py): session and result handles as c_void_p.
     "unet_click_opts_set_predict_opts": (c_int, [_opts_p, _opts_p]),

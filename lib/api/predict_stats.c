@@ -1,0 +1,64 @@
+/*
+ * unet_predict_stats: the whole-plane normalisation statistics of the tiled predictor, handed
+ * to hosts that cut an image into pieces themselves, as the "fixed" parameters that make every
+ * piece normalise exactly as the whole plane does.
+ */
+#include "api/model_internal.h"
+#include "core/status.h"
+#include "predict/predict.h"
+
+#include <stdlib.h>
+
+UNET_API int unet_predict_stats(const unet_model_t *m, const unet_predict_opts_t *opts,
+                                int64_t planes, int64_t channels, int64_t height,
+                                int64_t width, unet_read_fn read, void *read_user,
+                                double *mean, double *std, size_t count)
+{
+    unet__clear_error();
+    if (!m || !read || !mean || !std)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_predict_stats: model, read, mean or std "
+                                              "is NULL");
+    int64_t dims[4] = {planes, channels, height, width};
+    for (int i = 0; i < 4; i++)
+        if (dims[i] < 1 || dims[i] > ((int64_t)1 << 31))
+            return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
+                                            "2^31)", i, (long long)dims[i]);
+    if (channels != m->cfg.in_channels)
+        return unet__fail(UNET_E_SHAPE, "image has %lld channel%s; the model takes %d",
+                          (long long)channels, channels == 1 ? "" : "s", m->cfg.in_channels);
+    if ((uint64_t)count != (uint64_t)(planes * channels))
+        return unet__fail(UNET_E_SHAPE, "mean and std have %zu elements; %lld planes x %lld "
+                                        "channels need %lld",
+                          count, (long long)planes, (long long)channels,
+                          (long long)(planes * channels));
+    struct unet_predict_opts defaults;
+    if (!opts) {
+        unet__predict_opts_defaults(&defaults);
+        opts = &defaults;
+    }
+    int rc = unet__predict_opts_check(opts);
+    if (rc != UNET_OK)
+        return rc;
+    unet__norm norm = unet__model_norm(m, opts);
+    unet__source src = {planes, channels, height, width, read, read_user};
+    unet__progress prog = {opts, -1.0, 0.0};
+    unet__norm_stats *stats = calloc((size_t)channels, sizeof *stats);
+    if (!stats)
+        return unet__fail(UNET_E_NOMEM, "out of memory for statistics of %lld channels",
+                          (long long)channels);
+    for (int64_t p = 0; p < planes && rc == UNET_OK; p++) {
+        rc = unet__plane_stats(&src, p, &norm, stats, &prog, (double)p / (double)planes,
+                               (double)(p + 1) / (double)planes);
+        for (int64_t c = 0; c < channels && rc == UNET_OK; c++) {
+            mean[p * channels + c] = stats[c].shift;
+            std[p * channels + c] = stats[c].denominator;
+        }
+    }
+    free(stats);
+    if (rc == UNET_OK)
+        rc = unet__progress_report(&prog, 1.0, "done", true);
+    if (rc != UNET_OK)
+        for (size_t i = 0; i < count; i++)
+            mean[i] = std[i] = 0;
+    return rc;
+}
