@@ -3,7 +3,7 @@
  * to hosts that cut an image into pieces themselves, as the "fixed" parameters that make every
  * piece normalise exactly as the whole plane does.
  */
-#include "api/model_internal.h"
+#include "model/model.h"
 #include "core/status.h"
 #include "predict/predict.h"
 
@@ -39,7 +39,7 @@ UNET_API int unet_predict_stats(const unet_model_t *m, const unet_predict_opts_t
     int rc = unet__predict_opts_check(opts);
     if (rc != UNET_OK)
         return rc;
-    unet__norm norm = unet__model_norm(m, opts);
+    unet__norm norm = unet__predict_norm(m, opts);
     unet__source src = {planes, channels, height, width, read, read_user};
     unet__progress prog = {opts, -1.0, 0.0};
     unet__norm_stats *stats = calloc((size_t)channels, sizeof *stats);
