@@ -34,6 +34,9 @@ def test_zarr_array_as_in_one_process(client, nuclei, tmp_path):
     assert x.chunks[0][0] == 256  # chunks of the store, rechunked by predict to the grid
     probs = unet.dask.predict(nuclei, x, precise=True).compute()  # on the cluster
     assert np.array_equal(probs, nuclei.predict(image, precise=True))
+    # zmuv: the library reads the array band by band through the cluster for its statistics
+    probs = unet.dask.predict(nuclei, x, precise=True, normalize="zmuv").compute()
+    assert np.array_equal(probs, nuclei.predict(image, precise=True, normalize="zmuv"))
     labels = unet.dask.segment(nuclei, x).compute()
     assert_same_objects(labels, nuclei.segment(image))
     # Both workers ran blocks, and each deserialised the model once for predict and segment.

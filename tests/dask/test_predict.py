@@ -121,6 +121,10 @@ def test_errors(nuclei, image):
         unet.dask.predict(nuclei, da.from_array(image), tile=100)
     with pytest.raises(unet.UnetError):
         unet.dask.predict(nuclei, da.from_array(image), normalize="sideways")
+    with pytest.raises(unet.UnetError, match="batch"):
+        unet.dask.predict(nuclei, da.from_array(image), batch=0)
+    with pytest.raises(unet.UnetError, match="border"):
+        unet.dask.predict(nuclei, da.from_array(image), border="mirror")
     bad = image.astype(np.float32)
     bad[5, 5] = np.nan
     with pytest.raises(unet.UnetError, match="non-finite"):

@@ -66,6 +66,8 @@ def test_errors(nuclei, img2d):
         unet.dask.segment(nuclei, da.from_array(img2d), overlap=16)
     with pytest.raises(unet.ShapeError):
         unet.dask.segment(nuclei, da.zeros((3, 64, 64), dtype=np.uint16), axes="ZYX")
+    with pytest.raises(unet.UnetError, match="threshold"):
+        unet.dask.segment(nuclei, da.from_array(img2d), threshold=1.5)
 
 
 @pytest.mark.parametrize("height,width", [(100, 100), (70000, 70000)])

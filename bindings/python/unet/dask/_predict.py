@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import _predict
 from .._errors import UnetError
+from .._options import Options
 from .. import _lib
 from . import _layout, _stats, _workers
 
@@ -75,17 +76,24 @@ def prepare(model, array, axes, minimum_chunk=0):
     return x, axes
 
 
-def blocks(model, x, axes, stats, precise=False, tile=None, batch=1, threads=0, border=None):
-    """The lazy prediction of a prepared array (see prepare): float32, C_out where C is."""
-    import dask.array as da
-
+def check_options(model, precise=False, tile=None, batch=1, threads=0, border=None):
+    """Every value checked now, by the library's own table, not later on a worker."""
     try:
-        _predict.predict_keys(threads, tile, 0, batch, border, None, precise)
+        with Options("predict", **_predict.predict_keys(threads, tile, 0, batch, border, None,
+                                                          precise)):
+            pass
     except ValueError as e:
         raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
     if tile is not None and tile > 0 and tile % model.block_multiple:
         raise UnetError(_lib.E_INVALID_ARG, "tile %d is not a multiple of the model's block "
                         "multiple %d" % (tile, model.block_multiple))
+
+
+def blocks(model, x, axes, stats, precise=False, tile=None, batch=1, threads=0, border=None):
+    """The lazy prediction of a prepared array (see prepare): float32, C_out where C is."""
+    import dask.array as da
+
+    check_options(model, precise, tile, batch, threads, border)
     depth = _layout.halo_depth(model)
     ic = axes.index("C")
     overlapped = da.overlap.overlap(x, depth={axes.index("Y"): depth, axes.index("X"): depth},
@@ -116,6 +124,7 @@ def predict(model, array, axes=None, precise=False, tile=None, batch=1, threads=
     border, precise: as for Model.predict, per block; threads: libunet threads per task (0:
     the task's share of its machine's cores)."""
     model = _workers.as_model(model)
+    check_options(model, precise, tile, batch, threads, border)
     x, axes = prepare(model, array, axes)
     if stats is None:
         stats = _stats.compute(model, x, axes, normalize)

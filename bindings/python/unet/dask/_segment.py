@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import post
 from .._errors import ShapeError, UnetError
+from .._options import Options
 from .. import _lib
 from . import _layout, _predict, _stats, _workers
 
@@ -161,6 +162,10 @@ def segment(model, array, axes=None, largest_object=128, overlap=None, threshold
     the model's); the other arguments as for unet.dask.predict (scale is not supported: the
     image is segmented at its own pixel size)."""
     model = _workers.as_model(model)
+    _predict.check_options(model, precise, tile, batch, threads, border)
+    with Options("segment", threads=threads, threshold=threshold, min_distance=min_distance,
+                 min_size=min_size, split=split):
+        pass  # checked now by the library, not later on a worker
     need = max(model.halo, 2 * int(largest_object))
     if overlap is None:
         overlap = _layout.round_up(need, model.block_multiple)
