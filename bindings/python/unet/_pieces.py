@@ -4,6 +4,7 @@ use (unet_predict_stats), and instances from a prediction made elsewhere
 (unet_segment_probabilities, also Model.segment_probabilities)."""
 
 import ctypes
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
@@ -69,8 +70,12 @@ def predict_stats(model, read, shape, normalize=None, progress=None):
     return mean, std
 
 
-def segment_probabilities(self, probs, threshold=None, min_distance=None, min_size=None,
-                          split=None, strip=None, overlap=None, threads=0, foreground=False):
+def segment_probabilities(self: Model, probs: Any, threshold: Optional[float] = None,
+                          min_distance: Optional[int] = None, min_size: Optional[int] = None,
+                          split: Optional[bool] = None, strip: Optional[int] = None,
+                          overlap: Optional[int] = None, threads: int = 0,
+                          foreground: bool = False
+                          ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
     """Instance labels (uint32) from probabilities Model.predict made for a 2-D image, float32
     (C_out, Y, X) (or (Y, X) for one output channel): what Model.segment gives for that image,
     with the same keyword arguments (scale is not one: the probabilities are on the image's

@@ -405,6 +405,20 @@ extern "C" {
         write: unet_write_fn,
         write_user: *mut c_void,
     ) -> c_int;
+    /// Whole-plane normalisation of `opts` as "fixed" mean and std per plane and channel.
+    pub fn unet_predict_stats(
+        model: *const unet_model_t,
+        opts: *const unet_predict_opts_t,
+        planes: i64,
+        channels: i64,
+        height: i64,
+        width: i64,
+        read: unet_read_fn,
+        read_user: *mut c_void,
+        mean: *mut f64,
+        std: *mut f64,
+        count: usize,
+    ) -> c_int;
     /// Size and element type of a TIFF file (int32 files report UNET_F64, read exactly).
     pub fn unet_tiff_info(
         path: *const c_char,
@@ -761,6 +775,18 @@ extern "C" {
         shape: *const i64,
         labels: *mut u32,
         label_count: usize,
+        num_objects: *mut u32,
+    ) -> c_int;
+    /// Labels from a prediction made elsewhere, as `unet_segment` cuts them.
+    pub fn unet_segment_probabilities(
+        model: *const unet_model_t,
+        opts: *const unet_segment_opts_t,
+        probs: *const f32,
+        ndim: c_int,
+        shape: *const i64,
+        labels: *mut u32,
+        label_count: usize,
+        foreground: *mut u8,
         num_objects: *mut u32,
     ) -> c_int;
     /// Segment an image read by region; finished label rows go to `write`.
