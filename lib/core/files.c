@@ -3,7 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,11 +62,11 @@ int unet__refuse_same_file(const char *input, const char *output)
     return UNET_OK;
 }
 
-/* "<dir>/.<name>.<tag>.tmp": hidden, beside the target (same filesystem, so rename is
- * atomic), unique per process, call and attempt. */
-static char *temp_name(const char *path, unsigned attempt)
+/* "<dir>/.<name>.<pid>-<tag>.tmp": hidden, beside the target (same filesystem, so rename is
+ * atomic). The tag mixes the clock, the caller's output object and the attempt; no process-wide
+ * counter is needed, since O_EXCL and the retries settle any collision. */
+static char *temp_name(const char *path, const unet__output *out, unsigned attempt)
 {
-    static atomic_uint counter;
     const char *slash = strrchr(path, '/');
     size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
     const char *name = slash ? slash + 1 : path;
@@ -74,7 +74,11 @@ static char *temp_name(const char *path, unsigned attempt)
     char *tmp = malloc(len);
     if (!tmp)
         return NULL;
-    unsigned tag = atomic_fetch_add(&counter, 1) * 2654435761u ^ (unsigned)time(NULL) ^ attempt;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t mix = ((uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec) ^
+                   (uint64_t)(uintptr_t)out ^ ((uint64_t)attempt * 0x9E3779B97F4A7C15ull);
+    unsigned tag = (unsigned)(mix ^ (mix >> 32));
     snprintf(tmp, len, "%.*s.%s.%ld-%08x.tmp", (int)dir_len, path, name, (long)getpid(), tag);
     return tmp;
 }
@@ -85,12 +89,13 @@ int unet__output_begin(const char *path, unet__output *out)
     out->path = NULL;
     out->tmp = NULL;
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    bool exists = stat(path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode))
         return unet__fail(UNET_E_IO, "cannot write '%.200s': it is a directory", path);
     out->path = unet__strdup(path);
     if (!out->path)
         return unet__fail(UNET_E_NOMEM, "out of memory writing '%.200s'", path);
-    if (stat(path, &st) == 0 && S_ISCHR(st.st_mode)) { /* /dev/null and friends */
+    if (exists && S_ISCHR(st.st_mode)) { /* /dev/null and friends */
         out->fd = open(path, O_WRONLY | O_CLOEXEC);
         if (out->fd < 0) {
             int rc = unet__fail(UNET_E_IO, "cannot open '%.200s': %s", path, strerror(errno));
@@ -101,7 +106,7 @@ int unet__output_begin(const char *path, unet__output *out)
         return UNET_OK;
     }
     for (unsigned attempt = 0; attempt < 64; attempt++) {
-        char *tmp = temp_name(path, attempt);
+        char *tmp = temp_name(path, out, attempt);
         if (!tmp)
             break;
         /* O_EXCL: never open, truncate or follow anything that already exists. */
@@ -125,10 +130,9 @@ int unet__output_begin(const char *path, unet__output *out)
     return unet__fail(UNET_E_IO, "cannot create a temporary file beside '%.200s'", path);
 }
 
-static void release(unet__output *out, int closed)
+/* The caller has closed (or handed over) the descriptor. */
+static void release(unet__output *out)
 {
-    if (!closed && out->fd >= 0)
-        close(out->fd);
     out->fd = -1;
     free(out->path);
     free(out->tmp);
@@ -148,7 +152,7 @@ int unet__output_commit(unet__output *out, int closed)
         if (rc != UNET_OK)
             unlink(out->tmp);
     }
-    release(out, 1);
+    release(out);
     return rc;
 }
 
@@ -159,5 +163,5 @@ void unet__output_abort(unet__output *out, int closed)
     out->fd = -1;
     if (out->tmp)
         unlink(out->tmp);
-    release(out, 1);
+    release(out);
 }
