@@ -48,9 +48,13 @@ int unet__predict_opts_check(const struct unet_predict_opts *o);
 void unet__predict_opts_defaults(struct unet_predict_opts *o);
 /* The key table behind the unet_predict_opts_* setters (api/predict_opts.c). */
 extern const unet__opts_table unet__predict_opts_table;
+/* What the table's defaults leave out: the cancel flag (objects that embed predict options). */
+void unet__predict_opts_init_flags(struct unet_predict_opts *o);
 /* Mode and its two parameters together, checked as a whole: all change or none. */
 int unet__predict_opts_set_normalize(struct unet_predict_opts *o, unet_normalize_t mode,
                                      double a, double b);
+/* The halo, and whether it may be below the receptive-field margin. */
+int unet__predict_opts_set_halo(struct unet_predict_opts *o, int64_t halo, int unsafe);
 
 /* Where a batch of windows sits on the canvas: fast kernels anchor Winograd blocks to canvas
  * coordinates so that tiles reproduce whole-image results. */

@@ -11,7 +11,8 @@ static const unet__opt sample_entries[] = {
     {UNET__OPT_AT(O, bits), .type = UNET__OPT_INT, .def = 16, .choices = "8 16",
      .help = "the image's values lie in [0, 2^bits)"},
 };
-static const unet__opts_section sample_sections[] = {
-    {sample_entries, (int)(sizeof sample_entries / sizeof sample_entries[0]), 0},
+static const unet__opts_section sample_sections[] = {UNET__OPTS_OWN(sample_entries)};
+const unet__opts_table unet__sample_opts_table = {
+    .what = "sample", .api = "unet_sample_opts", .sections = sample_sections,
+    .nsections = 1, UNET__OPTS_OBJECT(O),
 };
-const unet__opts_table unet__sample_opts_table = {"sample", sample_sections, 1, sizeof(O)};
