@@ -18,8 +18,11 @@ UNET_API int unet_model_create(const char *config_json, uint64_t seed, unet_mode
     int rc = unet__config_parse(config_json, &cfg);
     if (rc != UNET_OK)
         return rc;
+    unet__graph g = {0};
     struct unet_model *m;
-    if ((rc = unet__model_new(&cfg, &m)) != UNET_OK)
+    if ((rc = unet__build_unet(&cfg, &g)) != UNET_OK)
+        return rc;
+    if ((rc = unet__model_new(&cfg, &g, &m)) != UNET_OK)
         return rc;
     unet__model_init_params(m, seed);
     if ((rc = unet__model_refresh(m)) != UNET_OK) {

@@ -12,20 +12,19 @@
 
 #define MAX_PARAMS ((int64_t)1 << 31) /* floats; larger models are refused */
 
-int unet__model_new(const unet__config *cfg, struct unet_model **out)
+int unet__model_new(const unet__config *cfg, unet__graph *graph, struct unet_model **out)
 {
     *out = NULL;
     struct unet_model *m = calloc(1, sizeof *m);
-    if (!m)
+    if (!m) {
+        unet__graph_clear(graph);
         return unet__fail(UNET_E_NOMEM, "out of memory creating a model");
+    }
     pthread_mutex_init(&m->sync_lock, NULL);
     m->cfg = *cfg;
     m->stated_halo = -1;
-    int rc = unet__build_unet(cfg, &m->graph);
-    if (rc != UNET_OK) {
-        free(m);
-        return rc;
-    }
+    m->graph = *graph; /* the model owns it from here, whatever happens */
+    memset(graph, 0, sizeof *graph);
     int64_t total = 0;
     for (int i = 0; i < m->graph.nparams; i++)
         total += m->graph.params[i].numel;
