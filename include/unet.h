@@ -316,8 +316,17 @@ UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels
 #define UNET_TIFF_BIGTIFF 2u /* force BigTIFF (chosen automatically past 4 GB anyway) */
 
 /* Read the first page of a TIFF file into a new float32 buffer (C, H, W) (release with
- * unet_buffer_free); shape receives C, H, W. */
+ * unet_buffer_free); shape receives C, H, W. The whole page is held in memory, so a page of
+ * more than UNET_MAX_PIXELS_WHOLE pixels (H x W) is refused with UNET_E_INVALID_ARG, naming
+ * max_pixels, before anything is read: see unet_tiff_read_limited. */
 UNET_API int unet_tiff_read(const char *path, float **data, int64_t shape[3]);
+/* The default pixel limit of calls that hold a whole image in memory: 2^28 = 16384^2. */
+#define UNET_MAX_PIXELS_WHOLE 268435456
+/* unet_tiff_read with the caller's pixel limit: max_pixels 0 is UNET_MAX_PIXELS_WHOLE. A page
+ * whose buffers exceed the memory budget (the machine's physical memory) is refused with
+ * UNET_E_NOMEM whatever the limit. */
+UNET_API int unet_tiff_read_limited(const char *path, int64_t max_pixels, float **data,
+                                    int64_t shape[3]);
 /* Write a (H,W) or (C,H,W) image of element type `dtype` to a new TIFF file (flags as for
  * unet_predict_tiff). */
 UNET_API int unet_tiff_write(const char *path, const void *data, unet_dtype_t dtype,

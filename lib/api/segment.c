@@ -298,6 +298,10 @@ int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64
         return rc;
     sh = scale == 1 ? height : unet__scaled_size(height, scale);
     sw = scale == 1 ? width : unet__scaled_size(width, scale);
+    rc = unet__segment_check_size(o ? &o->predict : NULL, channels, m->cfg.out_channels, height,
+                                  width, sh, sw);
+    if (rc != UNET_OK)
+        return rc;
     auto_strip(o, sw, &p);
     unet__scaled_reader sr = {read, read_user, channels, height, width, sh, sw, NULL, 0};
     unet__label_mapper lm = {write, write_user, height, width, sh, sw, 0, NULL, NULL};
