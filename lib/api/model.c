@@ -212,8 +212,8 @@ static int check_shape(const unet_model_t *m, int ndim, const int64_t *in, int64
         return unet__fail(UNET_E_SHAPE, "batch size %lld is out of range [1, %d]",
                           (long long)in[0], 1 << 20);
     if (in[1] != m->cfg.in_channels)
-        return unet__fail(UNET_E_SHAPE, "input has %lld channels; the model takes %d",
-                          (long long)in[1], m->cfg.in_channels);
+        return unet__fail(UNET_E_SHAPE, "input has %lld channel%s; the model takes %d",
+                          (long long)in[1], UNET__PLURAL(in[1]), m->cfg.in_channels);
     out[0] = in[0];
     out[1] = m->cfg.out_channels;
     static const char *const names[] = {"height", "width"};

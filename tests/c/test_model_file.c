@@ -478,6 +478,10 @@ START_TEST(test_not_regular_files)
         ck_assert_msg(strstr(unet_last_error(), "not a regular file"), "%s", unet_last_error());
     }
     unlink(fifo);
+    unet_model_t *m = (unet_model_t *)0x1;
+    ck_assert_int_eq(unet_model_load(fifo, &m), UNET_E_IO); /* now missing */
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(unet_last_error(), "no such file"), "%s", unet_last_error());
     rmdir(dir);
 }
 END_TEST
