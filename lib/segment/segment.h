@@ -123,10 +123,4 @@ int unet__segment_check_size(const struct unet_predict_opts *po, int64_t channel
                              int64_t out_channels, int64_t height, int64_t width, int64_t sh,
                              int64_t sw);
 
-/* unet_segment_stream without argument checks, returning the segmenter's stats (tests). */
-int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64_t channels,
-                      int64_t height, int64_t width, unet_read_fn read, void *read_user,
-                      unet_label_write_fn write, void *write_user, uint32_t *num_objects,
-                      unet__seg_stats *stats);
-
 #endif
