@@ -125,6 +125,12 @@ UNET_API int unet_predict_opts_set_precise(unet_predict_opts_t *o, int precise)
     return unet__opts_set_i64(&unet__predict_opts_table, o, "precise", precise != 0);
 }
 
+UNET_API int unet_predict_opts_set_max_pixels(unet_predict_opts_t *o, int64_t max_pixels)
+{
+    CHECK_OPTS(o);
+    return unet__opts_set_i64(&unet__predict_opts_table, o, "max_pixels", max_pixels);
+}
+
 UNET_API int unet_predict_opts_set_progress(unet_predict_opts_t *o, unet_progress_fn fn,
                                             void *user)
 {

@@ -132,6 +132,12 @@ UNET_API int unet_segment_opts_set_pixel_size(unet_segment_opts_t *o, double pix
     return unet__opts_set_double(&unet__segment_opts_table, o, "pixel_size", pixel_size);
 }
 
+UNET_API int unet_segment_opts_set_max_pixels(unet_segment_opts_t *o, int64_t max_pixels)
+{
+    CHECK_OPTS(o);
+    return unet__opts_set_i64(&unet__segment_opts_table, o, "max_pixels", max_pixels);
+}
+
 UNET_API int unet_segment_opts_set_progress(unet_segment_opts_t *o, unet_progress_fn fn,
                                             void *user)
 {

@@ -29,7 +29,7 @@ struct unet_predict_opts {
     double norm_low, norm_high; /* percentiles */
     double norm_mean, norm_std; /* fixed */
     bool precise;      /* direct convolutions only (no Winograd) */
-    int64_t max_pixels; /* 0: none on streaming calls (whole-image reads: 2^28) */
+    int64_t max_pixels; /* 0 (auto): none, as every predict call streams */
     /* not options of the table */
     unet_progress_fn progress;
     void *progress_user;
@@ -39,7 +39,7 @@ struct unet_predict_opts {
 
 /* The predict entries; segment and click options embed them (core/opts_table.h). */
 #include "core/opts_table.h"
-#define UNET__PREDICT_OPT_COUNT 13
+#define UNET__PREDICT_OPT_COUNT 14
 extern const unet__opt unet__predict_opt_entries[UNET__PREDICT_OPT_COUNT];
 /* Normalisation parameters a, b of the options' mode (percentiles, or mean and std). */
 void unet__predict_opts_norm_params(const struct unet_predict_opts *o, double *a, double *b);

@@ -116,6 +116,7 @@ int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64
                             &o->predict);
             po.progress = forward_progress;
             po.progress_user = (void *)o;
+            po.max_pixels = 0; /* counted on the image as given, above; not once resized */
         }
         bool resized = sh != height || sw != width;
         unet__source src = {1, channels, sh, sw, resized ? unet__scaled_read : read,

@@ -179,6 +179,79 @@ START_TEST(test_segment_stream_sizes)
 }
 END_TEST
 
+/* max_pixels, the option: every predict, segment and click call refuses an image of more
+ * pixels (planes x height x width, before any resizing) with a message naming it, before a
+ * pixel is read; at the limit the call runs. 0 / auto means no limit (these calls stream). */
+START_TEST(test_max_pixels_option)
+{
+    unet_model_t *m = model();
+    unet_predict_opts_t *po;
+    unet_segment_opts_t *so;
+    unet_click_opts_t *co;
+    ck_assert_int_eq(unet_predict_opts_create(&po), UNET_OK);
+    ck_assert_int_eq(unet_segment_opts_create(&so), UNET_OK);
+    ck_assert_int_eq(unet_click_opts_create(&co), UNET_OK);
+    /* The key in the table: range, "auto", refusals naming the bounds. */
+    ck_assert_int_eq(unet_predict_opts_set(po, "max_pixels", "0"), UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_set(po, "max_pixels", "auto"), UNET_OK);
+    ck_assert_int_eq(unet_predict_opts_set_max_pixels(po, -5), UNET_E_INVALID_ARG);
+    ck_assert_msg(strstr(unet_last_error(), "max_pixels = -5 is out of range"), "%s",
+                  unet_last_error());
+    const char *json;
+    ck_assert_int_eq(unet_predict_opts_describe(po, &json), UNET_OK);
+    ck_assert_msg(strstr(json, "\"max_pixels\""), "%s", json);
+
+    ck_assert_int_eq(unet_predict_opts_set_max_pixels(po, 3 * 40 * 40), UNET_OK);
+    ck_assert_int_eq(unet_segment_opts_set_max_pixels(so, 40 * 40), UNET_OK);
+    ck_assert_int_eq(unet_click_opts_set(co, "max_pixels", "1600"), UNET_OK);
+    float *in = calloc(3 * 40 * 41, sizeof *in), *out = calloc(3 * 40 * 41, sizeof *out);
+    uint32_t *labels = calloc(40 * 41, sizeof *labels);
+    ck_assert(in && out && labels);
+    int64_t over[4] = {3, 1, 40, 41}, at[4] = {3, 1, 40, 40};
+    watch w = start();
+    int rc = unet_predict(m, po, in, UNET_F32, 4, over, out, 3 * 40 * 41);
+    refused(w, rc, UNET_E_INVALID_ARG, "more than max_pixels (4800)");
+    w = start();
+    rc = unet_predict_stream(m, po, 3, 1, 40, 41, read_zero, NULL, write_any, NULL);
+    refused(w, rc, UNET_E_INVALID_ARG, "max_pixels");
+    double mean[3], std[3];
+    w = start();
+    rc = unet_predict_stats(m, po, 3, 1, 40, 41, read_zero, NULL, mean, std, 3);
+    refused(w, rc, UNET_E_INVALID_ARG, "max_pixels");
+    ck_assert_int_eq(unet_predict(m, po, in, UNET_F32, 4, at, out, 3 * 40 * 40), UNET_OK);
+
+    w = start();
+    rc = unet_segment(m, so, in, UNET_F32, 2, over + 2, labels, 40 * 41, NULL);
+    refused(w, rc, UNET_E_INVALID_ARG, "more than max_pixels (1600)");
+    /* Counted on the image as given: resizing by 2 does not count. */
+    ck_assert_int_eq(unet_segment_opts_set_scale(so, 2), UNET_OK);
+    rc = unet_segment(m, so, in, UNET_F32, 2, at + 2, labels, 40 * 40, NULL);
+    ck_assert_msg(rc == UNET_OK, "%d: %s", rc, unet_last_error());
+    w = start();
+    rc = unet_segment_stream(m, so, 1, 40, 41, read_zero, NULL, write_labels, NULL, NULL);
+    refused(w, rc, UNET_E_INVALID_ARG, "max_pixels");
+
+    unet_click_session_t *cs = (unet_click_session_t *)0x1;
+    w = start();
+    rc = unet_click_session_create(m, co, in, UNET_F32, 2, over + 2, &cs);
+    refused(w, rc, UNET_E_INVALID_ARG, "max_pixels");
+    ck_assert_ptr_null(cs);
+    ck_assert_int_eq(unet_click_session_create(m, co, in, UNET_F32, 2, at + 2, &cs), UNET_OK);
+    unet_click_session_free(cs);
+
+    /* auto: no limit on these streaming calls. */
+    ck_assert_int_eq(unet_predict_opts_set(po, "max_pixels", "auto"), UNET_OK);
+    ck_assert_int_eq(unet_predict(m, po, in, UNET_F32, 4, over, out, 3 * 40 * 41), UNET_OK);
+    free(in);
+    free(out);
+    free(labels);
+    unet_click_opts_free(co);
+    unet_segment_opts_free(so);
+    unet_predict_opts_free(po);
+    unet_model_free(m);
+}
+END_TEST
+
 /* A tiled 8-bit TIFF of w x h zeros, zstd-compressed (32768^2 pixels in ~50 KB). */
 static void write_zeros_tiff(const char *path, uint32_t w, uint32_t h, int compression)
 {
@@ -258,6 +331,7 @@ int main(void)
     tcase_add_test(tc, test_whole_tile_over_budget);
     tcase_add_test(tc, test_segment_stream_sizes);
     tcase_add_test(tc, test_whole_image_read_max_pixels);
+    tcase_add_test(tc, test_max_pixels_option);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

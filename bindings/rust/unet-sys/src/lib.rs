@@ -372,6 +372,11 @@ extern "C" {
     ) -> c_int;
     /// Non-zero: direct convolutions everywhere.
     pub fn unet_predict_opts_set_precise(opts: *mut unet_predict_opts_t, precise: c_int) -> c_int;
+    /// Largest image a call accepts in pixels (0: auto).
+    pub fn unet_predict_opts_set_max_pixels(
+        opts: *mut unet_predict_opts_t,
+        max_pixels: i64,
+    ) -> c_int;
     /// Sets the progress callback (NULL: none) and its user pointer.
     pub fn unet_predict_opts_set_progress(
         opts: *mut unet_predict_opts_t,
@@ -761,6 +766,11 @@ extern "C" {
     pub fn unet_segment_opts_set_pixel_size(
         opts: *mut unet_segment_opts_t,
         pixel_size: f64,
+    ) -> c_int;
+    /// max_pixels as for predict options, counted before `scale`.
+    pub fn unet_segment_opts_set_max_pixels(
+        opts: *mut unet_segment_opts_t,
+        max_pixels: i64,
     ) -> c_int;
     /// Progress of the whole call (statistics, prediction, post-processing) and cancellation, as for
     /// predict options.
