@@ -151,6 +151,27 @@ START_TEST(test_whole_tile_over_budget)
 }
 END_TEST
 
+/* A forward pass whose activations (16384 features of a 2048^2 image: 256 GiB a tensor)
+ * exceed the memory budget, though the caller's buffers are 16 MiB: refused, not attempted. */
+START_TEST(test_forward_over_budget)
+{
+    unet_model_t *m;
+    ck_assert_int_eq(unet_model_create("{\"depth\": 1, \"base_features\": 16384, "
+                                       "\"kernel_size\": 1, \"block\": \"c\"}",
+                                       1, &m),
+                     UNET_OK);
+    const int64_t n = 2048 * 2048, shape[4] = {1, 1, 2048, 2048};
+    float *in = calloc((size_t)n, sizeof *in), *out = calloc((size_t)n, sizeof *out);
+    ck_assert(in && out);
+    watch w = start();
+    int rc = unet_model_forward(m, NULL, in, 4, shape, out, (size_t)n);
+    refused(w, rc, UNET_E_NOMEM, "memory budget");
+    free(in);
+    free(out);
+    unet_model_free(m);
+}
+END_TEST
+
 /* Segmentation of declared sizes that wrap or exceed memory: the same refusals. */
 START_TEST(test_segment_stream_sizes)
 {
@@ -330,6 +351,7 @@ int main(void)
     tcase_add_test(tc, test_huge_halo_over_budget);
     tcase_add_test(tc, test_whole_tile_over_budget);
     tcase_add_test(tc, test_segment_stream_sizes);
+    tcase_add_test(tc, test_forward_over_budget);
     tcase_add_test(tc, test_whole_image_read_max_pixels);
     tcase_add_test(tc, test_max_pixels_option);
     suite_add_tcase(s, tc);
