@@ -108,11 +108,12 @@ static int configure_post(struct unet_click_session *s, const struct unet_click_
     return UNET_OK;
 }
 
-/* Whether two option sets give the same probabilities: every predict key but threads (which
- * does not change the numbers) and tile, blend and batch (which sessions do not use). */
+/* Whether two option sets give the same probabilities: every predict key but threads and
+ * max_pixels (which do not change the numbers) and tile, blend and batch (which sessions do
+ * not use). */
 static bool same_prediction(const struct unet_predict_opts *a, const struct unet_predict_opts *b)
 {
-    static const char *const unused[] = {"threads", "tile", "blend", "batch"};
+    static const char *const unused[] = {"threads", "tile", "blend", "batch", "max_pixels"};
     for (int i = 0; i < UNET__PREDICT_OPT_COUNT; i++) {
         const unet__opt *e = &unet__predict_opt_entries[i];
         bool skip = false;
@@ -156,6 +157,9 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_click_o
         return unet__fail(UNET_E_NOMEM, "the image is too large to address");
     C defaults;
     opts = unet__opts_or_defaults(table, opts, &defaults);
+    int rc = unet__predict_check_pixels(&opts->predict, planes, shape[ndim - 2], shape[ndim - 1]);
+    if (rc != UNET_OK)
+        return rc;
     struct unet_click_session *s = calloc(1, sizeof *s);
     if (!s)
         return unet__fail(UNET_E_NOMEM, "out of memory for a click session");
@@ -169,7 +173,7 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_click_o
     s->in_channels = m->cfg.in_channels;
     s->out_channels = m->cfg.out_channels;
     s->same_padding = m->cfg.same_padding;
-    int rc = configure_prediction(s, &opts->predict);
+    rc = configure_prediction(s, &opts->predict);
     if (rc == UNET_OK)
         rc = configure_post(s, opts);
     if (rc != UNET_OK) {

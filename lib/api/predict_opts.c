@@ -13,6 +13,7 @@ UNET__OPTS_SETTER(unet_predict_opts, table, tile, int64_t, i64)
 UNET__OPTS_SETTER(unet_predict_opts, table, blend, int64_t, i64)
 UNET__OPTS_SETTER(unet_predict_opts, table, batch, int, i64)
 UNET__OPTS_SETTER(unet_predict_opts, table, precise, int, bool)
+UNET__OPTS_SETTER(unet_predict_opts, table, max_pixels, int64_t, i64)
 UNET__OPTS_PROGRESS(unet_predict_opts, table, unet_progress_fn)
 UNET__OPTS_CANCEL(unet_predict_opts)
 

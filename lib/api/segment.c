@@ -15,6 +15,7 @@ UNET__OPTS_SETTER(unet_segment_opts, table, split, int, bool)
 UNET__OPTS_SETTER(unet_segment_opts, table, min_size, int64_t, i64)
 UNET__OPTS_SETTER(unet_segment_opts, table, scale, double, double)
 UNET__OPTS_SETTER(unet_segment_opts, table, pixel_size, double, double)
+UNET__OPTS_SETTER(unet_segment_opts, table, max_pixels, int64_t, i64)
 UNET__OPTS_PROGRESS(unet_segment_opts, table, unet_progress_fn)
 UNET__OPTS_CANCEL(unet_segment_opts)
 

@@ -21,9 +21,11 @@ int unet__open_regular(const char *path, const char *what, int *fd, uint64_t *si
     /* O_NONBLOCK: a FIFO without a writer would block open() itself, before fstat could
      * tell it is not a regular file. */
     int f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (f < 0)
+    if (f < 0) /* the common cases in words a user reads at once */
         return unet__fail(UNET_E_IO, "%s '%.200s': cannot open: %s", what, path,
-                          strerror(errno));
+                          errno == ENOENT   ? "no such file"
+                          : errno == EACCES ? "permission denied"
+                                            : strerror(errno));
     struct stat st;
     if (fstat(f, &st) != 0) {
         int rc = unet__fail(UNET_E_IO, "%s '%.200s': cannot stat: %s", what, path,

@@ -35,12 +35,13 @@ int unet__model_new(const unet__config *cfg, unet__graph *graph, struct unet_mod
                           (long long)total, (long long)MAX_PARAMS);
     }
     m->params = calloc((size_t)m->graph.nparams, sizeof *m->params);
-    m->param_storage = unet__alloc_floats((size_t)total);
+    /* Zero pages from the kernel, not a memset: the loader fills parameters from the file's
+     * tensors, so a size the file claims costs nothing before those are read. */
+    m->param_storage = unet__alloc_floats_zeroed((size_t)total);
     if (!m->params || !m->param_storage) {
         unet__model_free(m);
         return unet__fail(UNET_E_NOMEM, "out of memory for %lld parameters", (long long)total);
     }
-    memset(m->param_storage, 0, (size_t)total * sizeof(float));
     float *p = m->param_storage;
     for (int i = 0; i < m->graph.nparams; i++) {
         m->params[i] = p;

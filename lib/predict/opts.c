@@ -44,6 +44,11 @@ const unet__opt unet__predict_opt_entries[] = {
      .help = "standard deviation divided by (normalize fixed)"},
     {UNET__OPT_AT(P, precise), .type = UNET__OPT_BOOL, .def = 0,
      .help = "direct convolutions everywhere (no Winograd; slower, within ~1e-5 otherwise)"},
+    {UNET__OPT_AT(P, max_pixels), .type = UNET__OPT_I64, .def = 0, .min = 1,
+     .max = (double)((int64_t)1 << 62), .special = {{"auto", 0, true}},
+     .help = "largest image a call accepts, in pixels (planes x height x width; 0 / auto: no "
+             "limit where the image streams, 2^28 where it is held whole in memory: "
+             "unet_tiff_read, the CLI's --overlay and --measure)"},
 };
 _Static_assert(sizeof unet__predict_opt_entries / sizeof unet__predict_opt_entries[0] ==
                    UNET__PREDICT_OPT_COUNT, "UNET__PREDICT_OPT_COUNT is the number of entries");

@@ -621,7 +621,8 @@ START_TEST(test_zero_byte_count)
 }
 END_TEST
 
-/* A FIFO is refused at once: opening it used to block for a writer forever. */
+/* A FIFO is refused at once: opening it used to block for a writer forever. A missing file
+ * is named as missing. */
 START_TEST(test_fifo_refused)
 {
     const char *path = path_in(tmp_dir, "fifo.tif");
@@ -630,6 +631,10 @@ START_TEST(test_fifo_refused)
     expect_fail(unet__tiff_open(path, &r), UNET_E_IO, "not a regular file", "FIFO");
     ck_assert_ptr_null(r);
     unlink(path);
+    /* A missing file says so in words (it read as a bare "input/output error"). */
+    expect_fail(unet__tiff_open(tmp_path("missing.tif"), &r), UNET_E_IO, "no such file",
+                "missing file");
+    ck_assert_ptr_null(r);
 }
 END_TEST
 

@@ -25,6 +25,8 @@ static const char *const usage_predict =
     "  --deflate         compress the output\n"
     "  --precise         direct convolutions only (no Winograd: slower; tiles then equal\n"
     "                    the whole image bit for bit)\n"
+    "  --max-pixels N    refuse images of more than N pixels (planes x height x width;\n"
+    "                    default: no limit, the image streams)\n"
     "  --quiet           no progress bar\n"
     "Ctrl-C cancels and removes the partial output.\n"
     "OME-Zarr: unet predict IN.zarr -o OUT.zarr [--level N] runs `python3 -m unet predict`\n"
@@ -111,7 +113,8 @@ int cmd_predict(int argc, char **argv)
         static const char *const with_value[] = {"--model", "-m", "-o", "--output",
                                                  "--output-file", "--tile", "--blend",
                                                  "--batch", "--threads", "--border",
-                                                 "--normalize", "--type", NULL};
+                                                 "--normalize", "--type", "--max-pixels",
+                                                 NULL};
         int known = 0;
         for (int k = 0; with_value[k]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -170,6 +173,10 @@ int cmd_predict(int argc, char **argv)
                 usage = cli_fail_usage("--normalize must be none, zmuv, percentile:LOW,HIGH or "
                                        "fixed:MEAN,STD", v);
             }
+        } else if (strcmp(a, "--max-pixels") == 0) {
+            if ((strcmp(v, "auto") != 0 && cli_parse_count(v, INT64_MAX) < 0) ||
+                unet_predict_opts_set(o, "max_pixels", v) != UNET_OK)
+                usage = cli_fail_usage("--max-pixels must be auto or 1 to 2^62", v);
         } else if (strcmp(a, "--type") == 0) {
             output = strcmp(v, "float32") == 0  ? UNET_F32
                      : strcmp(v, "uint8") == 0  ? UNET_U8

@@ -28,6 +28,9 @@ static const char *const usage_segment =
     "  --threshold T     foreground probability threshold (default: the model's, or 0.5)\n"
     "  --min-size N      remove objects under N pixels (default: the model's, or 16)\n"
     "  --threads N       threads (default: all cores)\n"
+    "  --max-pixels N    refuse images of more than N pixels (default: no limit for labels\n"
+    "                    alone, which stream; 268435456 = 16384^2 with --overlay or\n"
+    "                    --measure, which hold the whole image)\n"
     "  --quiet           no progress bar\n"
     "The object count of every image is printed on stdout. Ctrl-C cancels.\n"
     "OME-Zarr: unet segment IN.zarr -o OUT.zarr [--level N] runs `python3 -m unet segment`\n"
@@ -168,7 +171,8 @@ static int write_labels(const char *path, const uint32_t *labels, uint32_t count
 
 /* One image: 0, 1 on failure (message printed), 130 when cancelled. */
 static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so, const char *in,
-                       const char *out, const char *overlay, const char *measure)
+                       const char *out, const char *overlay, const char *measure,
+                       int64_t max_pixels)
 {
     int64_t planes, shape[3];
     float *im = NULL;
@@ -185,7 +189,7 @@ static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so, con
         return 1;
     }
     if (rc == UNET_OK)
-        rc = unet_tiff_read(in, &im, shape);
+        rc = unet_tiff_read_limited(in, max_pixels, &im, shape); /* 0: the default 2^28 */
     if (rc == UNET_OK) {
         labels = malloc((size_t)(shape[1] * shape[2]) * sizeof *labels);
         rc = labels ? unet_segment(m, so, im, UNET_F32, 3, shape, labels,
@@ -232,6 +236,7 @@ int cmd_segment(int argc, char **argv)
 {
     const char *model_path = NULL, *out = NULL, *overlay = NULL, *measure = NULL;
     int quiet = 0, usage = 0, folder = 0, error = 0, status = 0;
+    int64_t max_pixels = 0; /* the whole-image read's limit: 0 is the library's default */
     list inputs = {0};
     unet_segment_opts_t *so = NULL;
     if (unet_segment_opts_create(&so) != UNET_OK)
@@ -252,7 +257,8 @@ int cmd_segment(int argc, char **argv)
         }
         static const char *const with_value[] = {"--model", "-m", "-o", "--overlay",
                                                  "--measure", "--scale", "--threads",
-                                                 "--threshold", "--min-size", NULL};
+                                                 "--threshold", "--min-size", "--max-pixels",
+                                                 NULL};
         int known = 0;
         for (int k = 0; with_value[k]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -295,6 +301,10 @@ int cmd_segment(int argc, char **argv)
                 usage = cli_fail_usage("--threads must be 0 to 1024", v);
             else
                 unet_segment_opts_set_threads(so, (int)n);
+        } else if (strcmp(a, "--max-pixels") == 0) {
+            max_pixels = strcmp(v, "auto") == 0 ? 0 : cli_parse_count(v, INT64_MAX);
+            if (max_pixels < 0 || unet_segment_opts_set(so, "max_pixels", v) != UNET_OK)
+                usage = cli_fail_usage("--max-pixels must be auto or 1 to 2^62", v);
         }
     }
     status = usage ? usage : error ? 1 : 0;
@@ -335,7 +345,7 @@ int cmd_segment(int argc, char **argv)
             fprintf(stderr, "unet: segment: the output '%s' would overwrite the input\n", o);
             s = 1;
         } else {
-            s = segment_one(m, so, in, o, ov, me);
+            s = segment_one(m, so, in, o, ov, me, max_pixels);
         }
         free(o);
         free(ov);
