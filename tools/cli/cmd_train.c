@@ -45,7 +45,8 @@ static const char *const usage_train =
     "                    --set border_weights=true --set optimizer=sgd\n"
     "  --log FILE        CSV log of the curves (default: OUT.csv)\n"
     "  --checkpoints DIR best.unet, last.unet, last.state (default: OUT.ckpt)\n"
-    "  --resume          continue from DIR/last.state, to its planned total or --steps N\n"
+    "  --resume          continue from DIR/last.state to its planned total, or to step N\n"
+    "                    with --steps N\n"
     "  --quiet           no progress line\n"
     "Writes the best validated model (the last one without validation data) to OUT.unet.\n"
     "Every output (OUT.unet, the log, the checkpoint files) is checked before any work.\n"
@@ -407,9 +408,11 @@ int cmd_train(int argc, char **argv)
         rc = unet_trainer_load_state(t, state);
         if (rc == UNET_OK)
             rc = unet_trainer_progress(t, &first_step, &total);
-        if (rc == UNET_OK && steps >= 0 && first_step >= steps) {
-            fprintf(stderr, "nothing to train: '%s' is at step %lld, at or past --steps %lld; "
-                            "no file written\n", state, (long long)first_step, steps);
+        if (rc == UNET_OK && first_step >= (steps >= 0 ? steps : total)) {
+            fprintf(stderr, "nothing to train: '%s' is at step %lld, at or past %s %lld; no "
+                            "file written\n", state, (long long)first_step,
+                    steps >= 0 ? "--steps" : "its planned total",
+                    steps >= 0 ? steps : (long long)total);
             goto done;
         }
         if (rc == UNET_OK && steps >= 0 && steps != total) {
