@@ -342,3 +342,21 @@ def test_train_stopped_by_sigterm_saves_like_ctrl_c(training, tmp_path):
     assert rc == 143, err
     assert "cancelled at step" in err and out.exists()
     assert (tmp_path / "m.ckpt" / "last.state").exists()
+
+
+# ---- item 15: messages name the file and the reason ------------------------------------------
+
+def test_messages_name_the_file_and_the_reason(model_path, image, tmp_path):
+    src, _ = image
+    r = run("info", tmp_path / "missing.unet")
+    assert r.returncode == 1
+    assert r.stderr.strip().endswith("No such file or directory"), r.stderr
+    assert "missing.unet" in r.stderr and "input/output error" not in r.stderr
+    r = run("predict", "-m", model_path, src, "-o", tmp_path / "o.tif", "--batch", "100000")
+    assert r.returncode == 2 and "1 to 1000" in r.stderr, r.stderr
+    r = run("segment", tmp_path / "missing.tif", "-o", tmp_path / "l.tif", "-m", model_path)
+    assert r.returncode == 1
+    assert "cannot open the input '%s': No such file" % (tmp_path / "missing.tif") in r.stderr
+    r = run("create", "--config", tmp_path / "missing.json", "-o", tmp_path / "m.unet")
+    assert r.returncode == 1 and "cannot open the config" in r.stderr
+    assert not (tmp_path / "m.unet").exists()

@@ -144,17 +144,17 @@ int cmd_predict(int argc, char **argv)
         }
         else if (strcmp(a, "--tile") == 0) {
             if ((n = cli_parse_count(v, 1 << 20)) < 1)
-                usage = cli_fail_usage("--tile must be a positive integer", v);
+                usage = cli_fail_usage("--tile must be an integer from 1 to 1048576", v);
             else
                 rc = unet_predict_opts_set_tile(o, n);
         } else if (strcmp(a, "--blend") == 0) {
             if ((n = cli_parse_count(v, 1 << 20)) < 0)
-                usage = cli_fail_usage("--blend must be a non-negative integer", v);
+                usage = cli_fail_usage("--blend must be an integer from 0 to 1048576", v);
             else
                 rc = unet_predict_opts_set_blend(o, n);
         } else if (strcmp(a, "--batch") == 0) {
             if ((n = cli_parse_count(v, 1000)) < 1)
-                usage = cli_fail_usage("--batch must be a positive integer", v);
+                usage = cli_fail_usage("--batch must be an integer from 1 to 1000", v);
             else
                 rc = unet_predict_opts_set_batch(o, (int)n);
         } else if (strcmp(a, "--threads") == 0) {

@@ -32,9 +32,8 @@ static int write_tiff(const char *path, const char *role, const uint16_t *data, 
         rc = unet_tiff_write(path, data, UNET_U16, 2, shape, UNET_TIFF_DEFLATE);
     }
     if (rc != UNET_OK)
-        fprintf(stderr, "unet: sample: cannot write the %s '%s': %s (%s)\n", role, path,
-                rc == UNET_E_NOMEM ? "out of memory" : unet_last_error(),
-                unet_status_string(rc));
+        fprintf(stderr, "unet: sample: cannot write the %s '%s': %s\n", role, path,
+                rc == UNET_E_NOMEM ? "out of memory" : cli_lib_message(rc));
     return rc == UNET_OK ? 0 : -1;
 }
 

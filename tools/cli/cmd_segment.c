@@ -178,8 +178,8 @@ static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so, con
     if (!overlay && !measure) { /* only labels: streamed, any size in bounded memory */
         rc = unet_segment_tiff(m, so, in, out, UNET_TIFF_DEFLATE, &count);
         if (rc != UNET_OK && rc != UNET_E_CANCELLED) {
-            fprintf(stderr, "unet: segment: '%s' -> '%s': %s (%s)\n", in, out,
-                    unet_last_error(), unet_status_string(rc));
+            fprintf(stderr, "unet: segment: '%s' -> '%s': %s\n", in, out,
+                    cli_lib_message(rc));
             return 1;
         }
         goto report;
@@ -199,13 +199,12 @@ static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so, con
                     : UNET_E_NOMEM;
     }
     if (rc != UNET_OK && rc != UNET_E_CANCELLED) {
-        fprintf(stderr, "unet: segment: %s: %s (%s)\n", in, unet_last_error(),
-                unet_status_string(rc));
+        fprintf(stderr, "unet: segment: %s: %s\n", in, cli_lib_message(rc));
         status = 1;
     } else if (rc == UNET_OK && (rc = write_labels(out, labels, count, shape[1], shape[2]))) {
         if (rc != UNET_E_CANCELLED)
-            fprintf(stderr, "unet: segment: cannot write the labels '%s': %s (%s)\n", out,
-                    unet_last_error(), unet_status_string(rc));
+            fprintf(stderr, "unet: segment: cannot write the labels '%s': %s\n", out,
+                    cli_lib_message(rc));
         status = 1;
     }
     /* Outlines and measurements only beside labels that were written. */
@@ -334,7 +333,7 @@ int cmd_segment(int argc, char **argv)
                 unet_segment_opts_set_threshold(so, d);
         } else if (strcmp(a, "--min-size") == 0) {
             if ((n = cli_parse_count(v, 1LL << 31)) < 0)
-                usage = cli_fail_usage("--min-size must be a non-negative integer", v);
+                usage = cli_fail_usage("--min-size must be an integer from 0 to 2147483648", v);
             else
                 unet_segment_opts_set_min_size(so, n);
         } else if (strcmp(a, "--threads") == 0) {
