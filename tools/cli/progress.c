@@ -2,7 +2,6 @@
 #include "progress.h"
 
 #include <stdio.h>
-#include <string.h>
 
 #include "common.h"
 
