@@ -458,6 +458,12 @@ UNET_API int unet_trainer_evaluate(unet_trainer_t *trainer, double *loss, double
 UNET_API int unet_trainer_metrics(const unet_trainer_t *trainer, const char **json);
 UNET_API int unet_trainer_progress(const unet_trainer_t *trainer, int64_t *step,
                                    int64_t *total_steps);
+/* Plan the run to end at step total_steps (1 to 1e9): unet_trainer_train trains up to it, the
+ * schedule spans it, and without a val_every option validation runs every tenth of it. After
+ * unet_trainer_load_state this continues a resumed run to a new total instead of the saved
+ * one (with a schedule over the new total); a total at or below the steps already taken makes
+ * unet_trainer_train return at once. */
+UNET_API int unet_trainer_set_total_steps(unet_trainer_t *trainer, int64_t total_steps);
 /* Thread-safe: stop the running call after its current step (UNET_E_CANCELLED). */
 UNET_API int unet_trainer_cancel(unet_trainer_t *trainer);
 

@@ -790,3 +790,10 @@ int unet__trainer_get_gradient(const struct unet_trainer *t, const char *name, f
     memcpy(out, t->grads[i], count * sizeof(float));
     return UNET_OK;
 }
+
+void unet__trainer_set_total(struct unet_trainer *t, int64_t total)
+{
+    t->total = total;
+    t->sched.total = total;
+    t->val_every = t->o.val_every > 0 ? t->o.val_every : (total + 9) / 10;
+}

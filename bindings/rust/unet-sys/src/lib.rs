@@ -539,6 +539,8 @@ extern "C" {
         step: *mut i64,
         total_steps: *mut i64,
     ) -> c_int;
+    /// Plan the run to end at step total_steps (continues a resumed run to a new total).
+    pub fn unet_trainer_set_total_steps(trainer: *mut unet_trainer_t, total_steps: i64) -> c_int;
     /// Thread-safe: stop the running call after its current step (UNET_E_CANCELLED).
     pub fn unet_trainer_cancel(trainer: *mut unet_trainer_t) -> c_int;
     /// Save the model as a .unet file with preprocessing and training provenance metadata.
