@@ -1,5 +1,6 @@
-/* Blurs for the sample generators (see blur.h). Columns are done in strips of STRIP columns so
- * every inner loop runs along memory and the extra buffers stay small even at 8192^2. */
+/* Blurs for the sample generators (see blur.h). Columns are done in strips of STRIP columns
+ * (and the box blur's rows in transposed strips of STRIP rows) so every inner loop runs along
+ * memory, over independent lanes, and the extra buffers stay small even at 8192^2. */
 #include "sample/blur.h"
 
 #include <math.h>
@@ -123,15 +124,23 @@ int unet__sample_blur_fast(float *img, int w, int h, double sigma)
     box_radii(sigma, r);
     int n = w > h ? w : h, rmax = r[0] > r[2] ? r[0] : r[2];
     float *ext = malloc((size_t)(n + 2 * rmax) * STRIP * sizeof *ext);
-    float *strip = malloc((size_t)h * STRIP * sizeof *strip);
+    float *strip = malloc((size_t)n * STRIP * sizeof *strip);
     if (!ext || !strip) {
         free(ext);
         free(strip);
         return -1;
     }
-    for (int y = 0; y < h; y++)
+    for (int y0 = 0; y0 < h; y0 += STRIP) { /* rows, STRIP at a time, as interleaved lanes */
+        int sh = h - y0 < STRIP ? h - y0 : STRIP;
+        for (int c = 0; c < sh; c++)
+            for (int x = 0; x < w; x++)
+                strip[(size_t)x * sh + c] = img[(size_t)(y0 + c) * w + x];
         for (int p = 0; p < 3; p++)
-            box_lines(img + (size_t)y * w, w, 1, r[p], ext);
+            box_lines(strip, w, sh, r[p], ext);
+        for (int c = 0; c < sh; c++)
+            for (int x = 0; x < w; x++)
+                img[(size_t)(y0 + c) * w + x] = strip[(size_t)x * sh + c];
+    }
     for (int x0 = 0; x0 < w; x0 += STRIP) {
         int sw = w - x0 < STRIP ? w - x0 : STRIP;
         for (int y = 0; y < h; y++)

@@ -64,7 +64,9 @@ static void draw_scene(rng_t *r, int bits, scene_t *s)
     s->edge = range(r, 0.5, 2.5);      /* width of the intensity ramp at the outline, px */
     s->psf = range(r, 0.6, 2.2);
     s->tail_w = range(r, 0.0, 0.2); /* weight of the wide PSF tail (haze around nuclei) */
-    s->bg = bits == 8 ? logrange(r, 4, 40) : logrange(r, 8, 3000); /* grey value */
+    s->bg = bits == 8    ? logrange(r, 4, 40) /* grey value */
+            : bits == 12 ? logrange(r, 4, 190)
+                         : logrange(r, 8, 3000);
     s->bg_var = range(r, 0.0, 0.5);
     s->photons = logrange(r, 5, 400);  /* photons per pixel at background level */
     s->read_sd = range(r, 0.0, 0.12);  /* camera read noise, in background units */
@@ -312,7 +314,7 @@ static void expose(rng_t *r, const scene_t *s, const float *sig, int bits, uint1
         ky[i] = 2 * M_PI / len * sin(dir);
         ph[i] = range(r, 0, 2 * M_PI);
     }
-    double vmax = bits == 8 ? 255 : 65535;
+    double vmax = (1 << bits) - 1;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             double b = 0;
@@ -326,8 +328,7 @@ static void expose(rng_t *r, const scene_t *s, const float *sig, int bits, uint1
         }
 }
 
-/* Labels 1..N without gaps (a late nucleus may have taken every pixel of an edge fragment). */
-static int compact_labels(uint16_t *labels, size_t np, int placed)
+int unet__sample_compact_labels(uint16_t *labels, size_t np, int placed)
 {
     uint16_t *map = calloc((size_t)placed + 1, sizeof *map);
     if (!map)
@@ -350,7 +351,7 @@ int unet__sample_nuclei(int width, int height, uint64_t seed, int bits, uint16_t
     if (count)
         *count = 0;
     if (width < 1 || height < 1 || width > UNET__SAMPLE_MAX_SIZE ||
-        height > UNET__SAMPLE_MAX_SIZE || (bits != 8 && bits != 16) || !image)
+        height > UNET__SAMPLE_MAX_SIZE || (bits != 8 && bits != 12 && bits != 16) || !image)
         return UNET_E_INVALID_ARG;
     size_t np = (size_t)width * height;
     float *sig = calloc(np, sizeof *sig), *tex = malloc(np * sizeof *tex);
@@ -371,7 +372,7 @@ int unet__sample_nuclei(int width, int height, uint64_t seed, int bits, uint16_t
         apply_psf(&r, &s, sig, tex, width, height))
         goto done;
     expose(&r, &s, sig, bits, image, width, height);
-    rc = compact_labels(owner, np, placed);
+    rc = unet__sample_compact_labels(owner, np, placed);
     if (rc >= 0 && count)
         *count = rc;
     rc = rc < 0 ? UNET_E_NOMEM : UNET_OK;
