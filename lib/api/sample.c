@@ -44,12 +44,13 @@ static const unet__opt sample_entries[] = {
              "3-50% drawn per seed)"},
     {UNET__OPT_AT(O, min_diameter), .type = UNET__OPT_DOUBLE, .def = NAN, .min = 4,
      .max = 400, .special = {{"auto", NAN, false}},
-     .help = "px: the smallest equivalent diameter of a nucleus not cut by the border (auto: "
-             "8, or max_diameter - 1 when that is smaller)"},
+     .help = "px: every nucleus whose label does not touch the image border has an "
+             "equivalent diameter sqrt(4 area / pi) of at least this (auto: 8, or "
+             "max_diameter - 1 when that is smaller)"},
     {UNET__OPT_AT(O, max_diameter), .type = UNET__OPT_DOUBLE, .def = NAN, .min = 4,
      .max = 400, .special = {{"auto", NAN, false}},
-     .help = "px: the largest equivalent diameter of a nucleus, at least min_diameter + 1 "
-             "(auto: 90, or min_diameter + 1 when that is larger)"},
+     .help = "px: no nucleus has an equivalent diameter above this; at least min_diameter "
+             "+ 1 (auto: 90, or min_diameter + 1 when that is larger)"},
     {UNET__OPT_AT(O, clusters), .type = UNET__OPT_INT, .def = -1, .min = 0, .max = 16,
      .special = {{"auto", -1, false}},
      .help = "dense clusters of 50 or more touching nuclei each (fewer when nuclei is below "
