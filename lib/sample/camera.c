@@ -65,7 +65,8 @@ int unet__camera(unet__rng *r, const unet__wscene *s, float *sig, float *tmp, fl
         return -1;
     /* Per column: illumination terms, waves (cos and sin of each), column offset; per row the
      * same terms for y. cos(a x + b y + p) = cos(a x) cos(b y + p) - sin(a x) sin(b y + p). */
-    double *cols = malloc(sizeof *cols * (size_t)w * 9), *rows = malloc(sizeof *rows * (size_t)h * 8);
+    double *cols = malloc(sizeof *cols * (size_t)w * 9);
+    double *rows = malloc(sizeof *rows * (size_t)h * 8);
     if (!cols || !rows) {
         free(cols);
         free(rows);

@@ -1,7 +1,8 @@
-/* Synthetic fluorescence nuclei, the classic scene (see nuclei.h). Every image draws its own scene (nucleus size,
- * density, clustering, contrast, texture, blur, background, photon count) so a set of seeds
- * covers the range of real widefield images; nuclei are rendered additively, as widefield
- * fluorescence adds up where nuclei overlap, and labelled by their outline. */
+/* Synthetic fluorescence nuclei, the classic scene (see nuclei.h). Every image draws its own
+ * scene (nucleus size, density, clustering, contrast, texture, blur, background, photon
+ * count) so a set of seeds covers the range of real widefield images; nuclei are rendered
+ * additively, as widefield fluorescence adds up where nuclei overlap, and labelled by their
+ * outline. */
 #include "sample/nuclei.h"
 
 #include "core/rng.h"
