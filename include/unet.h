@@ -788,12 +788,33 @@ UNET_API int unet_click_result_ring(const unet_click_result_t *result, int64_t i
                                    const int64_t **xy, int64_t *num_vertices);
 
 /* ---- sample images -----------------------------------------------------------------------
- * Synthetic fluorescence nuclei (10-60 px, touching, elongated, textured, blurred, uneven
- * background, Poisson + Gaussian noise) with their instance labels: what `unet sample` writes
- * and what the built-in model was trained on. The same options give the same image.
+ * Synthetic fluorescence nuclei with their instance labels: what `unet sample` writes and what
+ * the built-in models are trained on. The same options give the same image on any machine.
+ * Two scenes: "classic" (nuclei 10-60 px, touching, elongated, textured, blurred, uneven
+ * background, Poisson + Gaussian noise; what today's built-in model was trained on, and its
+ * output for bits 8 and 16 never changes) and "wide" (nuclei of every size in
+ * [min_diameter, max_diameter], dense clusters of 50+ touching nuclei, dim out-of-focus nuclei
+ * and debris that are not labelled, uneven illumination, several textures per image, fields
+ * with no nuclei). Setting any of nuclei, min_diameter, max_diameter, clusters or background
+ * selects the wide scene; without them (scene auto) the image is the classic one.
  * Sample options (key: type, default, range):
- *   seed   int 0     0..2^53
- *   bits   int 16    8 or 16: the image's values lie in [0, 2^bits) */
+ *   seed          int 0       0..2^53
+ *   bits          int 16      8, 12 or 16: the image's values lie in [0, 2^bits)
+ *   scene         name auto   auto | classic | wide (classic with a wide-only key: error)
+ *   nuclei        int auto    0..65535: how many to place; 0 gives a field with no nuclei
+ *                             (auto: from a coverage of 3-50% drawn per seed)
+ *   min_diameter  double auto 4..400 px: every nucleus whose label does not touch the image
+ *                             border has an equivalent diameter sqrt(4 area / pi) of at least
+ *                             this (auto: 8)
+ *   max_diameter  double auto 4..400 px, >= min_diameter + 1: and at most this (auto: 90)
+ *   clusters      int auto    0..16 dense clusters of 50 or more touching nuclei each (fewer
+ *                             when nuclei is below 50 per cluster or the image is full; auto:
+ *                             none, one or two per seed); needs nuclei > 0
+ *   background    name auto   what lies around the nuclei, never labelled: flat (noise only),
+ *                             ramp (uneven illumination), haze (dim out-of-focus nuclei,
+ *                             diffuse clouds), debris (specks, clumps, fibres), noise (few
+ *                             photons, strong and correlated noise, hot pixels), auto (a
+ *                             mixture drawn per seed; with nuclei 0, one kind or several) */
 typedef struct unet_sample_opts unet_sample_opts_t;
 UNET_API int unet_sample_opts_create(unet_sample_opts_t **out);
 UNET_API void unet_sample_opts_free(unet_sample_opts_t *opts);

@@ -7,11 +7,37 @@
 #include "paths.h"
 
 static const char *const usage_sample =
-    "usage: unet sample [--size N] [--seed S] [--bits 8|16] -o IMAGE.tif [--labels LABELS.tif]\n"
-    "Generates an N x N (default 512) synthetic fluorescence-nuclei image: nuclei 10 to 60 px\n"
-    "across, touching and elongated, varied brightness and texture, blurred, on an uneven\n"
-    "background with Poisson + Gaussian noise; 8- or 16-bit (default 16). --labels writes the\n"
-    "uint16 instance labels. The same seed gives the same files.\n";
+    "usage: unet sample [--size N] [--seed S] [--bits 8|12|16] -o IMAGE.tif\n"
+    "                   [--labels LABELS.tif] [--scene auto|classic|wide] [--nuclei N|auto]\n"
+    "                   [--min-diameter PX] [--max-diameter PX] [--clusters N|auto]\n"
+    "                   [--background KIND]\n"
+    "Generates an N x N (default 512) synthetic fluorescence-nuclei image, 8-, 12- or 16-bit\n"
+    "(default 16); --labels writes its uint16 instance labels. The same options give the same\n"
+    "files.\n"
+    "The classic scene (the default; what the built-in model was trained on): nuclei 10 to 60\n"
+    "px across, touching and elongated, varied brightness and texture, blurred, on an uneven\n"
+    "background with Poisson + Gaussian noise.\n"
+    "The wide scene (--scene wide, or any option below; the others are then drawn per seed):\n"
+    "  --nuclei N|auto       how many nuclei; 0 gives a field with no nuclei\n"
+    "  --min-diameter PX     every nucleus whose label does not touch the border has an\n"
+    "  --max-diameter PX     equivalent diameter in [min, max] (auto: 8 and 90)\n"
+    "  --clusters N|auto     dense clusters of 50 or more touching nuclei each\n"
+    "  --background KIND     never labelled: flat (noise only), ramp (uneven illumination),\n"
+    "                        haze (dim out-of-focus nuclei, diffuse clouds), debris (specks,\n"
+    "                        clumps, fibres), noise (few photons, correlated noise, hot\n"
+    "                        pixels), or auto (a mixture)\n"
+    "Example: unet sample --nuclei 0 --background haze --seed 3 -o empty.tif\n";
+
+/* Options that map one to one onto sample options (the library checks their values). */
+static const char *const scene_keys[][2] = {
+    {"--scene", "scene"},
+    {"--nuclei", "nuclei"},
+    {"--min-diameter", "min_diameter"},
+    {"--max-diameter", "max_diameter"},
+    {"--clusters", "clusters"},
+    {"--background", "background"},
+};
+enum { SCENE_KEYS = sizeof scene_keys / sizeof scene_keys[0] };
 
 /* One uint8 or uint16 plane, deflate-compressed (labels compress ~50x), by the library:
  * a temporary file renamed on success, libtiff's messages in the library's error. */
@@ -40,7 +66,7 @@ static int write_tiff(const char *path, const char *role, const uint16_t *data, 
 int cmd_sample(int argc, char **argv)
 {
     long long size = 512, seed = 0, bits = 16;
-    const char *out = NULL, *labels_path = NULL;
+    const char *out = NULL, *labels_path = NULL, *scene[SCENE_KEYS] = {NULL};
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             fputs(usage_sample, stdout);
@@ -57,14 +83,20 @@ int cmd_sample(int argc, char **argv)
                 return cli_fail_usage("--seed must be a non-negative integer", val);
         } else if (strcmp(opt, "--bits") == 0) {
             bits = cli_parse_count(val, 16);
-            if (bits != 8 && bits != 16)
-                return cli_fail_usage("--bits must be 8 or 16", val);
+            if (bits != 8 && bits != 12 && bits != 16)
+                return cli_fail_usage("--bits must be 8, 12 or 16", val);
         } else if (strcmp(opt, "-o") == 0 || strcmp(opt, "--output") == 0) {
             out = val;
         } else if (strcmp(opt, "--labels") == 0) {
             labels_path = val;
-        } else
-            return cli_fail_usage("unknown option for sample", opt);
+        } else {
+            int k = 0;
+            while (k < SCENE_KEYS && strcmp(opt, scene_keys[k][0]) != 0)
+                k++;
+            if (k == SCENE_KEYS)
+                return cli_fail_usage("unknown option for sample", opt);
+            scene[k] = val;
+        }
     }
     if (!out)
         return cli_fail_usage("sample needs -o IMAGE.tif", NULL);
@@ -88,6 +120,9 @@ int cmd_sample(int argc, char **argv)
         rc = unet_sample_opts_set_seed(so, (uint64_t)seed);
     if (rc == UNET_OK)
         rc = unet_sample_opts_set(so, "bits", bits_text);
+    for (int k = 0; k < SCENE_KEYS && rc == UNET_OK; k++)
+        if (scene[k])
+            rc = unet_sample_opts_set(so, scene_keys[k][1], scene[k]);
     if (rc == UNET_OK)
         rc = unet_sample_nuclei(so, size, size, img, lab32, &count);
     unet_sample_opts_free(so);
