@@ -12,6 +12,7 @@
 
 #include "core/f16.h"
 #include "graph/config.h"
+#include "graph/graph.h"
 #include "io/safetensors.h"
 #include "model/model.h"
 #include "unet.h"
@@ -416,9 +417,11 @@ START_TEST(test_new_model_touches_no_weights)
     unet__config cfg;
     ck_assert_int_eq(unet__config_parse("{\"depth\": 2, \"base_features\": 2000}", &cfg),
                      UNET_OK);
+    unet__graph g = {0};
+    ck_assert_int_eq(unet__build_unet(&cfg, &g), UNET_OK);
     long before = rss_mib();
     struct unet_model *m;
-    ck_assert_int_eq(unet__model_new(&cfg, &m), UNET_OK);
+    ck_assert_int_eq(unet__model_new(&cfg, &g, &m), UNET_OK);
     long grown = rss_mib() - before;
     int64_t total = 0;
     for (int i = 0; i < m->graph.nparams; i++)
