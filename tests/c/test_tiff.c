@@ -632,7 +632,7 @@ START_TEST(test_fifo_refused)
     ck_assert_ptr_null(r);
     unlink(path);
     /* A missing file says so in words (it read as a bare "input/output error"). */
-    expect_fail(unet__tiff_open(tmp_path("missing.tif"), &r), UNET_E_IO, "no such file",
+    expect_fail(unet__tiff_open(path_in(tmp_dir, "missing.tif"), &r), UNET_E_IO, "no such file",
                 "missing file");
     ck_assert_ptr_null(r);
 }
