@@ -350,7 +350,7 @@ def test_messages_name_the_file_and_the_reason(model_path, image, tmp_path):
     src, _ = image
     r = run("info", tmp_path / "missing.unet")
     assert r.returncode == 1
-    assert r.stderr.strip().endswith("No such file or directory"), r.stderr
+    assert r.stderr.strip().endswith("no such file"), r.stderr
     assert "missing.unet" in r.stderr and "input/output error" not in r.stderr
     r = run("predict", "-m", model_path, src, "-o", tmp_path / "o.tif", "--batch", "100000")
     assert r.returncode == 2 and "1 to 1000" in r.stderr, r.stderr
