@@ -167,3 +167,29 @@ void unet__output_abort(unet__output *out, int closed)
         unlink(out->tmp);
     release(out);
 }
+
+int unet__output_write_all(const char *path, const void *data, size_t size)
+{
+    unet__output out;
+    int rc = unet__output_begin(path, &out);
+    if (rc != UNET_OK)
+        return rc;
+    const uint8_t *p = data;
+    size_t left = size;
+    while (left > 0) {
+        ssize_t put = write(out.fd, p, left);
+        if (put < 0 && errno == EINTR)
+            continue;
+        if (put <= 0) {
+            rc = unet__fail(UNET_E_IO, "cannot write '%.200s': %s", path,
+                            put < 0 ? strerror(errno) : "no space");
+            break;
+        }
+        p += put;
+        left -= (size_t)put;
+    }
+    if (rc == UNET_OK)
+        return unet__output_commit(&out, 0);
+    unet__output_abort(&out, 0);
+    return rc;
+}

@@ -293,28 +293,7 @@ int unet__model_write_file(const struct unet_model *m, const char *path)
     if (rc != UNET_OK)
         return rc;
     /* A temporary file renamed into place: a failed save never leaves a torn model. */
-    unet__output out;
-    rc = unet__output_begin(path, &out);
-    if (rc == UNET_OK) {
-        const uint8_t *p = data;
-        size_t left = size;
-        while (left > 0) {
-            ssize_t put = write(out.fd, p, left);
-            if (put < 0 && errno == EINTR)
-                continue;
-            if (put <= 0) {
-                rc = unet__fail(UNET_E_IO, "cannot write '%.200s': %s", path,
-                                put < 0 ? strerror(errno) : "no space");
-                break;
-            }
-            p += put;
-            left -= (size_t)put;
-        }
-        if (rc == UNET_OK)
-            rc = unet__output_commit(&out, 0);
-        else
-            unet__output_abort(&out, 0);
-    }
+    rc = unet__output_write_all(path, data, size);
     free(data);
     return rc;
 }
