@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/budget.h"
 #include "core/status.h"
 #include "predict/predict.h"
 
@@ -63,13 +64,18 @@ static int report(engine *e, double tiles_done)
     return unet__progress_report(&e->prog, f, "predicting", false);
 }
 
-static int grow(float **buf, int64_t *cap, int64_t need)
+/* Make *buf hold `need` floats. Sizes were checked against the budget before the run
+ * (budget.c); the products here saturate all the same, so a planning slip fails as NOMEM
+ * instead of wrapping into a small buffer. */
+static int grow(float **buf, int64_t *cap, uint64_t need)
 {
-    if (need <= *cap)
+    if (need <= (uint64_t)*cap)
         return UNET_OK;
+    if (need > (uint64_t)INT64_MAX)
+        return unet__fail(UNET_E_NOMEM, "tile buffers of more floats than can be counted");
     unet__free_aligned(*buf);
     *buf = unet__alloc_floats((size_t)need);
-    *cap = *buf ? need : 0;
+    *cap = *buf ? (int64_t)need : 0;
     if (!*buf)
         return unet__fail(UNET_E_NOMEM, "out of memory for %lld floats of tile buffers",
                           (long long)need);
@@ -101,7 +107,7 @@ static int load_window(engine *e, int64_t plane, const unet__span *sy, const une
         return UNET_OK;
     }
     int64_t rh = y_hi - y_lo + 1, rw = x_hi - x_lo + 1;
-    int rc = grow(&e->region, &e->region_cap, C * rh * rw);
+    int rc = grow(&e->region, &e->region_cap, unet__sat_mul3(C, rh, rw));
     if (rc != UNET_OK)
         return rc;
     rc = e->src->read(e->src->user, plane, y_lo, x_lo, rh, rw, e->region);
@@ -169,9 +175,9 @@ static int run_batch(engine *e, int64_t plane, int64_t ky, const unet__span *sy,
          e->net->axis_out(e->net->shape_ctx, ww, &ow) != UNET_OK))
         return unet__fail(UNET_E_INTERNAL, "tile window %lld x %lld does not fit the network",
                           (long long)wh, (long long)ww);
-    int rc = grow(&e->batch_in, &e->batch_in_cap, n * C * wh * ww);
+    int rc = grow(&e->batch_in, &e->batch_in_cap, unet__sat_mul(unet__sat_mul3(n, C, wh), ww));
     if (rc == UNET_OK)
-        rc = grow(&e->batch_out, &e->batch_out_cap, n * Co * oh * ow);
+        rc = grow(&e->batch_out, &e->batch_out_cap, unet__sat_mul(unet__sat_mul3(n, Co, oh), ow));
     int64_t origin_x[UNET__MAX_BATCH];
     for (int64_t k = kx0; k < kx1 && rc == UNET_OK; k++) {
         unet__axis_span(e->net, &e->ax, k, &sx);
@@ -199,7 +205,7 @@ static int flush_rows(engine *e, int64_t plane, int64_t y0, int64_t y1)
      * channel; otherwise gather into the batch_in scratch first. */
     const float *src = e->band + (y0 - e->band0) * W;
     if (C > 1) {
-        int rc = grow(&e->region, &e->region_cap, C * h * W);
+        int rc = grow(&e->region, &e->region_cap, unet__sat_mul3(C, h, W));
         if (rc != UNET_OK)
             return rc;
         for (int64_t c = 0; c < C; c++)

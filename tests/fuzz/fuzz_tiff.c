@@ -3,16 +3,16 @@
  * huge image stays fast), twice: the second pass with a one-chunk cache, backwards, must give
  * the same pixels. A failure without a message, or two passes that disagree, traps.
  * With UNET_FUZZ_SEED_DIR set, start-up first writes small valid TIFFs of every layout there
- * (so no binary seeds live in the repository). See README.md. */
+ * (tiff_seeds.c); corpus/fuzz_tiff holds what longer runs learned. See README.md. */
 #include "core/status.h"
 #include "io/tiff.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <tiffio.h>
+
+#include "tiff_seeds.h"
 
 #define PIECE_ELEMENTS ((int64_t)1 << 16)
 #define INPUT_ELEMENTS ((int64_t)1 << 22)
@@ -54,63 +54,6 @@ static int read_pieces(unet__tiff_reader *r, const piece *list, int n, int backw
     return UNET_OK;
 }
 
-/* One small seed: `pages` pages of w x h, a patterned payload; libtiff does the encoding. */
-static void write_seed(const char *dir, const char *name, const char *mode, int bits, int format,
-                       int channels, int separate, int tiled, int compression, int predictor,
-                       int pages, int w, int h)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    TIFF *t = TIFFOpen(path, mode);
-    if (!t)
-        return;
-    for (int p = 0; p < pages; p++) {
-        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
-        TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
-        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bits);
-        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, channels);
-        TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, format);
-        TIFFSetField(t, TIFFTAG_PHOTOMETRIC,
-                     channels == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
-        if (channels == 2) {
-            uint16_t extra = EXTRASAMPLE_UNSPECIFIED;
-            TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
-        }
-        TIFFSetField(t, TIFFTAG_PLANARCONFIG,
-                     separate ? PLANARCONFIG_SEPARATE : PLANARCONFIG_CONTIG);
-        TIFFSetField(t, TIFFTAG_COMPRESSION, compression);
-        if (predictor > 1)
-            TIFFSetField(t, TIFFTAG_PREDICTOR, predictor);
-        if (tiled) {
-            TIFFSetField(t, TIFFTAG_TILEWIDTH, 16);
-            TIFFSetField(t, TIFFTAG_TILELENGTH, 16);
-        } else {
-            TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 5);
-        }
-        uint32_t n = tiled ? TIFFNumberOfTiles(t) : TIFFNumberOfStrips(t);
-        tmsize_t size = tiled ? TIFFTileSize(t) : TIFFStripSize(t);
-        uint32_t strips_per_plane = (uint32_t)(h + 4) / 5;
-        uint8_t *buf = malloc((size_t)size);
-        if (!buf)
-            break;
-        for (uint32_t k = 0; k < n; k++) {
-            for (tmsize_t i = 0; i < size; i++)
-                buf[i] = format == SAMPLEFORMAT_IEEEFP ? (uint8_t)(i % 4 == 3 ? 0x3f : i)
-                                                       : (uint8_t)((i * 7 + k * 13 + p) % 251);
-            if (tiled) {
-                TIFFWriteEncodedTile(t, k, buf, size);
-            } else { /* the bottom strip of each plane is shorter */
-                int rows = h - (int)(k % strips_per_plane) * 5;
-                rows = rows < 5 ? rows : 5;
-                TIFFWriteEncodedStrip(t, k, buf, TIFFVStripSize(t, (uint32_t)rows));
-            }
-        }
-        free(buf);
-        TIFFWriteDirectory(t);
-    }
-    TIFFClose(t);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -120,17 +63,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!dir || !*dir)
         return 0;
     mkdir(dir, 0777); /* libFuzzer reads corpus folders after this returns */
-    write_seed(dir, "u8_strips.tif", "w", 8, 1, 1, 0, 0, COMPRESSION_NONE, 1, 1, 13, 11);
-    write_seed(dir, "u16_tiles_lzw.tif", "w", 16, 1, 2, 0, 1, COMPRESSION_LZW, 2, 2, 21, 19);
-    write_seed(dir, "i16_packbits_be.tif", "wb", 16, 2, 1, 0, 0, COMPRESSION_PACKBITS, 1, 3,
-               9, 12);
-    write_seed(dir, "u32_planar_big.tif", "w8", 32, 1, 3, 1, 1, COMPRESSION_ADOBE_DEFLATE, 1,
-               1, 17, 18);
-    write_seed(dir, "i32_deflate.tif", "w", 32, 2, 1, 0, 0, COMPRESSION_ADOBE_DEFLATE, 2, 2, 8,
-               7);
-    write_seed(dir, "f32_tiles_fp.tif", "w", 32, 3, 1, 0, 1, COMPRESSION_ADOBE_DEFLATE, 3, 1,
-               20, 20);
-    write_seed(dir, "f64_lzw_planar.tif", "w8", 64, 3, 2, 1, 0, COMPRESSION_LZW, 1, 2, 6, 9);
+    write_tiff_seeds(dir);
     return 0;
 }
 
