@@ -8,6 +8,7 @@
 #include "core/dtype.h"
 #include "core/status.h"
 #include "model/model.h"
+#include "predict/channels.h"
 #include "predict/predict.h"
 
 /* ---- entry points ---- */
@@ -33,9 +34,9 @@ UNET_API int unet_predict(const unet_model_t *m, const unet_predict_opts_t *opts
                                             "2^31)", i, (long long)shape[i]);
     int64_t planes = ndim == 4 ? shape[0] : 1, channels = ndim >= 3 ? shape[ndim - 3] : 1;
     int64_t h = shape[ndim - 2], w = shape[ndim - 1];
-    if (channels != m->cfg.in_channels)
-        return unet__fail(UNET_E_SHAPE, "input has %lld channel%s; the model takes %d",
-                          (long long)channels, channels == 1 ? "" : "s", m->cfg.in_channels);
+    int rule = unet__channel_check(channels, m->cfg.in_channels, opts);
+    if (rule != UNET_OK)
+        return rule;
     int64_t dims[4] = {planes, m->cfg.out_channels > channels ? m->cfg.out_channels : channels,
                        h, w}, count;
     if (!unet__product(dims, 4, INT64_MAX / 64, &count))
@@ -67,9 +68,9 @@ UNET_API int unet_predict_stream(const unet_model_t *m, const unet_predict_opts_
         if (dims[i] < 1 || dims[i] > ((int64_t)1 << 31))
             return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
                                             "2^31)", i, (long long)dims[i]);
-    if (channels != m->cfg.in_channels)
-        return unet__fail(UNET_E_SHAPE, "image has %lld channel%s; the model takes %d",
-                          (long long)channels, channels == 1 ? "" : "s", m->cfg.in_channels);
+    int rule = unet__channel_check(channels, m->cfg.in_channels, opts);
+    if (rule != UNET_OK)
+        return rule;
     unet__source src = {planes, channels, height, width, read, read_user};
     unet__sink sink = {write, write_user};
     return unet__predict_with_model(m, opts, &src, &sink);

@@ -45,6 +45,15 @@ const unet__opt unet__predict_opt_entries[] = {
      .help = "standard deviation divided by (normalize fixed)"},
     {UNET__OPT_AT(P, precise), .type = UNET__OPT_BOOL, .def = 0,
      .help = "direct convolutions everywhere (no Winograd; slower, within ~1e-5 otherwise)"},
+    {UNET__OPT_AT(P, channel), .type = UNET__OPT_I64, .def = -1, .min = 0, .max = 65535,
+     .special = {{"auto", -1, true}},
+     .help = "the image channel (0-based) a one-channel model reads (-1 / auto: the channel "
+             "rule: colour gives its luminance, as many channels as the model takes are read "
+             "as they are)"},
+    {UNET__OPT_AT(P, pages), .type = UNET__OPT_NAME, .def = UNET__PAGES_PLANES,
+     .choices = "planes channels",
+     .help = "what the pages of a multi-page TIFF file are: planes (Z or T, each predicted "
+             "or segmented alone) or channels"},
 };
 _Static_assert(sizeof unet__predict_opt_entries / sizeof unet__predict_opt_entries[0] ==
                    UNET__PREDICT_OPT_COUNT, "UNET__PREDICT_OPT_COUNT is the number of entries");

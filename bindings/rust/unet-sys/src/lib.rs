@@ -132,6 +132,8 @@ pub const UNET_SPLIT_VAL: unet_split_t = 2;
 // ---- other constants -------------------------------------------------------------------------
 /// Tile size meaning "the whole canvas in one piece".
 pub const UNET_TILE_WHOLE: i64 = -1;
+/// unet_channel_rule's channel meaning "by the channel rule".
+pub const UNET_CHANNEL_AUTO: i64 = -1;
 /// TIFF output flag: deflate compression.
 pub const UNET_TIFF_DEFLATE: c_uint = 1;
 /// TIFF output flag: force BigTIFF.
@@ -418,6 +420,17 @@ extern "C" {
         mean: *mut f64,
         std: *mut f64,
         count: usize,
+    ) -> c_int;
+    /// The channel rule on an in-memory image: (P, model_channels, H, W) float32 out.
+    pub fn unet_channel_rule(
+        model_channels: c_int,
+        channel: i64,
+        image: *const c_void,
+        dtype: unet_dtype_t,
+        ndim: c_int,
+        shape: *const i64,
+        output: *mut f32,
+        output_count: usize,
     ) -> c_int;
     /// Size and element type of a TIFF file (int32 files report UNET_F64, read exactly).
     pub fn unet_tiff_info(
