@@ -362,6 +362,14 @@ UNET_API int unet_predict_tiff(const unet_model_t *model, const unet_predict_opt
                                const char *input_path, const char *output_path,
                                unet_dtype_t output_dtype, unsigned flags);
 
+/* Predict an in-memory image (as unet_predict takes it) into a new TIFF file, written as
+ * unet_predict_tiff writes its output (planes as pages, output_dtype and flags the same; no
+ * resolution tags). For images a host has read itself (a PNG, a camera frame). */
+UNET_API int unet_predict_to_tiff(const unet_model_t *model, const unet_predict_opts_t *opts,
+                                  const void *input, unet_dtype_t dtype, int ndim,
+                                  const int64_t *shape, const char *output_path,
+                                  unet_dtype_t output_dtype, unsigned flags);
+
 /* ---- training ------------------------------------------------------------------------------
  *
  * A trainer updates a model's weights in place: it needs exclusive use of the model while it

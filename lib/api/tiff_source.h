@@ -1,7 +1,8 @@
 /*
- * A TIFF file as the predictor's region source, for unet_predict_tiff and unet_segment_tiff:
- * samples per pixel are channels, and pages are planes (Z or T) or, with the option pages =
- * channels, the channels of one plane. The channel rule then applies as for any image.
+ * TIFF files for the predictor, shared by unet_predict_tiff, unet_predict_to_tiff and
+ * unet_segment_tiff: a file as a region source (samples per pixel are channels; pages are
+ * planes (Z or T) or, with the option pages = channels, the channels of one plane; the channel
+ * rule then applies as for any image), and a prediction written into a new TIFF file.
  */
 #ifndef UNET_API_TIFF_SOURCE_H
 #define UNET_API_TIFF_SOURCE_H
@@ -30,5 +31,14 @@ int unet__tiff_source_open(unet__tiff_source *s, const char *path,
 int unet__tiff_source_read(void *user, int64_t plane, int64_t y, int64_t x, int64_t h,
                            int64_t w, float *dst);
 void unet__tiff_source_close(unet__tiff_source *s); /* NULL-safe, idempotent */
+
+/* output_dtype and flags as unet_predict_tiff takes them, or UNET_E_INVALID_ARG. */
+int unet__predict_tiff_check(unet_dtype_t output_dtype, unsigned flags);
+/* Predict `src` into a new TIFF at output_path (planes as pages, output channels as samples),
+ * as unet_predict_tiff documents: U8 / U16 scaled by 255 / 65535 when the model outputs
+ * probabilities; on failure no file is left. */
+int unet__predict_into_tiff(const unet_model_t *m, const unet_predict_opts_t *opts,
+                            const unet__source *src, const unet__tiff_write_opts *wopts,
+                            const char *output_path, unet_dtype_t output_dtype);
 
 #endif

@@ -389,6 +389,38 @@ START_TEST(tiff_files_apply_the_rule)
     ck_assert_int_eq(bshape[0], 1);
     assert_equal_floats(back, want, N, "unet_predict_tiff on an RGB TIFF");
     unet_buffer_free(back);
+    /* The same image from memory into a TIFF: the same file contents, float or scaled uint8. */
+    char out2[96];
+    tmp_name(out2, sizeof out2, "out2");
+    ck_assert_int_eq(unet_predict_to_tiff(m, NULL, rgb, UNET_U8, 3, shape3, out2, UNET_F32, 0),
+                     UNET_OK);
+    ck_assert_int_eq(unet_tiff_read(out2, &back, bshape), UNET_OK);
+    assert_equal_floats(back, want, N, "unet_predict_to_tiff on RGB");
+    unet_buffer_free(back);
+    float *u8a, *u8b;
+    ck_assert_int_eq(unet_predict_tiff(m, NULL, in, out, UNET_U8, UNET_TIFF_DEFLATE), UNET_OK);
+    ck_assert_int_eq(unet_predict_to_tiff(m, NULL, rgb, UNET_U8, 3, shape3, out2, UNET_U8,
+                                          UNET_TIFF_DEFLATE),
+                     UNET_OK);
+    unet_dtype_t dt;
+    ck_assert_int_eq(unet_tiff_info(out2, NULL, NULL, NULL, NULL, &dt), UNET_OK);
+    ck_assert_int_eq(dt, UNET_U8);
+    ck_assert_int_eq(unet_tiff_read(out, &u8a, bshape), UNET_OK);
+    ck_assert_int_eq(unet_tiff_read(out2, &u8b, bshape), UNET_OK);
+    assert_equal_floats(u8b, u8a, N, "uint8 output of both");
+    for (int64_t i = 0; i < N; i++)
+        ck_assert_float_eq(u8a[i], nearbyintf(want[i] * 255));
+    unet_buffer_free(u8a);
+    unet_buffer_free(u8b);
+    ck_assert_int_eq(unet_predict_to_tiff(m, NULL, rgb, UNET_U8, 3, shape3, out2, UNET_I16, 0),
+                     UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_predict_to_tiff(m, NULL, rgb, UNET_U8, 3, shape3, NULL, UNET_F32, 0),
+                     UNET_E_INVALID_ARG);
+    const int64_t shape2[3] = {2, H, W};
+    remove(out2);
+    ck_assert_int_eq(unet_predict_to_tiff(m, NULL, rgb, UNET_U8, 3, shape2, out2, UNET_F32, 0),
+                     UNET_E_SHAPE);
+    ck_assert_int_ne(access(out2, F_OK), 0);
     uint32_t *lw = malloc((size_t)N * 4), *lg = malloc((size_t)N * 4), cw = 0, cg = 0;
     ck_assert_int_eq(unet_segment(m, NULL, lum, UNET_F32, 2, grey, lw, N, &cw), UNET_OK);
     ck_assert_int_eq(unet_segment_tiff(m, NULL, in, out, 0, &cg), UNET_OK);

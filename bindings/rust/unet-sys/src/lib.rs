@@ -463,6 +463,18 @@ extern "C" {
         output_dtype: unet_dtype_t,
         flags: c_uint,
     ) -> c_int;
+    /// An in-memory image predicted into a new TIFF file, written as unet_predict_tiff writes.
+    pub fn unet_predict_to_tiff(
+        model: *const unet_model_t,
+        opts: *const unet_predict_opts_t,
+        input: *const c_void,
+        dtype: unet_dtype_t,
+        ndim: c_int,
+        shape: *const i64,
+        output_path: *const c_char,
+        output_dtype: unet_dtype_t,
+        flags: c_uint,
+    ) -> c_int;
     /// A new options object holding the defaults.
     pub fn unet_train_opts_create(out: *mut *mut unet_train_opts_t) -> c_int;
     /// Releases an options object (NULL-safe).
