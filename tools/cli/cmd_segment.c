@@ -10,11 +10,12 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "input.h"
 #include "progress.h"
 #include "segment_out.h"
 
 static const char *const usage_segment =
-    "usage: unet segment IN.tif [IN2.tif | DIR ...] -o LABELS.tif [options]\n"
+    "usage: unet segment IN.tif|IN.png [IN2 | DIR ...] -o LABELS.tif [options]\n"
     "Segments nuclei (or whatever the model was trained on) into instance labels: 0 is\n"
     "background, objects are 1..N (uint16, or uint32 past 65535 objects). With several\n"
     "inputs or a folder, -o (and --overlay, --measure) name output folders.\n"
@@ -28,7 +29,15 @@ static const char *const usage_segment =
     "  --threshold T     foreground probability threshold (default: the model's, or 0.5)\n"
     "  --min-size N      remove objects under N pixels (default: the model's, or 16)\n"
     "  --threads N       threads (default: all cores)\n"
+    "  --channel N       the image channel (0-based) a one-channel model reads (default: the\n"
+    "                    channel rule: colour gives its luminance 0.299 R + 0.587 G +\n"
+    "                    0.114 B, or the channel itself when R, G and B are equal; alpha is\n"
+    "                    ignored; other channel counts need --channel)\n"
+    "  --axes AXES       a multi-page TIFF's axes: ZYX or TYX (default: pages are planes,\n"
+    "                    segmented one by one into a label stack, ids 1..N in each plane) or\n"
+    "                    CYX (pages are channels); YX for a one-page image\n"
     "  --quiet           no progress bar\n"
+    "Inputs are TIFF (8/16/32-bit, float, stacks, colour) or PNG (8/16-bit, grey or colour).\n"
     "The object count of every image is printed on stdout. Ctrl-C cancels.\n"
     "OME-Zarr: unet segment IN.zarr -o OUT.zarr [--level N] runs `python3 -m unet segment`\n"
     "(labels as OUT.zarr/labels/NAME; the Python package with its dask extra); see its --help.\n";
@@ -80,14 +89,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int is_tiff_name(const char *name)
-{
-    size_t n = strlen(name);
-    return name[0] != '.' && ((n > 4 && strcasecmp(name + n - 4, ".tif") == 0) ||
-                              (n > 5 && strcasecmp(name + n - 5, ".tiff") == 0));
-}
-
-/* A file, or every .tif/.tiff of a folder (sorted). 1 when a folder was given. */
+/* A file, or every .tif/.tiff/.png of a folder (sorted). 1 when a folder was given. */
 static int add_input(list *l, const char *arg, int *error)
 {
     struct stat st;
@@ -105,7 +107,7 @@ static int add_input(list *l, const char *arg, int *error)
     size_t first = l->n;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (!is_tiff_name(e->d_name))
+        if (!cli_is_image_name(e->d_name))
             continue;
         char *path = malloc(strlen(arg) + strlen(e->d_name) + 2);
         if (!path) {
@@ -118,7 +120,8 @@ static int add_input(list *l, const char *arg, int *error)
     }
     closedir(d);
     if (l->n == first) {
-        fprintf(stderr, "unet: segment: the folder '%s' has no .tif or .tiff files\n", arg);
+        fprintf(stderr, "unet: segment: the folder '%s' has no .tif, .tiff or .png files\n",
+                arg);
         *error = 1;
     }
     if (l->n - first > 1) /* qsort on an empty list may get a NULL base: undefined */
@@ -131,11 +134,7 @@ static char *output_name(const char *dir, const char *input, const char *ext)
 {
     const char *base = strrchr(input, '/');
     base = base ? base + 1 : input;
-    size_t stem = strlen(base);
-    if (stem > 4 && strcasecmp(base + stem - 4, ".tif") == 0)
-        stem -= 4;
-    else if (stem > 5 && strcasecmp(base + stem - 5, ".tiff") == 0)
-        stem -= 5;
+    size_t stem = cli_image_stem(base);
     char *p = malloc(strlen(dir) + stem + strlen(ext) + 2);
     if (p)
         sprintf(p, "%s/%.*s%s", dir, (int)stem, base, ext);
@@ -166,34 +165,72 @@ static int write_labels(const char *path, const uint32_t *labels, uint32_t count
     return rc;
 }
 
-/* One image: 0, 1 on failure (message printed), 130 when cancelled. */
-static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so, const char *in,
-                       const char *out, const char *overlay, const char *measure)
+/* How images are read: --channel and --axes (the options object has them too). */
+typedef struct input_opts {
+    long long channel; /* -1: the channel rule */
+    int axes_given, paged; /* --axes, and whether it names a page axis */
+    int pages_are_channels;
+} input_opts;
+
+/* The image as the model reads it (the library's channel rule), for outlines and
+ * measurements: channel 0 of (model channels, H, W) float32; NULL with a message. */
+static float *model_view(const unet_model_t *m, const input_opts *io, const cli_image *img,
+                         const char *in)
 {
-    int64_t planes, shape[3];
-    float *im = NULL;
+    int channels = 1;
+    unet_model_in_channels(m, &channels);
+    size_t n = (size_t)(channels * img->shape[1] * img->shape[2]);
+    float *view = malloc(n * sizeof *view);
+    int rc = view ? unet_channel_rule(channels, io->channel, img->data, img->dtype, 3,
+                                      img->shape, view, n)
+                  : UNET_E_NOMEM;
+    if (rc != UNET_OK) {
+        fprintf(stderr, "unet: segment: %s: %s (%s)\n", in,
+                view ? unet_last_error() : "out of memory", unet_status_string(rc));
+        free(view);
+        return NULL;
+    }
+    return view;
+}
+
+/* One image: 0, 1 on failure (message printed), 130 when cancelled. */
+static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so,
+                       const input_opts *io, const char *in, const char *out,
+                       const char *overlay, const char *measure)
+{
+    int64_t pages = 1;
+    cli_image img = {0};
+    float *view = NULL;
     uint32_t *labels = NULL, count = 0;
-    int rc;
-    if (!overlay && !measure) { /* only labels: streamed, any size in bounded memory */
+    int rc = UNET_OK, png = cli_is_png(in);
+    if (png && io->paged) {
+        fprintf(stderr, "unet: segment: '%s' is a PNG: it has no pages for --axes\n", in);
+        return 1;
+    }
+    if (!png && (rc = unet_tiff_info(in, &pages, NULL, NULL, NULL, NULL)) != UNET_OK)
+        goto report;
+    if (pages > 1 && io->axes_given && !io->paged) {
+        fprintf(stderr, "unet: segment: '%s' has %lld pages; --axes names no page axis (ZYX or "
+                        "TYX: planes, CYX: channels)\n", in, (long long)pages);
+        return 1;
+    }
+    if (!png && !overlay && !measure) { /* only labels: streamed, any size in bounded memory */
         rc = unet_segment_tiff(m, so, in, out, UNET_TIFF_DEFLATE, &count);
         goto report;
     }
-    rc = unet_tiff_info(in, &planes, NULL, NULL, NULL, NULL);
-    if (rc == UNET_OK && planes > 1) {
-        fprintf(stderr, "unet: segment: '%s' has %lld pages; segment takes one 2-D image per "
-                        "file\n", in, (long long)planes);
+    if (pages > 1) {
+        fprintf(stderr, "unet: segment: '%s' has %lld pages; --overlay and --measure take a "
+                        "one-page image\n", in, (long long)pages);
         return 1;
     }
+    if (cli_read_image("segment", in, &img) != 0)
+        return 1;
+    labels = malloc((size_t)(img.shape[1] * img.shape[2]) * sizeof *labels);
+    rc = labels ? unet_segment(m, so, img.data, img.dtype, 3, img.shape, labels,
+                               (size_t)(img.shape[1] * img.shape[2]), &count)
+                : UNET_E_NOMEM;
     if (rc == UNET_OK)
-        rc = unet_tiff_read(in, &im, shape);
-    if (rc == UNET_OK) {
-        labels = malloc((size_t)(shape[1] * shape[2]) * sizeof *labels);
-        rc = labels ? unet_segment(m, so, im, UNET_F32, 3, shape, labels,
-                                   (size_t)(shape[1] * shape[2]), &count)
-                    : UNET_E_NOMEM;
-    }
-    if (rc == UNET_OK)
-        rc = write_labels(out, labels, count, shape[1], shape[2]);
+        rc = write_labels(out, labels, count, img.shape[1], img.shape[2]);
 report:;
     int status = 0;
     if (rc == UNET_E_CANCELLED) {
@@ -203,14 +240,22 @@ report:;
                 unet_status_string(rc));
         status = 1;
     } else {
-        if (overlay && write_overlay_png(overlay, im, labels, shape[1], shape[2]) != 0)
+        if ((overlay || measure) && !(view = model_view(m, io, &img, in)))
             status = 1;
-        if (measure && write_measure_csv(measure, im, labels, count, shape[1], shape[2]) != 0)
+        if (view && overlay &&
+            write_overlay_png(overlay, view, labels, img.shape[1], img.shape[2]) != 0)
             status = 1;
-        printf("%s: %u objects\n", in, count);
+        if (view && measure &&
+            write_measure_csv(measure, view, labels, count, img.shape[1], img.shape[2]) != 0)
+            status = 1;
+        if (pages > 1 && !io->pages_are_channels)
+            printf("%s: %u objects in %lld planes\n", in, count, (long long)pages);
+        else
+            printf("%s: %u objects\n", in, count);
         fflush(stdout);
     }
-    unet_buffer_free(im);
+    cli_image_free(&img);
+    free(view);
     free(labels);
     return status;
 }
@@ -233,6 +278,7 @@ int cmd_segment(int argc, char **argv)
     const char *model_path = NULL, *out = NULL, *overlay = NULL, *measure = NULL;
     int quiet = 0, usage = 0, folder = 0, error = 0, status = 0;
     list inputs = {0};
+    input_opts io = {-1, 0, 0, 0};
     unet_segment_opts_t *so = NULL;
     if (unet_segment_opts_create(&so) != UNET_OK)
         return cli_fail_lib("segment", UNET_E_NOMEM);
@@ -252,7 +298,8 @@ int cmd_segment(int argc, char **argv)
         }
         static const char *const with_value[] = {"--model", "-m", "-o", "--overlay",
                                                  "--measure", "--scale", "--threads",
-                                                 "--threshold", "--min-size", NULL};
+                                                 "--threshold", "--min-size", "--channel",
+                                                 "--axes", NULL};
         int known = 0;
         for (int k = 0; with_value[k]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -295,6 +342,21 @@ int cmd_segment(int argc, char **argv)
                 usage = cli_fail_usage("--threads must be 0 to 1024", v);
             else
                 unet_segment_opts_set_threads(so, (int)n);
+        } else if (strcmp(a, "--channel") == 0) {
+            if ((n = cli_parse_count(v, 65535)) < 0)
+                usage = cli_fail_usage("--channel must be a channel index from 0 to 65535", v);
+            else
+                unet_segment_opts_set(so, "channel", v);
+            io.channel = n;
+        } else if (strcmp(a, "--axes") == 0) {
+            const char *pages = "planes";
+            if (cli_parse_axes(v, &pages, &io.paged) != 0)
+                usage = cli_fail_usage("--axes must be YX, ZYX, TYX or CYX (or YXC, ZYXC, TYXC "
+                                       "for colour samples)", v);
+            else
+                unet_segment_opts_set(so, "pages", pages);
+            io.axes_given = 1;
+            io.pages_are_channels = strcmp(pages, "channels") == 0;
         }
     }
     status = usage ? usage : error ? 1 : 0;
@@ -331,11 +393,11 @@ int cmd_segment(int argc, char **argv)
         if (!o || (overlay && !ov) || (measure && !me)) {
             fprintf(stderr, "unet: segment: out of memory\n");
             s = 1;
-        } else if (strcmp(o, in) == 0) {
+        } else if (strcmp(o, in) == 0 || cli_same_file(o, in)) {
             fprintf(stderr, "unet: segment: the output '%s' would overwrite the input\n", o);
             s = 1;
         } else {
-            s = segment_one(m, so, in, o, ov, me);
+            s = segment_one(m, so, &io, in, o, ov, me);
         }
         free(o);
         free(ov);
