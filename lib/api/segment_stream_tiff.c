@@ -10,7 +10,7 @@
 #include "core/status.h"
 #include "io/tiff.h"
 #include "predict/channels.h"
-#include "segment/segment.h"
+#include "segment/pipeline.h"
 
 typedef struct sink {
     unet__tiff_writer *writer;
@@ -80,7 +80,7 @@ UNET_API int unet_segment_tiff(const unet_model_t *m, const unet_segment_opts_t 
     int same = unet__refuse_same_file(input_path, output_path);
     if (same != UNET_OK)
         return same;
-    const struct unet_predict_opts *po = unet__segment_opts_predict(o);
+    const struct unet_predict_opts *po = o ? &o->predict : NULL;
     unet__tiff_source in;
     int rc = unet__tiff_source_open(&in, input_path, po);
     if (rc == UNET_OK) /* refused before the output file is started */

@@ -115,20 +115,4 @@ int unet__seg_push(unet__seg *s, int64_t y, int64_t h, const float *rows);
 uint32_t unet__seg_count(const unet__seg *s);
 const unet__seg_stats *unet__seg_get_stats(const unet__seg *s);
 
-/* The copy of the predict options segment options hold (NULL for NULL: defaults). */
-const struct unet_predict_opts *unet__segment_opts_predict(const unet_segment_opts_t *o);
-
-/* unet_segment_stream without argument checks, returning the segmenter's stats (tests). */
-int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64_t channels,
-                      int64_t height, int64_t width, unet_read_fn read, void *read_user,
-                      unet_label_write_fn write, void *write_user, uint32_t *num_objects,
-                      unet__seg_stats *stats);
-/* The same for plane `part` of `parts` segmented one by one in one call (a TIFF stack): the
- * progress fractions of this run cover [part, part + 1) / parts, and "done" (1.0) is reported
- * after the last part only. */
-int unet__segment_run_part(const unet_model_t *m, const unet_segment_opts_t *o, int64_t part,
-                           int64_t parts, int64_t channels, int64_t height, int64_t width,
-                           unet_read_fn read, void *read_user, unet_label_write_fn write,
-                           void *write_user, uint32_t *num_objects, unet__seg_stats *stats);
-
 #endif
