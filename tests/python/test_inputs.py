@@ -22,8 +22,9 @@ DATA = Path(os.environ.get("UNET_SHARED_DATA",
 MODEL = Path(__file__).resolve().parents[2] / "models" / "nuclei.unet"
 
 
-def run(*args):
-    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=600)
+def run(*args, timeout=600):
+    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def write_png(path, pixels, palette=None):
@@ -237,3 +238,12 @@ def test_folders_take_png_and_tiff(tmp_path, grey16, nuclei):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.tif", "b.tif"]
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "out" / "a.tif"),
                                   nuclei.segment(colour_of(grey16)))
+
+
+def test_fifos_are_refused_not_waited_on(tmp_path):
+    fifo = tmp_path / "image.png"
+    os.mkfifo(fifo)
+    for args in (["segment", fifo, "-o", tmp_path / "l.tif"],
+                 ["predict", "--model", MODEL, fifo, "-o", tmp_path / "p.tif"]):
+        r = run(*args, timeout=30)
+        assert r.returncode == 1 and "not a regular file" in r.stderr, r.stderr

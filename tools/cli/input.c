@@ -3,17 +3,39 @@
 #include "input.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* A regular file opened for reading without blocking on a FIFO or device (as the library
+ * opens its inputs); NULL with errno set (EINVAL: not a regular file). */
+static FILE *open_regular(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return NULL;
+    int e = fstat(fd, &st) != 0 ? errno : S_ISREG(st.st_mode) ? 0 : EINVAL;
+    if (e) {
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp)
+        close(fd);
+    return fp;
+}
 
 int cli_is_png(const char *path)
 {
     unsigned char sig[8];
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = open_regular(path);
     if (!fp)
         return 0;
     size_t got = fread(sig, 1, sizeof sig, fp);
@@ -70,9 +92,10 @@ static int host_is_little_endian(void)
 int cli_read_png(const char *command, const char *path, cli_image *im)
 {
     memset(im, 0, sizeof *im);
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = open_regular(path);
     if (!fp) {
-        fprintf(stderr, "unet: %s: cannot read '%s': %s\n", command, path, strerror(errno));
+        fprintf(stderr, "unet: %s: cannot read '%s': %s\n", command, path,
+                errno == EINVAL ? "not a regular file" : strerror(errno));
         return -1;
     }
     png_failure failure = {"out of memory"};
