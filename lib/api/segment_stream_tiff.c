@@ -85,6 +85,8 @@ UNET_API int unet_segment_tiff(const unet_model_t *m, const unet_segment_opts_t 
     int rc = unet__tiff_source_open(&in, input_path, po);
     if (rc == UNET_OK) /* refused before the output file is started */
         rc = unet__channel_check(in.channels, m->cfg.in_channels, po);
+    if (rc == UNET_OK && po) /* max_pixels counts the whole stack, as given */
+        rc = unet__predict_check_pixels(po, in.planes, in.info->height, in.info->width);
     if (rc != UNET_OK) {
         unet__tiff_source_close(&in);
         return rc;

@@ -1,4 +1,5 @@
-/* unet predict: a TIFF through a model into a TIFF, streaming, with a progress bar and Ctrl-C. */
+/* unet predict: a TIFF through a model into a TIFF, streaming, with a progress bar; Ctrl-C,
+ * SIGTERM and SIGHUP cancel (signals.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +7,9 @@
 
 #include "common.h"
 #include "input.h"
+#include "paths.h"
 #include "progress.h"
+#include "signals.h"
 
 static const char *const usage_predict =
     "usage: unet predict --model M IN.tif|IN.png -o|--output OUT.tif [options]\n"
@@ -33,8 +36,15 @@ static const char *const usage_predict =
     "                    ignored; other channel counts need --channel)\n"
     "  --axes AXES       a multi-page TIFF's axes: ZYX or TYX (default: pages are planes) or\n"
     "                    CYX (pages are channels); YX for a one-page image\n"
+    "  --max-pixels N    refuse images of more than N pixels (planes x height x width;\n"
+    "                    default: no limit, the image streams; a PNG is held whole:\n"
+    "                    268435456 = 16384^2)\n"
     "  --quiet           no progress bar\n"
-    "Ctrl-C cancels and removes the partial output.\n"
+    "The output is checked before any work (its folder exists and is writable; it is not\n"
+    "the input or the model), written to a temporary file beside it and renamed on\n"
+    "success. Ctrl-C, SIGTERM or SIGHUP cancel: no output is left and an existing OUT.tif\n"
+    "stays untouched; the exit status is 128 + the signal (130 for Ctrl-C, 143 for\n"
+    "SIGTERM).\n"
     "OME-Zarr: unet predict IN.zarr -o OUT.zarr [--level N] runs `python3 -m unet predict`\n"
     "(the Python package with its dask extra); see its --help.\n";
 
@@ -82,8 +92,10 @@ int cmd_predict(int argc, char **argv)
 {
     const char *model_path = NULL, *in = NULL, *out = NULL;
     int quiet = 0, output = UNET_F32, axes_given = 0, paged = 0;
+    int64_t max_pixels = 0; /* a PNG's whole-image read: 0 is the library's default limit */
     unsigned flags = 0;
     unet_predict_opts_t *o;
+    cli_signals_install();
     if (unet_predict_opts_create(&o) != UNET_OK)
         return cli_fail_lib("predict", UNET_E_NOMEM);
     int rc = UNET_OK, usage = 0;
@@ -119,8 +131,8 @@ int cmd_predict(int argc, char **argv)
         static const char *const with_value[] = {"--model", "-m", "-o", "--output",
                                                  "--output-file", "--tile", "--blend",
                                                  "--batch", "--threads", "--border",
-                                                 "--normalize", "--type", "--channel",
-                                                 "--axes", NULL};
+                                                 "--normalize", "--type", "--max-pixels",
+                                                 "--channel", "--axes", NULL};
         int known = 0;
         for (int k = 0; with_value[k]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -145,17 +157,17 @@ int cmd_predict(int argc, char **argv)
         }
         else if (strcmp(a, "--tile") == 0) {
             if ((n = cli_parse_count(v, 1 << 20)) < 1)
-                usage = cli_fail_usage("--tile must be a positive integer", v);
+                usage = cli_fail_usage("--tile must be an integer from 1 to 1048576", v);
             else
                 rc = unet_predict_opts_set_tile(o, n);
         } else if (strcmp(a, "--blend") == 0) {
             if ((n = cli_parse_count(v, 1 << 20)) < 0)
-                usage = cli_fail_usage("--blend must be a non-negative integer", v);
+                usage = cli_fail_usage("--blend must be an integer from 0 to 1048576", v);
             else
                 rc = unet_predict_opts_set_blend(o, n);
         } else if (strcmp(a, "--batch") == 0) {
             if ((n = cli_parse_count(v, 1000)) < 1)
-                usage = cli_fail_usage("--batch must be a positive integer", v);
+                usage = cli_fail_usage("--batch must be an integer from 1 to 1000", v);
             else
                 rc = unet_predict_opts_set_batch(o, (int)n);
         } else if (strcmp(a, "--threads") == 0) {
@@ -179,6 +191,10 @@ int cmd_predict(int argc, char **argv)
                 usage = cli_fail_usage("--normalize must be none, zmuv, percentile:LOW,HIGH or "
                                        "fixed:MEAN,STD", v);
             }
+        } else if (strcmp(a, "--max-pixels") == 0) {
+            max_pixels = strcmp(v, "auto") == 0 ? 0 : cli_parse_count(v, INT64_MAX);
+            if (max_pixels < 0 || unet_predict_opts_set(o, "max_pixels", v) != UNET_OK)
+                usage = cli_fail_usage("--max-pixels must be auto or 1 to 2^62", v);
         } else if (strcmp(a, "--channel") == 0) {
             if (cli_parse_count(v, 65535) < 0)
                 usage = cli_fail_usage("--channel must be a channel index from 0 to 65535", v);
@@ -208,6 +224,17 @@ int cmd_predict(int argc, char **argv)
         return usage ? usage : cli_fail_lib("predict", rc);
     }
 
+    /* Before any work: the output can be written and is neither the input nor the model. */
+    cli_paths paths = {.command = "predict"};
+    int bad_paths = cli_paths_input(&paths, model_path, "model") ||
+                    cli_paths_input(&paths, in, "input") ||
+                    cli_paths_output(&paths, out, "output", in, 0) || cli_paths_check(&paths);
+    cli_paths_free(&paths);
+    if (bad_paths) {
+        unet_predict_opts_free(o);
+        return 1;
+    }
+
     unet_model_t *m = NULL;
     int64_t planes = 0, channels = 0, h = 0, w = 0;
     unet_dtype_t dtype;
@@ -215,12 +242,9 @@ int cmd_predict(int argc, char **argv)
     const int is_png = cli_is_png(in);
     rc = unet_model_load(model_path, &m);
     if (rc == UNET_OK && is_png) {
-        int refused = paged || cli_same_file(in, out);
         if (paged)
             fprintf(stderr, "unet: predict: '%s' is a PNG: it has no pages for --axes\n", in);
-        else if (refused)
-            fprintf(stderr, "unet: predict: the output '%s' would overwrite the input\n", out);
-        if (refused || cli_read_png("predict", in, &png) != 0) {
+        if (paged || cli_read_png("predict", in, max_pixels, &png) != 0) {
             unet_model_free(m);
             unet_predict_opts_free(o);
             return 1;
@@ -243,18 +267,19 @@ int cmd_predict(int argc, char **argv)
     if (rc == UNET_OK && !quiet && isatty(STDERR_FILENO))
         rc = unet_predict_opts_set_progress(o, draw_bar, &b);
     if (rc == UNET_OK) {
-        cli_sigint_begin(cancel_predict, o);
+        cli_signals_cancel_with(cancel_predict, o);
         rc = is_png ? unet_predict_to_tiff(m, o, png.data, png.dtype, 3, png.shape, out, output,
                                            flags)
                     : unet_predict_tiff(m, o, in, out, output, flags);
-        cli_sigint_end();
+        cli_signals_cancel_with(NULL, NULL);
         cli_progress_end(&b.p);
     }
     cli_image_free(&png);
     int status = 0;
     if (rc == UNET_E_CANCELLED) {
-        fprintf(stderr, "unet: predict: cancelled; removed '%s'\n", out);
-        status = 130;
+        fprintf(stderr, "unet: predict: cancelled (%s); '%s' was not written\n",
+                cli_signal_name(), out);
+        status = cli_signal_status();
     } else if (rc != UNET_OK) {
         status = cli_fail_lib("predict", rc);
     } else if (!quiet) {

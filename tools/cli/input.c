@@ -2,6 +2,8 @@
  * (the simplified API gamma-converts 16-bit data, and measurements need the stored values). */
 #include "input.h"
 
+#include "common.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <png.h>
@@ -43,13 +45,6 @@ int cli_is_png(const char *path)
     return got == sizeof sig && png_sig_cmp(sig, 0, sizeof sig) == 0;
 }
 
-int cli_same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
-}
-
 size_t cli_image_stem(const char *name)
 {
     static const char *const ext[] = {".tif", ".tiff", ".png"};
@@ -74,7 +69,7 @@ typedef struct png_failure {
 static void on_png_error(png_structp png, png_const_charp message)
 {
     png_failure *f = png_get_error_ptr(png);
-    snprintf(f->message, sizeof f->message, "%s", message);
+    snprintf(f->message, sizeof f->message, "not a PNG image this program reads: %s", message);
     png_longjmp(png, 1);
 }
 
@@ -89,7 +84,7 @@ static int host_is_little_endian(void)
     return *(const uint8_t *)&one == 1;
 }
 
-int cli_read_png(const char *command, const char *path, cli_image *im)
+int cli_read_png(const char *command, const char *path, int64_t max_pixels, cli_image *im)
 {
     memset(im, 0, sizeof *im);
     FILE *fp = open_regular(path);
@@ -98,7 +93,7 @@ int cli_read_png(const char *command, const char *path, cli_image *im)
                 errno == EINVAL ? "not a regular file" : strerror(errno));
         return -1;
     }
-    png_failure failure = {"out of memory"};
+    png_failure failure = {"out of memory reading a PNG"};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &failure, on_png_error,
                                              on_png_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -106,8 +101,7 @@ int cli_read_png(const char *command, const char *path, cli_image *im)
     png_bytep *volatile rows = NULL;
     void *volatile planar = NULL;
     if (!png || !info || setjmp(png_jmpbuf(png))) {
-        fprintf(stderr, "unet: %s: '%s' is not a PNG image this program reads: %s\n", command,
-                path, failure.message);
+        fprintf(stderr, "unet: %s: '%s': %s\n", command, path, failure.message);
         png_destroy_read_struct(&png, &info, NULL);
         free(pixels);
         free(rows);
@@ -124,6 +118,13 @@ int cli_read_png(const char *command, const char *path, cli_image *im)
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
     const size_t h = png_get_image_height(png, info), w = png_get_image_width(png, info);
+    const uint64_t limit = max_pixels > 0 ? (uint64_t)max_pixels : UNET_MAX_PIXELS_WHOLE;
+    if ((uint64_t)h * (uint64_t)w > limit) {
+        snprintf(failure.message, sizeof failure.message,
+                 "%zu x %zu pixels are more than max_pixels %llu (--max-pixels)", h, w,
+                 (unsigned long long)limit);
+        png_longjmp(png, 1);
+    }
     const int channels = png_get_channels(png, info), bytes = png_get_bit_depth(png, info) / 8;
     const size_t row_bytes = png_get_rowbytes(png, info);
     if (row_bytes != w * (size_t)(channels * bytes) || h > SIZE_MAX / row_bytes)
@@ -131,8 +132,11 @@ int cli_read_png(const char *command, const char *path, cli_image *im)
     pixels = malloc(h * row_bytes);
     rows = malloc(h * sizeof *rows);
     planar = malloc(h * row_bytes);
-    if (!pixels || !rows || !planar)
-        png_error(png, "out of memory");
+    if (!pixels || !rows || !planar) {
+        snprintf(failure.message, sizeof failure.message, "out of memory for %zu x %zu pixels",
+                 h, w);
+        png_longjmp(png, 1);
+    }
     for (size_t y = 0; y < h; y++)
         rows[y] = pixels + y * row_bytes;
     png_read_image(png, rows);
@@ -158,16 +162,15 @@ int cli_read_png(const char *command, const char *path, cli_image *im)
     return 0;
 }
 
-int cli_read_image(const char *command, const char *path, cli_image *im)
+int cli_read_image(const char *command, const char *path, int64_t max_pixels, cli_image *im)
 {
     if (cli_is_png(path))
-        return cli_read_png(command, path, im);
+        return cli_read_png(command, path, max_pixels, im);
     memset(im, 0, sizeof *im);
     float *data = NULL;
-    int rc = unet_tiff_read(path, &data, im->shape);
+    int rc = unet_tiff_read_limited(path, max_pixels, &data, im->shape);
     if (rc != UNET_OK) {
-        fprintf(stderr, "unet: %s: %s: %s (%s)\n", command, path, unet_last_error(),
-                unet_status_string(rc));
+        fprintf(stderr, "unet: %s: %s: %s\n", command, path, cli_lib_message(rc));
         return -1;
     }
     im->data = data;

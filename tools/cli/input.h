@@ -11,9 +11,6 @@
 /* Whether the file starts with the PNG signature (0 when it cannot be read: the TIFF reader
  * then says why). */
 int cli_is_png(const char *path);
-/* Whether two paths name one existing file (device and inode). The library refuses that for
- * the files it opens itself; images the program reads whole need this check. */
-int cli_same_file(const char *a, const char *b);
 /* Whether a folder entry is an image the commands read (.tif, .tiff, .png; not hidden). */
 int cli_is_image_name(const char *name);
 /* The name's length without an image extension (.tif, .tiff, .png). */
@@ -29,10 +26,13 @@ typedef struct cli_image {
 } cli_image;
 
 /* A PNG file: 8- or 16-bit, grey or colour; palettes expanded, alpha dropped (the channel rule
- * ignores it anyway), so C is 1 or 3. 0, or -1 with a message on stderr naming `command`. */
-int cli_read_png(const char *command, const char *path, cli_image *im);
-/* A PNG file, or the first page of a TIFF file (as float32). 0, or -1 with a message. */
-int cli_read_image(const char *command, const char *path, cli_image *im);
+ * ignores it anyway), so C is 1 or 3. Images of more than max_pixels pixels (H x W; 0:
+ * UNET_MAX_PIXELS_WHOLE) are refused before their pixels are read. 0, or -1 with a message on
+ * stderr naming `command`. */
+int cli_read_png(const char *command, const char *path, int64_t max_pixels, cli_image *im);
+/* A PNG file, or the first page of a TIFF file (as float32, unet_tiff_read_limited), with the
+ * same limit. 0, or -1 with a message. */
+int cli_read_image(const char *command, const char *path, int64_t max_pixels, cli_image *im);
 void cli_image_free(cli_image *im);
 
 /* --axes: the letters of a TIFF's axes, page axis first: YX or YXC (one page; C the samples),

@@ -96,7 +96,7 @@ class ClickSession(OwnedHandle):
     def _click_opts(o):
         try:
             keys = _predict.predict_keys(o["threads"], None, 0, 1, o["border"], o["normalize"],
-                                         o["precise"], o["channel"])
+                                         o["precise"], channel=o["channel"])
         except ValueError as e:
             raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
         for k in ("tile", "blend", "batch"):  # the session's business
