@@ -247,3 +247,13 @@ def test_fifos_are_refused_not_waited_on(tmp_path):
                  ["predict", "--model", MODEL, fifo, "-o", tmp_path / "p.tif"]):
         r = run(*args, timeout=30)
         assert r.returncode == 1 and "not a regular file" in r.stderr, r.stderr
+
+
+def test_png_is_held_whole_so_max_pixels_applies(tmp_path, grey16):
+    write_png(tmp_path / "g.png", grey16)  # 160 x 192 = 30720 pixels
+    for args in (["segment", tmp_path / "g.png", "-o", tmp_path / "l.tif"],
+                 ["predict", "--model", MODEL, tmp_path / "g.png", "-o", tmp_path / "p.tif"]):
+        r = run(*args, "--max-pixels", "30000")
+        assert r.returncode == 1 and "--max-pixels" in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+        assert run(*args, "--max-pixels", "30720", "--quiet").returncode == 0
