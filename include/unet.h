@@ -194,6 +194,23 @@ UNET_API int unet_model_forward(const unet_model_t *model, const unet_predict_op
  *   max_pixels int 0          0 (auto) or 1..2^62 pixels (planes x height x width) a call
  *                             accepts; auto: no limit for streaming calls, 2^28 for whole-image
  *                             reads (see unet_predict_opts_set_max_pixels)
+ *   channel   int -1          -1 / "auto" (the channel rule below) or 0..65535: the image
+ *                             channel a one-channel model reads
+ *   pages     name "planes"   planes channels: what the pages of a multi-page TIFF are
+ *                             (unet_predict_tiff, unet_segment_tiff); planes are predicted or
+ *                             segmented one by one, channels make one multi-channel plane
+ *
+ * The channel rule, the same for every entry point (unet_predict*, unet_segment*, click
+ * sessions, unet_channel_rule; the CLI and the hosts pass images through it): an image of C
+ * channels given to a model with M input channels is read, before normalisation, as
+ *   - channel k >= 0: channel k alone (one-channel models only);
+ *   - C == M: the channels as they are;
+ *   - M == 1, C == 3 or 4 (RGB, RGBA): per pixel, R when R, G and B are equal, otherwise the
+ *     luminance 0.299 R + 0.587 G + 0.114 B (computed in double, rounded to float); alpha is
+ *     ignored;
+ *   - M == 3, C == 4: R, G, B (alpha ignored);
+ *   - otherwise UNET_E_SHAPE: a one-channel model given 2 or more than 4 channels needs an
+ *     explicit channel.
  */
 
 typedef enum unet_border {
@@ -313,8 +330,19 @@ UNET_API int unet_predict_stats(const unet_model_t *model, const unet_predict_op
                                 int64_t width, unet_read_fn read, void *read_user,
                                 double *mean, double *std, size_t count);
 
+/* The channel rule (see the predict options above) on an in-memory image: input (H,W),
+ * (C,H,W) or (P,C,H,W) of element type `dtype`, contiguous; output float32 (P, model_channels,
+ * H, W) (P = 1 for ndim 2 and 3) in a caller buffer of `output_count` elements. `channel`:
+ * UNET_CHANNEL_AUTO (-1) for the rule, or the channel to take. For hosts that prepare images
+ * themselves (training data, previews); prediction and segmentation apply it on their own. */
+#define UNET_CHANNEL_AUTO (-1)
+UNET_API int unet_channel_rule(int model_channels, int64_t channel, const void *image,
+                               unet_dtype_t dtype, int ndim, const int64_t *shape,
+                               float *output, size_t output_count);
+
 /* ---- TIFF files ------------------------------------------------------------------------------
- * Pages are planes (Z or T), samples per pixel are channels. Readable: 8/16/32-bit unsigned,
+ * Pages are planes (Z or T; or channels, by the predict option pages), samples per pixel are
+ * channels. Readable: 8/16/32-bit unsigned,
  * 16/32-bit signed, 32/64-bit float; strips or tiles; any compression libtiff decodes (none,
  * LZW, deflate, PackBits, ...); classic or BigTIFF; chunky or planar channels. */
 
@@ -352,6 +380,14 @@ UNET_API int unet_tiff_write(const char *path, const void *data, unet_dtype_t dt
 UNET_API int unet_predict_tiff(const unet_model_t *model, const unet_predict_opts_t *opts,
                                const char *input_path, const char *output_path,
                                unet_dtype_t output_dtype, unsigned flags);
+
+/* Predict an in-memory image (as unet_predict takes it) into a new TIFF file, written as
+ * unet_predict_tiff writes its output (planes as pages, output_dtype and flags the same; no
+ * resolution tags). For images a host has read itself (a PNG, a camera frame). */
+UNET_API int unet_predict_to_tiff(const unet_model_t *model, const unet_predict_opts_t *opts,
+                                  const void *input, unet_dtype_t dtype, int ndim,
+                                  const int64_t *shape, const char *output_path,
+                                  unet_dtype_t output_dtype, unsigned flags);
 
 /* ---- training ------------------------------------------------------------------------------
  *
@@ -685,9 +721,12 @@ UNET_API int unet_segment_probabilities(const unet_model_t *model,
                                         size_t label_count, uint8_t *foreground,
                                         uint32_t *num_objects);
 
-/* Segment a one-page TIFF into a new label TIFF, streaming (bounded memory whatever the size):
- * uint16 labels while the objects fit, else uint32 (the file is then written again). flags as
- * for unet_predict_tiff; resolution tags are copied. On failure the output is removed. */
+/* Segment a TIFF into a new label TIFF, streaming (bounded memory whatever the size): uint16
+ * labels while the objects fit, else uint32 (the file is then written again). A stack (pages
+ * that are planes, the default of the option `pages`) is segmented plane by plane into a label
+ * stack of as many pages, objects numbered 1..N in each plane; num_objects then receives the
+ * sum over the planes. Colour follows the channel rule. flags as for unet_predict_tiff;
+ * resolution tags are copied. On failure the output is removed. */
 UNET_API int unet_segment_tiff(const unet_model_t *model, const unet_segment_opts_t *opts,
                                const char *input_path, const char *output_path, unsigned flags,
                                uint32_t *num_objects);

@@ -13,6 +13,7 @@
 #include "core/status.h"
 #include "model/model.h"
 #include "post/post.h"
+#include "predict/channels.h"
 #include "segment/segment.h"
 
 #define MAX_AXIS ((int64_t)1 << 31)
@@ -80,6 +81,7 @@ static int configure_prediction(struct unet_click_session *s, const struct unet_
     s->run_opts.unsafe_halo = false;
     s->run_opts.blend = 0;
     s->run_opts.batch = 1;
+    s->run_opts.channel = -1; /* the session's image is already what the model reads */
     s->plane = calloc((size_t)s->planes, sizeof *s->plane);
     if (!s->plane)
         return unet__fail(UNET_E_NOMEM, "out of memory for a click session of %lld planes",
@@ -127,6 +129,26 @@ static bool same_prediction(const struct unet_predict_opts *a, const struct unet
 
 /* ---- sessions ---- */
 
+/* The caller's image as the model reads it (channel rule), into an owned float32 copy that
+ * the session then uses instead. */
+static int convert_channels(struct unet_click_session *s, const unet__channel_rule *rule)
+{
+    const int64_t M = rule->model_channels;
+    s->converted = malloc((size_t)(s->planes * M * s->height * s->width) * sizeof(float));
+    if (!s->converted)
+        return unet__fail(UNET_E_NOMEM, "out of memory converting a %lld-channel image of "
+                                        "%lld x %lld for the model",
+                          (long long)s->channels, (long long)s->height, (long long)s->width);
+    int rc = unet__channel_rule_image(rule, s->image, s->dtype, s->planes, s->height, s->width,
+                                      s->converted);
+    if (rc != UNET_OK)
+        return rc;
+    s->image = s->converted;
+    s->dtype = UNET_F32;
+    s->channels = M;
+    return UNET_OK;
+}
+
 UNET_API int unet_click_session_create(const unet_model_t *m, const unet_click_opts_t *opts,
                                        const void *image, unet_dtype_t dtype, int ndim,
                                        const int64_t *shape, unet_click_session_t **out)
@@ -149,15 +171,16 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_click_o
             return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
                                             "2^31)", i, (long long)shape[i]);
     int64_t planes = ndim == 4 ? shape[0] : 1, channels = ndim >= 3 ? shape[ndim - 3] : 1;
-    if (channels != m->cfg.in_channels)
-        return unet__fail(UNET_E_SHAPE, "image has %lld channel%s; the model takes %d",
-                          (long long)channels, channels == 1 ? "" : "s", m->cfg.in_channels);
     int64_t count;
     if (!unet__product(shape, ndim, INT64_MAX / 8, &count))
         return unet__fail(UNET_E_NOMEM, "the image is too large to address");
     C defaults;
     opts = unet__opts_or_defaults(table, opts, &defaults);
     int rc = unet__predict_check_pixels(&opts->predict, planes, shape[ndim - 2], shape[ndim - 1]);
+    unet__channel_rule rule;
+    if (rc == UNET_OK)
+        rc = unet__channel_rule_resolve(channels, m->cfg.in_channels, opts->predict.channel,
+                                        &rule);
     if (rc != UNET_OK)
         return rc;
     struct unet_click_session *s = calloc(1, sizeof *s);
@@ -173,7 +196,10 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_click_o
     s->in_channels = m->cfg.in_channels;
     s->out_channels = m->cfg.out_channels;
     s->same_padding = m->cfg.same_padding;
-    rc = configure_prediction(s, &opts->predict);
+    if (rule.kind != UNET__CHANNELS_AS_THEY_ARE) /* colour: what the model reads, once */
+        rc = convert_channels(s, &rule);
+    if (rc == UNET_OK)
+        rc = configure_prediction(s, &opts->predict);
     if (rc == UNET_OK)
         rc = configure_post(s, opts);
     if (rc != UNET_OK) {
@@ -189,6 +215,7 @@ UNET_API void unet_click_session_free(unet_click_session_t *s)
     if (!s)
         return;
     unet__click_free_cache(s);
+    free(s->converted);
     free(s);
 }
 
@@ -204,6 +231,12 @@ UNET_API int unet_click_session_set_opts(unet_click_session_t *s, const unet_cli
     CHECK_SESSION(s);
     if (!opts)
         return unet__fail(UNET_E_INVALID_ARG, "unet_click_session_set_opts: options are NULL");
+    if (opts->predict.channel != s->opts.predict.channel) /* the image was converted for it */
+        return unet__fail(UNET_E_INVALID_ARG, "a click session reads the channel chosen when "
+                                              "it was created (%lld); channel %lld needs a new "
+                                              "session",
+                          (long long)s->opts.predict.channel,
+                          (long long)opts->predict.channel);
     if (same_prediction(&s->opts.predict, &opts->predict))
         return configure_post(s, opts); /* the cache stays valid */
     /* New probabilities: settle everything on a copy, then drop the cache. */

@@ -4,23 +4,24 @@
  */
 #include <string.h>
 
+#include "api/tiff_source.h"
 #include "core/alloc.h"
 #include "core/dtype.h"
 #include "core/status.h"
 #include "model/model.h"
+#include "predict/channels.h"
 #include "predict/predict.h"
 
 /* ---- entry points ---- */
 
-UNET_API int unet_predict(const unet_model_t *m, const unet_predict_opts_t *opts,
-                          const void *input, unet_dtype_t dtype, int ndim,
-                          const int64_t *shape, float *output, size_t output_count)
+/* The checks of an in-memory input (H,W), (C,H,W) or (P,C,H,W): its sizes in dims (P, C, H,
+ * W). `what` names the call in messages. */
+static int check_image(const unet_model_t *m, const unet_predict_opts_t *opts, const char *what,
+                       const void *input, unet_dtype_t dtype, int ndim, const int64_t *shape,
+                       int64_t dims[4])
 {
-    unet__clear_error();
-    if (!m)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_predict: model is NULL");
-    if (!input || !shape || !output)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_predict: input, shape or output is NULL");
+    if (!m || !input || !shape)
+        return unet__fail(UNET_E_INVALID_ARG, "%s: model, input or shape is NULL", what);
     if (dtype < UNET_U8 || dtype > UNET_F64)
         return unet__fail(UNET_E_INVALID_ARG, "element type %d is not one of UNET_U8..UNET_F64",
                           dtype);
@@ -31,22 +32,57 @@ UNET_API int unet_predict(const unet_model_t *m, const unet_predict_opts_t *opts
         if (shape[i] < 1 || shape[i] > ((int64_t)1 << 31))
             return unet__fail(UNET_E_SHAPE, "input dimension %d has size %lld (must be 1 to "
                                             "2^31)", i, (long long)shape[i]);
-    int64_t planes = ndim == 4 ? shape[0] : 1, channels = ndim >= 3 ? shape[ndim - 3] : 1;
-    int64_t h = shape[ndim - 2], w = shape[ndim - 1];
-    if (channels != m->cfg.in_channels)
-        return unet__fail(UNET_E_SHAPE, "input has %lld channel%s; the model takes %d",
-                          (long long)channels, channels == 1 ? "" : "s", m->cfg.in_channels);
-    int rc = unet__predict_check_image(planes, channels, m->cfg.out_channels, h, w);
+    dims[0] = ndim == 4 ? shape[0] : 1;
+    dims[1] = ndim >= 3 ? shape[ndim - 3] : 1;
+    dims[2] = shape[ndim - 2];
+    dims[3] = shape[ndim - 1];
+    int rc = unet__channel_check(dims[1], m->cfg.in_channels, opts);
+    if (rc == UNET_OK)
+        rc = unet__predict_check_image(dims[0], dims[1], m->cfg.out_channels, dims[2], dims[3]);
+    return rc;
+}
+
+UNET_API int unet_predict(const unet_model_t *m, const unet_predict_opts_t *opts,
+                          const void *input, unet_dtype_t dtype, int ndim,
+                          const int64_t *shape, float *output, size_t output_count)
+{
+    unet__clear_error();
+    if (!output)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_predict: output is NULL");
+    int64_t d[4], count;
+    int rc = check_image(m, opts, "unet_predict", input, dtype, ndim, shape, d);
     if (rc != UNET_OK)
         return rc;
-    int64_t dims[4] = {planes, m->cfg.out_channels, h, w}, count;
-    unet__product(dims, 4, INT64_MAX, &count); /* in range: checked above */
+    int64_t out_dims[4] = {d[0], m->cfg.out_channels, d[2], d[3]};
+    unet__product(out_dims, 4, INT64_MAX, &count); /* in range: checked above */
     if ((int64_t)output_count != count)
         return unet__fail(UNET_E_SHAPE, "output buffer has %zu elements; %lld x %d x %lld x "
                                         "%lld needs %lld",
-                          output_count, (long long)planes, m->cfg.out_channels, (long long)h,
-                          (long long)w, (long long)count);
-    return unet__predict_memory(m, opts, input, dtype, planes, channels, h, w, output);
+                          output_count, (long long)d[0], m->cfg.out_channels, (long long)d[2],
+                          (long long)d[3], (long long)count);
+    return unet__predict_memory(m, opts, input, dtype, d[0], d[1], d[2], d[3], output);
+}
+
+UNET_API int unet_predict_to_tiff(const unet_model_t *m, const unet_predict_opts_t *opts,
+                                  const void *input, unet_dtype_t dtype, int ndim,
+                                  const int64_t *shape, const char *output_path,
+                                  unet_dtype_t output_dtype, unsigned flags)
+{
+    unet__clear_error();
+    if (!output_path)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_predict_to_tiff: output_path is NULL");
+    int64_t d[4];
+    int rc = check_image(m, opts, "unet_predict_to_tiff", input, dtype, ndim, shape, d);
+    if (rc == UNET_OK)
+        rc = unet__predict_tiff_check(output_dtype, flags);
+    if (rc != UNET_OK)
+        return rc;
+    unet__memory_image im = {input, dtype, d[1], d[2], d[3]};
+    unet__source src = {d[0], d[1], d[2], d[3], unet__memory_read, &im};
+    unet__tiff_write_opts wopts = {0};
+    wopts.deflate = flags & UNET_TIFF_DEFLATE;
+    wopts.force_bigtiff = flags & UNET_TIFF_BIGTIFF;
+    return unet__predict_into_tiff(m, opts, &src, &wopts, output_path, output_dtype);
 }
 
 UNET_API int unet_predict_stream(const unet_model_t *m, const unet_predict_opts_t *opts,
@@ -65,12 +101,11 @@ UNET_API int unet_predict_stream(const unet_model_t *m, const unet_predict_opts_
         if (dims[i] < 1 || dims[i] > ((int64_t)1 << 31))
             return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
                                             "2^31)", i, (long long)dims[i]);
-    if (channels != m->cfg.in_channels)
-        return unet__fail(UNET_E_SHAPE, "image has %lld channel%s; the model takes %d",
-                          (long long)channels, channels == 1 ? "" : "s", m->cfg.in_channels);
+    int rc = unet__channel_check(channels, m->cfg.in_channels, opts);
     /* unet_predict's total-size check: a declared 2^31 x 2^31 stream is refused here, not
      * wrapped in the engine's products. */
-    int rc = unet__predict_check_image(planes, channels, m->cfg.out_channels, height, width);
+    if (rc == UNET_OK)
+        rc = unet__predict_check_image(planes, channels, m->cfg.out_channels, height, width);
     if (rc != UNET_OK)
         return rc;
     unet__source src = {planes, channels, height, width, read, read_user};

@@ -5,6 +5,7 @@
  */
 #include "model/model.h"
 #include "core/status.h"
+#include "predict/channels.h"
 #include "predict/predict.h"
 
 #include <stdlib.h>
@@ -23,14 +24,6 @@ UNET_API int unet_predict_stats(const unet_model_t *m, const unet_predict_opts_t
         if (dims[i] < 1 || dims[i] > ((int64_t)1 << 31))
             return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
                                             "2^31)", i, (long long)dims[i]);
-    if (channels != m->cfg.in_channels)
-        return unet__fail(UNET_E_SHAPE, "image has %lld channel%s; the model takes %d",
-                          (long long)channels, channels == 1 ? "" : "s", m->cfg.in_channels);
-    if ((uint64_t)count != (uint64_t)(planes * channels))
-        return unet__fail(UNET_E_SHAPE, "mean and std have %zu elements; %lld planes x %lld "
-                                        "channels need %lld",
-                          count, (long long)planes, (long long)channels,
-                          (long long)(planes * channels));
     struct unet_predict_opts defaults;
     if (!opts) {
         unet__predict_opts_defaults(&defaults);
@@ -41,15 +34,28 @@ UNET_API int unet_predict_stats(const unet_model_t *m, const unet_predict_opts_t
         rc = unet__predict_check_image(planes, channels, m->cfg.out_channels, height, width);
     if (rc == UNET_OK)
         rc = unet__predict_check_pixels(opts, planes, height, width);
+    /* Statistics of what the model reads: the channels after the channel rule. */
+    unet__channel_source cs;
+    unet__source image = {planes, channels, height, width, read, read_user};
+    if (rc == UNET_OK)
+        rc = unet__channel_source_init(&cs, &image, m->cfg.in_channels, opts->channel);
     if (rc != UNET_OK)
         return rc;
+    channels = m->cfg.in_channels;
+    if ((uint64_t)count != (uint64_t)(planes * channels)) {
+        unet__channel_source_free(&cs);
+        return unet__fail(UNET_E_SHAPE, "mean and std have %zu elements; %lld planes x %lld "
+                                        "channels (the model's) need %lld",
+                          count, (long long)planes, (long long)channels,
+                          (long long)(planes * channels));
+    }
     unet__norm norm = unet__predict_norm(m, opts);
-    unet__source src = {planes, channels, height, width, read, read_user};
+    const unet__source src = cs.src;
     unet__progress prog = {opts, -1.0, 0.0};
     unet__norm_stats *stats = calloc((size_t)channels, sizeof *stats);
     if (!stats)
-        return unet__fail(UNET_E_NOMEM, "out of memory for statistics of %lld channel%s",
-                          (long long)channels, UNET__PLURAL(channels));
+        rc = unet__fail(UNET_E_NOMEM, "out of memory for statistics of %lld channel%s",
+                        (long long)channels, UNET__PLURAL(channels));
     for (int64_t p = 0; p < planes && rc == UNET_OK; p++) {
         rc = unet__plane_stats(&src, p, &norm, stats, &prog, (double)p / (double)planes,
                                (double)(p + 1) / (double)planes);
@@ -59,6 +65,7 @@ UNET_API int unet_predict_stats(const unet_model_t *m, const unet_predict_opts_t
         }
     }
     free(stats);
+    unet__channel_source_free(&cs);
     if (rc == UNET_OK)
         rc = unet__progress_report(&prog, 1.0, "done", true);
     if (rc != UNET_OK)

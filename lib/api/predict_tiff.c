@@ -7,8 +7,10 @@
 #include "core/files.h"
 #include "core/dtype.h"
 #include "core/status.h"
+#include "api/tiff_source.h"
 #include "io/tiff.h"
 #include "model/model.h"
+#include "predict/channels.h"
 #include "predict/predict.h"
 
 UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels,
@@ -40,21 +42,6 @@ UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels
         *dtype = (unet_dtype_t)info->dtype;
     unet__tiff_close(r);
     return UNET_OK;
-}
-
-typedef struct tiff_source {
-    unet__tiff_reader *reader;
-    const unet__tiff_info *info;
-    void *scratch;
-    size_t scratch_bytes;
-} tiff_source;
-
-static int read_tiff(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
-                     float *dst)
-{
-    tiff_source *s = user;
-    return unet__tiff_read_region_float(s->reader, plane, y, x, h, w, &s->scratch,
-                                        &s->scratch_bytes, dst);
 }
 
 typedef struct tiff_sink {
@@ -93,45 +80,10 @@ static int write_tiff(void *user, int64_t plane, int64_t y, int64_t x, int64_t h
     return unet__tiff_write_rows(s->writer, plane, y, h, s->scratch);
 }
 
-UNET_API int unet_predict_tiff(const unet_model_t *m, const unet_predict_opts_t *opts,
-                               const char *input_path, const char *output_path,
-                               unet_dtype_t output_dtype, unsigned flags)
+int unet__predict_into_tiff(const unet_model_t *m, const unet_predict_opts_t *opts,
+                            const unet__source *src, const unet__tiff_write_opts *wopts,
+                            const char *output_path, unet_dtype_t output_dtype)
 {
-    unet__clear_error();
-    if (!m || !input_path || !output_path)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_predict_tiff: model or path is NULL");
-    if (output_dtype != UNET_F32 && output_dtype != UNET_U8 && output_dtype != UNET_U16)
-        return unet__fail(UNET_E_INVALID_ARG, "output type %d is not UNET_F32, UNET_U8 or "
-                                              "UNET_U16", output_dtype);
-    if (flags & ~(UNET_TIFF_DEFLATE | UNET_TIFF_BIGTIFF))
-        return unet__fail(UNET_E_INVALID_ARG, "unknown TIFF flags 0x%x", flags);
-    /* Same file by device and inode ("./in.tif", links), not by spelling; the output is
-     * written beside its target and renamed into place, so a failure never touches it. */
-    int same = unet__refuse_same_file(input_path, output_path);
-    if (same != UNET_OK)
-        return same;
-    tiff_source in = {0};
-    int rc = unet__tiff_open(input_path, &in.reader);
-    if (rc != UNET_OK)
-        return rc;
-    in.info = unet__tiff_reader_info(in.reader);
-    /* Tiles are read row by row: a cache of a few rows of chunks suffices (the reader keeps
-     * at least one row of chunks whatever the budget). */
-    unet__tiff_set_cache_bytes(in.reader, (size_t)16 << 20);
-    if (in.info->channels != m->cfg.in_channels) {
-        int channels = in.info->channels; /* info lives in the reader: read it before closing */
-        unet__tiff_close(in.reader);
-        return unet__fail(UNET_E_SHAPE, "'%.200s' has %d channel%s; the model takes %d",
-                          input_path, channels, channels == 1 ? "" : "s", m->cfg.in_channels);
-    }
-    unet__tiff_write_opts wopts = {0};
-    wopts.deflate = flags & UNET_TIFF_DEFLATE;
-    wopts.force_bigtiff = flags & UNET_TIFF_BIGTIFF;
-    if (in.info->has_resolution) {
-        wopts.x_resolution = in.info->x_resolution;
-        wopts.y_resolution = in.info->y_resolution;
-        wopts.resolution_unit = in.info->resolution_unit;
-    }
     tiff_sink out = {0};
     out.dtype = output_dtype;
     out.channels = m->cfg.out_channels;
@@ -139,21 +91,62 @@ UNET_API int unet_predict_tiff(const unet_model_t *m, const unet_predict_opts_t 
     out.scale = output_dtype == UNET_U8 && probabilities    ? 255.0
                 : output_dtype == UNET_U16 && probabilities ? 65535.0
                                                             : 1.0;
-    rc = unet__tiff_writer_open(output_path, in.info->width, in.info->height, in.info->pages,
-                                m->cfg.out_channels, (unet_dtype_t)output_dtype, &wopts,
-                                &out.writer);
+    int rc = unet__tiff_writer_open(output_path, src->width, src->height, src->planes,
+                                    m->cfg.out_channels, output_dtype, wopts, &out.writer);
     if (rc == UNET_OK) {
-        unet__source src = {in.info->pages, in.info->channels, in.info->height, in.info->width,
-                            read_tiff, &in};
         unet__sink sink = {write_tiff, &out};
-        rc = unet__predict_with_model(m, opts, &src, &sink);
+        rc = unet__predict_with_model(m, opts, src, &sink);
         if (rc == UNET_OK)
             rc = unet__tiff_writer_close(out.writer);
         else
             unet__tiff_writer_discard(out.writer);
     }
-    unet__tiff_close(in.reader);
-    unet__free_aligned(in.scratch);
     unet__free_aligned(out.scratch);
+    return rc;
+}
+
+int unet__predict_tiff_check(unet_dtype_t output_dtype, unsigned flags)
+{
+    if (output_dtype != UNET_F32 && output_dtype != UNET_U8 && output_dtype != UNET_U16)
+        return unet__fail(UNET_E_INVALID_ARG, "output type %d is not UNET_F32, UNET_U8 or "
+                                              "UNET_U16", output_dtype);
+    if (flags & ~(UNET_TIFF_DEFLATE | UNET_TIFF_BIGTIFF))
+        return unet__fail(UNET_E_INVALID_ARG, "unknown TIFF flags 0x%x", flags);
+    return UNET_OK;
+}
+
+UNET_API int unet_predict_tiff(const unet_model_t *m, const unet_predict_opts_t *opts,
+                               const char *input_path, const char *output_path,
+                               unet_dtype_t output_dtype, unsigned flags)
+{
+    unet__clear_error();
+    if (!m || !input_path || !output_path)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_predict_tiff: model or path is NULL");
+    int rc = unet__predict_tiff_check(output_dtype, flags);
+    if (rc != UNET_OK)
+        return rc;
+    /* Same file by device and inode ("./in.tif", links), not by spelling; the output is
+     * written beside its target and renamed into place, so a failure never touches it. */
+    rc = unet__refuse_same_file(input_path, output_path);
+    if (rc != UNET_OK)
+        return rc;
+    unet__tiff_source in;
+    rc = unet__tiff_source_open(&in, input_path, opts);
+    if (rc == UNET_OK) /* refused before the output file is started */
+        rc = unet__channel_check(in.channels, m->cfg.in_channels, opts);
+    if (rc == UNET_OK) {
+        unet__tiff_write_opts wopts = {0};
+        wopts.deflate = flags & UNET_TIFF_DEFLATE;
+        wopts.force_bigtiff = flags & UNET_TIFF_BIGTIFF;
+        if (in.info->has_resolution) {
+            wopts.x_resolution = in.info->x_resolution;
+            wopts.y_resolution = in.info->y_resolution;
+            wopts.resolution_unit = in.info->resolution_unit;
+        }
+        unet__source src = {in.planes, in.channels, in.info->height, in.info->width,
+                            unet__tiff_source_read, &in};
+        rc = unet__predict_into_tiff(m, opts, &src, &wopts, output_path, output_dtype);
+    }
+    unet__tiff_source_close(&in);
     return rc;
 }

@@ -1,30 +1,20 @@
 /* TIFF in, label TIFF out: unet_segment_stream fed by the TIFF region reader and drained into
- * the strip writer, so neither the image nor the labels sit in memory. Labels go out as uint16
- * until an id passes 65535; the file is then written again as uint32. */
+ * the strip writer, so neither the image nor the labels sit in memory. A stack (pages that are
+ * planes) is segmented plane by plane into a label stack, ids 1..N in each plane. Labels go out
+ * as uint16 until an id passes 65535; the file is then written again as uint32. */
 #include <string.h>
 
+#include "api/tiff_source.h"
 #include "core/alloc.h"
 #include "core/files.h"
 #include "core/status.h"
 #include "io/tiff.h"
-
-typedef struct source {
-    unet__tiff_reader *reader;
-    const unet__tiff_info *info;
-    void *raw; /* one region in the file's element type */
-    size_t raw_cap;
-} source;
-
-static int read_region(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
-                       float *dst)
-{
-    source *s = user;
-    (void)plane;
-    return unet__tiff_read_region_float(s->reader, 0, y, x, h, w, &s->raw, &s->raw_cap, dst);
-}
+#include "predict/channels.h"
+#include "segment/pipeline.h"
 
 typedef struct sink {
     unet__tiff_writer *writer;
+    int64_t page;
     int dtype;
     bool overflow; /* a uint16 file met an id past 65535 */
     uint16_t *narrow;
@@ -35,7 +25,7 @@ static int write_rows(void *user, int64_t y, int64_t h, int64_t w, const uint32_
 {
     sink *s = user;
     if (s->dtype == UNET_U32)
-        return unet__tiff_write_rows(s->writer, 0, y, h, labels);
+        return unet__tiff_write_rows(s->writer, s->page, y, h, labels);
     if (h * w > s->narrow_cap) {
         unet__free_aligned(s->narrow);
         s->narrow = unet__alloc_aligned((size_t)(h * w) * sizeof *s->narrow);
@@ -51,7 +41,27 @@ static int write_rows(void *user, int64_t y, int64_t h, int64_t w, const uint32_
         }
         s->narrow[i] = (uint16_t)labels[i];
     }
-    return unet__tiff_write_rows(s->writer, 0, y, h, s->narrow);
+    return unet__tiff_write_rows(s->writer, s->page, y, h, s->narrow);
+}
+
+/* Every plane of the file into the writer's pages; *total: the objects of all planes. */
+static int segment_planes(const unet_model_t *m, const unet_segment_opts_t *o,
+                          unet__tiff_source *in, sink *out, uint32_t *total)
+{
+    uint64_t sum = 0;
+    for (int64_t p = 0; p < in->planes; p++) {
+        uint32_t count = 0;
+        in->first_plane = p;
+        out->page = p;
+        int rc = unet__segment_run_part(m, o, p, in->planes, in->channels, in->info->height,
+                                        in->info->width, unet__tiff_source_read, in,
+                                        write_rows, out, &count, NULL);
+        if (rc != UNET_OK)
+            return rc;
+        sum += count;
+    }
+    *total = sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+    return UNET_OK;
 }
 
 UNET_API int unet_segment_tiff(const unet_model_t *m, const unet_segment_opts_t *o,
@@ -70,17 +80,16 @@ UNET_API int unet_segment_tiff(const unet_model_t *m, const unet_segment_opts_t 
     int same = unet__refuse_same_file(input_path, output_path);
     if (same != UNET_OK)
         return same;
-    source in = {0};
-    int rc = unet__tiff_open(input_path, &in.reader);
-    if (rc != UNET_OK)
+    const struct unet_predict_opts *po = o ? &o->predict : NULL;
+    unet__tiff_source in;
+    int rc = unet__tiff_source_open(&in, input_path, po);
+    if (rc == UNET_OK) /* refused before the output file is started */
+        rc = unet__channel_check(in.channels, m->cfg.in_channels, po);
+    if (rc == UNET_OK && po) /* max_pixels counts the whole stack, as given */
+        rc = unet__predict_check_pixels(po, in.planes, in.info->height, in.info->width);
+    if (rc != UNET_OK) {
+        unet__tiff_source_close(&in);
         return rc;
-    in.info = unet__tiff_reader_info(in.reader);
-    unet__tiff_set_cache_bytes(in.reader, (size_t)16 << 20);
-    if (in.info->pages > 1) {
-        long long pages = in.info->pages;
-        unet__tiff_close(in.reader);
-        return unet__fail(UNET_E_UNSUPPORTED, "'%.200s' has %lld pages; segmentation takes one "
-                                              "2-D image", input_path, pages);
     }
     unet__tiff_write_opts wo = {0};
     wo.deflate = flags & UNET_TIFF_DEFLATE;
@@ -91,15 +100,15 @@ UNET_API int unet_segment_tiff(const unet_model_t *m, const unet_segment_opts_t 
         wo.resolution_unit = in.info->resolution_unit;
     }
     sink out = {0};
+    uint32_t total = 0;
     for (int dtype = UNET_U16;; dtype = UNET_U32) {
         out.dtype = dtype;
         out.overflow = false;
-        rc = unet__tiff_writer_open(output_path, in.info->width, in.info->height, 1, 1,
+        rc = unet__tiff_writer_open(output_path, in.info->width, in.info->height, in.planes, 1,
                                     (unet_dtype_t)dtype, &wo, &out.writer);
         if (rc != UNET_OK)
             break;
-        rc = unet_segment_stream(m, o, in.info->channels, in.info->height, in.info->width,
-                                 read_region, &in, write_rows, &out, num_objects);
+        rc = segment_planes(m, o, &in, &out, &total);
         if (rc == UNET_OK) {
             rc = unet__tiff_writer_close(out.writer);
             break;
@@ -109,10 +118,9 @@ UNET_API int unet_segment_tiff(const unet_model_t *m, const unet_segment_opts_t 
             break;
         unet__clear_error();
     }
-    if (rc != UNET_OK && num_objects)
-        *num_objects = 0;
-    unet__tiff_close(in.reader);
-    unet__free_aligned(in.raw);
+    if (rc == UNET_OK && num_objects)
+        *num_objects = total;
+    unet__tiff_source_close(&in);
     unet__free_aligned(out.narrow);
     return rc;
 }

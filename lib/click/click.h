@@ -62,7 +62,8 @@ struct unet_click_session {
     struct unet_click_opts opts;       /* the values in force (no cached strings) */
     struct unet_predict_opts run_opts; /* engine options for one window run */
     unet__norm norm;                   /* the whole image's normalisation */
-    const void *image;
+    const void *image;                 /* the caller's, or `converted` */
+    float *converted;                  /* the image by the channel rule, when it changes it */
     int dtype;
     int64_t planes, channels, height, width;
     int in_channels, out_channels;

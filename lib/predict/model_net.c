@@ -4,6 +4,7 @@
 
 #include "core/status.h"
 #include "model/model.h"
+#include "predict/channels.h"
 #include "predict/predict.h"
 
 /* Run windows through the fast executor with their canvas origins. Windows whose origins
@@ -92,8 +93,15 @@ int unet__predict_with_model(const struct unet_model *m, const struct unet_predi
         rc = unet__model_sync(m);
     if (rc != UNET_OK)
         return rc;
+    /* Colour and other channel counts by the one channel rule, before normalisation. */
+    unet__channel_source cs;
+    rc = unet__channel_source_init(&cs, src, m->cfg.in_channels, opts->channel);
+    if (rc != UNET_OK)
+        return rc;
     unet__net net;
     describe(m, &net);
     unet__norm norm = unet__predict_norm(m, opts);
-    return unet__predict_run(&net, opts, &norm, src, sink);
+    rc = unet__predict_run(&net, opts, &norm, &cs.src, sink);
+    unet__channel_source_free(&cs);
+    return rc;
 }

@@ -49,6 +49,15 @@ const unet__opt unet__predict_opt_entries[] = {
      .help = "largest image a call accepts, in pixels (planes x height x width; 0 / auto: no "
              "limit where the image streams, 2^28 where it is held whole in memory: "
              "unet_tiff_read, the CLI's --overlay and --measure)"},
+    {UNET__OPT_AT(P, channel), .type = UNET__OPT_I64, .def = -1, .min = 0, .max = 65535,
+     .special = {{"auto", -1, true}},
+     .help = "the image channel (0-based) a one-channel model reads (-1 / auto: the channel "
+             "rule: colour gives its luminance, as many channels as the model takes are read "
+             "as they are)"},
+    {UNET__OPT_AT(P, pages), .type = UNET__OPT_NAME, .def = UNET__PAGES_PLANES,
+     .choices = "planes channels",
+     .help = "what the pages of a multi-page TIFF file are: planes (Z or T, each predicted "
+             "or segmented alone) or channels"},
 };
 _Static_assert(sizeof unet__predict_opt_entries / sizeof unet__predict_opt_entries[0] ==
                    UNET__PREDICT_OPT_COUNT, "UNET__PREDICT_OPT_COUNT is the number of entries");

@@ -30,6 +30,8 @@ struct unet_predict_opts {
     double norm_mean, norm_std; /* fixed */
     bool precise;      /* direct convolutions only (no Winograd) */
     int64_t max_pixels; /* 0 (auto): none, as every predict call streams */
+    int64_t channel;   /* the channel a one-channel model reads; -1: the channel rule */
+    int pages;         /* TIFF pages: 0 planes, 1 channels (UNET__PAGES_*) */
     /* not options of the table */
     unet_progress_fn progress;
     void *progress_user;
@@ -39,7 +41,8 @@ struct unet_predict_opts {
 
 /* The predict entries; segment and click options embed them (core/opts_table.h). */
 #include "core/opts_table.h"
-#define UNET__PREDICT_OPT_COUNT 14
+#define UNET__PREDICT_OPT_COUNT 16
+enum { UNET__PAGES_PLANES = 0, UNET__PAGES_CHANNELS = 1 };
 extern const unet__opt unet__predict_opt_entries[UNET__PREDICT_OPT_COUNT];
 /* Normalisation parameters a, b of the options' mode (percentiles, or mean and std). */
 void unet__predict_opts_norm_params(const struct unet_predict_opts *o, double *a, double *b);

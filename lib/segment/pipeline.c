@@ -8,6 +8,7 @@
 #include "core/status.h"
 #include "core/threads.h"
 #include "model/model.h"
+#include "predict/channels.h"
 #include "segment/pipeline.h"
 #include "segment/resample.h"
 
@@ -64,12 +65,20 @@ static void auto_strip(const unet_segment_opts_t *o, int64_t width, unet__seg_pa
 /* ---- progress: the predictor's fraction covers the call; cancel follows the caller's
  * options ---- */
 
+typedef struct forward {
+    const S *o;
+    double part, parts; /* this run is plane `part` of `parts` of the caller's call */
+} forward;
+
 static int forward_progress(void *user, double fraction, const char *stage)
 {
-    const S *o = user;
+    const forward *f = user;
+    const S *o = f->o;
     if (atomic_load(&((S *)o)->cancel))
         return 1;
-    return o->progress ? o->progress(o->progress_user, fraction * 0.99, stage) : 0;
+    return o->progress
+               ? o->progress(o->progress_user, (f->part + fraction * 0.99) / f->parts, stage)
+               : 0;
 }
 
 static int seg_sink(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
@@ -86,13 +95,22 @@ int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64
                       unet_label_write_fn write, void *write_user, uint32_t *num_objects,
                       unet__seg_stats *stats)
 {
+    return unet__segment_run_part(m, o, 0, 1, channels, height, width, read, read_user, write,
+                                  write_user, num_objects, stats);
+}
+
+int unet__segment_run_part(const unet_model_t *m, const unet_segment_opts_t *o, int64_t part,
+                           int64_t parts, int64_t channels, int64_t height, int64_t width,
+                           unet_read_fn read, void *read_user, unet_label_write_fn write,
+                           void *write_user, uint32_t *num_objects, unet__seg_stats *stats)
+{
     unet__seg_params p;
     double scale = 1;
     int64_t sh, sw;
-    if (channels != m->cfg.in_channels)
-        return unet__fail(UNET_E_SHAPE, "image has %lld channel%s; the model takes %d",
-                          (long long)channels, channels == 1 ? "" : "s", m->cfg.in_channels);
-    int rc = resolve(m, o, &p, &scale);
+    /* The channel rule itself runs in the predictor (unet__predict_with_model). */
+    int rc = unet__channel_check(channels, m->cfg.in_channels, o ? &o->predict : NULL);
+    if (rc == UNET_OK)
+        rc = resolve(m, o, &p, &scale);
     if (rc != UNET_OK)
         return rc;
     sh = scale == 1 ? height : unet__scaled_size(height, scale);
@@ -110,12 +128,13 @@ int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64
         rc = unet__seg_create(&p, sh, sw, unet__label_mapper_emit, &lm, &seg);
     if (rc == UNET_OK) {
         struct unet_predict_opts po;
+        forward fw = {o, (double)part, (double)parts};
         unet__predict_opts_defaults(&po);
         if (o) { /* the copied predict values; progress and cancel are the segment options' */
             unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, &po,
                             &o->predict);
             po.progress = forward_progress;
-            po.progress_user = (void *)o;
+            po.progress_user = &fw;
             po.max_pixels = 0; /* counted on the image as given, above; not once resized */
         }
         bool resized = sh != height || sw != width;
@@ -127,7 +146,7 @@ int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64
             rc = unet__fail(UNET_E_INTERNAL, "segmentation wrote %lld of %lld rows",
                             (long long)lm.next_y, (long long)height);
         if (rc == UNET_OK && o && o->progress &&
-            o->progress(o->progress_user, 1.0, "done") != 0)
+            part == parts - 1 && o->progress(o->progress_user, 1.0, "done") != 0)
             rc = unet__fail(UNET_E_CANCELLED, "segmentation cancelled by the progress callback");
     }
     if (rc == UNET_OK) {

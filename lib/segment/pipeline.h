@@ -37,6 +37,13 @@ int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64
                       int64_t height, int64_t width, unet_read_fn read, void *read_user,
                       unet_label_write_fn write, void *write_user, uint32_t *num_objects,
                       unet__seg_stats *stats);
+/* The same for plane `part` of `parts` segmented one by one in one call (a TIFF stack): the
+ * progress fractions of this run cover [part, part + 1) / parts, and "done" (1.0) is reported
+ * after the last part only. */
+int unet__segment_run_part(const unet_model_t *m, const unet_segment_opts_t *o, int64_t part,
+                           int64_t parts, int64_t channels, int64_t height, int64_t width,
+                           unet_read_fn read, void *read_user, unet_label_write_fn write,
+                           void *write_user, uint32_t *num_objects, unet__seg_stats *stats);
 /* An image in memory, (channels, height, width) of `dtype` (sizes checked), into labels of
  * height x width. */
 int unet__segment_memory(const unet_model_t *m, const unet_segment_opts_t *o,

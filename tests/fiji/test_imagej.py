@@ -250,6 +250,37 @@ saveAs("Tiff", args[1] + "/rgb-labels.tif");
                                   tifffile.imread(rgb8))
 
 
+def test_colour_by_the_librarys_channel_rule(ijdir, tmp_path):
+    """An RGB image with distinct channels: the plugin reads it through the library's channel
+    rule, so its labels equal `unet segment` on the same RGB TIFF."""
+    macro = f"""
+args = split(getArgument(), " ");
+open(args[0]);
+run("8-bit");
+rename("r");
+run("Duplicate...", "title=g");
+run("Multiply...", "value=0.6");
+run("Duplicate...", "title=b");
+run("Add...", "value=40");
+run("Merge Channels...", "c1=r c2=g c3=b");
+print("colour " + bitDepth());
+saveAs("Tiff", args[1] + "/colour.tif");
+run("U-Net Segment...", "{KEYS}");
+saveAs("Tiff", args[1] + "/colour-labels.tif");
+"""
+    out = run_macro(ijdir, "colour", macro, f"{IMG2D} {tmp_path}")
+    assert value(out, "colour") == "24"
+    rgb = tifffile.imread(tmp_path / "colour.tif")
+    assert rgb.shape[-1] == 3 and not (rgb[..., 0] == rgb[..., 1]).all()
+    cli_labels = tmp_path / "cli-colour.tif"
+    subprocess.run([ENV["UNET_CLI"], "segment", str(tmp_path / "colour.tif"), "-o",
+                    str(cli_labels), "--quiet"], check=True, stdout=subprocess.DEVNULL,
+                   timeout=TIMEOUT)
+    labels = tifffile.imread(tmp_path / "colour-labels.tif")
+    assert labels.max() > 50
+    np.testing.assert_array_equal(labels, tifffile.imread(cli_labels))
+
+
 def test_predict_equals_cli(ijdir, tmp_path):
     macro = """
 args = split(getArgument(), " ");

@@ -118,7 +118,8 @@ public class ApiTest {
             "testClickMatchesSegment", "testErrorsBecomeUnetException", "testBadArrays",
             "testOptionsJson", "testListenerExceptionRethrown", "testCancelFromAnotherThread",
             "testSegmentCancel", "testCloseWhileRunningRefused", "testCloseWithSessionRefused",
-            "testConcurrentPredictions", "testTrainer", "testTrainerListenerAndCancel"};
+            "testConcurrentPredictions", "testTrainer", "testTrainerListenerAndCancel",
+            "testChannelRule"};
         for (String name : order) {
             long t0 = System.nanoTime();
             try {
@@ -275,6 +276,41 @@ public class ApiTest {
             check(l.count() == max && max > 10, "objects: " + l.count() + " from Java, " + max + " from C");
             check(Arrays.equals(l.labels(), referenceLabels), "labels differ from C's");
         }
+    }
+
+    /** Colour through the library's channel rule: its values, and segment applying it too. */
+    static void testChannelRule() throws Exception {
+        int n = H * W;
+        short[] rgb = new short[3 * n];
+        for (int i = 0; i < n; i++) {
+            int v = image[i] & 0xffff;
+            rgb[i] = (short) v;
+            rgb[n + i] = (short) (i < W ? v : v / 2); // the first row grey: R = G = B
+            rgb[2 * n + i] = (short) (i < W ? v : v / 3);
+        }
+        long[] chw = {3, H, W};
+        float[] lum = Unet.channelRule(1, Unet.CHANNEL_AUTO, rgb, DType.U16, chw);
+        check(lum.length == n, "length " + lum.length);
+        for (int i = 0; i < n; i++) {
+            int r = rgb[i] & 0xffff, g = rgb[n + i] & 0xffff, b = rgb[2 * n + i] & 0xffff;
+            float want = i < W ? r : (float) (0.299 * r + 0.587 * g + 0.114 * b);
+            check(Float.floatToIntBits(lum[i]) == Float.floatToIntBits(want),
+                  "pixel " + i + ": " + lum[i] + ", the rule says " + want);
+        }
+        float[] green = Unet.channelRule(1, 1, rgb, DType.U16, chw);
+        check(green[W + 5] == (rgb[n + W + 5] & 0xffff), "channel 1");
+        try (Model m = Model.builtin("nuclei"); SegmentOptions o = new SegmentOptions().threads(2)) {
+            Labels fromColour = m.segment(rgb, DType.U16, chw, o);
+            Labels fromRule = m.segment(lum, DType.F32, SHAPE, o);
+            check(fromColour.count() == fromRule.count() && fromRule.count() > 10,
+                  "objects: " + fromColour.count() + " from colour, " + fromRule.count());
+            check(Arrays.equals(fromColour.labels(), fromRule.labels()), "labels differ");
+        }
+        UnetException e = expect(UnetException.class,
+                () -> Unet.channelRule(1, Unet.CHANNEL_AUTO, new short[2 * n], DType.U16,
+                                       new long[] {2, H, W}));
+        check(e.code() == UnetException.SHAPE && e.getMessage().contains("channel"),
+              "two channels: " + e.getMessage());
     }
 
     static void testClickMatchesSegment() {

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import unet
 from libunet_napari import segment
-from libunet_napari._channels import LUMA
 
 
 def test_segment_img2d_equals_model_segment(img2d, nuclei):
@@ -41,8 +40,12 @@ def test_colour_by_the_channel_rule(img2d, nuclei):
     np.testing.assert_array_equal(segment(same), nuclei.segment(grey))
     r, g, b = grey, grey // 2, grey // 3  # distinct channels: the luminance; alpha ignored
     rgba = np.stack([r, g, b, np.full_like(grey, 255)], axis=-1)
-    luma = sum(np.float32(w) * c.astype(np.float32) for w, c in zip(LUMA, (r, g, b)))
+    # the rule as the library documents it: in double, rounded to float
+    luma = (0.299 * r.astype(np.float64) + 0.587 * g + 0.114 * b).astype(np.float32)
     np.testing.assert_array_equal(segment(rgba), nuclei.segment(luma))
+    # the same numbers as the library's rule and the binding's colour reading
+    np.testing.assert_array_equal(unet.channel_rule(np.moveaxis(rgba, -1, 0), 1)[0], luma)
+    np.testing.assert_array_equal(segment(rgba), nuclei.segment(rgba))
 
 
 def test_model_from_a_file(tmp_path, img2d, nuclei):

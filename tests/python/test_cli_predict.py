@@ -93,8 +93,12 @@ def test_bad_inputs(model_path, tmp_path):
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
     rgb = tmp_path / "rgb.tif"
     tifffile.imwrite(rgb, np.zeros((16, 16, 3), np.uint8), photometric="rgb")
-    r = run("predict", "--model", model_path, rgb, "-o", tmp_path / "o.tif")
-    assert r.returncode == 1 and "3 channels" in r.stderr
+    two = tmp_path / "two.tif"  # colour is read by the channel rule; two channels are not
+    tifffile.imwrite(two, np.zeros((16, 16, 2), np.uint8), photometric="minisblack",
+                     planarconfig="contig")
+    r = run("predict", "--model", model_path, two, "-o", tmp_path / "o.tif")
+    assert r.returncode == 1 and "2 channels" in r.stderr and "--channel" in r.stderr
+    assert not (tmp_path / "o.tif").exists()
     r = run("predict", "--model", model_path, rgb, "-o", rgb)
     assert r.returncode == 1 and "overwrite" in r.stderr
     r = run("predict", "--model", tmp_path / "none.unet", rgb, "-o", tmp_path / "o.tif")

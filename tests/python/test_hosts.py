@@ -220,8 +220,25 @@ def colour(seed, alpha=False):
 
 
 def luminance(rgb):
-    r, g, b = (rgb[..., k].astype(np.float32) for k in range(3))
-    return 0.299 * r + 0.587 * g + 0.114 * b
+    """The channel rule as the library documents it: 0.299 R + 0.587 G + 0.114 B in double,
+    rounded to float (R itself where R, G, B are equal)."""
+    r, g, b = (rgb[..., k].astype(np.float64) for k in range(3))
+    return (0.299 * r + 0.587 * g + 0.114 * b).astype(np.float32)
+
+
+def test_channel_rule_is_the_librarys():
+    rgb = colour(4)
+    rgb[:8] = rgb[:8, :, :1]  # grey rows: R = G = B
+    got = unet.channel_rule(np.moveaxis(rgb, -1, 0), 1)
+    assert got.shape == (1, 48, 56) and got.dtype == np.float32
+    np.testing.assert_array_equal(got[0], luminance(rgb))
+    np.testing.assert_array_equal(got[0, :8], rgb[:8, :, 0])  # exactly the channel
+    np.testing.assert_array_equal(unet.channel_rule(np.moveaxis(rgb, -1, 0), 1, channel=2)[0],
+                                  rgb[..., 2])
+    with pytest.raises(unet.ShapeError, match="channel option"):
+        unet.channel_rule(np.zeros((2, 8, 8), np.uint8), 1)
+    with pytest.raises(unet.ShapeError, match="channel 3 does not exist"):
+        unet.channel_rule(np.zeros((3, 8, 8), np.uint8), 1, channel=3)
 
 
 def test_colour_reads_as_yxc_by_the_channel_rule(model):

@@ -6,14 +6,16 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "input.h"
 #include "paths.h"
 #include "progress.h"
 #include "signals.h"
 
 static const char *const usage_predict =
-    "usage: unet predict --model M IN.tif -o|--output OUT.tif [options]\n"
+    "usage: unet predict --model M IN.tif|IN.png -o|--output OUT.tif [options]\n"
     "Predicts IN.tif (pages are planes, samples are channels) into OUT.tif, streaming: the\n"
-    "image is read and written in strips, so its size is not limited by memory.\n"
+    "image is read and written in strips, so its size is not limited by memory. A PNG\n"
+    "(8/16-bit, grey or colour) is read whole.\n"
     "\n"
     "  --tile N          tile core in pixels, a multiple of the model's block size\n"
     "                    (default: chosen from the image)\n"
@@ -28,8 +30,15 @@ static const char *const usage_predict =
     "  --deflate         compress the output\n"
     "  --precise         direct convolutions only (no Winograd: slower; tiles then equal\n"
     "                    the whole image bit for bit)\n"
+    "  --channel N       the image channel (0-based) a one-channel model reads (default: the\n"
+    "                    channel rule: colour gives its luminance 0.299 R + 0.587 G +\n"
+    "                    0.114 B, or the channel itself when R, G and B are equal; alpha is\n"
+    "                    ignored; other channel counts need --channel)\n"
+    "  --axes AXES       a multi-page TIFF's axes: ZYX or TYX (default: pages are planes) or\n"
+    "                    CYX (pages are channels); YX for a one-page image\n"
     "  --max-pixels N    refuse images of more than N pixels (planes x height x width;\n"
-    "                    default: no limit, the image streams)\n"
+    "                    default: no limit, the image streams; a PNG is held whole:\n"
+    "                    268435456 = 16384^2)\n"
     "  --quiet           no progress bar\n"
     "The output is checked before any work (its folder exists and is writable; it is not\n"
     "the input or the model), written to a temporary file beside it and renamed on\n"
@@ -82,7 +91,8 @@ static int parse_normalize(const char *s, unet_predict_opts_t *o)
 int cmd_predict(int argc, char **argv)
 {
     const char *model_path = NULL, *in = NULL, *out = NULL;
-    int quiet = 0, output = UNET_F32;
+    int quiet = 0, output = UNET_F32, axes_given = 0, paged = 0;
+    int64_t max_pixels = 0; /* a PNG's whole-image read: 0 is the library's default limit */
     unsigned flags = 0;
     unet_predict_opts_t *o;
     cli_signals_install();
@@ -122,7 +132,7 @@ int cmd_predict(int argc, char **argv)
                                                  "--output-file", "--tile", "--blend",
                                                  "--batch", "--threads", "--border",
                                                  "--normalize", "--type", "--max-pixels",
-                                                 NULL};
+                                                 "--channel", "--axes", NULL};
         int known = 0;
         for (int k = 0; with_value[k]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -182,9 +192,22 @@ int cmd_predict(int argc, char **argv)
                                        "fixed:MEAN,STD", v);
             }
         } else if (strcmp(a, "--max-pixels") == 0) {
-            if ((strcmp(v, "auto") != 0 && cli_parse_count(v, INT64_MAX) < 0) ||
-                unet_predict_opts_set(o, "max_pixels", v) != UNET_OK)
+            max_pixels = strcmp(v, "auto") == 0 ? 0 : cli_parse_count(v, INT64_MAX);
+            if (max_pixels < 0 || unet_predict_opts_set(o, "max_pixels", v) != UNET_OK)
                 usage = cli_fail_usage("--max-pixels must be auto or 1 to 2^62", v);
+        } else if (strcmp(a, "--channel") == 0) {
+            if (cli_parse_count(v, 65535) < 0)
+                usage = cli_fail_usage("--channel must be a channel index from 0 to 65535", v);
+            else
+                rc = unet_predict_opts_set(o, "channel", v);
+        } else if (strcmp(a, "--axes") == 0) {
+            const char *pages = "planes";
+            axes_given = 1;
+            if (cli_parse_axes(v, &pages, &paged) != 0)
+                usage = cli_fail_usage("--axes must be YX, ZYX, TYX or CYX (or YXC, ZYXC, TYXC "
+                                       "for colour samples)", v);
+            else
+                rc = unet_predict_opts_set(o, "pages", pages);
         } else if (strcmp(a, "--type") == 0) {
             output = strcmp(v, "float32") == 0  ? UNET_F32
                      : strcmp(v, "uint8") == 0  ? UNET_U8
@@ -215,19 +238,43 @@ int cmd_predict(int argc, char **argv)
     unet_model_t *m = NULL;
     int64_t planes = 0, channels = 0, h = 0, w = 0;
     unet_dtype_t dtype;
+    cli_image png = {0}; /* a PNG is read whole; a TIFF is streamed */
+    const int is_png = cli_is_png(in);
     rc = unet_model_load(model_path, &m);
-    if (rc == UNET_OK)
+    if (rc == UNET_OK && is_png) {
+        if (paged)
+            fprintf(stderr, "unet: predict: '%s' is a PNG: it has no pages for --axes\n", in);
+        if (paged || cli_read_png("predict", in, max_pixels, &png) != 0) {
+            unet_model_free(m);
+            unet_predict_opts_free(o);
+            return 1;
+        }
+        planes = 1;
+        h = png.shape[1];
+        w = png.shape[2];
+    } else if (rc == UNET_OK) {
         rc = unet_tiff_info(in, &planes, &channels, &h, &w, &dtype);
+        if (rc == UNET_OK && planes > 1 && axes_given && !paged) {
+            fprintf(stderr, "unet: predict: '%s' has %lld pages; --axes names no page axis "
+                            "(ZYX or TYX: planes, CYX: channels)\n", in, (long long)planes);
+            unet_model_free(m);
+            unet_predict_opts_free(o);
+            return 1;
+        }
+    }
     bar b = {{0, 0}, (double)planes * (double)h * (double)w};
     cli_progress_start(&b.p);
     if (rc == UNET_OK && !quiet && isatty(STDERR_FILENO))
         rc = unet_predict_opts_set_progress(o, draw_bar, &b);
     if (rc == UNET_OK) {
         cli_signals_cancel_with(cancel_predict, o);
-        rc = unet_predict_tiff(m, o, in, out, output, flags);
+        rc = is_png ? unet_predict_to_tiff(m, o, png.data, png.dtype, 3, png.shape, out, output,
+                                           flags)
+                    : unet_predict_tiff(m, o, in, out, output, flags);
         cli_signals_cancel_with(NULL, NULL);
         cli_progress_end(&b.p);
     }
+    cli_image_free(&png);
     int status = 0;
     if (rc == UNET_E_CANCELLED) {
         fprintf(stderr, "unet: predict: cancelled (%s); '%s' was not written\n",

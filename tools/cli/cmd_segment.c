@@ -11,13 +11,14 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "input.h"
 #include "paths.h"
 #include "progress.h"
 #include "segment_out.h"
 #include "signals.h"
 
 static const char *const usage_segment =
-    "usage: unet segment IN.tif [IN2.tif | DIR ...] -o LABELS.tif [options]\n"
+    "usage: unet segment IN.tif|IN.png [IN2 | DIR ...] -o LABELS.tif [options]\n"
     "Segments nuclei (or whatever the model was trained on) into instance labels: 0 is\n"
     "background, objects are 1..N (uint16, or uint32 past 65535 objects). With several\n"
     "inputs or a folder, -o (and --overlay, --measure) name output folders.\n"
@@ -25,16 +26,26 @@ static const char *const usage_segment =
     "  --model M         a .unet model (default: the built-in one, if this build has it)\n"
     "  --overlay OUT.png object outlines over the image\n"
     "  --measure OUT.csv label,area,centroid_y,centroid_x,bbox_y0,bbox_x0,bbox_y1,bbox_x1,\n"
-    "                    mean_intensity per object (bbox end exclusive)\n"
+    "                    mean_intensity per object (bbox end exclusive; outlines and\n"
+    "                    intensities are of the image as the model reads it: colour as\n"
+    "                    its luminance)\n"
     "  --scale S         resize by S before predicting (0.5 when objects are twice the\n"
     "                    trained size); labels come back on the original grid\n"
     "  --threshold T     foreground probability threshold (default: the model's, or 0.5)\n"
     "  --min-size N      remove objects under N pixels (default: the model's, or 16)\n"
     "  --threads N       threads (default: all cores)\n"
+    "  --channel N       the image channel (0-based) a one-channel model reads (default: the\n"
+    "                    channel rule: colour gives its luminance 0.299 R + 0.587 G +\n"
+    "                    0.114 B, or the channel itself when R, G and B are equal; alpha is\n"
+    "                    ignored; other channel counts need --channel)\n"
+    "  --axes AXES       a multi-page TIFF's axes: ZYX or TYX (default: pages are planes,\n"
+    "                    segmented one by one into a label stack, ids 1..N in each plane) or\n"
+    "                    CYX (pages are channels); YX for a one-page image\n"
     "  --max-pixels N    refuse images of more than N pixels (default: no limit for labels\n"
     "                    alone, which stream; 268435456 = 16384^2 with --overlay or\n"
-    "                    --measure, which hold the whole image)\n"
+    "                    --measure, and for PNGs, which hold the whole image)\n"
     "  --quiet           no progress bar\n"
+    "Inputs are TIFF (8/16/32-bit, float, stacks, colour) or PNG (8/16-bit, grey or colour).\n"
     "The object count of every image is printed on stdout. Every output is checked before\n"
     "any work: its folder must exist, no output may be an input or another output (two\n"
     "inputs of one name into one folder are refused). Files are written to a temporary\n"
@@ -91,14 +102,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int is_tiff_name(const char *name)
-{
-    size_t n = strlen(name);
-    return name[0] != '.' && ((n > 4 && strcasecmp(name + n - 4, ".tif") == 0) ||
-                              (n > 5 && strcasecmp(name + n - 5, ".tiff") == 0));
-}
-
-/* A file, or every .tif/.tiff of a folder (sorted). 1 when a folder was given. */
+/* A file, or every .tif/.tiff/.png of a folder (sorted). 1 when a folder was given. */
 static int add_input(list *l, const char *arg, int *error)
 {
     struct stat st;
@@ -116,7 +120,7 @@ static int add_input(list *l, const char *arg, int *error)
     size_t first = l->n;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (!is_tiff_name(e->d_name))
+        if (!cli_is_image_name(e->d_name))
             continue;
         char *path = malloc(strlen(arg) + strlen(e->d_name) + 2);
         if (!path) {
@@ -129,7 +133,8 @@ static int add_input(list *l, const char *arg, int *error)
     }
     closedir(d);
     if (l->n == first) {
-        fprintf(stderr, "unet: segment: the folder '%s' has no .tif or .tiff files\n", arg);
+        fprintf(stderr, "unet: segment: the folder '%s' has no .tif, .tiff or .png files\n",
+                arg);
         *error = 1;
     }
     if (l->n - first > 1) /* qsort on an empty list may get a NULL base: undefined */
@@ -142,11 +147,7 @@ static char *output_name(const char *dir, const char *input, const char *ext)
 {
     const char *base = strrchr(input, '/');
     base = base ? base + 1 : input;
-    size_t stem = strlen(base);
-    if (stem > 4 && strcasecmp(base + stem - 4, ".tif") == 0)
-        stem -= 4;
-    else if (stem > 5 && strcasecmp(base + stem - 5, ".tiff") == 0)
-        stem -= 5;
+    size_t stem = cli_image_stem(base);
     char *p = malloc(strlen(dir) + stem + strlen(ext) + 2);
     if (p)
         sprintf(p, "%s/%.*s%s", dir, (int)stem, base, ext);
@@ -169,17 +170,59 @@ static int write_labels(const char *path, const uint32_t *labels, uint32_t count
     return rc;
 }
 
-/* One image: 0, 1 on failure (message printed, naming the file that failed), 130 when
- * cancelled (by a stop signal: signals.h). */
-static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so, const char *in,
-                       const char *out, const char *overlay, const char *measure,
-                       int64_t max_pixels)
+/* How images are read: --channel and --axes (the options object has them too). */
+typedef struct input_opts {
+    long long channel; /* -1: the channel rule */
+    int axes_given, paged; /* --axes, and whether it names a page axis */
+    int pages_are_channels;
+} input_opts;
+
+/* The image as the model reads it (the library's channel rule), for outlines and
+ * measurements: channel 0 of (model channels, H, W) float32; NULL with a message. */
+static float *model_view(const unet_model_t *m, const input_opts *io, const cli_image *img,
+                         const char *in)
 {
-    int64_t planes, shape[3];
-    float *im = NULL;
+    int channels = 1;
+    unet_model_in_channels(m, &channels);
+    size_t n = (size_t)(channels * img->shape[1] * img->shape[2]);
+    float *view = malloc(n * sizeof *view);
+    int rc = view ? unet_channel_rule(channels, io->channel, img->data, img->dtype, 3,
+                                      img->shape, view, n)
+                  : UNET_E_NOMEM;
+    if (rc != UNET_OK) {
+        fprintf(stderr, "unet: segment: %s: %s\n", in, cli_lib_message(rc));
+        free(view);
+        return NULL;
+    }
+    return view;
+}
+
+/* One image: 0, 1 on failure (message printed, naming the file that failed), 130 when
+ * cancelled (by a stop signal: signals.h). max_pixels: the limit of whole-image reads (0: the
+ * library's default). */
+static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so,
+                       const input_opts *io, const char *in, const char *out,
+                       const char *overlay, const char *measure, int64_t max_pixels)
+{
+    int64_t pages = 1;
+    cli_image img = {0};
+    float *view = NULL;
     uint32_t *labels = NULL, count = 0;
-    int rc, status = 0;
-    if (!overlay && !measure) { /* only labels: streamed, any size in bounded memory */
+    int rc = UNET_OK, status = 0, png = cli_is_png(in);
+    if (png && io->paged) {
+        fprintf(stderr, "unet: segment: '%s' is a PNG: it has no pages for --axes\n", in);
+        return 1;
+    }
+    if (!png && (rc = unet_tiff_info(in, &pages, NULL, NULL, NULL, NULL)) != UNET_OK) {
+        fprintf(stderr, "unet: segment: %s: %s\n", in, cli_lib_message(rc));
+        return 1;
+    }
+    if (pages > 1 && io->axes_given && !io->paged) {
+        fprintf(stderr, "unet: segment: '%s' has %lld pages; --axes names no page axis (ZYX or "
+                        "TYX: planes, CYX: channels)\n", in, (long long)pages);
+        return 1;
+    }
+    if (!png && !overlay && !measure) { /* only labels: streamed, any size in bounded memory */
         rc = unet_segment_tiff(m, so, in, out, UNET_TIFF_DEFLATE, &count);
         if (rc != UNET_OK && rc != UNET_E_CANCELLED) {
             fprintf(stderr, "unet: segment: '%s' -> '%s': %s\n", in, out,
@@ -188,42 +231,44 @@ static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so, con
         }
         goto report;
     }
-    rc = unet_tiff_info(in, &planes, NULL, NULL, NULL, NULL);
-    if (rc == UNET_OK && planes > 1) {
-        fprintf(stderr, "unet: segment: '%s' has %lld pages; segment takes one 2-D image per "
-                        "file\n", in, (long long)planes);
+    if (pages > 1) {
+        fprintf(stderr, "unet: segment: '%s' has %lld pages; --overlay and --measure take a "
+                        "one-page image\n", in, (long long)pages);
         return 1;
     }
+    if (cli_read_image("segment", in, max_pixels, &img) != 0)
+        return 1;
+    labels = malloc((size_t)(img.shape[1] * img.shape[2]) * sizeof *labels);
+    rc = labels ? unet_segment(m, so, img.data, img.dtype, 3, img.shape, labels,
+                               (size_t)(img.shape[1] * img.shape[2]), &count)
+                : UNET_E_NOMEM;
     if (rc == UNET_OK)
-        rc = unet_tiff_read_limited(in, max_pixels, &im, shape); /* 0: the default 2^28 */
-    if (rc == UNET_OK) {
-        labels = malloc((size_t)(shape[1] * shape[2]) * sizeof *labels);
-        rc = labels ? unet_segment(m, so, im, UNET_F32, 3, shape, labels,
-                                   (size_t)(shape[1] * shape[2]), &count)
-                    : UNET_E_NOMEM;
-    }
+        rc = write_labels(out, labels, count, img.shape[1], img.shape[2]);
     if (rc != UNET_OK && rc != UNET_E_CANCELLED) {
         fprintf(stderr, "unet: segment: %s: %s\n", in, cli_lib_message(rc));
         status = 1;
-    } else if (rc == UNET_OK && (rc = write_labels(out, labels, count, shape[1], shape[2]))) {
-        if (rc != UNET_E_CANCELLED)
-            fprintf(stderr, "unet: segment: cannot write the labels '%s': %s\n", out,
-                    cli_lib_message(rc));
-        status = 1;
     }
-    /* Outlines and measurements only beside labels that were written. */
-    if (rc == UNET_OK && overlay && write_overlay_png(overlay, im, labels, shape[1], shape[2]))
+    /* Outlines and measurements only beside labels that were written, of the image as the
+     * model reads it. */
+    if (rc == UNET_OK && (overlay || measure) && !(view = model_view(m, io, &img, in)))
         status = 1;
-    if (rc == UNET_OK && measure &&
-        write_measure_csv(measure, im, labels, count, shape[1], shape[2]) != 0)
+    if (view && overlay &&
+        write_overlay_png(overlay, view, labels, img.shape[1], img.shape[2]) != 0)
         status = 1;
-    unet_buffer_free(im);
+    if (view && measure &&
+        write_measure_csv(measure, view, labels, count, img.shape[1], img.shape[2]) != 0)
+        status = 1;
+    cli_image_free(&img);
+    free(view);
     free(labels);
 report:
     if (rc == UNET_E_CANCELLED || cli_signal_caught())
         return 130;
     if (status == 0) {
-        printf("%s: %u objects\n", in, count);
+        if (pages > 1 && !io->pages_are_channels)
+            printf("%s: %u objects in %lld planes\n", in, count, (long long)pages);
+        else
+            printf("%s: %u objects\n", in, count);
         fflush(stdout);
     }
     return status;
@@ -283,6 +328,7 @@ int cmd_segment(int argc, char **argv)
     int quiet = 0, usage = 0, folder = 0, error = 0, status = 0;
     int64_t max_pixels = 0; /* the whole-image read's limit: 0 is the library's default */
     list inputs = {0};
+    input_opts io = {-1, 0, 0, 0};
     unet_segment_opts_t *so = NULL;
     cli_signals_install();
     if (unet_segment_opts_create(&so) != UNET_OK)
@@ -304,7 +350,7 @@ int cmd_segment(int argc, char **argv)
         static const char *const with_value[] = {"--model", "-m", "-o", "--overlay",
                                                  "--measure", "--scale", "--threads",
                                                  "--threshold", "--min-size", "--max-pixels",
-                                                 NULL};
+                                                 "--channel", "--axes", NULL};
         int known = 0;
         for (int k = 0; with_value[k]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -351,6 +397,21 @@ int cmd_segment(int argc, char **argv)
             max_pixels = strcmp(v, "auto") == 0 ? 0 : cli_parse_count(v, INT64_MAX);
             if (max_pixels < 0 || unet_segment_opts_set(so, "max_pixels", v) != UNET_OK)
                 usage = cli_fail_usage("--max-pixels must be auto or 1 to 2^62", v);
+        } else if (strcmp(a, "--channel") == 0) {
+            if ((n = cli_parse_count(v, 65535)) < 0)
+                usage = cli_fail_usage("--channel must be a channel index from 0 to 65535", v);
+            else
+                unet_segment_opts_set(so, "channel", v);
+            io.channel = n;
+        } else if (strcmp(a, "--axes") == 0) {
+            const char *pages = "planes";
+            if (cli_parse_axes(v, &pages, &io.paged) != 0)
+                usage = cli_fail_usage("--axes must be YX, ZYX, TYX or CYX (or YXC, ZYXC, TYXC "
+                                       "for colour samples)", v);
+            else
+                unet_segment_opts_set(so, "pages", pages);
+            io.axes_given = 1;
+            io.pages_are_channels = strcmp(pages, "channels") == 0;
         }
     }
     status = usage ? usage : error ? 1 : 0;
@@ -393,7 +454,7 @@ int cmd_segment(int argc, char **argv)
         if (!o || (overlay && !ov) || (measure && !me))
             fprintf(stderr, "unet: segment: out of memory\n");
         else
-            s = segment_one(m, so, in, o, ov, me, max_pixels);
+            s = segment_one(m, so, &io, in, o, ov, me, max_pixels);
         free(o);
         free(ov);
         free(me);

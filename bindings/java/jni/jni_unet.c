@@ -1,5 +1,5 @@
 /* Natives of org.libunet.Unet: version, status strings, built-in model names, sample
- * images. */
+ * images, the channel rule. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -62,4 +62,29 @@ JNIEXPORT jint JNICALL Java_org_libunet_Native_sampleNuclei(JNIEnv *env, jclass 
     free(img);
     free(lab);
     return (jint)count;
+}
+
+JNIEXPORT void JNICALL Java_org_libunet_Native_channelRule(JNIEnv *env, jclass cls,
+                                                           jint model_channels, jlong channel,
+                                                           jobject image, jint dtype,
+                                                           jlongArray shape, jfloatArray output)
+{
+    (void)cls;
+    int64_t s[4];
+    int ndim;
+    size_t count;
+    if (!jni_shape(env, shape, s, &ndim, &count, "image"))
+        return;
+    void *in = jni_copy_in(env, image, dtype, count, "image");
+    if (!in)
+        return;
+    size_t out_count = (size_t)(*env)->GetArrayLength(env, output);
+    float *out = malloc(out_count ? out_count * sizeof *out : 1);
+    if (!out)
+        jni_throw(env, "java/lang/OutOfMemoryError", "libunet: the channel rule's output");
+    else if (!jni_fail(env, unet_channel_rule(model_channels, channel, in, (unet_dtype_t)dtype,
+                                              ndim, s, out, out_count)))
+        (*env)->SetFloatArrayRegion(env, output, 0, (jsize)out_count, out);
+    free(in);
+    free(out);
 }

@@ -15,13 +15,14 @@ from . import segment as _segment  # noqa: F401 - adds Model.segment
 from . import _pieces  # noqa: F401 - adds Model.segment_probabilities
 from .click import ClickSession
 from .sample import builtin_names, sample
+from .channels import channel_rule
 from ._options import describe as describe_options
 from ._lib import lib as _c
 
 __all__ = ["Model", "ClickSession", "CancelToken", "UnetError", "Cancelled", "ShapeError",
            "DtypeError", "InUseError",
            "library_path", "version", "__version__", "builtin_names", "sample",
-           "describe_options"]
+           "describe_options", "channel_rule"]
 
 
 def version() -> str:

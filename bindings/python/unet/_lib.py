@@ -87,6 +87,8 @@ _PROTOTYPES = {
     "unet_predict_stats": (c_int, [_model_p, _opts_p, c_int64, c_int64, c_int64, c_int64,
                                    c_void_p, c_void_p, POINTER(c_double), POINTER(c_double),
                                    c_size_t]),
+    "unet_channel_rule": (c_int, [c_int, c_int64, c_void_p, c_int, c_int, _i64_p, _f32_p,
+                                  c_size_t]),
     "unet_tiff_info": (c_int, [c_char_p, _i64_p, _i64_p, _i64_p, _i64_p, _int_p]),
     "unet_tiff_read": (c_int, [c_char_p, POINTER(_f32_p), _i64_p]),
     "unet_tiff_write": (c_int, [c_char_p, c_void_p, c_int, c_int, _i64_p, c_uint]),

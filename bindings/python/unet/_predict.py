@@ -12,7 +12,6 @@ PLANE_AXES = "ZT"
 
 
 COLOUR_CHANNELS = (3, 4)  # a last axis of 3 or 4: RGB or RGBA
-LUMA = (0.299, 0.587, 0.114)
 
 
 def guess_axes(shape, in_channels):
@@ -59,24 +58,6 @@ def resolve_axes(axes, shape, in_channels):
     return axes
 
 
-def channel_rule(planes, in_channels):
-    """(P, C, Y, X) planes as the model reads them: colour (C of 3 or 4) for a model with
-    another channel count loses its alpha; a one-channel model reads R when R, G and B are
-    equal, else the luminance 0.299 R + 0.587 G + 0.114 B (float32); a three-channel model
-    reads R, G, B. Other channel counts are left to the library's shape check."""
-    c = planes.shape[1]
-    if c == in_channels or c not in COLOUR_CHANNELS or in_channels not in (1, 3):
-        return planes
-    rgb = planes[:, :3]
-    if in_channels == 3:
-        return rgb
-    r, g, b = rgb[:, 0:1], rgb[:, 1:2], rgb[:, 2:3]
-    if np.array_equal(r, g) and np.array_equal(r, b):
-        return r
-    return (LUMA[0] * r.astype(np.float32) + LUMA[1] * g.astype(np.float32)
-            + LUMA[2] * b.astype(np.float32))
-
-
 def native(x):
     """A C-contiguous array in native byte order (the C side reads plain memory)."""
     return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))
@@ -84,7 +65,8 @@ def native(x):
 
 def prepare(x, axes, in_channels, what="predict"):
     """(planes, axes, plane_names, plane_shape) of an image for the C calls: planes is a
-    contiguous native (P, C, Y, X) array after the channel rule; bad shapes raise ShapeError."""
+    contiguous native (P, C, Y, X) array with the image's own channels (the library applies
+    the channel rule); bad shapes raise ShapeError."""
     if x.size == 0:
         raise _errors.ShapeError(_lib.E_SHAPE, "%s takes an image with pixels, not an empty "
                                  "array of shape %s" % (what, x.shape))
@@ -93,7 +75,7 @@ def prepare(x, axes, in_channels, what="predict"):
     except ValueError as e:
         raise _errors.ShapeError(_lib.E_SHAPE, str(e)) from None
     planes, plane_names, plane_shape = to_planes(x, axes)
-    return native(channel_rule(planes, in_channels)), axes, plane_names, plane_shape
+    return native(planes), axes, plane_names, plane_shape
 
 
 def to_planes(x, axes):
@@ -151,10 +133,11 @@ def border_name(border):
 
 
 def predict_keys(threads=0, tile=None, blend=0, batch=1, border=None, normalize=None,
-                 precise=False, max_pixels=None):
+                 precise=False, max_pixels=None, channel=None):
     """Predict option keys from Model.predict's keyword arguments (None: the default)."""
     keys = {"threads": threads, "tile": tile, "blend": blend, "batch": batch,
-            "border": border_name(border), "precise": precise, "max_pixels": max_pixels}
+            "border": border_name(border), "precise": precise, "max_pixels": max_pixels,
+            "channel": channel}
     keys.update(normalize_keys(normalize))
     return keys
 

@@ -42,8 +42,9 @@ class ClickSession(OwnedHandle):
     model's output metadata (else 0.5, 4, 16, True; split=False takes the connected component
     under the click without the watershed); max_extent (largest window side searched for one
     object, default 1024) and first_window (side of the window predicted around a click on
-    uncached pixels, default 192) in pixels. set_options() changes them later.
-    A session is used from one thread at a time."""
+    uncached pixels, default 192) in pixels. set_options() changes them later, but for
+    channel: the channel a one-channel model reads (as for Model.predict), fixed for the
+    session. A session is used from one thread at a time."""
 
     _free_name = "unet_click_session_free"
     _what = "click session"
@@ -53,7 +54,7 @@ class ClickSession(OwnedHandle):
                  precise: bool = False, threshold: Optional[float] = None,
                  min_distance: Optional[int] = None, min_size: Optional[int] = None,
                  max_extent: Optional[int] = None, first_window: Optional[int] = None,
-                 split: Optional[bool] = None) -> None:
+                 split: Optional[bool] = None, channel: Optional[int] = None) -> None:
         """Create the session (see the class documentation for the arguments)."""
         super().__init__()
         x = np.asarray(image)
@@ -63,7 +64,7 @@ class ClickSession(OwnedHandle):
         self._options = dict(threads=threads, border=border, normalize=normalize,
                              precise=precise, threshold=threshold, min_distance=min_distance,
                              min_size=min_size, max_extent=max_extent,
-                             first_window=first_window, split=split)
+                             first_window=first_window, split=split, channel=channel)
         self._model = None
         # The session uses the model until it is closed: the model refuses close() meanwhile.
         model_handle = model._acquire()
@@ -95,7 +96,7 @@ class ClickSession(OwnedHandle):
     def _click_opts(o):
         try:
             keys = _predict.predict_keys(o["threads"], None, 0, 1, o["border"], o["normalize"],
-                                         o["precise"])
+                                         o["precise"], channel=o["channel"])
         except ValueError as e:
             raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
         for k in ("tile", "blend", "batch"):  # the session's business

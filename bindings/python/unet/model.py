@@ -284,16 +284,18 @@ class Model(OwnedHandle):
                 border: Optional[str] = None, normalize: Normalize = None,
                 progress: Optional[Progress] = None, precise: bool = False,
                 cancel: Optional[CancelToken] = None,
-                max_pixels: Optional[int] = None) -> np.ndarray:
+                max_pixels: Optional[int] = None,
+                channel: Optional[int] = None) -> np.ndarray:
         """Predict an image of any size, tiled with exact stitching.
 
         x: uint8, uint16, int16, uint32, float32 or float64. axes: its dimensions as letters
         Z, T (planes, predicted one by one), C, Y, X; None reads 2-D as "YX", 3-D as "YXC"
         colour when the last size is 3 or 4, as "CYX" when the first size equals the model's
         input channels, else (one-channel models) as a "ZYX" stack, and 4-D as "ZCYX"; a 3-D
-        shape both colour readings fit raises ShapeError. Colour (a C of 3 or 4 the model
-        does not take) follows the channel rule: alpha is dropped; a one-channel model reads R
-        when R, G, B are equal, else the luminance 0.299 R + 0.587 G + 0.114 B.
+        shape both colour readings fit raises ShapeError. Channels follow the library's
+        channel rule (unet.channel_rule): a one-channel model given colour (C of 3 or 4) reads
+        R when R, G, B are equal, else the luminance 0.299 R + 0.587 G + 0.114 B, alpha
+        ignored; other channel counts the model does not take need channel= (0-based).
         Returns float32 with the plane axes kept and the output channels where C was (first
         when x had none). tile: core size (a multiple of block_multiple; None: automatic).
         blend: seam blending width. border: "network", "reflect" or "zero" (None: the model's
@@ -311,7 +313,7 @@ class Model(OwnedHandle):
                              "float32 or float64 input, not %s" % x.dtype)
         try:
             keys = _predict.predict_keys(threads, tile, blend, batch, border, normalize, precise,
-                                         max_pixels)
+                                         max_pixels=max_pixels, channel=channel)
         except ValueError as e:
             raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
         with self._use() as h:

@@ -27,10 +27,12 @@ def segment(self: Model, image: Any, threshold: Optional[float] = None,
             split: Optional[bool] = None, blend: int = 0, batch: int = 1,
             border: Optional[str] = None, normalize: Normalize = None, precise: bool = False,
             axes: Optional[str] = None, cancel: Optional[CancelToken] = None,
-            max_pixels: Optional[int] = None) -> np.ndarray:
+            max_pixels: Optional[int] = None,
+            channel: Optional[int] = None) -> np.ndarray:
     """Instance labels (uint32 (Y, X), 0 background, 1..N in raster order) of one 2-D image:
-    (Y, X), (C, Y, X), or (Y, X, 3|4) colour read by the channel rule (axes: as for
-    Model.predict, without plane axes). threshold, min_distance, min_size, split: None takes
+    (Y, X), (C, Y, X), or (Y, X, 3|4) colour read by the library's channel rule (axes: as
+    for Model.predict, without plane axes; channel: the channel a one-channel model reads,
+    needed for 2 or more than 4 channels). threshold, min_distance, min_size, split: None takes
     the model's output metadata (else 0.5, 4, 16, True); split=False labels connected
     components without the watershed. scale: resize factor before prediction (None:
     pixel_size / the model's output pixel_size when both are known, else 1); labels come back
@@ -49,7 +51,7 @@ def segment(self: Model, image: Any, threshold: Optional[float] = None,
                          "not shape %s" % (x.shape,))
     try:
         keys = _predict.predict_keys(threads, tile, blend, batch, border, normalize, precise,
-                                     max_pixels)
+                                     max_pixels=max_pixels, channel=channel)
     except ValueError as e:
         raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
     bridge = _predict.ProgressBridge(progress) if progress is not None else None

@@ -134,6 +134,8 @@ pub const UNET_SPLIT_VAL: unet_split_t = 2;
 pub const UNET_TILE_WHOLE: i64 = -1;
 /// Default pixel limit (2^28) of calls that hold a whole image in memory.
 pub const UNET_MAX_PIXELS_WHOLE: i64 = 268435456;
+/// unet_channel_rule's channel meaning "by the channel rule".
+pub const UNET_CHANNEL_AUTO: i64 = -1;
 /// TIFF output flag: deflate compression.
 pub const UNET_TIFF_DEFLATE: c_uint = 1;
 /// TIFF output flag: force BigTIFF.
@@ -426,6 +428,17 @@ extern "C" {
         std: *mut f64,
         count: usize,
     ) -> c_int;
+    /// The channel rule on an in-memory image: (P, model_channels, H, W) float32 out.
+    pub fn unet_channel_rule(
+        model_channels: c_int,
+        channel: i64,
+        image: *const c_void,
+        dtype: unet_dtype_t,
+        ndim: c_int,
+        shape: *const i64,
+        output: *mut f32,
+        output_count: usize,
+    ) -> c_int;
     /// Size and element type of a TIFF file (int32 files report UNET_F64, read exactly).
     pub fn unet_tiff_info(
         path: *const c_char,
@@ -460,6 +473,18 @@ extern "C" {
         model: *const unet_model_t,
         opts: *const unet_predict_opts_t,
         input_path: *const c_char,
+        output_path: *const c_char,
+        output_dtype: unet_dtype_t,
+        flags: c_uint,
+    ) -> c_int;
+    /// An in-memory image predicted into a new TIFF file, written as unet_predict_tiff writes.
+    pub fn unet_predict_to_tiff(
+        model: *const unet_model_t,
+        opts: *const unet_predict_opts_t,
+        input: *const c_void,
+        dtype: unet_dtype_t,
+        ndim: c_int,
+        shape: *const i64,
         output_path: *const c_char,
         output_dtype: unet_dtype_t,
         flags: c_uint,

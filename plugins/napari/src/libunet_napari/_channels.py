@@ -1,14 +1,14 @@
 """From a napari image to what the model reads: the planes of a stack, and colour by the one
-channel rule of every libunet entry point (`unet segment`, Fiji, napari).
+channel rule of every libunet entry point (`unet segment`, Fiji, napari), which is the C
+library's own (unet.channel_rule), not a copy.
 
 Colour (napari's rgb: a last axis of 3 or 4) for a model with one input channel: alpha is
 ignored; when R, G and B are equal that channel is used as it is, otherwise the luminance
-0.299 R + 0.587 G + 0.114 B. A model with 3 input channels reads R, G, B as they are. Any other
-leading axes are planes (Z, T, ...) segmented one by one."""
+0.299 R + 0.587 G + 0.114 B. A model with 3 input channels reads R, G, B as they are (4: RGBA as
+it is). Any other leading axes are planes (Z, T, ...) segmented one by one."""
 
 import numpy as np
-
-LUMA = (0.299, 0.587, 0.114)
+import unet
 
 
 def guess_rgb(shape):
@@ -27,18 +27,10 @@ def plane_shape(shape, rgb):
 
 
 def colour_to_model(pixels, in_channels):
-    """One colour plane (Y, X, 3|4) as the model reads it: (Y, X) or (3, Y, X)."""
-    rgb = pixels[..., :3]
-    if in_channels == 3:
-        return np.ascontiguousarray(np.moveaxis(rgb, -1, 0))
-    if in_channels != 1:
-        raise ValueError("a colour image gives 1 or 3 channels; the model takes %d"
-                         % in_channels)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    if np.array_equal(r, g) and np.array_equal(r, b):
-        return np.ascontiguousarray(r)
-    return (LUMA[0] * r.astype(np.float32) + LUMA[1] * g.astype(np.float32)
-            + LUMA[2] * b.astype(np.float32))
+    """One colour plane (Y, X, 3|4) as the model reads it: (Y, X) or (in_channels, Y, X)
+    float32; a channel count the rule does not cover raises unet.ShapeError."""
+    out = unet.channel_rule(np.moveaxis(np.asarray(pixels), -1, 0), in_channels)
+    return out[0] if in_channels == 1 else out
 
 
 def planes(data, in_channels, rgb=None):

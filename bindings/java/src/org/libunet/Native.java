@@ -32,6 +32,8 @@ final class Native {
     static native String[] builtinNames();
     static native int sampleNuclei(long seed, int bits, int height, int width, short[] image,
                                    int[] labels);
+    static native void channelRule(int modelChannels, long channel, Object image, int dtype,
+                                   long[] shape, float[] output);
 
     static native long modelLoad(String path);
     static native long modelBuiltin(String name);

@@ -4,11 +4,12 @@ import ij.ImagePlus;
 import ij.ImageStack;
 
 import org.libunet.DType;
+import org.libunet.Unet;
 
 /**
  * One plane of an ImagePlus as the model reads it: 8-bit as U8, 16-bit as U16, 32-bit as F32,
- * and RGB by libunet's channel rule (equal channels: that channel; otherwise the luminance
- * 0.299 R + 0.587 G + 0.114 B), shaped (H, W).
+ * and RGB by libunet's own channel rule (Unet.channelRule: equal channels give that channel,
+ * otherwise the luminance 0.299 R + 0.587 G + 0.114 B), shaped (H, W).
  */
 final class Pixels {
     final Object data;
@@ -52,26 +53,19 @@ final class Pixels {
         return of(imp, c, imp.getSlice(), imp.getFrame());
     }
 
+    /** RGB through the library's channel rule (unpacked to (3, H, W) bytes first). */
     private static Pixels rgb(int[] p, int w, int h) {
-        boolean equal = true;
-        for (int i = 0; i < p.length && equal; i++) {
+        int n = p.length;
+        byte[] planes = new byte[3 * n];
+        for (int i = 0; i < n; i++) {
             int v = p[i];
-            int r = (v >> 16) & 0xff, g = (v >> 8) & 0xff, b = v & 0xff;
-            equal = r == g && g == b;
+            planes[i] = (byte) (v >> 16);
+            planes[n + i] = (byte) (v >> 8);
+            planes[2 * n + i] = (byte) v;
         }
-        if (equal) {
-            byte[] grey = new byte[p.length];
-            for (int i = 0; i < p.length; i++)
-                grey[i] = (byte) p[i];
-            return new Pixels(grey, DType.U8, w, h);
-        }
-        float[] luminance = new float[p.length];
-        for (int i = 0; i < p.length; i++) {
-            int v = p[i];
-            luminance[i] = 0.299f * ((v >> 16) & 0xff) + 0.587f * ((v >> 8) & 0xff)
-                    + 0.114f * (v & 0xff);
-        }
-        return new Pixels(luminance, DType.F32, w, h);
+        float[] model = Unet.channelRule(1, Unet.CHANNEL_AUTO, planes, DType.U8,
+                new long[] {3, h, w});
+        return new Pixels(model, DType.F32, w, h);
     }
 
     /** A cheap fingerprint of the values, to notice edits made in place. */
