@@ -45,10 +45,11 @@ static const unet__opt sample_entries[] = {
              "clumps, fibres), noise (few photons, strong and correlated noise, hot pixels); "
              "auto: a mixture drawn per seed"},
 };
-static const unet__opts_section sample_sections[] = {
-    {sample_entries, (int)(sizeof sample_entries / sizeof sample_entries[0]), 0},
+static const unet__opts_section sample_sections[] = {UNET__OPTS_OWN(sample_entries)};
+const unet__opts_table unet__sample_opts_table = {
+    .what = "sample", .api = "unet_sample_opts", .sections = sample_sections,
+    .nsections = 1, UNET__OPTS_OBJECT(O),
 };
-const unet__opts_table unet__sample_opts_table = {"sample", sample_sections, 1, sizeof(O)};
 
 int unet__sample_scene(const O *o, unet__sample_wide_opts *w)
 {

@@ -97,6 +97,10 @@ int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64
         return rc;
     sh = scale == 1 ? height : unet__scaled_size(height, scale);
     sw = scale == 1 ? width : unet__scaled_size(width, scale);
+    rc = unet__segment_check_size(o ? &o->predict : NULL, channels, m->cfg.out_channels, height,
+                                  width, sh, sw);
+    if (rc != UNET_OK)
+        return rc;
     auto_strip(o, sw, &p);
     unet__scaled_reader sr = {read, read_user, channels, height, width, sh, sw, NULL, 0};
     unet__label_mapper lm = {write, write_user, height, width, sh, sw, 0, NULL, NULL};
@@ -112,6 +116,7 @@ int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64
                             &o->predict);
             po.progress = forward_progress;
             po.progress_user = (void *)o;
+            po.max_pixels = 0; /* counted on the image as given, above; not once resized */
         }
         bool resized = sh != height || sw != width;
         unet__source src = {1, channels, sh, sw, resized ? unet__scaled_read : read,
@@ -185,6 +190,10 @@ int unet__segment_probabilities(const unet_model_t *m, const unet_segment_opts_t
         return unet__fail(UNET_E_INVALID_ARG, "probabilities lie on the image's grid: scale "
                                               "must be 1, not %g (from the options' scale or "
                                               "pixel_size)", scale);
+    rc = unet__segment_check_size(o ? &o->predict : NULL, m->cfg.out_channels,
+                                  m->cfg.out_channels, H, W, H, W);
+    if (rc != UNET_OK)
+        return rc;
     auto_strip(o, W, &p);
     mem_labels e = {labels, W};
     unet__seg *seg = NULL;

@@ -3,9 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <tiffio.h>
-
 #include "common.h"
+#include "paths.h"
 
 static const char *const usage_sample =
     "usage: unet sample [--size N] [--seed S] [--bits 8|12|16] -o IMAGE.tif\n"
@@ -41,36 +40,28 @@ static const char *const scene_keys[][2] = {
 };
 enum { SCENE_KEYS = sizeof scene_keys / sizeof scene_keys[0] };
 
-/* One uint8 or uint16 plane, deflate-compressed (labels compress ~50x). */
-static int write_tiff(const char *path, const uint16_t *data, int w, int h, int bits)
+/* One uint8 or uint16 plane, deflate-compressed (labels compress ~50x), by the library:
+ * a temporary file renamed on success, libtiff's messages in the library's error. */
+static int write_tiff(const char *path, const char *role, const uint16_t *data, int w, int h,
+                      int bits)
 {
-    TIFF *tif = TIFFOpen(path, "w");
-    if (!tif)
-        return -1;
-    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, (uint32_t)w);
-    TIFFSetField(tif, TIFFTAG_IMAGELENGTH, (uint32_t)h);
-    TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, 1);
-    TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, bits);
-    TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_UINT);
-    TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
-    TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-    TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
-    TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tif, 0));
-    void *row = malloc((size_t)w * 2);
-    int rc = row ? 0 : -1;
-    for (int y = 0; y < h && rc == 0; y++) {
-        const uint16_t *src = data + (size_t)y * w;
-        if (bits == 8)
-            for (int x = 0; x < w; x++)
-                ((uint8_t *)row)[x] = (uint8_t)src[x];
-        else
-            memcpy(row, src, (size_t)w * 2);
-        if (TIFFWriteScanline(tif, row, (uint32_t)y, 0) < 0)
-            rc = -1;
+    const int64_t shape[2] = {h, w};
+    uint8_t *narrow = NULL;
+    int rc;
+    if (bits == 8) {
+        narrow = malloc((size_t)w * (size_t)h);
+        for (size_t i = 0; narrow && i < (size_t)w * (size_t)h; i++)
+            narrow[i] = (uint8_t)data[i];
+        rc = narrow ? unet_tiff_write(path, narrow, UNET_U8, 2, shape, UNET_TIFF_DEFLATE)
+                    : UNET_E_NOMEM;
+        free(narrow);
+    } else {
+        rc = unet_tiff_write(path, data, UNET_U16, 2, shape, UNET_TIFF_DEFLATE);
     }
-    free(row);
-    TIFFClose(tif);
-    return rc;
+    if (rc != UNET_OK)
+        fprintf(stderr, "unet: sample: cannot write the %s '%s': %s\n", role, path,
+                rc == UNET_E_NOMEM ? "out of memory" : cli_lib_message(rc));
+    return rc == UNET_OK ? 0 : -1;
 }
 
 int cmd_sample(int argc, char **argv)
@@ -110,6 +101,13 @@ int cmd_sample(int argc, char **argv)
     }
     if (!out)
         return cli_fail_usage("sample needs -o IMAGE.tif", NULL);
+    cli_paths paths = {.command = "sample"}; /* before any work: both files can be written */
+    int bad_paths = cli_paths_output(&paths, out, "image", NULL, 0) ||
+                    (labels_path && cli_paths_output(&paths, labels_path, "labels", NULL, 0)) ||
+                    cli_paths_check(&paths);
+    cli_paths_free(&paths);
+    if (bad_paths)
+        return 1;
     size_t np = (size_t)size * (size_t)size;
     uint16_t *img = malloc(np * sizeof *img), *lab = malloc(np * sizeof *lab);
     uint32_t *lab32 = malloc(np * sizeof *lab32), count = 0;
@@ -138,13 +136,9 @@ int cmd_sample(int argc, char **argv)
     for (size_t i = 0; i < np; i++) /* at most 65535 nuclei: uint16 labels as before */
         lab[i] = (uint16_t)lab32[i];
     free(lab32);
-    if (write_tiff(out, img, (int)size, (int)size, bits == 8 ? 8 : 16) != 0) {
-        fprintf(stderr, "unet: sample: cannot write %s\n", out);
+    if (write_tiff(out, "image", img, (int)size, (int)size, (int)bits) != 0 ||
+        (labels_path && write_tiff(labels_path, "labels", lab, (int)size, (int)size, 16) != 0))
         rc = 1;
-    } else if (labels_path && write_tiff(labels_path, lab, (int)size, (int)size, 16) != 0) {
-        fprintf(stderr, "unet: sample: cannot write %s\n", labels_path);
-        rc = 1;
-    }
     if (rc == 0)
         printf("%s: %lld x %lld, %lld-bit, %u nuclei (seed %lld)%s%s\n", out, size, size, bits,
                count, seed, labels_path ? ", labels in " : "", labels_path ? labels_path : "");

@@ -26,7 +26,8 @@ def segment(self: Model, image: Any, threshold: Optional[float] = None,
             overlap: Optional[int] = None, progress: Optional[Progress] = None,
             split: Optional[bool] = None, blend: int = 0, batch: int = 1,
             border: Optional[str] = None, normalize: Normalize = None, precise: bool = False,
-            axes: Optional[str] = None, cancel: Optional[CancelToken] = None) -> np.ndarray:
+            axes: Optional[str] = None, cancel: Optional[CancelToken] = None,
+            max_pixels: Optional[int] = None) -> np.ndarray:
     """Instance labels (uint32 (Y, X), 0 background, 1..N in raster order) of one 2-D image:
     (Y, X), (C, Y, X), or (Y, X, 3|4) colour read by the channel rule (axes: as for
     Model.predict, without plane axes). threshold, min_distance, min_size, split: None takes
@@ -36,7 +37,9 @@ def segment(self: Model, image: Any, threshold: Optional[float] = None,
     on the image's grid. strip / overlap: rows per strip and of context (None: automatic).
     tile, blend, batch, threads, border, normalize, precise: the prediction options, as for
     Model.predict. progress(fraction) may return True to cancel; cancel: a unet.CancelToken;
-    both raise unet.Cancelled, and Ctrl-C on the main thread raises KeyboardInterrupt."""
+    both raise unet.Cancelled, and Ctrl-C on the main thread raises KeyboardInterrupt.
+    max_pixels: refuse (UnetError naming max_pixels) an image of more pixels (height x width,
+    before scale) before predicting (None: no limit)."""
     x = np.asarray(image)
     if x.dtype.newbyteorder("=") not in _DTYPES:
         raise DtypeError(_lib.E_INVALID_ARG, "segment takes uint8, uint16, int16, uint32, "
@@ -45,7 +48,8 @@ def segment(self: Model, image: Any, threshold: Optional[float] = None,
         raise ShapeError(_lib.E_SHAPE, "segment takes a (Y, X), (C, Y, X) or (Y, X, 3|4) image, "
                          "not shape %s" % (x.shape,))
     try:
-        keys = _predict.predict_keys(threads, tile, blend, batch, border, normalize, precise)
+        keys = _predict.predict_keys(threads, tile, blend, batch, border, normalize, precise,
+                                     max_pixels)
     except ValueError as e:
         raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
     bridge = _predict.ProgressBridge(progress) if progress is not None else None
