@@ -840,8 +840,9 @@ UNET_API int unet_click_result_ring(const unet_click_result_t *result, int64_t i
  *   seed          int 0       0..2^53
  *   bits          int 16      8, 12 or 16: the image's values lie in [0, 2^bits)
  *   scene         name auto   auto | classic | wide (classic with a wide-only key: error)
- *   nuclei        int auto    0..65535: how many to place; 0 gives a field with no nuclei
- *                             (auto: from a coverage of 3-50% drawn per seed)
+ *   nuclei        int auto    0..65535: how many to place (fewer when the image cannot hold
+ *                             them); 0 gives a field with no nuclei (auto: from a coverage of
+ *                             3-50% drawn per seed)
  *   min_diameter  double auto 4..400 px: every nucleus whose label does not touch the image
  *                             border has an equivalent diameter sqrt(4 area / pi) of at least
  *                             this (auto: 8)

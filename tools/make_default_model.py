@@ -1,28 +1,49 @@
 #!/usr/bin/python3
 """Reproduce the built-in default model, models/nuclei.unet, from scratch.
 
-    PYTHONPATH=bindings/python UNET_LIBRARY=build/lib/libunet.so UNET_CLI=build/tools/unet \\
-        /usr/bin/python3 tools/make_default_model.py [--minutes 22] [--threads 2] \\
-        [--target foreground|3class] [--out models/nuclei.unet]
+The next built-in model (issue 15: the wide sample scene, 3-class output), in the background,
+about 1 h 50 min on 2 free cores (105 min of training, then tuning and evaluation):
 
-1. generates training pairs with `unet sample` (synthetic nuclei, 8- and 16-bit, one scene per
-   seed), so the model owes nothing to any real data set;
-2. trains a small U-Net with libunet's own trainer for a wall-time budget;
-3. picks the post-processing parameters (threshold, watershed min_distance) on fresh synthetic
-   images, records them in the model's `output` metadata (what unet_segment reads) and saves;
+    PYTHONPATH=bindings/python UNET_LIBRARY=build/lib/libunet.so \\
+        nohup nice /usr/bin/python3 tools/make_default_model.py --recipe wide --minutes 105 \\
+        --threads 2 --out models/nuclei-wide.unet > models/nuclei-wide.log 2>&1 &
+
+then `tools/empty_fields.py --model models/nuclei-wide.unet` (issue 15, point 4); it replaces
+models/nuclei.unet (the built-in model) once it beats it (issue 15, point 6), committed with
+its log. The step count comes from the time budget (a short timed run first) and
+is printed, so `--steps N` repeats a run; the budget also stops training at its deadline.
+Today's shipped model is the classic recipe: `--recipe classic --steps 561 --threads 2`.
+
+    PYTHONPATH=bindings/python UNET_LIBRARY=build/lib/libunet.so \\
+        /usr/bin/python3 tools/make_default_model.py [--recipe wide|classic] [--minutes M] \\
+        [--steps N] [--threads 2] [--out models/nuclei.unet]
+
+1. generates training pairs with the project's own generator (unet.sample, what `unet sample`
+   writes), so the model owes nothing to any real data set:
+   - classic: the classic scene (nuclei 10-60 px), 8- and 16-bit, one scene per seed;
+   - wide: the wide scene (`unet sample --scene wide`): nuclei 8-90 px across in every other
+     image, 12-40 px (what most images have) in the others (scale augmentation: every image
+     draws its own median diameter, log-uniform over its range), dense clusters, unlabelled
+     haze and debris, uneven illumination, several textures, 8/12/16-bit, and one image in
+     ten a field with no nuclei (every background kind in turn);
+2. trains a small U-Net with libunet's own trainer for a wall-time budget: classic with a
+   foreground target (touching nuclei kept apart by a 1-px gap and the border weight map),
+   wide with a 3-class target (background / interior / boundary, what splits touching nuclei
+   of any size) and intensity augmentation (scale, shift, gamma, Gaussian noise);
+3. picks the post-processing parameters on fresh synthetic images (seeds from 1000000),
+   records them in the model's `output` metadata (what unet_segment reads) with "diameter":
+   the median equivalent diameter sqrt(4 area / pi) of the training nuclei that do not touch
+   their image's edge, the size automatic scaling resizes images to, and "diameter_range":
+   their 10th and 90th percentiles; and saves;
 4. measures instance F1 at IoU 0.5 on real data it never saw: nuclei2d img2d.tif against
    mask2d.tif from the shared data folder (never copied into the project).
-`--evaluate MODEL` only runs step 4 on an existing model. The step count comes from the time
-budget; the shipped model took 561 steps on 2 threads (seed 0): `--steps 561 --threads 2`
-repeats that run.
+`--evaluate MODEL` only runs step 4 on an existing model.
 """
 
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -42,27 +63,56 @@ CONFIGS = {  # small: a few MB, fast enough for click-to-segment on 2 cores
     "3class": {"depth": 4, "base_features": 16, "block": "cbrcbr", "out_channels": 3,
                "final_activation": "softmax"},
 }
+# What each recipe trains on and for how long by default.
+RECIPES = {
+    "classic": {"target": "foreground", "scene": {}, "images": 300, "val_images": 12,
+                "minutes": 22.0, "patch": 128, "empty_every": 0},
+    "wide": {"target": "3class", "scene": {"scene": "wide"}, "images": 480, "val_images": 16,
+             "minutes": 105.0, "patch": 192, "empty_every": 10,
+             # diameter ranges in turn: every size, then the sizes most images have
+             "bands": ((8, 90), (12, 40))},
+}
+EMPTY_KINDS = ("flat", "ramp", "haze", "debris", "noise")
 PREPROCESSING = {"normalize": "percentile", "low": 1, "high": 99.8}
 TRAIN_SEEDS, TUNE_SEEDS = 1, 1000000  # disjoint seed ranges: tuning never sees training data
+# (tools/empty_fields.py measures on seeds from 2000000: neither.)
 
 
-def cli_path():
-    path = os.environ.get("UNET_CLI") or os.path.join(REPO, "build", "tools", "unet")
-    if not os.path.exists(path):
-        sys.exit("no unet CLI at %s (build it, or set UNET_CLI)" % path)
-    return path
-
-
-def generate(cli, seeds, size, folder):
-    """(image, labels) pairs from `unet sample`; every third one 8-bit."""
+def generate(recipe, seeds, size):
+    """(image, labels) pairs from the sample generator. classic: every third one 8-bit; wide:
+    8-, 12- and 16-bit in turn, every `empty_every`-th one a field with no nuclei."""
+    r = RECIPES[recipe]
     pairs = []
-    for seed in seeds:
-        img, lab = (os.path.join(folder, "%d_%s.tif" % (seed, k)) for k in ("img", "lab"))
-        bits = "8" if seed % 3 == 0 else "16"
-        subprocess.run([cli, "sample", "--size", str(size), "--seed", str(seed), "--bits", bits,
-                        "-o", img, "--labels", lab], check=True, stdout=subprocess.DEVNULL)
-        pairs.append((tifffile.imread(img), tifffile.imread(lab)))
+    for i, seed in enumerate(seeds):
+        opts = dict(r["scene"])
+        if recipe == "classic":
+            opts["bits"] = 8 if seed % 3 == 0 else 16
+        else:
+            opts["bits"] = (8, 12, 16)[seed % 3]
+            opts["min_diameter"], opts["max_diameter"] = r["bands"][i % len(r["bands"])]
+            if r["empty_every"] and i % r["empty_every"] == r["empty_every"] - 1:
+                kind = EMPTY_KINDS[(i // r["empty_every"]) % len(EMPTY_KINDS)]
+                opts.update(nuclei=0, background=kind)
+        pairs.append(unet.sample(size, seed=seed, **opts))
     return pairs
+
+
+def equivalent_diameters(label_images):
+    """Equivalent diameters sqrt(4 area / pi) of the nuclei that do not touch their image's
+    edge (those are cut, so smaller than they are)."""
+    out = []
+    for lab in label_images:
+        edge = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
+        area = np.bincount(lab.ravel()).astype(np.float64)
+        area[edge] = 0
+        area = area[1:]
+        out.append(np.sqrt(4 * area[area > 0] / np.pi))
+    return np.concatenate(out)
+
+
+def training_diameter(label_images):
+    """Median equivalent diameter of the whole training nuclei: the model's `diameter`."""
+    return float(np.median(equivalent_diameters(label_images)))
 
 
 def separate_touching(labels):
@@ -79,14 +129,16 @@ def separate_touching(labels):
     return out
 
 
-def options(target, steps, threads, seed):
-    opts = dict(steps=steps, batch=4, patch=128, lr=2e-3, schedule="cosine", warmup=50,
-                threads=threads, seed=seed, fg_bias=0.5, aug_elastic=0.3, aug_gamma=0.3,
-                val_every=max(steps // 8, 1))
-    if target == "foreground":
+def options(recipe, steps, threads, seed):
+    r = RECIPES[recipe]
+    opts = dict(steps=steps, batch=4, patch=r["patch"], lr=2e-3, schedule="cosine",
+                warmup=50, threads=threads, seed=seed, fg_bias=0.5, aug_elastic=0.3,
+                aug_gamma=0.3, val_every=max(steps // 8, 1))
+    if r["target"] == "foreground":
         opts.update(loss="bce+dice", target="foreground", border_weights=True, w0=5, sigma=3)
-    else:
-        opts.update(loss="ce", target="3class", class_weights="1,1,2")
+    else:  # the images' own contrast varies widely: augment intensity harder
+        opts.update(loss="ce", target="3class", class_weights="1,1,2", warmup=100,
+                    aug_scale=0.3, aug_shift=0.2, aug_gamma=0.5, noise_gauss=0.05)
     return opts
 
 
@@ -108,7 +160,7 @@ def tune(model, pairs, target, threads):
     base = {"type": "probability", "task": "segmentation", "target": target,
             "min_size": 16}
     if target == "3class":
-        grid = [dict(base, postprocess="3class")]
+        grid = [dict(base, postprocess="3class", min_size=m) for m in (8, 16, 32)]
     else:
         grid = [dict(base, postprocess="watershed", threshold=t, min_distance=d)
                 for t in (0.4, 0.5, 0.6) for d in (3, 4, 5, 6, 8)]
@@ -145,13 +197,18 @@ def evaluate(model, data_dir, threads):
     return m.f1
 
 
-def train(args, cli, folder):
+def train(args):
     t_start = time.time()
-    print("generating %d training + %d validation images of %d px with %s"
-          % (args.images, args.val_images, args.size, cli), flush=True)
-    train_pairs = generate(cli, range(TRAIN_SEEDS, TRAIN_SEEDS + args.images), args.size, folder)
-    val_pairs = generate(cli, range(TUNE_SEEDS, TUNE_SEEDS + args.val_images), args.size, folder)
-    prep = separate_touching if args.target == "foreground" else (lambda lab: lab)
+    target = RECIPES[args.recipe]["target"]
+    print("recipe %s: generating %d training + %d validation images of %d px"
+          % (args.recipe, args.images, args.val_images, args.size), flush=True)
+    train_pairs = generate(args.recipe, range(TRAIN_SEEDS, TRAIN_SEEDS + args.images), args.size)
+    val_pairs = generate(args.recipe, range(TUNE_SEEDS, TUNE_SEEDS + args.val_images), args.size)
+    d = equivalent_diameters(lab for _, lab in train_pairs)
+    diameter, d_range = float(np.median(d)), [float(np.percentile(d, q)) for q in (10, 90)]
+    print("training nuclei: %d, equivalent diameters: median %.1f px, 10-90%% %.1f-%.1f px"
+          % (d.size, diameter, d_range[0], d_range[1]), flush=True)
+    prep = separate_touching if target == "foreground" else (lambda lab: lab)
 
     def add_all(t):
         for img, lab in train_pairs:
@@ -159,11 +216,11 @@ def train(args, cli, folder):
         for img, lab in val_pairs[:4]:
             t.add(img, prep(lab), split="val")
 
-    cfg = CONFIGS[args.target]
+    cfg = CONFIGS[target]
     steps = args.steps
     if steps <= 0:  # time a throwaway run; keep a margin for tuning and evaluation
         with Trainer(unet.Model.create(cfg, seed=args.seed),
-                     **options(args.target, 1000, args.threads, args.seed)) as t:
+                     **options(args.recipe, 1000, args.threads, args.seed)) as t:
             add_all(t)
             t.step(2)
             t0 = time.time()
@@ -171,7 +228,8 @@ def train(args, cli, folder):
             per_step = (time.time() - t0) / 6
         budget = args.minutes * 60 - (time.time() - t_start) - 60
         steps = max(int(budget * 0.92 / per_step), 20)
-        print("timing: %.3f s/step on %d threads -> %d steps" % (per_step, args.threads, steps))
+        print("timing: %.3f s/step on %d threads -> %d steps (--steps %d repeats this run)"
+              % (per_step, args.threads, steps, steps), flush=True)
     deadline = t_start + args.minutes * 60 - 45
 
     def report(step, total, loss, metric):
@@ -181,7 +239,7 @@ def train(args, cli, folder):
         return time.time() > deadline  # stop in time whatever the estimate said
 
     model = unet.Model.create(cfg, seed=args.seed)
-    with Trainer(model, progress=report, **options(args.target, steps, args.threads,
+    with Trainer(model, progress=report, **options(args.recipe, steps, args.threads,
                                                    args.seed)) as t:
         add_all(t)
         try:
@@ -190,14 +248,24 @@ def train(args, cli, folder):
             print("  stopped at the time budget, step %d" % t.progress[0])
         t.save(args.out)
     model = unet.Model.load(args.out)
-    score, out = tune(model, val_pairs, args.target, args.threads)
+    score, out = tune(model, val_pairs, target, args.threads)
     print("synthetic validation (%d images): mean instance F1 %.4f with %s"
           % (len(val_pairs), score, json.dumps(out)))
+    out["diameter"] = round(diameter, 2)  # the size automatic scaling resamples objects to
+    out["diameter_range"] = [round(v, 2) for v in d_range]  # where most training nuclei lie
     model.set_metadata("output", out)
     model.set_metadata("preprocessing", PREPROCESSING)
     meta = model.metadata.get("training", {})
-    meta["data"] = {"source": "unet sample (synthetic), seeds %d..%d, %d px"
-                    % (TRAIN_SEEDS, TRAIN_SEEDS + args.images - 1, args.size)}
+    r = RECIPES[args.recipe]
+    source = "unet sample (synthetic, %s scene), seeds %d..%d, %d px" % (
+        "classic" if args.recipe == "classic" else "wide", TRAIN_SEEDS,
+        TRAIN_SEEDS + args.images - 1, args.size)
+    if r.get("bands"):
+        source += ", diameters %s px in turn" % " and ".join("%g-%g" % b for b in r["bands"])
+    if r["empty_every"]:
+        source += ", every %dth a field with no nuclei" % r["empty_every"]
+    meta["data"] = {"source": source, "recipe": args.recipe,
+                    "nuclei": int(d.size), "diameter_median": round(diameter, 2)}
     model.set_metadata("training", meta)
     model.save(args.out)
     print("saved %s (%.1f MB) after %.1f min" % (args.out, os.path.getsize(args.out) / 1e6,
@@ -210,22 +278,25 @@ def main():
     ap.add_argument("--data", default=os.environ.get(
         "UNET_SHARED_DATA", os.path.join(os.path.dirname(REPO), "shared", "data")))
     ap.add_argument("--out", default=os.path.join(REPO, "models", "nuclei.unet"))
-    ap.add_argument("--target", choices=sorted(CONFIGS), default="foreground")
-    ap.add_argument("--minutes", type=float, default=22.0, help="wall-time budget")
+    ap.add_argument("--recipe", choices=sorted(RECIPES), default="wide")
+    ap.add_argument("--minutes", type=float, help="wall-time budget (default: the recipe's)")
     ap.add_argument("--steps", type=int, default=0, help="fixed step count (0: from budget)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--images", type=int, default=300, help="training images")
-    ap.add_argument("--val-images", type=int, default=12, help="synthetic tuning images")
+    ap.add_argument("--images", type=int, help="training images (default: the recipe's)")
+    ap.add_argument("--val-images", type=int, help="synthetic tuning images")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--evaluate", metavar="MODEL", help="only measure MODEL on nuclei2d")
     args = ap.parse_args()
+    r = RECIPES[args.recipe]
+    args.minutes = r["minutes"] if args.minutes is None else args.minutes
+    args.images = r["images"] if args.images is None else args.images
+    args.val_images = r["val_images"] if args.val_images is None else args.val_images
     if args.evaluate:
         evaluate(unet.Model.load(args.evaluate), args.data, args.threads)
         return 0
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with tempfile.TemporaryDirectory() as folder:
-        model = train(args, cli_path(), folder)
+    model = train(args)
     f1 = evaluate(model, args.data, args.threads)
     print("RESULT: %s (target F1 >= 0.80)" % ("PASS" if f1 >= 0.80 else "FAIL"))
     return 0

@@ -23,8 +23,8 @@ static const unet__opt sample_entries[] = {
              "clusters or background is set, else classic"},
     {UNET__OPT_AT(O, nuclei), .type = UNET__OPT_INT, .def = -1, .min = 0, .max = 65535,
      .special = {{"auto", -1, false}},
-     .help = "how many nuclei to place (0: a field with no nuclei; auto: from a coverage of "
-             "3-50% drawn per seed)"},
+     .help = "how many nuclei to place, fewer when the image cannot hold them (0: a field "
+             "with no nuclei; auto: from a coverage of 3-50% drawn per seed)"},
     {UNET__OPT_AT(O, min_diameter), .type = UNET__OPT_DOUBLE, .def = NAN, .min = 4,
      .max = 400, .special = {{"auto", NAN, false}},
      .help = "px: every nucleus whose label does not touch the image border has an "

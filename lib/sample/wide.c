@@ -130,7 +130,7 @@ static void draw_scene(unet__rng *r, const unet__sample_wide_opts *o, unet__wsce
     double grad = unet__range(r, 0, 0.6), dir = unet__range(r, 0, 2 * M_PI);
     s->grad_x = grad * cos(dir);
     s->grad_y = grad * sin(dir);
-    s->waves = unet__range(r, 0.05, 0.5);
+    s->waves = unet__range(r, 0.05, 0.3);
     for (int i = 0; i < 3; i++) {
         double len = unet__logrange(r, 150, 1500), a = unet__range(r, 0, 2 * M_PI);
         s->kx[i] = 2 * M_PI / len * cos(a);
@@ -192,6 +192,10 @@ int unet__sample_wide(int width, int height, uint64_t seed, int bits,
     s.h = height;
     s.bits = bits;
     draw_scene(&r, o, &s);
+    /* The camera draws from its own stream: the same seed gives the same noise whatever the
+     * clutter (a haze or debris field is the flat one plus its clutter, pixel by pixel). */
+    unet__rng camera;
+    unet__rng_seed(&camera, unet__rng_next(&r));
     placed = unet__place_nuclei(&r, &s, owner, tmp, &all);
     if (placed < 0)
         goto done;
@@ -204,7 +208,7 @@ int unet__sample_wide(int width, int height, uint64_t seed, int bits,
     if (unet__render_haze(&r, &s, sig, tmp))
         goto done;
     unet__render_debris(&r, &s, sig);
-    if (unet__camera(&r, &s, sig, tmp, coarse, image))
+    if (unet__camera(&camera, &s, sig, tmp, coarse, image))
         goto done;
     rc = unet__sample_compact_labels(owner, np, placed);
     if (rc >= 0 && count)

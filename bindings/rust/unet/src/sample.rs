@@ -22,7 +22,8 @@ pub struct Sample {
 }
 
 /// Generates synthetic fluorescence nuclei (what the built-in model was trained on): the same
-/// seed and size give the same image. `height` and `width` are 16 to 16384; `bits` is 8 or 16.
+/// seed and size give the same image. `height` and `width` are 16 to 16384; `bits` is 8, 12 or
+/// 16 (the classic scene).
 pub fn sample_nuclei(height: usize, width: usize, seed: u64, bits: u32) -> Result<Sample> {
     let opts = RawOpts::<SampleKind>::new()?;
     // SAFETY: a valid options object.
