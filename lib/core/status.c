@@ -1,3 +1,4 @@
+/* The thread-local error message behind unet_last_error, set by unet__fail. */
 #include "core/status.h"
 
 #include <stdarg.h>
@@ -8,23 +9,7 @@
 
 static _Thread_local char last_error[UNET__MSG_LEN];
 
-UNET_API const char *unet_status_string(int status)
-{
-    switch (status) {
-    case UNET_OK: return "ok";
-    case UNET_E_INVALID_ARG: return "invalid argument";
-    case UNET_E_IO: return "input/output error";
-    case UNET_E_FORMAT: return "malformed file or document";
-    case UNET_E_NOMEM: return "out of memory";
-    case UNET_E_CANCELLED: return "cancelled";
-    case UNET_E_UNSUPPORTED: return "unsupported";
-    case UNET_E_SHAPE: return "shape not accepted";
-    case UNET_E_INTERNAL: return "internal error";
-    default: return "unknown status code";
-    }
-}
-
-UNET_API const char *unet_last_error(void)
+const char *unet__last_error(void)
 {
     return last_error;
 }

@@ -14,6 +14,8 @@
 int unet__fail(int status, const char *fmt, ...) UNET__PRINTF(2, 3);
 /* Clear this thread's message (called at the start of every public entry point). */
 void unet__clear_error(void);
+/* This thread's message (unet_last_error). */
+const char *unet__last_error(void);
 /* Prefix the current message with "context: " (keeps the status). */
 int unet__fail_context(int status, const char *context);
 

@@ -46,6 +46,11 @@ void unet__predict_opts_norm_params(const struct unet_predict_opts *o, double *a
 int unet__predict_opts_check(const struct unet_predict_opts *o);
 
 void unet__predict_opts_defaults(struct unet_predict_opts *o);
+/* The key table behind the unet_predict_opts_* setters (api/predict_opts.c). */
+extern const unet__opts_table unet__predict_opts_table;
+/* Mode and its two parameters together, checked as a whole: all change or none. */
+int unet__predict_opts_set_normalize(struct unet_predict_opts *o, unet_normalize_t mode,
+                                     double a, double b);
 
 /* Where a batch of windows sits on the canvas: fast kernels anchor Winograd blocks to canvas
  * coordinates so that tiles reproduce whole-image results. */

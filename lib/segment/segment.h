@@ -115,10 +115,4 @@ int unet__seg_push(unet__seg *s, int64_t y, int64_t h, const float *rows);
 uint32_t unet__seg_count(const unet__seg *s);
 const unet__seg_stats *unet__seg_get_stats(const unet__seg *s);
 
-/* unet_segment_stream without argument checks, returning the segmenter's stats (tests). */
-int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64_t channels,
-                      int64_t height, int64_t width, unet_read_fn read, void *read_user,
-                      unet_label_write_fn write, void *write_user, uint32_t *num_objects,
-                      unet__seg_stats *stats);
-
 #endif

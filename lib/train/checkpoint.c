@@ -143,11 +143,8 @@ static json_t *state_json(const struct unet_trainer *t)
     return s;
 }
 
-UNET_API int unet_trainer_save_state(unet_trainer_t *t, const char *path)
+int unet__trainer_save_state(struct unet_trainer *t, const char *path)
 {
-    unet__clear_error();
-    if (!t || !path)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_save_state: NULL argument");
     const unet__graph *g = &t->model->graph;
     int np = g->nparams;
     unet__st_out *ts = calloc((size_t)np * 3, sizeof *ts);
@@ -250,11 +247,8 @@ static int take(const unet__st_file *f, const char *name, const unet__param_spec
     return unet__st_to_f32(f, tn, dst);
 }
 
-UNET_API int unet_trainer_load_state(unet_trainer_t *t, const char *path)
+int unet__trainer_load_state(struct unet_trainer *t, const char *path)
 {
-    unet__clear_error();
-    if (!t || !path)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_load_state: NULL argument");
     uint8_t *data = NULL;
     size_t size = 0;
     int rc = read_whole(path, &data, &size);

@@ -1,4 +1,4 @@
-/* Training options: the key table, setters, JSON, and the public options object. */
+/* Training options: the key table, defaults, and class weights. */
 #include "train/train_opts.h"
 
 #include <errno.h>
@@ -131,27 +131,27 @@ static const unet__opt entries[] = {
 static const unet__opts_section sections[] = {
     {entries, (int)(sizeof entries / sizeof entries[0]), 0},
 };
-static const unet__opts_table table = {"training", sections, 1, sizeof(T)};
+const unet__opts_table unet__train_opts_table = {"training", sections, 1, sizeof(T)};
 
 void unet__train_opts_defaults(struct unet_train_opts *o)
 {
     memset(o, 0, sizeof *o);
-    unet__opts_defaults(&table, o);
+    unet__opts_defaults(&unet__train_opts_table, o);
 }
 
 int unet__train_opts_set(struct unet_train_opts *o, const char *name, const char *value)
 {
-    return unet__opts_set_text(&table, o, name, value);
+    return unet__opts_set_text(&unet__train_opts_table, o, name, value);
 }
 
 int unet__train_opts_set_object(struct unet_train_opts *o, const json_t *obj)
 {
-    return unet__opts_set_object(&table, o, obj);
+    return unet__opts_set_object(&unet__train_opts_table, o, obj);
 }
 
 json_t *unet__train_opts_to_json(const struct unet_train_opts *o)
 {
-    return unet__opts_to_json(&table, o);
+    return unet__opts_to_json(&unet__train_opts_table, o);
 }
 
 int unet__train_opts_class_weights(const struct unet_train_opts *o, double *w, int n)
@@ -178,75 +178,4 @@ int unet__train_opts_class_weights(const struct unet_train_opts *o, double *w, i
                                                   "after %g", o->class_weights, v);
     }
     return count;
-}
-
-/* ---- the public options object ---- */
-
-UNET_API int unet_train_opts_create(unet_train_opts_t **out)
-{
-    unet__clear_error();
-    if (!out)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_train_opts_create: out is NULL");
-    *out = calloc(1, sizeof **out);
-    if (!*out)
-        return unet__fail(UNET_E_NOMEM, "out of memory for training options");
-    unet__train_opts_defaults(*out);
-    return UNET_OK;
-}
-
-UNET_API void unet_train_opts_free(unet_train_opts_t *o)
-{
-    if (!o)
-        return;
-    free(o->json);
-    free(o->describe);
-    free(o);
-}
-
-UNET_API int unet_train_opts_set(unet_train_opts_t *o, const char *key, const char *value)
-{
-    unet__clear_error();
-    if (!o || !key || !value)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_train_opts_set: NULL argument");
-    return unet__train_opts_set(o, key, value);
-}
-
-UNET_API int unet_train_opts_set_json(unet_train_opts_t *o, const char *text)
-{
-    unet__clear_error();
-    if (!o || !text)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_train_opts_set_json: NULL argument");
-    return unet__opts_set_json(&table, o, text);
-}
-
-UNET_API int unet_train_opts_json(const unet_train_opts_t *o, const char **json)
-{
-    unet__clear_error();
-    if (json)
-        *json = NULL;
-    if (!o || !json)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_train_opts_json: opts or json is NULL");
-    /* The cache is not part of the options' value. */
-    return unet__opts_json(&table, o, &((T *)o)->json, json);
-}
-
-UNET_API int unet_train_opts_describe(const unet_train_opts_t *o, const char **json)
-{
-    unet__clear_error();
-    if (json)
-        *json = NULL;
-    if (!o || !json)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_train_opts_describe: opts or json is NULL");
-    return unet__opts_describe(&table, &((T *)o)->describe, json);
-}
-
-UNET_API int unet_train_opts_set_progress(unet_train_opts_t *o, unet_train_progress_fn fn,
-                                          void *user)
-{
-    unet__clear_error();
-    if (!o)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_train_opts_set_progress: opts is NULL");
-    o->progress = fn;
-    o->progress_user = user;
-    return UNET_OK;
 }

@@ -67,6 +67,9 @@ struct unet_train_opts {
     char *json, *describe;         /* cached strings returned to the caller */
 };
 
+/* The key table behind unet_train_opts_set/_set_json/_json/_describe (api/train_opts.c). */
+extern const unet__opts_table unet__train_opts_table;
+
 void unet__train_opts_defaults(struct unet_train_opts *o);
 /* Set one key from text (numbers, true/false, names); message names key, value, bounds. */
 int unet__train_opts_set(struct unet_train_opts *o, const char *key, const char *value);

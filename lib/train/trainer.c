@@ -163,7 +163,7 @@ int unet__trainer_forward_backward(struct unet_trainer *t, const float *input, i
 
 /* ---- creation ---- */
 
-UNET_API void unet_trainer_free(unet_trainer_t *t)
+void unet__trainer_free(struct unet_trainer *t)
 {
     if (!t)
         return;
@@ -193,15 +193,9 @@ static int patch_error(const unet__graph *g, int64_t p)
                                           "network", (long long)p);
 }
 
-UNET_API int unet_trainer_create(unet_model_t *model, const unet_train_opts_t *opts,
-                                 unet_trainer_t **out)
+int unet__trainer_create(unet_model_t *model, const struct unet_train_opts *opts,
+                         struct unet_trainer **out)
 {
-    unet__clear_error();
-    if (!out)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_create: out is NULL");
-    *out = NULL;
-    if (!model)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_create: model is NULL");
     struct unet_trainer *t = calloc(1, sizeof *t);
     if (!t)
         return unet__fail(UNET_E_NOMEM, "out of memory creating a trainer");
@@ -294,7 +288,7 @@ UNET_API int unet_trainer_create(unet_model_t *model, const unet_train_opts_t *o
     if (rc == UNET_OK)
         rc = unet__model_refresh(model);
     if (rc != UNET_OK) {
-        unet_trainer_free(t);
+        unet__trainer_free(t);
         return rc;
     }
     t->sched.kind = (unet__sched_kind)unet__sched_parse(t->o.schedule);
@@ -349,33 +343,10 @@ int unet__trainer_add_pair(struct unet_trainer *t, const char *name, const float
     return unet__dataset_add(&t->data, &spec, name, image, c, h, w, labels, targets, tc, split);
 }
 
-UNET_API int unet_trainer_add_data(unet_trainer_t *t, const void *image, unet_dtype_t dtype,
-                                   int ndim, const int64_t *shape, const void *labels,
-                                   unet_dtype_t label_dtype, int label_ndim,
-                                   const int64_t *label_shape, unet_split_t split)
+int unet__trainer_add_arrays(struct unet_trainer *t, const void *image, unet_dtype_t dtype,
+                             int64_t c, int64_t h, int64_t w, const void *labels,
+                             unet_dtype_t label_dtype, int64_t lc, int split)
 {
-    unet__clear_error();
-    if (!t || !image || !shape || !labels || !label_shape)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_add_data: NULL argument");
-    if (unet__dtype_size(dtype) == 0 || unet__dtype_size(label_dtype) == 0)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_add_data: unknown element type %d",
-                          unet__dtype_size(dtype) ? label_dtype : dtype);
-    if (split < UNET_SPLIT_AUTO || split > UNET_SPLIT_VAL)
-        return unet__fail(UNET_E_INVALID_ARG, "split %d is not UNET_SPLIT_AUTO, _TRAIN or "
-                                              "_VAL", split);
-    if (ndim < 2 || ndim > 3 || label_ndim < 2 || label_ndim > 3)
-        return unet__fail(UNET_E_SHAPE, "image and labels must be (H,W) or (C,H,W) (ndim %d "
-                                        "and %d)", ndim, label_ndim);
-    const int64_t c = ndim == 3 ? shape[0] : 1, h = shape[ndim - 2], w = shape[ndim - 1];
-    const int64_t lc = label_ndim == 3 ? label_shape[0] : 1;
-    if (c < 1 || h < 1 || w < 1 || c > 4096 || h > (1 << 20) || w > (1 << 20))
-        return unet__fail(UNET_E_SHAPE, "image shape %lld x %lld x %lld is out of range",
-                          (long long)c, (long long)h, (long long)w);
-    if (label_shape[label_ndim - 2] != h || label_shape[label_ndim - 1] != w || lc < 1 ||
-        lc > 4096)
-        return unet__fail(UNET_E_SHAPE, "labels are %lld x %lld; the image is %lld x %lld",
-                          (long long)label_shape[label_ndim - 2],
-                          (long long)label_shape[label_ndim - 1], (long long)h, (long long)w);
     if (c != t->model->cfg.in_channels)
         return unet__fail(UNET_E_SHAPE, "the image has %lld channels; the model takes %d",
                           (long long)c, t->model->cfg.in_channels);
@@ -439,15 +410,6 @@ UNET_API int unet_trainer_add_data(unet_trainer_t *t, const void *image, unet_dt
     }
     unet__free_aligned(img);
     return rc;
-}
-
-UNET_API int unet_trainer_add_folders(unet_trainer_t *t, const char *images_dir,
-                                      const char *labels_dir)
-{
-    unet__clear_error();
-    if (!t || !images_dir || !labels_dir)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_add_folders: NULL argument");
-    return unet__trainer_add_folders(t, images_dir, labels_dir);
 }
 
 /* ---- planning and the step loop ---- */
@@ -602,7 +564,7 @@ static int checkpoint(struct unet_trainer *t, bool improved)
     }
     if (rc == UNET_OK) {
         snprintf(path, sizeof path, "%s/last.state", t->o.checkpoint_dir);
-        rc = unet_trainer_save_state(t, path);
+        rc = unet__trainer_save_state(t, path);
     }
     return rc;
 }
@@ -681,11 +643,8 @@ static int run_steps(struct unet_trainer *t, int64_t steps, bool final_validatio
     return rc != UNET_OK ? rc : rc2;
 }
 
-UNET_API int unet_trainer_train(unet_trainer_t *t)
+int unet__trainer_train(struct unet_trainer *t)
 {
-    unet__clear_error();
-    if (!t)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_train: trainer is NULL");
     int rc = prepare(t);
     if (rc != UNET_OK)
         return rc;
@@ -694,47 +653,23 @@ UNET_API int unet_trainer_train(unet_trainer_t *t)
     return run_steps(t, t->total - t->step, true);
 }
 
-UNET_API int unet_trainer_step(unet_trainer_t *t, int64_t steps)
+int unet__trainer_step(struct unet_trainer *t, int64_t steps)
 {
-    unet__clear_error();
-    if (!t)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_step: trainer is NULL");
-    if (steps < 0 || steps > 1000000000)
-        return unet__fail(UNET_E_INVALID_ARG, "steps %lld is out of range [0, 1e9]",
-                          (long long)steps);
     return run_steps(t, steps, false);
 }
 
-UNET_API int unet_trainer_evaluate(unet_trainer_t *t, double *loss, double *metric)
+int unet__trainer_evaluate(struct unet_trainer *t)
 {
-    unet__clear_error();
-    if (loss)
-        *loss = NAN;
-    if (metric)
-        *metric = NAN;
-    if (!t)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_evaluate: trainer is NULL");
     int rc = prepare(t);
     if (rc == UNET_OK)
         rc = unet__model_refresh(t->model);
     if (rc == UNET_OK)
         rc = unet__trainer_validate(t);
-    if (rc != UNET_OK)
-        return rc;
-    if (loss)
-        *loss = t->last_loss;
-    if (metric)
-        *metric = t->last_metric;
-    return UNET_OK;
+    return rc;
 }
 
-UNET_API int unet_trainer_metrics(const unet_trainer_t *t, const char **json)
+int unet__trainer_metrics(const struct unet_trainer *t, const char **json)
 {
-    unet__clear_error();
-    if (json)
-        *json = NULL;
-    if (!t || !json)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_metrics: trainer or json is NULL");
     struct unet_trainer *m = (struct unet_trainer *)t; /* the cached string only */
     free(m->metrics_json);
     json_t *v = t->last_val ? json_deep_copy(t->last_val) : json_object();
@@ -751,34 +686,6 @@ UNET_API int unet_trainer_metrics(const unet_trainer_t *t, const char **json)
         return unet__fail(UNET_E_NOMEM, "out of memory describing metrics");
     *json = m->metrics_json;
     return UNET_OK;
-}
-
-UNET_API int unet_trainer_progress(const unet_trainer_t *t, int64_t *step, int64_t *total)
-{
-    unet__clear_error();
-    if (!t)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_progress: trainer is NULL");
-    if (step)
-        *step = t->step;
-    if (total)
-        *total = t->total;
-    return UNET_OK;
-}
-
-UNET_API int unet_trainer_cancel(unet_trainer_t *t)
-{
-    if (!t)
-        return UNET_E_INVALID_ARG; /* no message: may run on any thread, even a signal's */
-    atomic_store(&t->cancel, 1);
-    return UNET_OK;
-}
-
-UNET_API int unet_trainer_save(unet_trainer_t *t, const char *path)
-{
-    unet__clear_error();
-    if (!t || !path)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_save: NULL argument");
-    return unet__trainer_save_model(t, path);
 }
 
 /* ---- the low-level batch API ---- */
@@ -816,16 +723,10 @@ static int check_batch(struct unet_trainer *t, const float *input, int ndim,
     return UNET_OK;
 }
 
-UNET_API int unet_trainer_compute_gradients(unet_trainer_t *t, const float *input, int ndim,
-                                            const int64_t *shape, const float *target,
-                                            size_t target_count, const float *weights,
-                                            double *loss)
+int unet__trainer_compute_gradients(struct unet_trainer *t, const float *input, int ndim,
+                                    const int64_t *shape, const float *target,
+                                    size_t target_count, const float *weights, double *loss)
 {
-    unet__clear_error();
-    if (loss)
-        *loss = NAN;
-    if (!t)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_compute_gradients: trainer is NULL");
     int64_t oh, ow;
     int rc = check_batch(t, input, ndim, shape, target, target_count, &oh, &ow);
     if (rc != UNET_OK)
@@ -839,15 +740,10 @@ UNET_API int unet_trainer_compute_gradients(unet_trainer_t *t, const float *inpu
     return rc;
 }
 
-UNET_API int unet_trainer_step_batch(unet_trainer_t *t, const float *input, int ndim,
-                                     const int64_t *shape, const float *target,
-                                     size_t target_count, const float *weights, double *loss)
+int unet__trainer_step_batch(struct unet_trainer *t, const float *input, int ndim,
+                             const int64_t *shape, const float *target, size_t target_count,
+                             const float *weights, double *loss)
 {
-    unet__clear_error();
-    if (loss)
-        *loss = NAN;
-    if (!t)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_step_batch: trainer is NULL");
     int64_t oh, ow;
     int rc = check_batch(t, input, ndim, shape, target, target_count, &oh, &ow);
     if (rc != UNET_OK)
@@ -874,12 +770,9 @@ UNET_API int unet_trainer_step_batch(unet_trainer_t *t, const float *input, int 
     return UNET_OK;
 }
 
-UNET_API int unet_trainer_get_gradient(const unet_trainer_t *t, const char *name, float *out,
-                                       size_t count)
+int unet__trainer_get_gradient(const struct unet_trainer *t, const char *name, float *out,
+                               size_t count)
 {
-    unet__clear_error();
-    if (!t || !name || (!out && count))
-        return unet__fail(UNET_E_INVALID_ARG, "unet_trainer_get_gradient: NULL argument");
     const unet__graph *g = &t->model->graph;
     int i = unet__graph_find_param(g, name);
     if (i < 0)

@@ -54,6 +54,33 @@ struct unet_trainer {
     atomic_int cancel;
 };
 
+/* The work behind the exported unet_trainer_* calls (api/train.c checks their arguments
+ * first). */
+int unet__trainer_create(unet_model_t *model, const struct unet_train_opts *opts,
+                         struct unet_trainer **out);
+void unet__trainer_free(struct unet_trainer *t);
+/* An image with its labels (or float targets) of any element type, sizes already checked. */
+int unet__trainer_add_arrays(struct unet_trainer *t, const void *image, unet_dtype_t dtype,
+                             int64_t c, int64_t h, int64_t w, const void *labels,
+                             unet_dtype_t label_dtype, int64_t lc, int split);
+int unet__trainer_train(struct unet_trainer *t);
+int unet__trainer_step(struct unet_trainer *t, int64_t steps);
+/* Validate now: last_loss and last_metric. */
+int unet__trainer_evaluate(struct unet_trainer *t);
+/* The metrics as JSON text (cached in the trainer). */
+int unet__trainer_metrics(const struct unet_trainer *t, const char **json);
+int unet__trainer_compute_gradients(struct unet_trainer *t, const float *input, int ndim,
+                                    const int64_t *shape, const float *target,
+                                    size_t target_count, const float *weights, double *loss);
+int unet__trainer_step_batch(struct unet_trainer *t, const float *input, int ndim,
+                             const int64_t *shape, const float *target, size_t target_count,
+                             const float *weights, double *loss);
+int unet__trainer_get_gradient(const struct unet_trainer *t, const char *name, float *out,
+                               size_t count);
+/* Resumable states (checkpoint.c). */
+int unet__trainer_save_state(struct unet_trainer *t, const char *path);
+int unet__trainer_load_state(struct unet_trainer *t, const char *path);
+
 /* Decide segmentation/restoration, target and loss (once). */
 int unet__trainer_resolve(struct unet_trainer *t, bool float_labels);
 /* Forward, loss and backward of one batch: the single place the training executor runs

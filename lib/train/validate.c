@@ -203,18 +203,17 @@ int unet__trainer_validate(struct unet_trainer *t)
     json_decref(t->last_val);
     t->last_val = NULL;
     t->last_metric = t->last_loss = NAN;
-    unet_predict_opts_t *popts;
-    int rc = unet_predict_opts_create(&popts);
+    /* The samples are normalised already. */
+    struct unet_predict_opts popts;
+    unet__predict_opts_defaults(&popts);
+    int rc = unet__opts_set_i64(&unet__predict_opts_table, &popts, "threads", t->threads);
     if (rc == UNET_OK)
-        rc = unet_predict_opts_set_threads(popts, t->threads);
-    if (rc == UNET_OK)
-        rc = unet_predict_opts_set_normalize(popts, UNET_NORMALIZE_NONE, 0, 0);
+        rc = unet__predict_opts_set_normalize(&popts, UNET_NORMALIZE_NONE, 0, 0);
     totals tot;
     memset(&tot, 0, sizeof tot);
     for (int i = 0; i < t->data.count && rc == UNET_OK; i++)
         if (t->data.s[i].split == UNET_SPLIT_VAL)
-            rc = validate_sample(t, popts, &t->data.s[i], &tot);
-    unet_predict_opts_free(popts);
+            rc = validate_sample(t, &popts, &t->data.s[i], &tot);
     if (rc != UNET_OK)
         return rc;
     json_t *v = json_object();

@@ -92,3 +92,19 @@ def test_sample_rejects_bad_options(tmp_path):
         r = subprocess.run([CLI, "sample", *args, "-o", str(tmp_path / "x.tif")],
                            capture_output=True, text=True)
         assert r.returncode == 2 and "unet:" in r.stderr, (args, r.stderr)
+
+
+def test_builtin_model_fast_path_keeps_the_accuracy_contract(tmp_path):
+    """The built-in model's 16-channel layers run by Winograd; its probabilities stay within
+    the engine's contract (max |fast - precise| <= 1e-4 x max |precise|) and its labels equal
+    the precise path's (F1 1.0 at IoU 0.5)."""
+    img, _, _ = sample(tmp_path, "wino", "--size", "768", "--seed", "11")
+    model = unet.Model.builtin("nuclei")
+    fast = model.predict(img, threads=2)
+    precise = model.predict(img, threads=2, precise=True)
+    err = float(np.abs(fast - precise).max())
+    assert err <= 1e-4 * float(np.abs(precise).max()), err
+    fast_labels = model.segment(img, threads=2)
+    precise_labels = model.segment(img, threads=2, precise=True)
+    m = post.instance_f1(fast_labels, precise_labels, 0.5)
+    assert m.f1 == 1.0, m

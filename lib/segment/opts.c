@@ -1,0 +1,40 @@
+/* Segment options: a copy of the predict options, the instance options shared with click
+ * sessions, and the segment entries (scale, pixel size, strips), in one table. */
+#include <stddef.h>
+#include <string.h>
+
+#include "segment/pipeline.h"
+
+#define MAX_ROWS ((int64_t)1 << 31)
+
+typedef struct unet_segment_opts S;
+
+static const unet__opt segment_entries[] = {
+    {UNET__OPT_AT(S, scale), .type = UNET__OPT_DOUBLE, .def = 0, .min = 0.05, .max = 20,
+     .special = {{"auto", 0, true}},
+     .help = "resize factor applied before prediction (0 / auto: image pixel size / the "
+             "model's pixel_size when both are known, else 1)"},
+    {UNET__OPT_AT(S, pixel_size), .type = UNET__OPT_DOUBLE, .def = 0, .min = 0, .max = 1e30,
+     .help = "the image's pixel size in the unit of the model's pixel_size (0: unknown)"},
+    {UNET__OPT_AT(S, strip_rows), .type = UNET__OPT_I64, .def = 0, .min = 1, .max = MAX_ROWS,
+     .special = {{"auto", 0, true}},
+     .help = "rows per strip of the (scaled) image (0 / auto: about 4 Mpixels)"},
+    {UNET__OPT_AT(S, strip_overlap), .type = UNET__OPT_I64, .def = 0, .min = 1,
+     .max = MAX_ROWS, .special = {{"auto", 0, true}},
+     .help = "rows of context between strips (0 / auto: 128); objects shorter are exact"},
+};
+
+static const unet__opts_section segment_sections[] = {
+    {unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, offsetof(S, predict)},
+    {unet__instance_opt_entries, UNET__INSTANCE_OPT_COUNT, offsetof(S, inst)},
+    {segment_entries, (int)(sizeof segment_entries / sizeof segment_entries[0]), 0},
+};
+const unet__opts_table unet__segment_opts_table = {"segment", segment_sections, 3, sizeof(S)};
+
+void unet__segment_opts_defaults(S *o)
+{
+    memset(o, 0, sizeof *o);
+    unet__predict_opts_defaults(&o->predict);
+    unet__opts_defaults(&unet__segment_opts_table, o);
+    atomic_init(&o->cancel, 0);
+}

@@ -1,0 +1,201 @@
+/* unet_segment's pipeline (pipeline.h): parameters from the model and the options, the
+ * tiled predictor feeding the strip segmenter, and instances from probabilities. */
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "core/threads.h"
+#include "model/model.h"
+#include "segment/pipeline.h"
+#include "segment/resample.h"
+
+typedef struct unet_segment_opts S;
+
+/* ---- parameters from the model and the options ---- */
+
+static int resolve(const unet_model_t *m, const unet_segment_opts_t *o, unet__seg_params *p,
+                   double *scale)
+{
+    const json_t *out = m->output;
+    memset(p, 0, sizeof *p);
+    unet__seg_rules r;
+    int rc = unet__seg_rules_from_model(m, "segmentation", &r);
+    if (rc != UNET_OK)
+        return rc;
+    p->kind = r.kind;
+    p->logits = r.logits;
+    /* Options override the metadata */
+    unet__instance_params ip;
+    if ((rc = unet__instance_resolve(&r, o ? &o->inst : NULL, &ip)) != UNET_OK)
+        return rc;
+    p->threshold = (float)ip.threshold;
+    p->min_distance = (int)ip.min_distance;
+    p->min_size = (int64_t)ip.min_size;
+    p->split = ip.split;
+    p->rank = 1; /* 4-connected objects, as unet_watershed's default */
+    p->threads = unet__resolve_threads(o ? o->predict.threads : 0);
+    p->overlap = o && o->strip_overlap ? o->strip_overlap : 128;
+    /* Automatic strips (about 4 Mpixels, so a 2048^2 image is one whole-image pass) are
+     * sized by the caller once the resized width is known. */
+    p->strip = o && o->strip_rows ? o->strip_rows : 256;
+    *scale = 1;
+    double model_px = unet__meta_number(out, "pixel_size", 0);
+    if (o && o->scale > 0)
+        *scale = o->scale;
+    else if (o && o->pixel_size > 0 && model_px > 0)
+        *scale = o->pixel_size / model_px;
+    if (!(*scale >= 0.05 && *scale <= 20))
+        return unet__fail(UNET_E_INVALID_ARG, "scale %g (image pixel size %g / model pixel "
+                                              "size %g) is out of range [0.05, 20]",
+                          *scale, o ? o->pixel_size : 0.0, model_px);
+    return UNET_OK;
+}
+
+/* Automatic strips: about 4 Mpixels of the (resized) image, so a 2048^2 image is one
+ * whole-image pass. */
+static void auto_strip(const unet_segment_opts_t *o, int64_t width, unet__seg_params *p)
+{
+    if (!(o && o->strip_rows))
+        p->strip = ((int64_t)1 << 22) / width > 256 ? ((int64_t)1 << 22) / width : 256;
+}
+
+/* ---- progress: the predictor's fraction covers the call; cancel follows the caller's
+ * options ---- */
+
+static int forward_progress(void *user, double fraction, const char *stage)
+{
+    const S *o = user;
+    if (atomic_load(&((S *)o)->cancel))
+        return 1;
+    return o->progress ? o->progress(o->progress_user, fraction * 0.99, stage) : 0;
+}
+
+static int seg_sink(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
+                    const float *src)
+{
+    (void)plane;
+    (void)x;
+    (void)w; /* the engine writes whole rows */
+    return unet__seg_push(user, y, h, src);
+}
+
+int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64_t channels,
+                      int64_t height, int64_t width, unet_read_fn read, void *read_user,
+                      unet_label_write_fn write, void *write_user, uint32_t *num_objects,
+                      unet__seg_stats *stats)
+{
+    unet__seg_params p;
+    double scale = 1;
+    int64_t sh, sw;
+    if (channels != m->cfg.in_channels)
+        return unet__fail(UNET_E_SHAPE, "image has %lld channel%s; the model takes %d",
+                          (long long)channels, channels == 1 ? "" : "s", m->cfg.in_channels);
+    int rc = resolve(m, o, &p, &scale);
+    if (rc != UNET_OK)
+        return rc;
+    sh = scale == 1 ? height : unet__scaled_size(height, scale);
+    sw = scale == 1 ? width : unet__scaled_size(width, scale);
+    auto_strip(o, sw, &p);
+    unet__scaled_reader sr = {read, read_user, channels, height, width, sh, sw, NULL, 0};
+    unet__label_mapper lm = {write, write_user, height, width, sh, sw, 0, NULL, NULL};
+    unet__seg *seg = NULL;
+    rc = unet__label_mapper_init(&lm);
+    if (rc == UNET_OK)
+        rc = unet__seg_create(&p, sh, sw, unet__label_mapper_emit, &lm, &seg);
+    if (rc == UNET_OK) {
+        struct unet_predict_opts po;
+        unet__predict_opts_defaults(&po);
+        if (o) { /* the copied predict values; progress and cancel are the segment options' */
+            unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, &po,
+                            &o->predict);
+            po.progress = forward_progress;
+            po.progress_user = (void *)o;
+        }
+        bool resized = sh != height || sw != width;
+        unet__source src = {1, channels, sh, sw, resized ? unet__scaled_read : read,
+                            resized ? (void *)&sr : read_user};
+        unet__sink sink = {seg_sink, seg};
+        rc = unet__predict_with_model(m, &po, &src, &sink);
+        if (rc == UNET_OK && lm.next_y != height)
+            rc = unet__fail(UNET_E_INTERNAL, "segmentation wrote %lld of %lld rows",
+                            (long long)lm.next_y, (long long)height);
+        if (rc == UNET_OK && o && o->progress &&
+            o->progress(o->progress_user, 1.0, "done") != 0)
+            rc = unet__fail(UNET_E_CANCELLED, "segmentation cancelled by the progress callback");
+    }
+    if (rc == UNET_OK) {
+        if (num_objects)
+            *num_objects = unet__seg_count(seg);
+        if (stats)
+            *stats = *unet__seg_get_stats(seg);
+    }
+    unet__seg_free(seg);
+    unet__scaled_reader_free(&sr);
+    unet__label_mapper_free(&lm);
+    return rc;
+}
+
+/* ---- in-memory images ---- */
+
+typedef struct mem_labels {
+    uint32_t *labels;
+    int64_t width;
+} mem_labels;
+
+static int write_mem(void *user, int64_t y, int64_t h, int64_t w, const uint32_t *src)
+{
+    mem_labels *l = user;
+    memcpy(l->labels + y * l->width, src, (size_t)(h * w) * sizeof *src);
+    return 0;
+}
+
+int unet__segment_memory(const unet_model_t *m, const unet_segment_opts_t *o,
+                         const void *input, unet_dtype_t dtype, int64_t channels,
+                         int64_t height, int64_t width, uint32_t *labels,
+                         uint32_t *num_objects)
+{
+    unet__memory_image im = {input, dtype, channels, height, width};
+    mem_labels l = {labels, width};
+    return unet__segment_run(m, o, channels, height, width, unet__memory_read, &im, write_mem,
+                             &l, num_objects, NULL);
+}
+
+/* ---- instances from a prediction made elsewhere ---- */
+
+static int emit_mem(void *user, int64_t y, int64_t h, const uint32_t *src)
+{
+    mem_labels *e = user;
+    memcpy(e->labels + y * e->width, src, (size_t)(h * e->width) * sizeof *src);
+    return 0;
+}
+
+int unet__segment_probabilities(const unet_model_t *m, const unet_segment_opts_t *o,
+                                const float *probs, int64_t height, int64_t width,
+                                uint32_t *labels, uint8_t *foreground, uint32_t *num_objects)
+{
+    const int64_t H = height, W = width;
+    unet__seg_params p;
+    double scale = 1;
+    int rc = resolve(m, o, &p, &scale);
+    if (rc != UNET_OK)
+        return rc;
+    if (scale != 1)
+        return unet__fail(UNET_E_INVALID_ARG, "probabilities lie on the image's grid: scale "
+                                              "must be 1, not %g (from the options' scale or "
+                                              "pixel_size)", scale);
+    auto_strip(o, W, &p);
+    mem_labels e = {labels, W};
+    unet__seg *seg = NULL;
+    rc = unet__seg_create(&p, H, W, emit_mem, &e, &seg);
+    if (rc == UNET_OK)
+        rc = unet__seg_push(seg, 0, H, probs);
+    if (rc == UNET_OK && num_objects)
+        *num_objects = unet__seg_count(seg);
+    unet__seg_free(seg);
+    /* The pixels the objects were cut from, by the segmenter's own rule. */
+    for (int64_t i = 0; rc == UNET_OK && foreground && i < H * W; i++)
+        foreground[i] = unet__seg_class(&p, probs, H * W, i) != 0;
+    return rc;
+}

@@ -1,0 +1,53 @@
+/*
+ * unet_segment's pipeline: the tiled predictor's output rows feed the strip segmenter
+ * (segment.h), with the parameters the model's `output` metadata and the options give; an
+ * optional resize makes objects match the size the model was trained on. api/segment.c checks
+ * the arguments of the exported calls and calls these.
+ */
+#ifndef UNET_SEGMENT_PIPELINE_H
+#define UNET_SEGMENT_PIPELINE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "predict/predict.h"
+#include "segment/segment.h"
+#include "unet.h"
+
+struct unet_segment_opts {
+    struct unet_predict_opts predict; /* a copy of every predict option */
+    unet__instance_opts inst;         /* threshold, min_distance, split, min_size */
+    double scale;                     /* 0: from pixel sizes, else 1 */
+    double pixel_size;                /* 0: unknown */
+    int64_t strip_rows, strip_overlap; /* 0: automatic */
+    /* not options of the table */
+    unet_progress_fn progress;
+    void *progress_user;
+    atomic_int cancel;
+    char *json, *describe;
+};
+
+/* The segment options' table (segment/opts.c): the predict entries, the instance entries and
+ * the segment entries. */
+extern const unet__opts_table unet__segment_opts_table;
+void unet__segment_opts_defaults(struct unet_segment_opts *o);
+
+/* unet_segment_stream without argument checks, returning the segmenter's stats (tests);
+ * o NULL means defaults. */
+int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64_t channels,
+                      int64_t height, int64_t width, unet_read_fn read, void *read_user,
+                      unet_label_write_fn write, void *write_user, uint32_t *num_objects,
+                      unet__seg_stats *stats);
+/* An image in memory, (channels, height, width) of `dtype` (sizes checked), into labels of
+ * height x width. */
+int unet__segment_memory(const unet_model_t *m, const unet_segment_opts_t *o,
+                         const void *input, unet_dtype_t dtype, int64_t channels,
+                         int64_t height, int64_t width, uint32_t *labels,
+                         uint32_t *num_objects);
+/* Instances from probabilities (the model's out_channels x height x width, checked) made
+ * elsewhere; foreground (optional) receives the pixels the objects were cut from. */
+int unet__segment_probabilities(const unet_model_t *m, const unet_segment_opts_t *o,
+                                const float *probs, int64_t height, int64_t width,
+                                uint32_t *labels, uint8_t *foreground, uint32_t *num_objects);
+
+#endif
