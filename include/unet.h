@@ -595,10 +595,15 @@ typedef struct unet_segment_opts unet_segment_opts_t;
  *   min_size      int auto      0..2^31 pixels of the scaled image; smaller objects are removed
  *                               (exact while min_size <= the overlap); auto: the model's output
  *                               "min_size", else 16
- *   scale         double 0      0 (auto: image pixel size / the model's output "pixel_size"
- *                               when both are known, else 1) or [0.05, 20]: resize factor
- *                               applied to the image before prediction (bilinear), labels mapped
- *                               back (nearest); 0.5 halves the image
+ *   scale         double 0      0 (auto) or [0.05, 20]: resize factor applied to the image
+ *                               before prediction (bilinear), labels mapped back (nearest); 0.5
+ *                               halves the image. auto, in order: from the diameter option;
+ *                               image pixel size / the model's output "pixel_size" when both
+ *                               are known; estimated from the image when the model's output
+ *                               metadata records its training "diameter" (below); else 1
+ *   diameter      double 0      0 (auto: unknown) or [1, 1e5]: the objects' typical diameter in
+ *                               image pixels; the scale is then the model's "diameter" / this
+ *                               (a model without one refuses it). An explicit scale wins
  *   pixel_size    double 0      0 (unknown) or > 0, in the unit of the model's "pixel_size"
  *   strip_rows    int 0         0 (automatic, about 4 Mpixels) or 1..2^31 rows per strip
  *   strip_overlap int 0         0 (automatic, 128) or 1..2^31 rows of context between strips */
@@ -628,6 +633,22 @@ UNET_API int unet_segment_opts_set_progress(unet_segment_opts_t *opts, unet_prog
 UNET_API int unet_segment_opts_cancel(unet_segment_opts_t *opts);
 UNET_API int unet_segment_opts_reset_cancel(unet_segment_opts_t *opts);
 
+/* Automatic scale: with scale auto and no diameter or pixel sizes to go by, a model whose
+ * output metadata records "diameter" (the median equivalent diameter of the objects it was
+ * trained on, in pixels) has the image measured first: quick passes of the model at 1/8, 1/4,
+ * 1/2 and 1 of the image size, each on at most about 512 x 512 resized pixels, find the median
+ * equivalent diameter d of the confident objects at the coarsest size that resolves them, and
+ * the scale becomes "diameter" / d, within [0.05, 2] (1 when no confident object is found).
+ * Each image is measured once per call, on the first 20% of the call's progress. unet_segment_*
+ * give the scale a segmentation of the same image with the same options uses (so a host can
+ * show it, or pass it back as the scale and measure only once); unet_segment_tiff records it
+ * in the label file's ImageDescription, e.g. {"libunet":{"scale":0.31,"scale_from":"estimate",
+ * "diameter":54.4,"model_diameter":17.1}}. unet_segment_probabilities has no image to measure:
+ * an automatic scale is 1 there. */
+UNET_API int unet_segment_scale(const unet_model_t *model, const unet_segment_opts_t *opts,
+                                const void *input, unet_dtype_t dtype, int ndim,
+                                const int64_t *shape, double *scale);
+
 /* Segment an in-memory image (H,W) or (C,H,W) of element type `dtype` into caller-owned
  * uint32 labels of H*W elements (label_count). num_objects (may be NULL) receives N. */
 UNET_API int unet_segment(const unet_model_t *model, const unet_segment_opts_t *opts,
@@ -642,6 +663,11 @@ UNET_API int unet_segment_stream(const unet_model_t *model, const unet_segment_o
                                  int64_t channels, int64_t height, int64_t width,
                                  unet_read_fn read, void *read_user, unet_label_write_fn write,
                                  void *write_user, uint32_t *num_objects);
+/* The scale unet_segment_stream uses for this image (see unet_segment_scale). */
+UNET_API int unet_segment_scale_stream(const unet_model_t *model,
+                                       const unet_segment_opts_t *opts, int64_t channels,
+                                       int64_t height, int64_t width, unet_read_fn read,
+                                       void *read_user, double *scale);
 
 /* Instances from a prediction made elsewhere (by pieces, on a cluster): `probs` is what
  * unet_predict writes for an image with this model, float32 (C_out, H, W) contiguous (ndim 3;
@@ -660,10 +686,14 @@ UNET_API int unet_segment_probabilities(const unet_model_t *model,
 
 /* Segment a one-page TIFF into a new label TIFF, streaming (bounded memory whatever the size):
  * uint16 labels while the objects fit, else uint32 (the file is then written again). flags as
- * for unet_predict_tiff; resolution tags are copied. On failure the output is removed. */
+ * for unet_predict_tiff; resolution tags are copied; the ImageDescription records the scale
+ * (see unet_segment_scale). On failure the output is removed. */
 UNET_API int unet_segment_tiff(const unet_model_t *model, const unet_segment_opts_t *opts,
                                const char *input_path, const char *output_path, unsigned flags,
                                uint32_t *num_objects);
+/* The scale unet_segment_tiff uses for this file (see unet_segment_scale). */
+UNET_API int unet_segment_scale_tiff(const unet_model_t *model, const unet_segment_opts_t *opts,
+                                     const char *input_path, double *scale);
 
 
 /* ---- click-to-segment ------------------------------------------------------------------------

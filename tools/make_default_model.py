@@ -12,7 +12,11 @@
    images, records them in the model's `output` metadata (what unet_segment reads) and saves;
 4. measures instance F1 at IoU 0.5 on real data it never saw: nuclei2d img2d.tif against
    mask2d.tif from the shared data folder (never copied into the project).
-`--evaluate MODEL` only runs step 4 on an existing model. The step count comes from the time
+The model's `output` metadata also records "diameter": the median equivalent diameter
+(sqrt(4 area / pi)) of the training nuclei that do not touch their image's edge, which
+unet_segment's automatic scale resizes images to. `--evaluate MODEL` only runs step 4 on an
+existing model; `--record-diameter MODEL` regenerates the training labels (same seeds, size and
+bits) and records their diameter in MODEL without retraining. The step count comes from the time
 budget; the shipped model took 561 steps on 2 threads (seed 0): `--steps 561 --threads 2`
 repeats that run.
 """
@@ -63,6 +67,32 @@ def generate(cli, seeds, size, folder):
                         "-o", img, "--labels", lab], check=True, stdout=subprocess.DEVNULL)
         pairs.append((tifffile.imread(img), tifffile.imread(lab)))
     return pairs
+
+
+def training_diameter(label_images):
+    """Median equivalent diameter of the nuclei that do not touch their image's edge (those
+    are cut, so smaller than they are), over all the training labels."""
+    diameters = []
+    for lab in label_images:
+        edge = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
+        area = np.bincount(lab.ravel()).astype(np.float64)
+        area[edge] = 0
+        area = area[1:]
+        diameters.append(np.sqrt(4 * area[area > 0] / np.pi))
+    return float(np.median(np.concatenate(diameters)))
+
+
+def record_diameter(path, cli, images, size):
+    """Record the training diameter of the training set in an existing model."""
+    with tempfile.TemporaryDirectory() as folder:
+        pairs = generate(cli, range(TRAIN_SEEDS, TRAIN_SEEDS + images), size, folder)
+    model = unet.Model.load(path)
+    out = dict(model.metadata.get("output", {}))
+    out["diameter"] = round(training_diameter(lab for _, lab in pairs), 2)
+    model.set_metadata("output", out)
+    model.save(path)
+    print("%s: output diameter %.2f px (median over %d training images)"
+          % (path, out["diameter"], len(pairs)))
 
 
 def separate_touching(labels):
@@ -193,6 +223,7 @@ def train(args, cli, folder):
     score, out = tune(model, val_pairs, args.target, args.threads)
     print("synthetic validation (%d images): mean instance F1 %.4f with %s"
           % (len(val_pairs), score, json.dumps(out)))
+    out["diameter"] = round(training_diameter(lab for _, lab in train_pairs), 2)
     model.set_metadata("output", out)
     model.set_metadata("preprocessing", PREPROCESSING)
     meta = model.metadata.get("training", {})
@@ -219,7 +250,12 @@ def main():
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--evaluate", metavar="MODEL", help="only measure MODEL on nuclei2d")
+    ap.add_argument("--record-diameter", metavar="MODEL",
+                    help="only record the training diameter in MODEL's output metadata")
     args = ap.parse_args()
+    if args.record_diameter:
+        record_diameter(args.record_diameter, cli_path(), args.images, args.size)
+        return 0
     if args.evaluate:
         evaluate(unet.Model.load(args.evaluate), args.data, args.threads)
         return 0

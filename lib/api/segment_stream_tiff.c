@@ -7,6 +7,7 @@
 #include "core/files.h"
 #include "core/status.h"
 #include "io/tiff.h"
+#include "segment/pipeline.h"
 
 typedef struct source {
     unet__tiff_reader *reader;
@@ -54,6 +55,49 @@ static int write_rows(void *user, int64_t y, int64_t h, int64_t w, const uint32_
     return unet__tiff_write_rows(s->writer, 0, y, h, s->narrow);
 }
 
+/* Open a one-page TIFF for segmentation. */
+static int open_input(const char *path, source *in)
+{
+    int rc = unet__tiff_open(path, &in->reader);
+    if (rc != UNET_OK)
+        return rc;
+    in->info = unet__tiff_reader_info(in->reader);
+    unet__tiff_set_cache_bytes(in->reader, (size_t)16 << 20);
+    if (in->info->pages > 1) {
+        long long pages = in->info->pages;
+        unet__tiff_close(in->reader);
+        in->reader = NULL;
+        return unet__fail(UNET_E_UNSUPPORTED, "'%.200s' has %lld pages; segmentation takes one "
+                                              "2-D image", path, pages);
+    }
+    return UNET_OK;
+}
+
+UNET_API int unet_segment_scale_tiff(const unet_model_t *m, const unet_segment_opts_t *o,
+                                     const char *input_path, double *scale)
+{
+    unet__clear_error();
+    if (scale)
+        *scale = 0;
+    if (!m || !input_path || !scale)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_scale_tiff: model, path or scale "
+                                              "is NULL");
+    source in = {0};
+    int rc = open_input(input_path, &in);
+    if (rc != UNET_OK)
+        return rc;
+    unet__scale_choice c;
+    rc = unet__segment_choose_scale(m, o, in.info->channels, in.info->height, in.info->width,
+                                    read_region, &in, 0.99, &c);
+    if (rc == UNET_OK && o && o->progress && o->progress(o->progress_user, 1.0, "done") != 0)
+        rc = unet__fail(UNET_E_CANCELLED, "cancelled by the progress callback");
+    if (rc == UNET_OK)
+        *scale = c.scale;
+    unet__tiff_close(in.reader);
+    unet__free_aligned(in.raw);
+    return rc;
+}
+
 UNET_API int unet_segment_tiff(const unet_model_t *m, const unet_segment_opts_t *o,
                                const char *input_path, const char *output_path, unsigned flags,
                                uint32_t *num_objects)
@@ -71,18 +115,25 @@ UNET_API int unet_segment_tiff(const unet_model_t *m, const unet_segment_opts_t 
     if (same != UNET_OK)
         return same;
     source in = {0};
-    int rc = unet__tiff_open(input_path, &in.reader);
+    int rc = open_input(input_path, &in);
     if (rc != UNET_OK)
         return rc;
-    in.info = unet__tiff_reader_info(in.reader);
-    unet__tiff_set_cache_bytes(in.reader, (size_t)16 << 20);
-    if (in.info->pages > 1) {
-        long long pages = in.info->pages;
+    /* The scale first (measured once, even when the file is written twice), so the output's
+     * ImageDescription can say it. */
+    unet__scale_choice choice;
+    char description[256];
+    rc = unet__segment_choose_scale(m, o, in.info->channels, in.info->height, in.info->width,
+                                    read_region, &in, UNET__SEGMENT_ESTIMATE_SHARE,
+                                    &choice);
+    if (rc == UNET_OK)
+        rc = unet__scale_describe(&choice, description, sizeof description);
+    if (rc != UNET_OK) {
         unet__tiff_close(in.reader);
-        return unet__fail(UNET_E_UNSUPPORTED, "'%.200s' has %lld pages; segmentation takes one "
-                                              "2-D image", input_path, pages);
+        unet__free_aligned(in.raw);
+        return rc;
     }
     unet__tiff_write_opts wo = {0};
+    wo.description = description;
     wo.deflate = flags & UNET_TIFF_DEFLATE;
     wo.force_bigtiff = flags & UNET_TIFF_BIGTIFF;
     if (in.info->has_resolution) {
@@ -98,8 +149,9 @@ UNET_API int unet_segment_tiff(const unet_model_t *m, const unet_segment_opts_t 
                                     (unet_dtype_t)dtype, &wo, &out.writer);
         if (rc != UNET_OK)
             break;
-        rc = unet_segment_stream(m, o, in.info->channels, in.info->height, in.info->width,
-                                 read_region, &in, write_rows, &out, num_objects);
+        rc = unet__segment_run(m, o, &choice, in.info->channels, in.info->height,
+                               in.info->width, read_region, &in, write_rows, &out, num_objects,
+                               NULL);
         if (rc == UNET_OK) {
             rc = unet__tiff_writer_close(out.writer);
             break;
