@@ -707,7 +707,12 @@ UNET_API int unet_segment_scale_tiff(const unet_model_t *model, const unet_segme
  * watershed of the click's 4-connected foreground component (min_distance; with split false,
  * the component itself); three channels ("target" "3class", or a softmax) ->
  * unet_labels_from_3class. Objects smaller than min_size count as background. The image is
- * used at its own pixel size (no scale option).
+ * resized by the session's scale exactly as unet_segment resizes it (options scale and
+ * diameter; automatic by default: measured once per session, on the first plane clicked, as
+ * unet_segment measures that image), and the object is mapped back to the image's pixels as
+ * unet_segment maps labels back, so a clicked object is the object unet_segment gives with
+ * the same options. min_size, first_window, max_extent and the session's statistics count
+ * pixels of the resized image.
  *
  * The session keeps a pointer to the caller's image: it must stay alive and unchanged while
  * the session lives (free the session and create a new one after editing the image). The model
@@ -726,7 +731,8 @@ typedef struct unet_click_result unet_click_result_t;
  *                               size (64 px for most models) to 2^31
  *   first_window  int 192       1..2^31: side of the window predicted around a click on pixels
  *                               not yet cached (rounded out to whole cells): larger costs the
- *                               first click more and makes more later clicks nearby free */
+ *                               first click more and makes more later clicks nearby free
+ *   scale, diameter               as for segment options (no pixel size): auto by default */
 UNET_API int unet_click_opts_create(unet_click_opts_t **out);
 UNET_API void unet_click_opts_free(unet_click_opts_t *opts);
 UNET_API int unet_click_opts_set(unet_click_opts_t *opts, const char *key, const char *value);
@@ -757,6 +763,14 @@ UNET_API void unet_click_session_free(unet_click_session_t *session);
  * not used by sessions). Applies to later clicks; on failure the session is unchanged. */
 UNET_API int unet_click_session_set_opts(unet_click_session_t *session,
                                          const unet_click_opts_t *opts);
+/* The session's scale: 0 (automatic, the default: from the options' diameter, else measured
+ * at the next click) or [0.05, 20], as the options' scale key. A scale that changes the
+ * resized image drops the cache; keys the automatic estimate depends on (prediction and
+ * instance keys) have it measured again at the next click, keeping the cache when the scale
+ * comes out the same. Applies to later clicks; on failure the session is unchanged. */
+UNET_API int unet_click_session_set_scale(unet_click_session_t *session, double scale);
+/* The scale clicks use; an automatic one not measured yet is measured now, on plane 0. */
+UNET_API int unet_click_session_scale(unet_click_session_t *session, double *scale);
 /* Work done so far (any pointer may be NULL): network runs, input pixels they processed
  * (halo included), and image pixels whose probabilities are cached. */
 UNET_API int unet_click_session_stats(const unet_click_session_t *session, int64_t *network_runs,

@@ -28,6 +28,15 @@ static const unet__opt click_entries[] = {
      .max = MAX_AXIS,
      .help = "side of the window predicted around a click on pixels not yet cached (rounded "
              "out to whole cells)"},
+    {UNET__OPT_AT(C, scale), .type = UNET__OPT_DOUBLE, .def = 0, .min = 0.05, .max = 20,
+     .special = {{"auto", 0, true}},
+     .help = "resize factor applied to the image, as for segment options (0 / auto: from "
+             "the diameter, else estimated from the image when the model records its "
+             "training diameter, once per session, else 1)"},
+    {UNET__OPT_AT(C, diameter), .type = UNET__OPT_DOUBLE, .def = 0, .min = 1, .max = 1e5,
+     .special = {{"auto", 0, true}},
+     .help = "typical object diameter in image pixels: the scale becomes the model's "
+             "training diameter / this (0 / auto: unknown; an explicit scale wins)"},
 };
 
 static const unet__opts_section click_sections[] = {
@@ -285,9 +294,20 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_click_o
     s->in_channels = m->cfg.in_channels;
     s->out_channels = m->cfg.out_channels;
     s->same_padding = m->cfg.same_padding;
-    int rc = configure_prediction(s, &opts->predict);
+    s->src_image = image;
+    s->src_dtype = dtype;
+    s->src_height = s->height;
+    s->src_width = s->width;
+    s->plane_state = calloc((size_t)planes, 1);
+    int rc = s->plane_state ? UNET_OK
+                            : unet__fail(UNET_E_NOMEM, "out of memory for a click session of "
+                                                       "%lld planes", (long long)planes);
+    if (rc == UNET_OK)
+        rc = configure_prediction(s, &opts->predict);
     if (rc == UNET_OK)
         rc = configure_post(s, opts);
+    if (rc == UNET_OK) /* the grid waits for the first click (scale.c) */
+        rc = unet__scale_rules(m, "click", opts->scale, opts->diameter, 0, &s->scale);
     if (rc != UNET_OK) {
         unet_click_session_free(s);
         return rc;
@@ -300,7 +320,8 @@ UNET_API void unet_click_session_free(unet_click_session_t *s)
 {
     if (!s)
         return;
-    unet__click_free_cache(s);
+    unet__click_drop_grid(s);
+    free(s->plane_state);
     free(s);
 }
 
@@ -311,27 +332,73 @@ UNET_API void unet_click_session_free(unet_click_session_t *s)
             return unet__fail(UNET_E_INVALID_ARG, "click session is NULL");                    \
     } while (0)
 
-UNET_API int unet_click_session_set_opts(unet_click_session_t *s, const unet_click_opts_t *opts)
+static int set_opts(unet_click_session_t *s, const C *opts)
 {
-    CHECK_SESSION(s);
-    if (!opts)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_click_session_set_opts: options are NULL");
-    if (same_prediction(&s->opts.predict, &opts->predict))
-        return configure_post(s, opts); /* the cache stays valid */
-    /* New probabilities: settle everything on a copy, then drop the cache. */
+    unet__scale_choice choice;
+    int rc = unet__scale_rules(s->model, "click", opts->scale, opts->diameter, 0, &choice);
+    if (rc != UNET_OK)
+        return rc;
+    if (same_prediction(&s->opts.predict, &opts->predict)) {
+        /* The cache stays valid while the grid keeps its scale (scale.c compares). An
+         * estimate stands while nothing it was measured with changes. */
+        bool same_cut = unet__opts_equal(unet__instance_opt_entries, UNET__INSTANCE_OPT_COUNT,
+                                         &s->opts.inst, &opts->inst);
+        bool keep = choice.pending && s->scale.from == UNET__SCALE_FROM_ESTIMATE &&
+                    !s->scale.pending && same_cut;
+        if ((rc = configure_post(s, opts)) != UNET_OK)
+            return rc;
+        if (!keep)
+            s->scale = choice;
+        return UNET_OK;
+    }
+    /* New probabilities: settle everything on a copy, then drop the cache and the grid. */
     struct unet_click_session next = *s;
     next.plane = NULL;
-    int rc = configure_prediction(&next, &opts->predict);
+    rc = configure_prediction(&next, &opts->predict);
     if (rc == UNET_OK)
         rc = configure_post(&next, opts);
     if (rc != UNET_OK) {
         free(next.plane);
         return rc;
     }
-    unet__click_free_cache(s);
+    unet__click_drop_grid(s); /* the next click makes the grid again (scale.c) */
+    next.work = NULL;
+    next.gridded = false;
+    next.scale = choice;
     next.cached_pixels = 0;
     *s = next;
     return UNET_OK;
+}
+
+UNET_API int unet_click_session_set_opts(unet_click_session_t *s, const unet_click_opts_t *opts)
+{
+    CHECK_SESSION(s);
+    if (!opts)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_click_session_set_opts: options are NULL");
+    return set_opts(s, opts);
+}
+
+UNET_API int unet_click_session_set_scale(unet_click_session_t *s, double scale)
+{
+    CHECK_SESSION(s);
+    C o;
+    click_defaults(&o);
+    click_copy(&o, &s->opts);
+    int rc = unet__opts_set_double(&click_table, &o, "scale", scale);
+    return rc == UNET_OK ? set_opts(s, &o) : rc;
+}
+
+UNET_API int unet_click_session_scale(unet_click_session_t *s, double *scale)
+{
+    if (scale)
+        *scale = 0;
+    CHECK_SESSION(s);
+    if (!scale)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_click_session_scale: scale is NULL");
+    int rc = unet__click_measure(s, 0);
+    if (rc == UNET_OK)
+        *scale = s->scale.scale;
+    return rc;
 }
 
 UNET_API int unet_click_session_stats(const unet_click_session_t *s, int64_t *network_runs,
@@ -357,12 +424,22 @@ UNET_API int unet_click(unet_click_session_t *s, int64_t x, int64_t y, int64_t p
     if (plane < 0 || plane >= s->planes)
         return unet__fail(UNET_E_INVALID_ARG, "plane %lld is out of range [0, %lld)",
                           (long long)plane, (long long)s->planes);
-    if (x < 0 || x >= s->width || y < 0 || y >= s->height)
+    if (x < 0 || x >= s->src_width || y < 0 || y >= s->src_height)
         return unet__fail(UNET_E_INVALID_ARG, "click (x %lld, y %lld) is outside the %lld x "
                                               "%lld image (width x height)",
-                          (long long)x, (long long)y, (long long)s->width,
-                          (long long)s->height);
-    return unet__click_object(s, plane, x, y, out);
+                          (long long)x, (long long)y, (long long)s->src_width,
+                          (long long)s->src_height);
+    int rc = unet__click_settle(s, plane);
+    if (rc != UNET_OK)
+        return rc;
+    int64_t gx, gy;
+    unet__click_to_grid(s, x, y, &gx, &gy);
+    if ((rc = unet__click_object(s, plane, gx, gy, out)) == UNET_OK &&
+        (rc = unet__click_map_back(s, *out)) != UNET_OK) {
+        unet_click_result_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* ---- results ---- */
