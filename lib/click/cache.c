@@ -39,6 +39,14 @@ int unet__click_geometry(struct unet_click_session *s)
     int64_t a4 = 4 * B;
     s->cell = round_up(64, a4);
     s->context = round_up(halo, a4);
+    s->halo = halo;
+    unet__click_axes(s);
+    return UNET_OK;
+}
+
+void unet__click_axes(struct unet_click_session *s)
+{
+    int64_t B = s->model->block_multiple, halo = s->halo;
     for (int axis = 0; axis < 2; axis++) {
         unet__click_axis *ax = axis ? &s->ax : &s->ay;
         ax->size = axis ? s->width : s->height;
@@ -57,7 +65,6 @@ int unet__click_geometry(struct unet_click_session *s)
         }
         ax->cells = (ax->size - ax->grid0 + s->cell - 1) / s->cell;
     }
-    return UNET_OK;
 }
 
 /* ---- reading the caller's image ---- */

@@ -79,6 +79,7 @@ struct unet_click_session {
     bool same_padding;
     int border;                        /* resolved border mode of the reference */
     int64_t cell, context;             /* T and the context read around a run's cells */
+    int64_t halo;                      /* the reference's halo */
     unet__click_axis ay, ax;
     unet__click_plane *plane;          /* planes entries */
     unet__click_post post;
@@ -100,6 +101,8 @@ struct unet_click_result {
 /* ---- cache.c ---- */
 /* Geometry of the cell grid from the session's model, options and image size. */
 int unet__click_geometry(struct unet_click_session *s);
+/* Its axes alone, for a new image size (the border, halo and cell staying). */
+void unet__click_axes(struct unet_click_session *s);
 /* Statistics of plane p (once) and the check that its pixels are finite. */
 int unet__click_prepare_plane(struct unet_click_session *s, int64_t p);
 /* Predict every missing cell of cell rectangle [ky0, ky1) x [kx0, kx1) of plane p. */

@@ -112,8 +112,7 @@ int unet__click_settle(struct unet_click_session *s, int64_t p)
     if (!s->plane)
         return unet__fail(UNET_E_NOMEM, "out of memory for a click session of %lld planes",
                           (long long)s->planes);
-    if ((rc = unet__click_geometry(s)) != UNET_OK)
-        return rc;
+    unet__click_axes(s);
     s->grid_scale = scale;
     s->gridded = true;
     return UNET_OK;
