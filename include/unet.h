@@ -323,6 +323,11 @@ UNET_API int unet_tiff_read(const char *path, float **data, int64_t shape[3]);
 UNET_API int unet_tiff_write(const char *path, const void *data, unet_dtype_t dtype,
                              int ndim,
                              const int64_t *shape, unsigned flags);
+/* The same with an ImageDescription (printable ASCII, up to 64 KiB; NULL: none), such as the
+ * one unet_segment_tiff writes (see unet_segment_scale). */
+UNET_API int unet_tiff_write_described(const char *path, const void *data, unet_dtype_t dtype,
+                                       int ndim, const int64_t *shape, unsigned flags,
+                                       const char *description);
 
 /* Predict a TIFF file into a new TIFF file, streaming: the input is read strip by strip or
  * tile by tile and the output written as rows finish, so memory stays bounded by a band of
@@ -603,7 +608,8 @@ typedef struct unet_segment_opts unet_segment_opts_t;
  *                               metadata records its training "diameter" (below); else 1
  *   diameter      double 0      0 (auto: unknown) or [1, 1e5]: the objects' typical diameter in
  *                               image pixels; the scale is then the model's "diameter" / this
- *                               (a model without one refuses it). An explicit scale wins
+ *                               (a model without one refuses it). An explicit scale wins (the
+ *                               diameter is then only recorded)
  *   pixel_size    double 0      0 (unknown) or > 0, in the unit of the model's "pixel_size"
  *   strip_rows    int 0         0 (automatic, about 4 Mpixels) or 1..2^31 rows per strip
  *   strip_overlap int 0         0 (automatic, 128) or 1..2^31 rows of context between strips */
@@ -639,15 +645,18 @@ UNET_API int unet_segment_opts_reset_cancel(unet_segment_opts_t *opts);
  * 1/2 and 1 of the image size, each on at most about 512 x 512 resized pixels, find the median
  * equivalent diameter d of the confident objects at the coarsest size that resolves them, and
  * the scale becomes "diameter" / d, within [0.05, 2] (1 when no confident object is found).
- * Each image is measured once per call, on the first 20% of the call's progress. unet_segment_*
- * give the scale a segmentation of the same image with the same options uses (so a host can
- * show it, or pass it back as the scale and measure only once); unet_segment_tiff records it
- * in the label file's ImageDescription, e.g. {"libunet":{"scale":0.31,"scale_from":"estimate",
- * "diameter":54.4,"model_diameter":17.1}}. unet_segment_probabilities has no image to measure:
- * an automatic scale is 1 there. */
+ * Each image is measured once per call, on the first 20% of the call's progress.
+ * unet_segment_scale* give the scale a segmentation of the same image with the same options
+ * uses, and (diameter, may be NULL) the objects' diameter in image pixels it comes from (given
+ * or measured; 0 when unknown or no object was found), so a host can show them, or pass them
+ * back as the scale and diameter options to segment without measuring again (with an explicit
+ * scale the diameter option is only recorded). unet_segment_tiff records both in the label
+ * file's ImageDescription as JSON: {"libunet":{"scale":0.194,"diameter":88.1}} (the diameter
+ * when known). unet_segment_probabilities has no image to measure: an automatic scale is 1
+ * there. */
 UNET_API int unet_segment_scale(const unet_model_t *model, const unet_segment_opts_t *opts,
                                 const void *input, unet_dtype_t dtype, int ndim,
-                                const int64_t *shape, double *scale);
+                                const int64_t *shape, double *scale, double *diameter);
 
 /* Segment an in-memory image (H,W) or (C,H,W) of element type `dtype` into caller-owned
  * uint32 labels of H*W elements (label_count). num_objects (may be NULL) receives N. */
@@ -667,7 +676,7 @@ UNET_API int unet_segment_stream(const unet_model_t *model, const unet_segment_o
 UNET_API int unet_segment_scale_stream(const unet_model_t *model,
                                        const unet_segment_opts_t *opts, int64_t channels,
                                        int64_t height, int64_t width, unet_read_fn read,
-                                       void *read_user, double *scale);
+                                       void *read_user, double *scale, double *diameter);
 
 /* Instances from a prediction made elsewhere (by pieces, on a cluster): `probs` is what
  * unet_predict writes for an image with this model, float32 (C_out, H, W) contiguous (ndim 3;
@@ -693,7 +702,8 @@ UNET_API int unet_segment_tiff(const unet_model_t *model, const unet_segment_opt
                                uint32_t *num_objects);
 /* The scale unet_segment_tiff uses for this file (see unet_segment_scale). */
 UNET_API int unet_segment_scale_tiff(const unet_model_t *model, const unet_segment_opts_t *opts,
-                                     const char *input_path, double *scale);
+                                     const char *input_path, double *scale,
+                                     double *diameter);
 
 
 /* ---- click-to-segment ------------------------------------------------------------------------

@@ -6,21 +6,27 @@
 #include "segment/pipeline.h"
 
 /* Report 1.0 when the options have a progress callback (the call succeeded). */
-static int finish(const unet_segment_opts_t *o, const unet__scale_choice *c, double *scale)
+static int finish(const unet_segment_opts_t *o, const unet__scale_choice *c, double *scale,
+                  double *diameter)
 {
     if (o && o->progress && o->progress(o->progress_user, 1.0, "done") != 0)
         return unet__fail(UNET_E_CANCELLED, "cancelled by the progress callback");
     *scale = c->scale;
+    if (diameter)
+        *diameter = c->diameter;
     return UNET_OK;
 }
 
 UNET_API int unet_segment_scale_stream(const unet_model_t *m, const unet_segment_opts_t *o,
                                        int64_t channels, int64_t height, int64_t width,
-                                       unet_read_fn read, void *read_user, double *scale)
+                                       unet_read_fn read, void *read_user, double *scale,
+                                       double *diameter)
 {
     unet__clear_error();
     if (scale)
         *scale = 0;
+    if (diameter)
+        *diameter = 0;
     if (!m || !read || !scale)
         return unet__fail(UNET_E_INVALID_ARG, "unet_segment_scale_stream: model, read or scale "
                                               "is NULL");
@@ -32,16 +38,18 @@ UNET_API int unet_segment_scale_stream(const unet_model_t *m, const unet_segment
     unet__scale_choice c;
     int rc = unet__segment_choose_scale(m, o, channels, height, width, read, read_user, 0.99,
                                         &c);
-    return rc == UNET_OK ? finish(o, &c, scale) : rc;
+    return rc == UNET_OK ? finish(o, &c, scale, diameter) : rc;
 }
 
 UNET_API int unet_segment_scale(const unet_model_t *m, const unet_segment_opts_t *o,
                                 const void *input, unet_dtype_t dtype, int ndim,
-                                const int64_t *shape, double *scale)
+                                const int64_t *shape, double *scale, double *diameter)
 {
     unet__clear_error();
     if (scale)
         *scale = 0;
+    if (diameter)
+        *diameter = 0;
     if (!m || !input || !shape || !scale)
         return unet__fail(UNET_E_INVALID_ARG, "unet_segment_scale: model, input, shape or "
                                               "scale is NULL");
@@ -59,5 +67,5 @@ UNET_API int unet_segment_scale(const unet_model_t *m, const unet_segment_opts_t
     unet__memory_image im = {input, dtype, C, H, W};
     unet__scale_choice c;
     int rc = unet__segment_choose_scale(m, o, C, H, W, unet__memory_read, &im, 0.99, &c);
-    return rc == UNET_OK ? finish(o, &c, scale) : rc;
+    return rc == UNET_OK ? finish(o, &c, scale, diameter) : rc;
 }

@@ -74,11 +74,14 @@ static int open_input(const char *path, source *in)
 }
 
 UNET_API int unet_segment_scale_tiff(const unet_model_t *m, const unet_segment_opts_t *o,
-                                     const char *input_path, double *scale)
+                                     const char *input_path, double *scale,
+                                     double *diameter)
 {
     unet__clear_error();
     if (scale)
         *scale = 0;
+    if (diameter)
+        *diameter = 0;
     if (!m || !input_path || !scale)
         return unet__fail(UNET_E_INVALID_ARG, "unet_segment_scale_tiff: model, path or scale "
                                               "is NULL");
@@ -91,8 +94,11 @@ UNET_API int unet_segment_scale_tiff(const unet_model_t *m, const unet_segment_o
                                     read_region, &in, 0.99, &c);
     if (rc == UNET_OK && o && o->progress && o->progress(o->progress_user, 1.0, "done") != 0)
         rc = unet__fail(UNET_E_CANCELLED, "cancelled by the progress callback");
-    if (rc == UNET_OK)
+    if (rc == UNET_OK) {
         *scale = c.scale;
+        if (diameter)
+            *diameter = c.diameter;
+    }
     unet__tiff_close(in.reader);
     unet__free_aligned(in.raw);
     return rc;

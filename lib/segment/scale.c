@@ -18,6 +18,7 @@ int unet__scale_rules(const struct unet_model *m, const char *who, double scale,
     if (scale > 0) {
         c->scale = scale;
         c->from = UNET__SCALE_FROM_OPTION;
+        c->diameter = diameter > 0 ? diameter : 0; /* recorded only */
     } else if (diameter > 0) {
         if (c->model_diameter <= 0)
             return unet__fail(UNET_E_INVALID_ARG, "%s option diameter = %g needs a model that "
@@ -62,14 +63,9 @@ int unet__scale_estimate(const unet__autoscale_job *job, unet__scale_choice *c)
 
 int unet__scale_describe(const unet__scale_choice *c, char *buf, size_t size)
 {
-    static const char *const from[] = {"", "option", "diameter", "pixel_size", "estimate",
-                                       "default"};
-    int n = snprintf(buf, size, "{\"libunet\":{\"scale\":%.6g,\"scale_from\":\"%s\"", c->scale,
-                     from[c->from]);
+    int n = snprintf(buf, size, "{\"libunet\":{\"scale\":%.6g", c->scale);
     if (n > 0 && (size_t)n < size && c->diameter > 0)
         n += snprintf(buf + n, size - (size_t)n, ",\"diameter\":%.6g", c->diameter);
-    if (n > 0 && (size_t)n < size && c->model_diameter > 0)
-        n += snprintf(buf + n, size - (size_t)n, ",\"model_diameter\":%.6g", c->model_diameter);
     if (n > 0 && (size_t)n < size)
         n += snprintf(buf + n, size - (size_t)n, "}}");
     if (n < 0 || (size_t)n >= size)

@@ -25,7 +25,8 @@ typedef struct unet__scale_choice {
     double scale;          /* the resize factor in force */
     unet__scale_from from;
     bool pending;          /* FROM_ESTIMATE not yet measured: unet__scale_estimate fills it */
-    double diameter;       /* the objects' diameter in image pixels (given or estimated); 0 */
+    double diameter;       /* the objects' diameter in image pixels (given or estimated); 0:
+                            * unknown (or no object found) */
     double model_diameter; /* the model's training diameter; 0 when it records none */
 } unet__scale_choice;
 
@@ -36,9 +37,8 @@ int unet__scale_rules(const struct unet_model *m, const char *who, double scale,
                       double diameter, double pixel_size, unet__scale_choice *c);
 /* Measure a pending choice on the image (no-op otherwise): scale 1 when no object is found. */
 int unet__scale_estimate(const unet__autoscale_job *job, unet__scale_choice *c);
-/* The choice as one line of JSON for a TIFF ImageDescription, e.g.
- * {"libunet":{"scale":0.3125,"scale_from":"estimate","diameter":54.4,"model_diameter":17}};
- * UNET_E_INTERNAL when buf is too small. */
+/* The choice as one line of JSON for a TIFF ImageDescription: {"libunet":{"scale":0.3125,
+ * "diameter":54.4}} (the diameter when known); UNET_E_INTERNAL when buf is too small. */
 int unet__scale_describe(const unet__scale_choice *c, char *buf, size_t size);
 
 #endif

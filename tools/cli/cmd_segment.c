@@ -23,13 +23,19 @@ static const char *const usage_segment =
     "  --overlay OUT.png object outlines over the image\n"
     "  --measure OUT.csv label,area,centroid_y,centroid_x,bbox_y0,bbox_x0,bbox_y1,bbox_x1,\n"
     "                    mean_intensity per object (bbox end exclusive)\n"
-    "  --scale S         resize by S before predicting (0.5 when objects are twice the\n"
-    "                    trained size); labels come back on the original grid\n"
+    "  --scale S|auto    resize by S before predicting (0.5 when objects are twice the\n"
+    "                    trained size); labels come back on the original grid. auto\n"
+    "                    (default): the model's training diameter / the objects' diameter,\n"
+    "                    measured on each image by a quick first pass (1 for a model that\n"
+    "                    records no training diameter)\n"
+    "  --diameter PX     the objects' typical diameter in pixels, instead of measuring it\n"
     "  --threshold T     foreground probability threshold (default: the model's, or 0.5)\n"
     "  --min-size N      remove objects under N pixels (default: the model's, or 16)\n"
     "  --threads N       threads (default: all cores)\n"
     "  --quiet           no progress bar\n"
-    "The object count of every image is printed on stdout. Ctrl-C cancels.\n"
+    "The object count and the scale (with the objects' diameter when known) of every image\n"
+    "are printed on stdout and the scale is stored in the label TIFF's ImageDescription.\n"
+    "Ctrl-C cancels.\n"
     "OME-Zarr: unet segment IN.zarr -o OUT.zarr [--level N] runs `python3 -m unet segment`\n"
     "(labels as OUT.zarr/labels/NAME; the Python package with its dask extra); see its --help.\n";
 
@@ -150,32 +156,62 @@ static int make_dir(const char *dir)
     return -1;
 }
 
+/* The scale record unet_segment_tiff writes in its ImageDescription (see unet.h). */
+static void describe_scale(char *buf, size_t size, double scale, double diameter)
+{
+    if (diameter > 0)
+        snprintf(buf, size, "{\"libunet\":{\"scale\":%.6g,\"diameter\":%.6g}}", scale,
+                 diameter);
+    else
+        snprintf(buf, size, "{\"libunet\":{\"scale\":%.6g}}", scale);
+}
+
 static int write_labels(const char *path, const uint32_t *labels, uint32_t count, int64_t h,
-                        int64_t w)
+                        int64_t w, const char *description)
 {
     const int64_t shape[2] = {h, w};
     if (count > 65535)
-        return unet_tiff_write(path, labels, UNET_U32, 2, shape, UNET_TIFF_DEFLATE);
+        return unet_tiff_write_described(path, labels, UNET_U32, 2, shape, UNET_TIFF_DEFLATE,
+                                         description);
     uint16_t *small = malloc((size_t)(h * w) * sizeof *small);
     if (!small)
         return UNET_E_NOMEM;
     for (int64_t i = 0; i < h * w; i++)
         small[i] = (uint16_t)labels[i];
-    int rc = unet_tiff_write(path, small, UNET_U16, 2, shape, UNET_TIFF_DEFLATE);
+    int rc = unet_tiff_write_described(path, small, UNET_U16, 2, shape, UNET_TIFF_DEFLATE,
+                                       description);
     free(small);
     return rc;
 }
 
-/* One image: 0, 1 on failure (message printed), 130 when cancelled. */
-static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so, const char *in,
-                       const char *out, const char *overlay, const char *measure)
+/* The scale for this image, measured once (see unet_segment_scale) and then given to the
+ * segmentation as options scale and diameter (restored to `user` afterwards). */
+static int fix_scale(unet_segment_opts_t *so, double scale, double diameter)
+{
+    char v[64];
+    snprintf(v, sizeof v, "%.17g", scale);
+    int rc = unet_segment_opts_set(so, "scale", v);
+    snprintf(v, sizeof v, "%.17g", diameter);
+    return rc == UNET_OK ? unet_segment_opts_set(so, "diameter", diameter > 0 ? v : "auto") : rc;
+}
+
+/* One image: 0, 1 on failure (message printed), 130 when cancelled. user: the command line's
+ * scale and diameter (0: auto). */
+static int segment_one(const unet_model_t *m, unet_segment_opts_t *so, const double user[2],
+                       const char *in, const char *out, const char *overlay,
+                       const char *measure)
 {
     int64_t planes, shape[3];
     float *im = NULL;
     uint32_t *labels = NULL, count = 0;
+    double scale = 0, diameter = 0;
     int rc;
     if (!overlay && !measure) { /* only labels: streamed, any size in bounded memory */
-        rc = unet_segment_tiff(m, so, in, out, UNET_TIFF_DEFLATE, &count);
+        rc = unet_segment_scale_tiff(m, so, in, &scale, &diameter);
+        if (rc == UNET_OK)
+            rc = fix_scale(so, scale, diameter);
+        if (rc == UNET_OK)
+            rc = unet_segment_tiff(m, so, in, out, UNET_TIFF_DEFLATE, &count);
         goto report;
     }
     rc = unet_tiff_info(in, &planes, NULL, NULL, NULL, NULL);
@@ -186,14 +222,21 @@ static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so, con
     }
     if (rc == UNET_OK)
         rc = unet_tiff_read(in, &im, shape);
+    if (rc == UNET_OK)
+        rc = unet_segment_scale(m, so, im, UNET_F32, 3, shape, &scale, &diameter);
+    if (rc == UNET_OK)
+        rc = fix_scale(so, scale, diameter);
     if (rc == UNET_OK) {
         labels = malloc((size_t)(shape[1] * shape[2]) * sizeof *labels);
         rc = labels ? unet_segment(m, so, im, UNET_F32, 3, shape, labels,
                                    (size_t)(shape[1] * shape[2]), &count)
                     : UNET_E_NOMEM;
     }
-    if (rc == UNET_OK)
-        rc = write_labels(out, labels, count, shape[1], shape[2]);
+    if (rc == UNET_OK) {
+        char description[128];
+        describe_scale(description, sizeof description, scale, diameter);
+        rc = write_labels(out, labels, count, shape[1], shape[2], description);
+    }
 report:;
     int status = 0;
     if (rc == UNET_E_CANCELLED) {
@@ -207,11 +250,16 @@ report:;
             status = 1;
         if (measure && write_measure_csv(measure, im, labels, count, shape[1], shape[2]) != 0)
             status = 1;
-        printf("%s: %u objects\n", in, count);
+        printf("%s: %u objects (scale %.3g", in, count, scale);
+        if (diameter > 0)
+            printf(", diameter %.3g px", diameter);
+        printf(")\n");
         fflush(stdout);
     }
     unet_buffer_free(im);
     free(labels);
+    /* The next image is measured again (values the command line checked: cannot fail). */
+    (void)fix_scale(so, user[0], user[1]);
     return status;
 }
 
@@ -232,6 +280,7 @@ int cmd_segment(int argc, char **argv)
 {
     const char *model_path = NULL, *out = NULL, *overlay = NULL, *measure = NULL;
     int quiet = 0, usage = 0, folder = 0, error = 0, status = 0;
+    double user[2] = {0, 0}; /* --scale, --diameter (0: auto) */
     list inputs = {0};
     unet_segment_opts_t *so = NULL;
     if (unet_segment_opts_create(&so) != UNET_OK)
@@ -251,8 +300,9 @@ int cmd_segment(int argc, char **argv)
             continue;
         }
         static const char *const with_value[] = {"--model", "-m", "-o", "--overlay",
-                                                 "--measure", "--scale", "--threads",
-                                                 "--threshold", "--min-size", NULL};
+                                                 "--measure", "--scale", "--diameter",
+                                                 "--threads", "--threshold", "--min-size",
+                                                 NULL};
         int known = 0;
         for (int k = 0; with_value[k]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -276,10 +326,18 @@ int cmd_segment(int argc, char **argv)
         else if (strcmp(a, "--measure") == 0)
             measure = v;
         else if (strcmp(a, "--scale") == 0) {
-            if (!parse_double(v, 0.05, 20, &d))
-                usage = cli_fail_usage("--scale must be a number from 0.05 to 20", v);
+            if (strcmp(v, "auto") == 0)
+                user[0] = 0;
+            else if (!parse_double(v, 0.05, 20, &d))
+                usage = cli_fail_usage("--scale must be auto or a number from 0.05 to 20", v);
             else
-                unet_segment_opts_set_scale(so, d);
+                user[0] = d;
+        } else if (strcmp(a, "--diameter") == 0) {
+            if (!parse_double(v, 1, 1e5, &d))
+                usage = cli_fail_usage("--diameter must be a number of pixels from 1 to "
+                                       "100000", v);
+            else
+                user[1] = d;
         } else if (strcmp(a, "--threshold") == 0) {
             if (!parse_double(v, 0, 1, &d))
                 usage = cli_fail_usage("--threshold must be a number from 0 to 1", v);
@@ -298,6 +356,8 @@ int cmd_segment(int argc, char **argv)
         }
     }
     status = usage ? usage : error ? 1 : 0;
+    if (!status && fix_scale(so, user[0], user[1]) != UNET_OK)
+        status = cli_fail_lib("segment", UNET_E_INTERNAL);
     if (!status && (inputs.n == 0 || !out))
         status = cli_fail_usage("segment needs input images and -o OUTPUT", NULL);
     folder |= inputs.n > 1;
@@ -335,7 +395,7 @@ int cmd_segment(int argc, char **argv)
             fprintf(stderr, "unet: segment: the output '%s' would overwrite the input\n", o);
             s = 1;
         } else {
-            s = segment_one(m, so, in, o, ov, me);
+            s = segment_one(m, so, user, in, o, ov, me);
         }
         free(o);
         free(ov);

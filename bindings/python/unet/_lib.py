@@ -138,8 +138,9 @@ _PROTOTYPES = {
                                            c_size_t, c_void_p, _u32_p]),
     "unet_segment_tiff": (c_int, [_model_p, _opts_p, c_char_p, c_char_p, c_uint, _u32_p]),
     "unet_segment_scale": (c_int, [_model_p, _opts_p, c_void_p, c_int, c_int, _i64_p,
-                                   POINTER(c_double)]),
-    "unet_segment_scale_tiff": (c_int, [_model_p, _opts_p, c_char_p, POINTER(c_double)]),
+                                   POINTER(c_double), POINTER(c_double)]),
+    "unet_segment_scale_tiff": (c_int, [_model_p, _opts_p, c_char_p, POINTER(c_double),
+                                        POINTER(c_double)]),
     # Click-to-segment (click.py): session and result handles as c_void_p.
     "unet_click_opts_set_predict_opts": (c_int, [_opts_p, _opts_p]),
     "unet_click_session_create": (c_int, [_model_p, _opts_p, c_void_p, c_int, c_int, _i64_p,

@@ -77,7 +77,8 @@ def segment_scale(self: Model, image: Any, threshold: Optional[float] = None,
 
     def run(h, o, plane, shape):
         return lib.unet_segment_scale(h, o, plane.ctypes.data_as(ctypes.c_void_p),
-                                      _DTYPES[plane.dtype], 3, shape, ctypes.byref(result))
+                                      _DTYPES[plane.dtype], 3, shape, ctypes.byref(result),
+                                      None)
 
     _call(self, image, run, locals())
     return result.value
