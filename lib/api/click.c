@@ -349,6 +349,8 @@ static int set_opts(unet_click_session_t *s, const C *opts)
             return rc;
         if (!keep)
             s->scale = choice;
+        if (s->gridded && !s->scale.pending && s->scale.scale != s->grid_scale)
+            unet__click_drop_grid(s); /* another image size: the cache serves nothing */
         return UNET_OK;
     }
     /* New probabilities: settle everything on a copy, then drop the cache and the grid. */

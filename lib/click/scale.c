@@ -76,6 +76,7 @@ void unet__click_drop_grid(struct unet_click_session *s)
     unet__click_free_cache(s);
     unet__free_aligned(s->work);
     s->work = NULL;
+    s->cached_pixels = 0;
     for (int64_t p = 0; s->plane_state && p < s->planes; p++)
         s->plane_state[p] &= (uint8_t)~UNET__CLICK_RESIZED;
     s->gridded = false;
