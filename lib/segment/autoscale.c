@@ -13,7 +13,7 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-/* The estimator's constants (autoscale.h says why; tools/eval_autoscale.py chose them). */
+/* The estimator's constants (autoscale.h says why and where they were chosen). */
 static const double LEVELS[] = {0.125, 0.25, 0.5, 1.0};
 #define NLEVELS ((int)(sizeof LEVELS / sizeof LEVELS[0]))
 #define WHOLE_AXIS 512    /* an axis up to this is measured whole ... */

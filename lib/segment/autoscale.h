@@ -14,7 +14,9 @@
  * finer (sharper) measure is taken. With no resolving level the finest level with 5 confident
  * objects speaks; with none at all there is no estimate (diameter 0: empty or unclear fields
  * keep scale 1). Every constant was chosen on `unet sample` images resampled by 0.5..3 and on
- * nuclei2d (tools/eval_autoscale.py), never on validation data.
+ * nuclei2d, never on validation data; tools/eval_autoscale.py measures the estimator there
+ * (46 of 51 estimates within 15% of the truth; mean instance F1 0.881 at the automatic scale
+ * against 0.605 at scale 1).
  */
 #ifndef UNET_SEGMENT_AUTOSCALE_H
 #define UNET_SEGMENT_AUTOSCALE_H
