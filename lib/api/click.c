@@ -16,51 +16,7 @@
 
 #define MAX_AXIS ((int64_t)1 << 31)
 
-/* ---- click options ---- */
-
 typedef struct unet_click_opts C;
-
-static const unet__opt click_entries[] = {
-    {UNET__OPT_AT(C, max_extent), .type = UNET__OPT_I64, .def = 1024, .min = 1, .max = MAX_AXIS,
-     .help = "the largest window side searched for one object, at least the model's cell "
-             "size (64 px for most models)"},
-    {UNET__OPT_AT(C, first_window), .type = UNET__OPT_I64, .def = 192, .min = 1,
-     .max = MAX_AXIS,
-     .help = "side of the window predicted around a click on pixels not yet cached (rounded "
-             "out to whole cells)"},
-    {UNET__OPT_AT(C, scale), .type = UNET__OPT_DOUBLE, .def = 0, .min = 0.05, .max = 20,
-     .special = {{"auto", 0, true}},
-     .help = "resize factor applied to the image, as for segment options (0 / auto: from "
-             "the diameter, else estimated from the image when the model records its "
-             "training diameter, once per session, else 1)"},
-    {UNET__OPT_AT(C, diameter), .type = UNET__OPT_DOUBLE, .def = 0, .min = 1, .max = 1e5,
-     .special = {{"auto", 0, true}},
-     .help = "typical object diameter in image pixels: the scale becomes the model's "
-             "training diameter / this (0 / auto: unknown; an explicit scale wins)"},
-};
-
-static const unet__opts_section click_sections[] = {
-    {unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, offsetof(C, predict)},
-    {unet__instance_opt_entries, UNET__INSTANCE_OPT_COUNT, offsetof(C, inst)},
-    {click_entries, (int)(sizeof click_entries / sizeof click_entries[0]), 0},
-};
-static const unet__opts_table click_table = {"click", click_sections, 3, sizeof(C)};
-
-static void click_defaults(C *o)
-{
-    memset(o, 0, sizeof *o);
-    unet__predict_opts_defaults(&o->predict);
-    unet__opts_defaults(&click_table, o);
-}
-
-/* The values of every entry of src into dst (no cached strings). */
-static void click_copy(C *dst, const C *src)
-{
-    for (int i = 0; i < 3; i++)
-        unet__opts_copy(click_sections[i].opts, click_sections[i].count,
-                        (char *)dst + click_sections[i].base,
-                        (const char *)src + click_sections[i].base);
-}
 
 UNET_API int unet_click_opts_create(unet_click_opts_t **out)
 {
@@ -70,7 +26,7 @@ UNET_API int unet_click_opts_create(unet_click_opts_t **out)
     *out = malloc(sizeof **out);
     if (!*out)
         return unet__fail(UNET_E_NOMEM, "out of memory creating click options");
-    click_defaults(*out);
+    unet__click_opts_defaults(*out);
     return UNET_OK;
 }
 
@@ -95,7 +51,7 @@ UNET_API int unet_click_opts_set(unet_click_opts_t *o, const char *key, const ch
     CHECK_OPTS(o);
     if (!key || !value)
         return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_set: key or value is NULL");
-    return unet__opts_set_text(&click_table, o, key, value);
+    return unet__opts_set_text(&unet__click_opts_table, o, key, value);
 }
 
 UNET_API int unet_click_opts_set_json(unet_click_opts_t *o, const char *json_object)
@@ -103,7 +59,7 @@ UNET_API int unet_click_opts_set_json(unet_click_opts_t *o, const char *json_obj
     CHECK_OPTS(o);
     if (!json_object)
         return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_set_json: json is NULL");
-    return unet__opts_set_json(&click_table, o, json_object);
+    return unet__opts_set_json(&unet__click_opts_table, o, json_object);
 }
 
 UNET_API int unet_click_opts_json(const unet_click_opts_t *o, const char **json)
@@ -113,7 +69,7 @@ UNET_API int unet_click_opts_json(const unet_click_opts_t *o, const char **json)
         *json = NULL;
     if (!o || !json)
         return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_json: opts or json is NULL");
-    return unet__opts_json(&click_table, o, &((C *)o)->json, json);
+    return unet__opts_json(&unet__click_opts_table, o, &((C *)o)->json, json);
 }
 
 UNET_API int unet_click_opts_describe(const unet_click_opts_t *o, const char **json)
@@ -123,7 +79,7 @@ UNET_API int unet_click_opts_describe(const unet_click_opts_t *o, const char **j
         *json = NULL;
     if (!o || !json)
         return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_describe: opts or json is NULL");
-    return unet__opts_describe(&click_table, &((C *)o)->describe, json);
+    return unet__opts_describe(&unet__click_opts_table, &((C *)o)->describe, json);
 }
 
 UNET_API int unet_click_opts_set_predict_opts(unet_click_opts_t *o,
@@ -142,7 +98,7 @@ UNET_API int unet_click_opts_set_predict_opts(unet_click_opts_t *o,
     UNET_API int fn(unet_click_opts_t *o, type value)                                          \
     {                                                                                          \
         CHECK_OPTS(o);                                                                         \
-        return conv(&click_table, o, key, value);                                              \
+        return conv(&unet__click_opts_table, o, key, value);                                              \
     }
 
 TYPED_SETTER(unet_click_opts_set_threads, int, "threads", unet__opts_set_i64)
@@ -155,7 +111,7 @@ TYPED_SETTER(unet_click_opts_set_first_window, int64_t, "first_window", unet__op
 UNET_API int unet_click_opts_set_split(unet_click_opts_t *o, int split)
 {
     CHECK_OPTS(o);
-    return unet__opts_set_i64(&click_table, o, "split", split != 0);
+    return unet__opts_set_i64(&unet__click_opts_table, o, "split", split != 0);
 }
 
 /* ---- the session's settings from the model's metadata and the options ---- */
@@ -226,7 +182,7 @@ static int configure_post(struct unet_click_session *s, const struct unet_click_
     s->first_window = o->first_window;
     s->threads = unet__resolve_threads(o->predict.threads);
     s->run_opts.threads = o->predict.threads;
-    click_copy(&s->opts, o);
+    unet__click_opts_copy(&s->opts, o);
     return UNET_OK;
 }
 
@@ -278,7 +234,7 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_click_o
         return unet__fail(UNET_E_NOMEM, "the image is too large to address");
     C defaults;
     if (!opts) {
-        click_defaults(&defaults);
+        unet__click_opts_defaults(&defaults);
         opts = &defaults;
     }
     struct unet_click_session *s = calloc(1, sizeof *s);
@@ -384,9 +340,9 @@ UNET_API int unet_click_session_set_scale(unet_click_session_t *s, double scale)
 {
     CHECK_SESSION(s);
     C o;
-    click_defaults(&o);
-    click_copy(&o, &s->opts);
-    int rc = unet__opts_set_double(&click_table, &o, "scale", scale);
+    unet__click_opts_defaults(&o);
+    unet__click_opts_copy(&o, &s->opts);
+    int rc = unet__opts_set_double(&unet__click_opts_table, &o, "scale", scale);
     return rc == UNET_OK ? set_opts(s, &o) : rc;
 }
 

@@ -9,45 +9,14 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "core/opts_table.h"
 #include "core/status.h"
 #include "core/threads.h"
+#include "post/opts.h"
 #include "post/post.h"
 
 #define MAX_AXIS ((int64_t)1 << 31)
 
-/* ---- post-processing options ---- */
-
-struct unet_post_opts {
-    int threads;
-    int connectivity;
-    double threshold;
-    int min_distance;
-    int64_t min_size, max_size;
-    char *json, *describe; /* cached strings returned to the caller */
-};
-
 typedef struct unet_post_opts O;
-
-static const unet__opt post_entries[] = {
-    {UNET__OPT_AT(O, threads), .type = UNET__OPT_INT, .def = 0, .min = 0, .max = 1024,
-     .help = "threads for one call (0: all the CPUs the process may use)"},
-    {UNET__OPT_AT(O, connectivity), .type = UNET__OPT_INT, .def = 0, .choices = "0 4 8 6 18 26",
-     .help = "neighbours that connect: 4 or 8 in 2-D, 6, 18 or 26 in 3-D (0: 4 / 6)"},
-    {UNET__OPT_AT(O, threshold), .type = UNET__OPT_DOUBLE, .def = 0.5, .min = 0, .max = 1,
-     .help = "foreground is probability > threshold"},
-    {UNET__OPT_AT(O, min_distance), .type = UNET__OPT_INT, .def = 4, .min = 1, .max = 1000,
-     .help = "pixels between peaks (watershed seeds)"},
-    {UNET__OPT_AT(O, min_size), .type = UNET__OPT_I64, .def = 0, .min = 0, .max = 2147483648.0,
-     .help = "objects of fewer pixels are removed (unet_filter_sizes)"},
-    {UNET__OPT_AT(O, max_size), .type = UNET__OPT_I64, .def = 0, .min = 0,
-     .max = 4611686018427387904.0,
-     .help = "objects of more pixels are removed (0: no limit; unet_filter_sizes)"},
-};
-static const unet__opts_section post_sections[] = {
-    {post_entries, (int)(sizeof post_entries / sizeof post_entries[0]), 0},
-};
-static const unet__opts_table post_table = {"post-processing", post_sections, 1, sizeof(O)};
 
 UNET_API int unet_post_opts_create(unet_post_opts_t **out)
 {
@@ -57,7 +26,7 @@ UNET_API int unet_post_opts_create(unet_post_opts_t **out)
     *out = calloc(1, sizeof **out);
     if (!*out)
         return unet__fail(UNET_E_NOMEM, "out of memory creating post-processing options");
-    unet__opts_defaults(&post_table, *out);
+    unet__opts_defaults(&unet__post_opts_table, *out);
     return UNET_OK;
 }
 
@@ -82,7 +51,7 @@ UNET_API int unet_post_opts_set(unet_post_opts_t *o, const char *key, const char
     CHECK_OPTS(o);
     if (!key || !value)
         return unet__fail(UNET_E_INVALID_ARG, "unet_post_opts_set: key or value is NULL");
-    return unet__opts_set_text(&post_table, o, key, value);
+    return unet__opts_set_text(&unet__post_opts_table, o, key, value);
 }
 
 UNET_API int unet_post_opts_set_json(unet_post_opts_t *o, const char *json_object)
@@ -90,7 +59,7 @@ UNET_API int unet_post_opts_set_json(unet_post_opts_t *o, const char *json_objec
     CHECK_OPTS(o);
     if (!json_object)
         return unet__fail(UNET_E_INVALID_ARG, "unet_post_opts_set_json: json is NULL");
-    return unet__opts_set_json(&post_table, o, json_object);
+    return unet__opts_set_json(&unet__post_opts_table, o, json_object);
 }
 
 UNET_API int unet_post_opts_json(const unet_post_opts_t *o, const char **json)
@@ -100,7 +69,7 @@ UNET_API int unet_post_opts_json(const unet_post_opts_t *o, const char **json)
         *json = NULL;
     if (!o || !json)
         return unet__fail(UNET_E_INVALID_ARG, "unet_post_opts_json: opts or json is NULL");
-    return unet__opts_json(&post_table, o, &((O *)o)->json, json);
+    return unet__opts_json(&unet__post_opts_table, o, &((O *)o)->json, json);
 }
 
 UNET_API int unet_post_opts_describe(const unet_post_opts_t *o, const char **json)
@@ -110,14 +79,14 @@ UNET_API int unet_post_opts_describe(const unet_post_opts_t *o, const char **jso
         *json = NULL;
     if (!o || !json)
         return unet__fail(UNET_E_INVALID_ARG, "unet_post_opts_describe: opts or json is NULL");
-    return unet__opts_describe(&post_table, &((O *)o)->describe, json);
+    return unet__opts_describe(&unet__post_opts_table, &((O *)o)->describe, json);
 }
 
 #define TYPED_SETTER(fn, type, key, conv)                                                      \
     UNET_API int fn(unet_post_opts_t *o, type value)                                           \
     {                                                                                          \
         CHECK_OPTS(o);                                                                         \
-        return conv(&post_table, o, key, value);                                               \
+        return conv(&unet__post_opts_table, o, key, value);                                               \
     }
 
 TYPED_SETTER(unet_post_opts_set_threads, int, "threads", unet__opts_set_i64)
@@ -133,7 +102,7 @@ static const O *options(const unet_post_opts_t *o, O *defaults)
     if (o)
         return o;
     memset(defaults, 0, sizeof *defaults);
-    unet__opts_defaults(&post_table, defaults);
+    unet__opts_defaults(&unet__post_opts_table, defaults);
     return defaults;
 }
 

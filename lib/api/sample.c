@@ -4,28 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/opts_table.h"
 #include "core/status.h"
 #include "sample/nuclei.h"
-
-struct unet_sample_opts {
-    int64_t seed;
-    int bits;
-    char *json, *describe; /* cached strings returned to the caller */
-};
+#include "sample/opts.h"
 
 typedef struct unet_sample_opts O;
-
-static const unet__opt sample_entries[] = {
-    {UNET__OPT_AT(O, seed), .type = UNET__OPT_I64, .def = 0, .min = 0,
-     .max = 9007199254740992.0, .help = "the same seed (and size and bits) gives the same image"},
-    {UNET__OPT_AT(O, bits), .type = UNET__OPT_INT, .def = 16, .choices = "8 16",
-     .help = "the image's values lie in [0, 2^bits)"},
-};
-static const unet__opts_section sample_sections[] = {
-    {sample_entries, (int)(sizeof sample_entries / sizeof sample_entries[0]), 0},
-};
-static const unet__opts_table sample_table = {"sample", sample_sections, 1, sizeof(O)};
 
 UNET_API int unet_sample_opts_create(unet_sample_opts_t **out)
 {
@@ -35,7 +18,7 @@ UNET_API int unet_sample_opts_create(unet_sample_opts_t **out)
     *out = calloc(1, sizeof **out);
     if (!*out)
         return unet__fail(UNET_E_NOMEM, "out of memory creating sample options");
-    unet__opts_defaults(&sample_table, *out);
+    unet__opts_defaults(&unet__sample_opts_table, *out);
     return UNET_OK;
 }
 
@@ -60,7 +43,7 @@ UNET_API int unet_sample_opts_set(unet_sample_opts_t *o, const char *key, const 
     CHECK_OPTS(o);
     if (!key || !value)
         return unet__fail(UNET_E_INVALID_ARG, "unet_sample_opts_set: key or value is NULL");
-    return unet__opts_set_text(&sample_table, o, key, value);
+    return unet__opts_set_text(&unet__sample_opts_table, o, key, value);
 }
 
 UNET_API int unet_sample_opts_set_json(unet_sample_opts_t *o, const char *json_object)
@@ -68,7 +51,7 @@ UNET_API int unet_sample_opts_set_json(unet_sample_opts_t *o, const char *json_o
     CHECK_OPTS(o);
     if (!json_object)
         return unet__fail(UNET_E_INVALID_ARG, "unet_sample_opts_set_json: json is NULL");
-    return unet__opts_set_json(&sample_table, o, json_object);
+    return unet__opts_set_json(&unet__sample_opts_table, o, json_object);
 }
 
 UNET_API int unet_sample_opts_json(const unet_sample_opts_t *o, const char **json)
@@ -78,7 +61,7 @@ UNET_API int unet_sample_opts_json(const unet_sample_opts_t *o, const char **jso
         *json = NULL;
     if (!o || !json)
         return unet__fail(UNET_E_INVALID_ARG, "unet_sample_opts_json: opts or json is NULL");
-    return unet__opts_json(&sample_table, o, &((O *)o)->json, json);
+    return unet__opts_json(&unet__sample_opts_table, o, &((O *)o)->json, json);
 }
 
 UNET_API int unet_sample_opts_describe(const unet_sample_opts_t *o, const char **json)
@@ -89,7 +72,7 @@ UNET_API int unet_sample_opts_describe(const unet_sample_opts_t *o, const char *
     if (!o || !json)
         return unet__fail(UNET_E_INVALID_ARG, "unet_sample_opts_describe: opts or json is "
                                               "NULL");
-    return unet__opts_describe(&sample_table, &((O *)o)->describe, json);
+    return unet__opts_describe(&unet__sample_opts_table, &((O *)o)->describe, json);
 }
 
 UNET_API int unet_sample_opts_set_seed(unet_sample_opts_t *o, uint64_t seed)
@@ -98,7 +81,7 @@ UNET_API int unet_sample_opts_set_seed(unet_sample_opts_t *o, uint64_t seed)
     if (seed > ((uint64_t)1 << 53))
         return unet__fail(UNET_E_INVALID_ARG, "sample option seed = %llu is out of range [0, "
                                               "9007199254740992]", (unsigned long long)seed);
-    return unet__opts_set_i64(&sample_table, o, "seed", (int64_t)seed);
+    return unet__opts_set_i64(&unet__sample_opts_table, o, "seed", (int64_t)seed);
 }
 
 UNET_API int unet_sample_nuclei(const unet_sample_opts_t *opts, int64_t height, int64_t width,
@@ -116,7 +99,7 @@ UNET_API int unet_sample_nuclei(const unet_sample_opts_t *opts, int64_t height, 
     O defaults;
     if (!opts) {
         memset(&defaults, 0, sizeof defaults);
-        unet__opts_defaults(&sample_table, &defaults);
+        unet__opts_defaults(&unet__sample_opts_table, &defaults);
         opts = &defaults;
     }
     size_t n = (size_t)height * (size_t)width;

@@ -45,7 +45,7 @@ typedef struct unet__click_plane {
 } unet__click_plane;
 
 /* Click options: a copy of the predict options, the instance options segment options have
- * too, and the session's search limits (table in api/click.c). */
+ * too, and the session's search limits (table in click/opts.c). */
 struct unet_click_opts {
     struct unet_predict_opts predict;
     unet__instance_opts inst;
@@ -55,6 +55,12 @@ struct unet_click_opts {
     double diameter;      /* objects' diameter in image pixels; 0: unknown */
     char *json, *describe; /* cached strings returned to the caller (not values) */
 };
+/* The click options' table (click/opts.c), defaults, and the values of every entry of src
+ * into dst (no cached strings). */
+extern const unet__opts_table unet__click_opts_table;
+void unet__click_opts_defaults(struct unet_click_opts *o);
+void unet__click_opts_copy(struct unet_click_opts *dst, const struct unet_click_opts *src);
+
 
 /* A session works on a grid: the caller's image resized by the session's scale, as
  * unet_segment resizes it (the image itself at scale 1). Clicks and results are on the
