@@ -21,9 +21,7 @@ static const double LEVELS[] = {0.125, 0.25, 0.5, 1.0};
 #define MIN_AXIS 32       /* levels that shrink an axis below this are skipped */
 #define CONFIDENT 0.8     /* mean object probability of a confident object */
 #define MIN_OBJECTS 5     /* confident objects a level needs to speak */
-#define RESOLVED 12.0     /* median diameter (resized px) at which a level resolves objects */
-#define SHARP 16.0        /* below this, a finer level that agrees is preferred */
-#define AGREE 1.3         /* "agrees": diameters within this factor */
+#define RESOLVED 16.0     /* median diameter (resized px) at which a level resolves objects */
 
 typedef struct level {
     bool done;
@@ -274,18 +272,9 @@ int unet__estimate_diameter(const unet__autoscale_job *j, unet__autoscale *out)
     /* Coarse to fine: the first level that resolves the objects decides. */
     int pick = -1;
     for (int k = 0; k < NLEVELS && rc == UNET_OK && pick < 0; k++) {
-        if (!lv[k].done)
-            rc = measure_level(j, affine, k, at[k + 1], at[k + 2], &lv[k]);
-        if (rc != UNET_OK || lv[k].n < MIN_OBJECTS ||
-            lv[k].median * LEVELS[k] < RESOLVED)
-            continue;
-        pick = k;
-        if (lv[k].median * LEVELS[k] < SHARP && k + 1 < NLEVELS) {
-            rc = measure_level(j, affine, k + 1, at[k + 2], at[k + 3], &lv[k + 1]);
-            if (rc == UNET_OK && lv[k + 1].n >= MIN_OBJECTS &&
-                fabs(log(lv[k + 1].median / lv[k].median)) < log(AGREE))
-                pick = k + 1;
-        }
+        rc = measure_level(j, affine, k, at[k + 1], at[k + 2], &lv[k]);
+        if (rc == UNET_OK && lv[k].n >= MIN_OBJECTS && lv[k].median * LEVELS[k] >= RESOLVED)
+            pick = k;
     }
     /* Nothing resolved: the finest level that saw enough objects (small ones). */
     for (int k = NLEVELS - 1; k >= 0 && rc == UNET_OK && pick < 0; k--)

@@ -7,16 +7,15 @@
  * most about 512^2 pixels of the resized image (the whole image when small, else four 256^2
  * windows). At every level the confident objects (mean probability >= 0.8, not touching their
  * window's edge) give a median equivalent diameter. A level "resolves" the objects when that
- * median is at least 12 resized pixels over at least 5 objects: objects seen smaller than that
- * are merged or missed, while objects much larger than the model's training range are cut into
- * their textures (chromocentres) at finer levels, so the coarsest resolving level is the one to
- * trust. When it sees the objects under 16 px and the next finer level agrees within 30%, the
- * finer (sharper) measure is taken. With no resolving level the finest level with 5 confident
- * objects speaks; with none at all there is no estimate (diameter 0: empty or unclear fields
- * keep scale 1). Every constant was chosen on `unet sample` images resampled by 0.5..3 and on
- * nuclei2d, never on validation data; tools/eval_autoscale.py measures the estimator there
- * (46 of 51 estimates within 15% of the truth; mean instance F1 0.881 at the automatic scale
- * against 0.605 at scale 1).
+ * median is at least 16 resized pixels over at least 5 objects: objects seen smaller than that
+ * are merged (touching small nuclei seen as one) or missed, while objects much larger than the
+ * model's training range are cut into their textures (chromocentres) at finer levels, so the
+ * coarsest resolving level is the one to trust (levels a factor 2 apart: objects resolved at
+ * one level under 16 px are under 32 px, well inside the training range, at the next). With
+ * no resolving level the finest level with 5 confident objects speaks; with none at all there
+ * is no estimate (diameter 0: empty or unclear fields keep scale 1). Every constant was chosen
+ * on `unet sample` images of 256 and 384 px resampled by 0.5..3 and on nuclei2d, never on
+ * validation data; tools/eval_autoscale.py measures the estimator there.
  */
 #ifndef UNET_SEGMENT_AUTOSCALE_H
 #define UNET_SEGMENT_AUTOSCALE_H

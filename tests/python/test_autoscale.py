@@ -167,3 +167,22 @@ def test_cli_prints_and_records_the_scale(model, tmp_path):
     np.testing.assert_array_equal(labels, model.segment(image, scale=0.5))
     text, desc, _ = outs["diameter"]
     assert desc == {"scale": pytest.approx(0.5, rel=1e-4), "diameter": 34.22}
+
+
+def test_progress_covers_the_measure_and_cancel_stops_it(model):
+    image, _ = unet.sample(384, 0)
+    seen = []
+    model.segment(image, threads=2, progress=lambda f: seen.append(f))
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert any(0 < f < 0.2 for f in seen)  # the first pass reports on its own share
+    calls = []
+
+    def stop(f):
+        calls.append(f)
+        return True
+
+    with pytest.raises(unet.Cancelled):
+        model.segment(image, threads=2, progress=stop)
+    assert len(calls) == 1 and calls[0] < 0.2  # stopped during the measure
+    with pytest.raises(unet.Cancelled):
+        model.segment_scale(image, threads=2, progress=stop)
