@@ -191,6 +191,9 @@ UNET_API int unet_model_forward(const unet_model_t *model, const unet_predict_op
  *   norm_mean double 0        (fixed)
  *   norm_std  double 1        > 0     (fixed)
  *   precise   bool false      direct convolutions everywhere (no Winograd)
+ *   max_pixels int 0          0 (auto) or 1..2^62 pixels (planes x height x width) a call
+ *                             accepts; auto: no limit for streaming calls, 2^28 for whole-image
+ *                             reads (see unet_predict_opts_set_max_pixels)
  */
 
 typedef enum unet_border {
@@ -253,6 +256,13 @@ UNET_API int unet_predict_opts_set_batch(unet_predict_opts_t *opts, int tiles_pe
  * channels use Winograd F(4x4, 3x3), faster and within about 1e-5 relative of direct
  * convolution; tiled prediction equals whole-image prediction either way. */
 UNET_API int unet_predict_opts_set_precise(unet_predict_opts_t *opts, int precise);
+/* Key max_pixels: the largest image a call accepts, in pixels (planes x height x width, 1 to
+ * 2^62); a larger one is refused with UNET_E_INVALID_ARG and a message naming max_pixels before
+ * any pixel is read. 0 (auto, the default): no limit, as predict and segment calls stream the
+ * image in bounded memory; calls that hold a whole image in memory (unet_tiff_read) default to
+ * UNET_MAX_PIXELS_WHOLE. Whatever the limit, sizes whose buffers exceed the memory budget (the
+ * machine's physical memory) are refused with UNET_E_NOMEM. */
+UNET_API int unet_predict_opts_set_max_pixels(unet_predict_opts_t *opts, int64_t max_pixels);
 UNET_API int unet_predict_opts_set_progress(unet_predict_opts_t *opts, unet_progress_fn fn,
                                             void *user);
 /* Thread-safe: cancel calls running with these options (from a GUI's Cancel button); they
@@ -316,8 +326,17 @@ UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels
 #define UNET_TIFF_BIGTIFF 2u /* force BigTIFF (chosen automatically past 4 GB anyway) */
 
 /* Read the first page of a TIFF file into a new float32 buffer (C, H, W) (release with
- * unet_buffer_free); shape receives C, H, W. */
+ * unet_buffer_free); shape receives C, H, W. The whole page is held in memory, so a page of
+ * more than UNET_MAX_PIXELS_WHOLE pixels (H x W) is refused with UNET_E_INVALID_ARG, naming
+ * max_pixels, before anything is read: see unet_tiff_read_limited. */
 UNET_API int unet_tiff_read(const char *path, float **data, int64_t shape[3]);
+/* The default pixel limit of calls that hold a whole image in memory: 2^28 = 16384^2. */
+#define UNET_MAX_PIXELS_WHOLE 268435456
+/* unet_tiff_read with the caller's pixel limit: max_pixels 0 is UNET_MAX_PIXELS_WHOLE. A page
+ * whose buffers exceed the memory budget (the machine's physical memory) is refused with
+ * UNET_E_NOMEM whatever the limit. */
+UNET_API int unet_tiff_read_limited(const char *path, int64_t max_pixels, float **data,
+                                    int64_t shape[3]);
 /* Write a (H,W) or (C,H,W) image of element type `dtype` to a new TIFF file (flags as for
  * unet_predict_tiff). */
 UNET_API int unet_tiff_write(const char *path, const void *data, unet_dtype_t dtype,
@@ -444,6 +463,12 @@ UNET_API int unet_trainer_evaluate(unet_trainer_t *trainer, double *loss, double
 UNET_API int unet_trainer_metrics(const unet_trainer_t *trainer, const char **json);
 UNET_API int unet_trainer_progress(const unet_trainer_t *trainer, int64_t *step,
                                    int64_t *total_steps);
+/* Plan the run to end at step total_steps (1 to 1e9): unet_trainer_train trains up to it, the
+ * schedule spans it, and without a val_every option validation runs every tenth of it. After
+ * unet_trainer_load_state this continues a resumed run to a new total instead of the saved
+ * one (with a schedule over the new total); a total at or below the steps already taken makes
+ * unet_trainer_train return at once. */
+UNET_API int unet_trainer_set_total_steps(unet_trainer_t *trainer, int64_t total_steps);
 /* Thread-safe: stop the running call after its current step (UNET_E_CANCELLED). */
 UNET_API int unet_trainer_cancel(unet_trainer_t *trainer);
 
@@ -632,6 +657,8 @@ UNET_API int unet_segment_opts_set_split(unet_segment_opts_t *opts, int split);
 UNET_API int unet_segment_opts_set_min_size(unet_segment_opts_t *opts, int64_t min_size);
 UNET_API int unet_segment_opts_set_scale(unet_segment_opts_t *opts, double scale);
 UNET_API int unet_segment_opts_set_pixel_size(unet_segment_opts_t *opts, double pixel_size);
+/* max_pixels as for predict options, counted on the image as given (before `scale`). */
+UNET_API int unet_segment_opts_set_max_pixels(unet_segment_opts_t *opts, int64_t max_pixels);
 /* Progress of the whole call (statistics, prediction, post-processing) and cancellation, as
  * for predict options. */
 UNET_API int unet_segment_opts_set_progress(unet_segment_opts_t *opts, unet_progress_fn fn,
@@ -815,12 +842,33 @@ UNET_API int unet_click_result_ring(const unet_click_result_t *result, int64_t i
                                    const int64_t **xy, int64_t *num_vertices);
 
 /* ---- sample images -----------------------------------------------------------------------
- * Synthetic fluorescence nuclei (10-60 px, touching, elongated, textured, blurred, uneven
- * background, Poisson + Gaussian noise) with their instance labels: what `unet sample` writes
- * and what the built-in model was trained on. The same options give the same image.
+ * Synthetic fluorescence nuclei with their instance labels: what `unet sample` writes and what
+ * the built-in models are trained on. The same options give the same image on any machine.
+ * Two scenes: "classic" (nuclei 10-60 px, touching, elongated, textured, blurred, uneven
+ * background, Poisson + Gaussian noise; what today's built-in model was trained on, and its
+ * output for bits 8 and 16 never changes) and "wide" (nuclei of every size in
+ * [min_diameter, max_diameter], dense clusters of 50+ touching nuclei, dim out-of-focus nuclei
+ * and debris that are not labelled, uneven illumination, several textures per image, fields
+ * with no nuclei). Setting any of nuclei, min_diameter, max_diameter, clusters or background
+ * selects the wide scene; without them (scene auto) the image is the classic one.
  * Sample options (key: type, default, range):
- *   seed   int 0     0..2^53
- *   bits   int 16    8 or 16: the image's values lie in [0, 2^bits) */
+ *   seed          int 0       0..2^53
+ *   bits          int 16      8, 12 or 16: the image's values lie in [0, 2^bits)
+ *   scene         name auto   auto | classic | wide (classic with a wide-only key: error)
+ *   nuclei        int auto    0..65535: how many to place; 0 gives a field with no nuclei
+ *                             (auto: from a coverage of 3-50% drawn per seed)
+ *   min_diameter  double auto 4..400 px: every nucleus whose label does not touch the image
+ *                             border has an equivalent diameter sqrt(4 area / pi) of at least
+ *                             this (auto: 8)
+ *   max_diameter  double auto 4..400 px, >= min_diameter + 1: and at most this (auto: 90)
+ *   clusters      int auto    0..16 dense clusters of 50 or more touching nuclei each (fewer
+ *                             when nuclei is below 50 per cluster or the image is full; auto:
+ *                             none, one or two per seed); needs nuclei > 0
+ *   background    name auto   what lies around the nuclei, never labelled: flat (noise only),
+ *                             ramp (uneven illumination), haze (dim out-of-focus nuclei,
+ *                             diffuse clouds), debris (specks, clumps, fibres), noise (few
+ *                             photons, strong and correlated noise, hot pixels), auto (a
+ *                             mixture drawn per seed; with nuclei 0, one kind or several) */
 typedef struct unet_sample_opts unet_sample_opts_t;
 UNET_API int unet_sample_opts_create(unet_sample_opts_t **out);
 UNET_API void unet_sample_opts_free(unet_sample_opts_t *opts);

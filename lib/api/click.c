@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/opts_api.h"
 #include "click/click.h"
 #include "core/alloc.h"
 #include "core/status.h"
@@ -18,100 +19,21 @@
 
 typedef struct unet_click_opts C;
 
-UNET_API int unet_click_opts_create(unet_click_opts_t **out)
-{
-    unet__clear_error();
-    if (!out)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_create: out is NULL");
-    *out = malloc(sizeof **out);
-    if (!*out)
-        return unet__fail(UNET_E_NOMEM, "out of memory creating click options");
-    unet__click_opts_defaults(*out);
-    return UNET_OK;
-}
+static const unet__opts_table *const table = &unet__click_opts_table;
 
-UNET_API void unet_click_opts_free(unet_click_opts_t *o)
-{
-    if (!o)
-        return;
-    free(o->json);
-    free(o->describe);
-    free(o);
-}
-
-#define CHECK_OPTS(o)                                                                          \
-    do {                                                                                       \
-        unet__clear_error();                                                                   \
-        if (!(o))                                                                              \
-            return unet__fail(UNET_E_INVALID_ARG, "click options are NULL");                   \
-    } while (0)
-
-UNET_API int unet_click_opts_set(unet_click_opts_t *o, const char *key, const char *value)
-{
-    CHECK_OPTS(o);
-    if (!key || !value)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_set: key or value is NULL");
-    return unet__opts_set_text(&unet__click_opts_table, o, key, value);
-}
-
-UNET_API int unet_click_opts_set_json(unet_click_opts_t *o, const char *json_object)
-{
-    CHECK_OPTS(o);
-    if (!json_object)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_set_json: json is NULL");
-    return unet__opts_set_json(&unet__click_opts_table, o, json_object);
-}
-
-UNET_API int unet_click_opts_json(const unet_click_opts_t *o, const char **json)
-{
-    unet__clear_error();
-    if (json)
-        *json = NULL;
-    if (!o || !json)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_json: opts or json is NULL");
-    return unet__opts_json(&unet__click_opts_table, o, &((C *)o)->json, json);
-}
-
-UNET_API int unet_click_opts_describe(const unet_click_opts_t *o, const char **json)
-{
-    unet__clear_error();
-    if (json)
-        *json = NULL;
-    if (!o || !json)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_describe: opts or json is NULL");
-    return unet__opts_describe(&unet__click_opts_table, &((C *)o)->describe, json);
-}
+UNET__OPTS_API(unet_click_opts, table)
+UNET__OPTS_SETTER(unet_click_opts, table, threads, int, i64)
+UNET__OPTS_SETTER(unet_click_opts, table, threshold, double, double)
+UNET__OPTS_SETTER(unet_click_opts, table, min_distance, int, i64)
+UNET__OPTS_SETTER(unet_click_opts, table, split, int, bool)
+UNET__OPTS_SETTER(unet_click_opts, table, min_size, int64_t, i64)
+UNET__OPTS_SETTER(unet_click_opts, table, max_extent, int64_t, i64)
+UNET__OPTS_SETTER(unet_click_opts, table, first_window, int64_t, i64)
 
 UNET_API int unet_click_opts_set_predict_opts(unet_click_opts_t *o,
                                               const unet_predict_opts_t *predict_opts)
 {
-    CHECK_OPTS(o);
-    if (!predict_opts)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_click_opts_set_predict_opts: predict "
-                                              "options are NULL");
-    unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, &o->predict,
-                    predict_opts);
-    return UNET_OK;
-}
-
-#define TYPED_SETTER(fn, type, key, conv)                                                      \
-    UNET_API int fn(unet_click_opts_t *o, type value)                                          \
-    {                                                                                          \
-        CHECK_OPTS(o);                                                                         \
-        return conv(&unet__click_opts_table, o, key, value);                                              \
-    }
-
-TYPED_SETTER(unet_click_opts_set_threads, int, "threads", unet__opts_set_i64)
-TYPED_SETTER(unet_click_opts_set_threshold, double, "threshold", unet__opts_set_double)
-TYPED_SETTER(unet_click_opts_set_min_distance, int, "min_distance", unet__opts_set_i64)
-TYPED_SETTER(unet_click_opts_set_min_size, int64_t, "min_size", unet__opts_set_i64)
-TYPED_SETTER(unet_click_opts_set_max_extent, int64_t, "max_extent", unet__opts_set_i64)
-TYPED_SETTER(unet_click_opts_set_first_window, int64_t, "first_window", unet__opts_set_i64)
-
-UNET_API int unet_click_opts_set_split(unet_click_opts_t *o, int split)
-{
-    CHECK_OPTS(o);
-    return unet__opts_set_i64(&unet__click_opts_table, o, "split", split != 0);
+    return unet__opts_api_set_section(table, o, 0, predict_opts);
 }
 
 /* ---- the session's settings from the model's metadata and the options ---- */
@@ -182,15 +104,16 @@ static int configure_post(struct unet_click_session *s, const struct unet_click_
     s->first_window = o->first_window;
     s->threads = unet__resolve_threads(o->predict.threads);
     s->run_opts.threads = o->predict.threads;
-    unet__click_opts_copy(&s->opts, o);
+    unet__opts_copy_values(table, &s->opts, o);
     return UNET_OK;
 }
 
-/* Whether two option sets give the same probabilities: every predict key but threads (which
- * does not change the numbers) and tile, blend and batch (which sessions do not use). */
+/* Whether two option sets give the same probabilities: every predict key but threads and
+ * max_pixels (which do not change the numbers) and tile, blend and batch (which sessions do
+ * not use). */
 static bool same_prediction(const struct unet_predict_opts *a, const struct unet_predict_opts *b)
 {
-    static const char *const unused[] = {"threads", "tile", "blend", "batch"};
+    static const char *const unused[] = {"threads", "tile", "blend", "batch", "max_pixels"};
     for (int i = 0; i < UNET__PREDICT_OPT_COUNT; i++) {
         const unet__opt *e = &unet__predict_opt_entries[i];
         bool skip = false;
@@ -233,10 +156,10 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_click_o
     if (!unet__product(shape, ndim, INT64_MAX / 8, &count))
         return unet__fail(UNET_E_NOMEM, "the image is too large to address");
     C defaults;
-    if (!opts) {
-        unet__click_opts_defaults(&defaults);
-        opts = &defaults;
-    }
+    opts = unet__opts_or_defaults(table, opts, &defaults);
+    int rc = unet__predict_check_pixels(&opts->predict, planes, shape[ndim - 2], shape[ndim - 1]);
+    if (rc != UNET_OK)
+        return rc;
     struct unet_click_session *s = calloc(1, sizeof *s);
     if (!s)
         return unet__fail(UNET_E_NOMEM, "out of memory for a click session");
@@ -255,9 +178,9 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_click_o
     s->src_height = s->height;
     s->src_width = s->width;
     s->plane_state = calloc((size_t)planes, 1);
-    int rc = s->plane_state ? UNET_OK
-                            : unet__fail(UNET_E_NOMEM, "out of memory for a click session of "
-                                                       "%lld planes", (long long)planes);
+    rc = s->plane_state ? UNET_OK
+                        : unet__fail(UNET_E_NOMEM, "out of memory for a click session of %lld "
+                                                   "planes", (long long)planes);
     if (rc == UNET_OK)
         rc = configure_prediction(s, &opts->predict);
     if (rc == UNET_OK)
@@ -340,9 +263,9 @@ UNET_API int unet_click_session_set_scale(unet_click_session_t *s, double scale)
 {
     CHECK_SESSION(s);
     C o;
-    unet__click_opts_defaults(&o);
-    unet__click_opts_copy(&o, &s->opts);
-    int rc = unet__opts_set_double(&unet__click_opts_table, &o, "scale", scale);
+    unet__opts_init(table, &o);
+    unet__opts_copy_values(table, &o, &s->opts);
+    int rc = unet__opts_set_double(table, &o, "scale", scale);
     return rc == UNET_OK ? set_opts(s, &o) : rc;
 }
 
@@ -424,48 +347,24 @@ UNET_API int unet_click_result_bbox(const unet_click_result_t *r, int64_t bbox[4
     return UNET_OK;
 }
 
-#define CHECK_RESULT(r, out, fn)                                                               \
-    do {                                                                                       \
+/* unet_click_result_<name>(r, &value): the output zeroed first, then the result's field. */
+#define RESULT_GETTER(name, ctype, field, zero)                                                \
+    UNET_API int unet_click_result_##name(const unet_click_result_t *r, ctype *out)            \
+    {                                                                                          \
+        if (out)                                                                               \
+            *out = zero;                                                                       \
         unet__clear_error();                                                                   \
-        if (!(r) || !(out))                                                                    \
-            return unet__fail(UNET_E_INVALID_ARG, fn ": result or output is NULL");            \
-    } while (0)
+        if (!r || !out)                                                                        \
+            return unet__fail(UNET_E_INVALID_ARG, "unet_click_result_" #name                   \
+                              ": result or output is NULL");                                   \
+        *out = r->field;                                                                       \
+        return UNET_OK;                                                                        \
+    }
 
-UNET_API int unet_click_result_area(const unet_click_result_t *r, int64_t *area)
-{
-    if (area)
-        *area = 0;
-    CHECK_RESULT(r, area, "unet_click_result_area");
-    *area = r->area;
-    return UNET_OK;
-}
-
-UNET_API int unet_click_result_complete(const unet_click_result_t *r, int *complete)
-{
-    if (complete)
-        *complete = 0;
-    CHECK_RESULT(r, complete, "unet_click_result_complete");
-    *complete = r->complete;
-    return UNET_OK;
-}
-
-UNET_API int unet_click_result_mask(const unet_click_result_t *r, const uint8_t **mask)
-{
-    if (mask)
-        *mask = NULL;
-    CHECK_RESULT(r, mask, "unet_click_result_mask");
-    *mask = r->mask;
-    return UNET_OK;
-}
-
-UNET_API int unet_click_result_ring_count(const unet_click_result_t *r, int64_t *count)
-{
-    if (count)
-        *count = 0;
-    CHECK_RESULT(r, count, "unet_click_result_ring_count");
-    *count = r->nrings;
-    return UNET_OK;
-}
+RESULT_GETTER(area, int64_t, area, 0)
+RESULT_GETTER(complete, int, complete, 0)
+RESULT_GETTER(mask, const uint8_t *, mask, NULL)
+RESULT_GETTER(ring_count, int64_t, nrings, 0)
 
 UNET_API int unet_click_result_ring(const unet_click_result_t *r, int64_t index,
                                     const int64_t **xy, int64_t *num_vertices)

@@ -5,6 +5,7 @@
 
 #include "predict/predict.h"
 #include "core/alloc.h"
+#include "core/budget.h"
 #include "core/status.h"
 #include "model/model.h"
 
@@ -18,8 +19,11 @@ UNET_API int unet_model_create(const char *config_json, uint64_t seed, unet_mode
     int rc = unet__config_parse(config_json, &cfg);
     if (rc != UNET_OK)
         return rc;
+    unet__graph g = {0};
     struct unet_model *m;
-    if ((rc = unet__model_new(&cfg, &m)) != UNET_OK)
+    if ((rc = unet__build_unet(&cfg, &g)) != UNET_OK)
+        return rc;
+    if ((rc = unet__model_new(&cfg, &g, &m)) != UNET_OK)
         return rc;
     unet__model_init_params(m, seed);
     if ((rc = unet__model_refresh(m)) != UNET_OK) {
@@ -212,8 +216,8 @@ static int check_shape(const unet_model_t *m, int ndim, const int64_t *in, int64
         return unet__fail(UNET_E_SHAPE, "batch size %lld is out of range [1, %d]",
                           (long long)in[0], 1 << 20);
     if (in[1] != m->cfg.in_channels)
-        return unet__fail(UNET_E_SHAPE, "input has %lld channels; the model takes %d",
-                          (long long)in[1], m->cfg.in_channels);
+        return unet__fail(UNET_E_SHAPE, "input has %lld channel%s; the model takes %d",
+                          (long long)in[1], UNET__PLURAL(in[1]), m->cfg.in_channels);
     out[0] = in[0];
     out[1] = m->cfg.out_channels;
     static const char *const names[] = {"height", "width"};
@@ -295,6 +299,15 @@ UNET_API int unet_model_forward(const unet_model_t *m, const unet_predict_opts_t
     /* Of the predict options, the thread count and the choice of convolutions apply. */
     unet__exec_opts eo = UNET__EXEC_OPTS_DEFAULT;
     eo.precise = opts && opts->precise;
-    return unet__exec_fast(&m->fast, input, shape[0], shape[2], shape[3], output,
-                           unet__resolve_threads(opts ? opts->threads : 0), &eo);
+    int threads = unet__resolve_threads(opts ? opts->threads : 0);
+    /* The activations, against the memory budget before any is allocated (the caller holds
+     * the input, but the network's features can be thousands of times larger). */
+    size_t work = 0;
+    rc = unet__exec_fast_workspace(&m->fast, shape[0], shape[2], shape[3], threads, &eo, &work);
+    if (rc == UNET_OK)
+        rc = unet__check_budget(work, "the forward pass", "; use a smaller batch or image "
+                                                          "(unet_predict tiles any size)");
+    if (rc != UNET_OK)
+        return rc;
+    return unet__exec_fast(&m->fast, input, shape[0], shape[2], shape[3], output, threads, &eo);
 }

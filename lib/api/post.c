@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/opts_api.h"
 #include "core/alloc.h"
 #include "core/status.h"
 #include "core/threads.h"
@@ -18,92 +19,20 @@
 
 typedef struct unet_post_opts O;
 
-UNET_API int unet_post_opts_create(unet_post_opts_t **out)
-{
-    unet__clear_error();
-    if (!out)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_post_opts_create: out is NULL");
-    *out = calloc(1, sizeof **out);
-    if (!*out)
-        return unet__fail(UNET_E_NOMEM, "out of memory creating post-processing options");
-    unet__opts_defaults(&unet__post_opts_table, *out);
-    return UNET_OK;
-}
+static const unet__opts_table *const table = &unet__post_opts_table;
 
-UNET_API void unet_post_opts_free(unet_post_opts_t *o)
-{
-    if (!o)
-        return;
-    free(o->json);
-    free(o->describe);
-    free(o);
-}
-
-#define CHECK_OPTS(o)                                                                          \
-    do {                                                                                       \
-        unet__clear_error();                                                                   \
-        if (!(o))                                                                              \
-            return unet__fail(UNET_E_INVALID_ARG, "post-processing options are NULL");         \
-    } while (0)
-
-UNET_API int unet_post_opts_set(unet_post_opts_t *o, const char *key, const char *value)
-{
-    CHECK_OPTS(o);
-    if (!key || !value)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_post_opts_set: key or value is NULL");
-    return unet__opts_set_text(&unet__post_opts_table, o, key, value);
-}
-
-UNET_API int unet_post_opts_set_json(unet_post_opts_t *o, const char *json_object)
-{
-    CHECK_OPTS(o);
-    if (!json_object)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_post_opts_set_json: json is NULL");
-    return unet__opts_set_json(&unet__post_opts_table, o, json_object);
-}
-
-UNET_API int unet_post_opts_json(const unet_post_opts_t *o, const char **json)
-{
-    unet__clear_error();
-    if (json)
-        *json = NULL;
-    if (!o || !json)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_post_opts_json: opts or json is NULL");
-    return unet__opts_json(&unet__post_opts_table, o, &((O *)o)->json, json);
-}
-
-UNET_API int unet_post_opts_describe(const unet_post_opts_t *o, const char **json)
-{
-    unet__clear_error();
-    if (json)
-        *json = NULL;
-    if (!o || !json)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_post_opts_describe: opts or json is NULL");
-    return unet__opts_describe(&unet__post_opts_table, &((O *)o)->describe, json);
-}
-
-#define TYPED_SETTER(fn, type, key, conv)                                                      \
-    UNET_API int fn(unet_post_opts_t *o, type value)                                           \
-    {                                                                                          \
-        CHECK_OPTS(o);                                                                         \
-        return conv(&unet__post_opts_table, o, key, value);                                               \
-    }
-
-TYPED_SETTER(unet_post_opts_set_threads, int, "threads", unet__opts_set_i64)
-TYPED_SETTER(unet_post_opts_set_connectivity, int, "connectivity", unet__opts_set_i64)
-TYPED_SETTER(unet_post_opts_set_threshold, double, "threshold", unet__opts_set_double)
-TYPED_SETTER(unet_post_opts_set_min_distance, int, "min_distance", unet__opts_set_i64)
-TYPED_SETTER(unet_post_opts_set_min_size, int64_t, "min_size", unet__opts_set_i64)
-TYPED_SETTER(unet_post_opts_set_max_size, int64_t, "max_size", unet__opts_set_i64)
+UNET__OPTS_API(unet_post_opts, table)
+UNET__OPTS_SETTER(unet_post_opts, table, threads, int, i64)
+UNET__OPTS_SETTER(unet_post_opts, table, connectivity, int, i64)
+UNET__OPTS_SETTER(unet_post_opts, table, threshold, double, double)
+UNET__OPTS_SETTER(unet_post_opts, table, min_distance, int, i64)
+UNET__OPTS_SETTER(unet_post_opts, table, min_size, int64_t, i64)
+UNET__OPTS_SETTER(unet_post_opts, table, max_size, int64_t, i64)
 
 /* The options in force for a call (NULL: the defaults). */
 static const O *options(const unet_post_opts_t *o, O *defaults)
 {
-    if (o)
-        return o;
-    memset(defaults, 0, sizeof *defaults);
-    unet__opts_defaults(&unet__post_opts_table, defaults);
-    return defaults;
+    return unet__opts_or_defaults(table, o, defaults);
 }
 
 /* ---- argument checks ---- */

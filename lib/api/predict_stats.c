@@ -37,6 +37,10 @@ UNET_API int unet_predict_stats(const unet_model_t *m, const unet_predict_opts_t
         opts = &defaults;
     }
     int rc = unet__predict_opts_check(opts);
+    if (rc == UNET_OK) /* the sizes the engine would accept, and max_pixels */
+        rc = unet__predict_check_image(planes, channels, m->cfg.out_channels, height, width);
+    if (rc == UNET_OK)
+        rc = unet__predict_check_pixels(opts, planes, height, width);
     if (rc != UNET_OK)
         return rc;
     unet__norm norm = unet__predict_norm(m, opts);
@@ -44,8 +48,8 @@ UNET_API int unet_predict_stats(const unet_model_t *m, const unet_predict_opts_t
     unet__progress prog = {opts, -1.0, 0.0};
     unet__norm_stats *stats = calloc((size_t)channels, sizeof *stats);
     if (!stats)
-        return unet__fail(UNET_E_NOMEM, "out of memory for statistics of %lld channels",
-                          (long long)channels);
+        return unet__fail(UNET_E_NOMEM, "out of memory for statistics of %lld channel%s",
+                          (long long)channels, UNET__PLURAL(channels));
     for (int64_t p = 0; p < planes && rc == UNET_OK; p++) {
         rc = unet__plane_stats(&src, p, &norm, stats, &prog, (double)p / (double)planes,
                                (double)(p + 1) / (double)planes);

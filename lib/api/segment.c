@@ -1,161 +1,28 @@
 /* The public segmentation calls and the segment options object: argument checks, then the
  * pipeline of segment/ (segment/pipeline.h). */
-#include <stdlib.h>
-
+#include "api/opts_api.h"
 #include "core/status.h"
 #include "segment/pipeline.h"
 
-typedef struct unet_segment_opts S;
+static const unet__opts_table *const table = &unet__segment_opts_table;
 
-UNET_API int unet_segment_opts_create(unet_segment_opts_t **out)
-{
-    unet__clear_error();
-    if (!out)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_opts_create: out is NULL");
-    *out = malloc(sizeof **out);
-    if (!*out)
-        return unet__fail(UNET_E_NOMEM, "out of memory creating segment options");
-    unet__segment_opts_defaults(*out);
-    return UNET_OK;
-}
-
-UNET_API void unet_segment_opts_free(unet_segment_opts_t *opts)
-{
-    if (!opts)
-        return;
-    free(opts->json);
-    free(opts->describe);
-    free(opts);
-}
-
-#define CHECK_OPTS(o)                                                                          \
-    do {                                                                                       \
-        unet__clear_error();                                                                   \
-        if (!(o))                                                                              \
-            return unet__fail(UNET_E_INVALID_ARG, "segment options are NULL");                 \
-    } while (0)
-
-UNET_API int unet_segment_opts_set(unet_segment_opts_t *o, const char *key, const char *value)
-{
-    CHECK_OPTS(o);
-    if (!key || !value)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_opts_set: key or value is NULL");
-    return unet__opts_set_text(&unet__segment_opts_table, o, key, value);
-}
-
-UNET_API int unet_segment_opts_set_json(unet_segment_opts_t *o, const char *json_object)
-{
-    CHECK_OPTS(o);
-    if (!json_object)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_opts_set_json: json is NULL");
-    return unet__opts_set_json(&unet__segment_opts_table, o, json_object);
-}
-
-UNET_API int unet_segment_opts_json(const unet_segment_opts_t *o, const char **json)
-{
-    unet__clear_error();
-    if (json)
-        *json = NULL;
-    if (!o || !json)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_opts_json: opts or json is NULL");
-    return unet__opts_json(&unet__segment_opts_table, o, &((S *)o)->json, json);
-}
-
-UNET_API int unet_segment_opts_describe(const unet_segment_opts_t *o, const char **json)
-{
-    unet__clear_error();
-    if (json)
-        *json = NULL;
-    if (!o || !json)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_opts_describe: opts or json is "
-                                              "NULL");
-    return unet__opts_describe(&unet__segment_opts_table, &((S *)o)->describe, json);
-}
+UNET__OPTS_API(unet_segment_opts, table)
+UNET__OPTS_SETTER(unet_segment_opts, table, threads, int, i64)
+UNET__OPTS_SETTER(unet_segment_opts, table, tile, int64_t, i64)
+UNET__OPTS_SETTER(unet_segment_opts, table, threshold, double, double)
+UNET__OPTS_SETTER(unet_segment_opts, table, min_distance, int, i64)
+UNET__OPTS_SETTER(unet_segment_opts, table, split, int, bool)
+UNET__OPTS_SETTER(unet_segment_opts, table, min_size, int64_t, i64)
+UNET__OPTS_SETTER(unet_segment_opts, table, scale, double, double)
+UNET__OPTS_SETTER(unet_segment_opts, table, pixel_size, double, double)
+UNET__OPTS_SETTER(unet_segment_opts, table, max_pixels, int64_t, i64)
+UNET__OPTS_PROGRESS(unet_segment_opts, table, unet_progress_fn)
+UNET__OPTS_CANCEL(unet_segment_opts)
 
 UNET_API int unet_segment_opts_set_predict_opts(unet_segment_opts_t *o,
                                                 const unet_predict_opts_t *predict_opts)
 {
-    CHECK_OPTS(o);
-    if (!predict_opts)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_opts_set_predict_opts: predict "
-                                              "options are NULL");
-    unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, &o->predict,
-                    predict_opts);
-    return UNET_OK;
-}
-
-UNET_API int unet_segment_opts_set_threads(unet_segment_opts_t *o, int num_threads)
-{
-    CHECK_OPTS(o);
-    return unet__opts_set_i64(&unet__segment_opts_table, o, "threads", num_threads);
-}
-
-UNET_API int unet_segment_opts_set_tile(unet_segment_opts_t *o, int64_t tile)
-{
-    CHECK_OPTS(o);
-    return unet__opts_set_i64(&unet__segment_opts_table, o, "tile", tile);
-}
-
-UNET_API int unet_segment_opts_set_threshold(unet_segment_opts_t *o, double threshold)
-{
-    CHECK_OPTS(o);
-    return unet__opts_set_double(&unet__segment_opts_table, o, "threshold", threshold);
-}
-
-UNET_API int unet_segment_opts_set_min_distance(unet_segment_opts_t *o, int min_distance)
-{
-    CHECK_OPTS(o);
-    return unet__opts_set_i64(&unet__segment_opts_table, o, "min_distance", min_distance);
-}
-
-UNET_API int unet_segment_opts_set_split(unet_segment_opts_t *o, int split)
-{
-    CHECK_OPTS(o);
-    return unet__opts_set_i64(&unet__segment_opts_table, o, "split", split != 0);
-}
-
-UNET_API int unet_segment_opts_set_min_size(unet_segment_opts_t *o, int64_t min_size)
-{
-    CHECK_OPTS(o);
-    return unet__opts_set_i64(&unet__segment_opts_table, o, "min_size", min_size);
-}
-
-UNET_API int unet_segment_opts_set_scale(unet_segment_opts_t *o, double scale)
-{
-    CHECK_OPTS(o);
-    return unet__opts_set_double(&unet__segment_opts_table, o, "scale", scale);
-}
-
-UNET_API int unet_segment_opts_set_pixel_size(unet_segment_opts_t *o, double pixel_size)
-{
-    CHECK_OPTS(o);
-    return unet__opts_set_double(&unet__segment_opts_table, o, "pixel_size", pixel_size);
-}
-
-UNET_API int unet_segment_opts_set_progress(unet_segment_opts_t *o, unet_progress_fn fn,
-                                            void *user)
-{
-    CHECK_OPTS(o);
-    o->progress = fn;
-    o->progress_user = user;
-    return UNET_OK;
-}
-
-UNET_API int unet_segment_opts_cancel(unet_segment_opts_t *o)
-{
-    /* No error-message bookkeeping here: this may run on any thread at any time. */
-    if (!o)
-        return UNET_E_INVALID_ARG;
-    atomic_store(&o->cancel, 1);
-    return UNET_OK;
-}
-
-UNET_API int unet_segment_opts_reset_cancel(unet_segment_opts_t *o)
-{
-    if (!o)
-        return UNET_E_INVALID_ARG;
-    atomic_store(&o->cancel, 0);
-    return UNET_OK;
+    return unet__opts_api_set_section(table, o, 0, predict_opts);
 }
 
 /* ---- segmentation ---- */

@@ -1,32 +1,47 @@
 /* Whole-image TIFF reading and writing for callers that hold images in memory (the CLI's
  * overlays and measurements, label images). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/budget.h"
 #include "core/status.h"
 #include "io/tiff.h"
 
-UNET_API int unet_tiff_read(const char *path, float **data, int64_t shape[3])
+UNET_API int unet_tiff_read_limited(const char *path, int64_t max_pixels, float **data,
+                                    int64_t shape[3])
 {
     unet__clear_error();
     if (data)
         *data = NULL;
     if (!path || !data || !shape)
         return unet__fail(UNET_E_INVALID_ARG, "unet_tiff_read: path, data or shape is NULL");
+    if (max_pixels < 0)
+        return unet__fail(UNET_E_INVALID_ARG, "max_pixels %lld is negative (0: the default "
+                                              "%lld)",
+                          (long long)max_pixels, (long long)UNET__WHOLE_IMAGE_MAX_PIXELS);
     unet__tiff_reader *r;
     int rc = unet__tiff_open(path, &r);
     if (rc != UNET_OK)
         return rc;
     const unet__tiff_info *info = unet__tiff_reader_info(r);
-    int64_t dims[3] = {info->channels, info->height, info->width}, n;
-    size_t bytes, raw_bytes = 0;
+    int64_t dims[3] = {info->channels, info->height, info->width};
     void *raw = NULL;
+    size_t raw_bytes = 0;
     float *out = NULL;
-    if (!unet__product(dims, 3, INT64_MAX / 8, &n) || !unet__mul_size((size_t)n, 8, &bytes)) {
-        rc = unet__fail(UNET_E_NOMEM, "'%.200s' is too large to read", path);
+    /* The whole page sits in memory twice (as stored, then as float32): its size is checked
+     * against max_pixels and the memory budget before a byte of it is read. */
+    char what[300];
+    snprintf(what, sizeof what, "tiff '%.200s' (%lld x %lld)", path, (long long)info->height,
+             (long long)info->width);
+    rc = unet__check_max_pixels(unet__sat_mul3(1, info->height, info->width),
+                                max_pixels ? max_pixels : UNET__WHOLE_IMAGE_MAX_PIXELS, what);
+    uint64_t n = unet__sat_mul3(dims[0], dims[1], dims[2]);
+    if (rc == UNET_OK)
+        rc = unet__check_budget(unet__sat_mul(n, sizeof(float) + sizeof(double)), what, "");
+    if (rc != UNET_OK)
         goto done;
-    }
     out = malloc((size_t)n * sizeof *out); /* released by unet_buffer_free (free) */
     if (!out) {
         rc = unet__fail(UNET_E_NOMEM, "out of memory reading '%.200s'", path);
@@ -44,6 +59,11 @@ done:
     free(out);
     unet__tiff_close(r);
     return rc;
+}
+
+UNET_API int unet_tiff_read(const char *path, float **data, int64_t shape[3])
+{
+    return unet_tiff_read_limited(path, 0, data, shape);
 }
 
 UNET_API int unet_tiff_write(const char *path, const void *data, unet_dtype_t dtype, int ndim,

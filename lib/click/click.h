@@ -55,11 +55,9 @@ struct unet_click_opts {
     double diameter;      /* objects' diameter in image pixels; 0: unknown */
     char *json, *describe; /* cached strings returned to the caller (not values) */
 };
-/* The click options' table (click/opts.c), defaults, and the values of every entry of src
- * into dst (no cached strings). */
+/* The click options' table (click/opts.c): the predict entries (section 0), the instance
+ * entries and the click entries. */
 extern const unet__opts_table unet__click_opts_table;
-void unet__click_opts_defaults(struct unet_click_opts *o);
-void unet__click_opts_copy(struct unet_click_opts *dst, const struct unet_click_opts *src);
 
 
 /* A session works on a grid: the caller's image resized by the session's scale, as

@@ -1,7 +1,6 @@
 /* Click options: a copy of the predict options, the instance options segment options have
  * too, the session's search limits and its scale, in one table. */
 #include <stddef.h>
-#include <string.h>
 
 #include "click/click.h"
 
@@ -29,23 +28,17 @@ static const unet__opt click_entries[] = {
 };
 
 static const unet__opts_section click_sections[] = {
-    {unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, offsetof(C, predict)},
-    {unet__instance_opt_entries, UNET__INSTANCE_OPT_COUNT, offsetof(C, inst)},
-    {click_entries, (int)(sizeof click_entries / sizeof click_entries[0]), 0},
+    {unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, offsetof(C, predict), "predict"},
+    {unet__instance_opt_entries, UNET__INSTANCE_OPT_COUNT, offsetof(C, inst), NULL},
+    UNET__OPTS_OWN(click_entries),
 };
-const unet__opts_table unet__click_opts_table = {"click", click_sections, 3, sizeof(C)};
 
-void unet__click_opts_defaults(C *o)
+static void init_flags(void *o)
 {
-    memset(o, 0, sizeof *o);
-    unet__predict_opts_defaults(&o->predict);
-    unet__opts_defaults(&unet__click_opts_table, o);
+    unet__predict_opts_init_flags(&((C *)o)->predict);
 }
 
-void unet__click_opts_copy(C *dst, const C *src)
-{
-    for (int i = 0; i < 3; i++)
-        unet__opts_copy(click_sections[i].opts, click_sections[i].count,
-                        (char *)dst + click_sections[i].base,
-                        (const char *)src + click_sections[i].base);
-}
+const unet__opts_table unet__click_opts_table = {
+    .what = "click", .api = "unet_click_opts", .sections = click_sections,
+    .nsections = 3, UNET__OPTS_OBJECT(C), .init = init_flags,
+};

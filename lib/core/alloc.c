@@ -60,6 +60,22 @@ void *unet__alloc_aligned(size_t bytes)
     return base + UNET__ALIGN;
 }
 
+void *unet__alloc_aligned_zeroed(size_t bytes)
+{
+    unsigned char *p = unet__alloc_aligned(bytes);
+    if (p && ((block_header *)(p - UNET__ALIGN))->mapped == 0)
+        memset(p, 0, bytes); /* a heap block: below MMAP_FROM, so small */
+    return p;
+}
+
+float *unet__alloc_floats_zeroed(size_t count)
+{
+    size_t bytes;
+    if (!unet__mul_size(count, sizeof(float), &bytes))
+        return NULL;
+    return unet__alloc_aligned_zeroed(bytes);
+}
+
 float *unet__alloc_floats(size_t count)
 {
     size_t bytes;

@@ -17,6 +17,10 @@ bool unet__product(const int64_t *dims, int n, int64_t limit, int64_t *out);
  * unet__free_aligned. */
 float *unet__alloc_floats(size_t count);
 void *unet__alloc_aligned(size_t bytes);
+/* The same, zero-filled. Large blocks are fresh anonymous mappings, zero already: nothing is
+ * written, so memory a caller claims costs nothing until it is touched. */
+void *unet__alloc_aligned_zeroed(size_t bytes);
+float *unet__alloc_floats_zeroed(size_t count);
 void unet__free_aligned(void *p);
 /* Make the aligned buffer *p (of *cap bytes) hold at least `bytes`: reallocated (contents
  * lost) when too small. false when out of memory (then *p is NULL and *cap 0). */

@@ -21,9 +21,11 @@ int unet__open_regular(const char *path, const char *what, int *fd, uint64_t *si
     /* O_NONBLOCK: a FIFO without a writer would block open() itself, before fstat could
      * tell it is not a regular file. */
     int f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (f < 0)
+    if (f < 0) /* the common cases in words a user reads at once */
         return unet__fail(UNET_E_IO, "%s '%.200s': cannot open: %s", what, path,
-                          strerror(errno));
+                          errno == ENOENT   ? "no such file"
+                          : errno == EACCES ? "permission denied"
+                                            : strerror(errno));
     struct stat st;
     if (fstat(f, &st) != 0) {
         int rc = unet__fail(UNET_E_IO, "%s '%.200s': cannot stat: %s", what, path,
@@ -164,4 +166,30 @@ void unet__output_abort(unet__output *out, int closed)
     if (out->tmp)
         unlink(out->tmp);
     release(out);
+}
+
+int unet__output_write_all(const char *path, const void *data, size_t size)
+{
+    unet__output out;
+    int rc = unet__output_begin(path, &out);
+    if (rc != UNET_OK)
+        return rc;
+    const uint8_t *p = data;
+    size_t left = size;
+    while (left > 0) {
+        ssize_t put = write(out.fd, p, left);
+        if (put < 0 && errno == EINTR)
+            continue;
+        if (put <= 0) {
+            rc = unet__fail(UNET_E_IO, "cannot write '%.200s': %s", path,
+                            put < 0 ? strerror(errno) : "no space");
+            break;
+        }
+        p += put;
+        left -= (size_t)put;
+    }
+    if (rc == UNET_OK)
+        return unet__output_commit(&out, 0);
+    unet__output_abort(&out, 0);
+    return rc;
 }

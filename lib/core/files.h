@@ -6,6 +6,7 @@
 #ifndef UNET_CORE_FILES_H
 #define UNET_CORE_FILES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Open `path` for reading; it must be a regular file. *fd (blocking mode) and *size on success;
@@ -30,5 +31,8 @@ int unet__output_begin(const char *path, unet__output *out);
 int unet__output_commit(unet__output *out, int closed);
 /* Remove the temporary file, leave the target untouched, release `out`. NULL-safe fields. */
 void unet__output_abort(unet__output *out, int closed);
+/* Write `size` bytes to `path` through a temporary file renamed into place (model files,
+ * training states): a failed write leaves the target as it was. */
+int unet__output_write_all(const char *path, const void *data, size_t size);
 
 #endif

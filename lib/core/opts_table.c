@@ -344,6 +344,14 @@ void unet__opts_copy(const unet__opt *opts, int count, void *dst, const void *sr
         memcpy(field(dst, 0, &opts[i]), cfield(src, 0, &opts[i]), opts[i].size);
 }
 
+void unet__opts_copy_values(const unet__opts_table *t, void *dst, const void *src)
+{
+    for (int s = 0; s < t->nsections; s++)
+        unet__opts_copy(t->sections[s].opts, t->sections[s].count,
+                        (char *)dst + t->sections[s].base,
+                        (const char *)src + t->sections[s].base);
+}
+
 int unet__opts_equal(const unet__opt *opts, int count, const void *a, const void *b)
 {
     for (int i = 0; i < count; i++)
@@ -394,10 +402,7 @@ int unet__opts_set_object(const unet__opts_table *t, void *o, const json_t *obj)
             break;
     }
     if (rc == UNET_OK)
-        for (int s = 0; s < t->nsections; s++)
-            unet__opts_copy(t->sections[s].opts, t->sections[s].count,
-                            (char *)o + t->sections[s].base,
-                            (const char *)tmp + t->sections[s].base);
+        unet__opts_copy_values(t, o, tmp);
     free(tmp);
     return rc;
 }
@@ -493,6 +498,22 @@ void unet__opts_defaults(const unet__opts_table *t, void *o)
         }
 }
 
+void unet__opts_init(const unet__opts_table *t, void *o)
+{
+    memset(o, 0, t->size);
+    unet__opts_defaults(t, o);
+    if (t->init)
+        t->init(o);
+}
+
+const void *unet__opts_or_defaults(const unet__opts_table *t, const void *o, void *defaults)
+{
+    if (o)
+        return o;
+    unet__opts_init(t, defaults);
+    return defaults;
+}
+
 static json_t *describe_entry(const unet__opt *e, const void *defaults, size_t base)
 {
     static const char *const type_names[] = {"int", "int", "double", "bool", "name", "text"};
@@ -547,4 +568,118 @@ int unet__opts_describe(const unet__opts_table *t, char **cache, const char **ou
         }
     free(defaults);
     return dump(t->what, arr, cache, out);
+}
+
+/* ---- the exported calls' work ---- */
+
+/* The cached string at offset `at` of an object (not part of the options' value, so a const
+ * object's cache may change). */
+static char **cache(const void *o, size_t at)
+{
+    return (char **)((char *)o + at);
+}
+
+int unet__opts_api_create(const unet__opts_table *t, void **out)
+{
+    unet__clear_error();
+    if (!out)
+        return unet__fail(UNET_E_INVALID_ARG, "%s_create: out is NULL", t->api);
+    *out = malloc(t->size);
+    if (!*out)
+        return unet__fail(UNET_E_NOMEM, "out of memory creating %s options", t->what);
+    unet__opts_init(t, *out);
+    return UNET_OK;
+}
+
+void unet__opts_api_free(const unet__opts_table *t, void *o)
+{
+    if (!o)
+        return;
+    free(*cache(o, t->json_at));
+    free(*cache(o, t->describe_at));
+    free(o);
+}
+
+int unet__opts_api_check(const unet__opts_table *t, const void *o)
+{
+    unet__clear_error();
+    return o ? UNET_OK : unet__fail(UNET_E_INVALID_ARG, "%s options are NULL", t->what);
+}
+
+int unet__opts_api_set(const unet__opts_table *t, void *o, const char *key, const char *value)
+{
+    int rc = unet__opts_api_check(t, o);
+    if (rc == UNET_OK && (!key || !value))
+        rc = unet__fail(UNET_E_INVALID_ARG, "%s_set: key or value is NULL", t->api);
+    return rc != UNET_OK ? rc : unet__opts_set_text(t, o, key, value);
+}
+
+int unet__opts_api_set_json(const unet__opts_table *t, void *o, const char *text)
+{
+    int rc = unet__opts_api_check(t, o);
+    if (rc == UNET_OK && !text)
+        rc = unet__fail(UNET_E_INVALID_ARG, "%s_set_json: json is NULL", t->api);
+    return rc != UNET_OK ? rc : unet__opts_set_json(t, o, text);
+}
+
+/* The shared start of _json and _describe. */
+static int check_out(const unet__opts_table *t, const void *o, const char **json,
+                     const char *call)
+{
+    unet__clear_error();
+    if (json)
+        *json = NULL;
+    if (!o || !json)
+        return unet__fail(UNET_E_INVALID_ARG, "%s_%s: opts or json is NULL", t->api, call);
+    return UNET_OK;
+}
+
+int unet__opts_api_json(const unet__opts_table *t, const void *o, const char **json)
+{
+    int rc = check_out(t, o, json, "json");
+    return rc != UNET_OK ? rc : unet__opts_json(t, o, cache(o, t->json_at), json);
+}
+
+int unet__opts_api_describe(const unet__opts_table *t, const void *o, const char **json)
+{
+    int rc = check_out(t, o, json, "describe");
+    return rc != UNET_OK ? rc : unet__opts_describe(t, cache(o, t->describe_at), json);
+}
+
+int unet__opts_api_set_i64(const unet__opts_table *t, void *o, const char *key, int64_t value)
+{
+    int rc = unet__opts_api_check(t, o);
+    return rc != UNET_OK ? rc : unet__opts_set_i64(t, o, key, value);
+}
+
+int unet__opts_api_set_double(const unet__opts_table *t, void *o, const char *key,
+                              double value)
+{
+    int rc = unet__opts_api_check(t, o);
+    return rc != UNET_OK ? rc : unet__opts_set_double(t, o, key, value);
+}
+
+int unet__opts_api_set_bool(const unet__opts_table *t, void *o, const char *key, int value)
+{
+    return unet__opts_api_set_i64(t, o, key, value != 0);
+}
+
+int unet__opts_api_set_section(const unet__opts_table *t, void *o, int s, const void *src)
+{
+    const unet__opts_section *sec = &t->sections[s];
+    int rc = unet__opts_api_check(t, o);
+    if (rc == UNET_OK && !src)
+        rc = unet__fail(UNET_E_INVALID_ARG, "%s_set_%s_opts: %s options are NULL", t->api,
+                        sec->name, sec->name);
+    if (rc == UNET_OK)
+        unet__opts_copy(sec->opts, sec->count, (char *)o + sec->base, src);
+    return rc;
+}
+
+int unet__opts_api_flag(atomic_int *flag, int value)
+{
+    if (!flag)
+        return UNET_E_INVALID_ARG;
+    atomic_store(flag, value);
+    return UNET_OK;
 }

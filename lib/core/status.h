@@ -10,6 +10,9 @@
 #define UNET__PRINTF(a, b)
 #endif
 
+/* "s" after a count that is not 1: "%d channel%s", n, UNET__PLURAL(n). */
+#define UNET__PLURAL(n) ((n) == 1 ? "" : "s")
+
 /* Record a formatted message for unet_last_error() on this thread and return `status`. */
 int unet__fail(int status, const char *fmt, ...) UNET__PRINTF(2, 3);
 /* Clear this thread's message (called at the start of every public entry point). */

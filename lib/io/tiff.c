@@ -3,6 +3,7 @@
 #include "io/chunk_cache.h"
 
 #include "core/alloc.h"
+#include "core/budget.h"
 #include "core/files.h"
 #include "core/dtype.h"
 #include "core/status.h"
@@ -277,16 +278,6 @@ static int norm_format(int fmt)
     return fmt == SAMPLEFORMAT_VOID ? SAMPLEFORMAT_UINT : fmt;
 }
 
-static uint64_t sat_mul(uint64_t a, uint64_t b)
-{
-    return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
-}
-
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 /* Read and check the current directory as page `page`. With `first` it sets r->info;
  * otherwise the page must match r->info in size, channels and element type. */
 static int read_page(unet__tiff_reader *r, int64_t page, bool first, page_layout *L)
@@ -378,9 +369,10 @@ static int read_page(unet__tiff_reader *r, int64_t page, bool first, page_layout
     } else if (spp != r->info.channels || bits != r->info.file_bits ||
                norm_format(fmt) != norm_format(r->info.file_sample_format)) {
         return unet__fail(UNET_E_UNSUPPORTED,
-                          "tiff '%s': page %lld has %u channels of %u-bit %s samples but page 0 "
+                          "tiff '%s': page %lld has %u channel%s of %u-bit %s samples but page 0 "
                           "has %d of %d-bit %s; pages of different types are not supported",
-                          name, (long long)page, spp, bits, sample_format_name(fmt),
+                          name, (long long)page, spp, UNET__PLURAL(spp), bits,
+                          sample_format_name(fmt),
                           r->info.channels, r->info.file_bits,
                           sample_format_name(r->info.file_sample_format));
     }
@@ -427,9 +419,9 @@ static int read_page(unet__tiff_reader *r, int64_t page, bool first, page_layout
                           L->chunk_h);
     L->per_plane = (uint32_t)per_plane;
     /* Checked against MAX_CHUNK_BYTES in scan_pages, after the plausibility check. */
-    L->chunk_bytes = sat_mul(sat_mul((uint64_t)L->chunk_w * L->chunk_h,
-                                     (uint64_t)L->samples_per_chunk),
-                             r->file_sample_bytes);
+    L->chunk_bytes = unet__sat_mul(unet__sat_mul((uint64_t)L->chunk_w * L->chunk_h,
+                                                 (uint64_t)L->samples_per_chunk),
+                                   r->file_sample_bytes);
     return UNET_OK;
 }
 
@@ -457,15 +449,16 @@ static int scan_pages(unet__tiff_reader *r)
             int rc = read_page(r, count, count == 0, L);
             if (rc != UNET_OK)
                 return rc;
-            uint64_t bytes = sat_mul(sat_mul((uint64_t)r->info.width, (uint64_t)r->info.height),
-                                     (uint64_t)r->info.channels * r->file_sample_bytes);
-            least_stored = sat_add(least_stored, bytes / max_expansion(L->compression));
+            uint64_t bytes = unet__sat_mul3(r->info.width, r->info.height, r->info.channels);
+            bytes = unet__sat_mul(bytes, r->file_sample_bytes);
+            least_stored = unet__sat_add(least_stored, bytes / max_expansion(L->compression));
             if (least_stored > r->file_size)
                 return unet__fail(UNET_E_FORMAT,
-                                  "tiff '%s': page %lld claims %lldx%lld pixels of %d channels, "
+                                  "tiff '%s': page %lld claims %lldx%lld pixels of %d channel%s, "
                                   "more than its %llu-byte file can hold",
                                   r->name, (long long)count, (long long)r->info.width,
                                   (long long)r->info.height, r->info.channels,
+                                  UNET__PLURAL(r->info.channels),
                                   (unsigned long long)r->file_size);
             if (L->chunk_bytes > MAX_CHUNK_BYTES)
                 return unet__fail(UNET_E_UNSUPPORTED,
@@ -857,7 +850,8 @@ static bool set_page_tags(unet__tiff_writer *w)
 static bool needs_bigtiff(const unet__tiff_writer *w)
 {
     const uint64_t limit = UINT32_MAX - BIGTIFF_MARGIN;
-    uint64_t bytes = sat_mul(sat_mul(w->row_bytes, (uint64_t)w->height), (uint64_t)w->pages);
+    uint64_t bytes = unet__sat_mul(unet__sat_mul(w->row_bytes, (uint64_t)w->height),
+                                   (uint64_t)w->pages);
     if (bytes > limit)
         return true;
     if (w->opts.deflate)

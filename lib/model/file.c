@@ -153,16 +153,16 @@ static int load_parsed(const unet__st_file *f, const char *config_json, struct u
         rc = unet__fail(UNET_E_FORMAT, "the file has no libunet metadata: load it with its "
                                        "config (unet_model_load_with_config)");
     }
-    if (rc == UNET_OK) {
-        unet__graph g = {0};
+    /* The graph is built once: checked against the file's tensors, then the model's. */
+    unet__graph g = {0};
+    if (rc == UNET_OK)
         rc = unet__build_unet(&cfg, &g);
-        if (rc == UNET_OK)
-            rc = check_tensors(&g, f);
-        unet__graph_clear(&g);
-    }
+    if (rc == UNET_OK)
+        rc = check_tensors(&g, f);
     struct unet_model *m = NULL;
     if (rc == UNET_OK)
-        rc = unet__model_new(&cfg, &m);
+        rc = unet__model_new(&cfg, &g, &m);
+    unet__graph_clear(&g); /* emptied by unet__model_new; built but refused otherwise */
     if (rc == UNET_OK)
         rc = fill_params(m, f);
     if (rc == UNET_OK && doc) {
@@ -293,28 +293,7 @@ int unet__model_write_file(const struct unet_model *m, const char *path)
     if (rc != UNET_OK)
         return rc;
     /* A temporary file renamed into place: a failed save never leaves a torn model. */
-    unet__output out;
-    rc = unet__output_begin(path, &out);
-    if (rc == UNET_OK) {
-        const uint8_t *p = data;
-        size_t left = size;
-        while (left > 0) {
-            ssize_t put = write(out.fd, p, left);
-            if (put < 0 && errno == EINTR)
-                continue;
-            if (put <= 0) {
-                rc = unet__fail(UNET_E_IO, "cannot write '%.200s': %s", path,
-                                put < 0 ? strerror(errno) : "no space");
-                break;
-            }
-            p += put;
-            left -= (size_t)put;
-        }
-        if (rc == UNET_OK)
-            rc = unet__output_commit(&out, 0);
-        else
-            unet__output_abort(&out, 0);
-    }
+    rc = unet__output_write_all(path, data, size);
     free(data);
     return rc;
 }

@@ -12,20 +12,19 @@
 
 #define MAX_PARAMS ((int64_t)1 << 31) /* floats; larger models are refused */
 
-int unet__model_new(const unet__config *cfg, struct unet_model **out)
+int unet__model_new(const unet__config *cfg, unet__graph *graph, struct unet_model **out)
 {
     *out = NULL;
     struct unet_model *m = calloc(1, sizeof *m);
-    if (!m)
+    if (!m) {
+        unet__graph_clear(graph);
         return unet__fail(UNET_E_NOMEM, "out of memory creating a model");
+    }
     pthread_mutex_init(&m->sync_lock, NULL);
     m->cfg = *cfg;
     m->stated_halo = -1;
-    int rc = unet__build_unet(cfg, &m->graph);
-    if (rc != UNET_OK) {
-        free(m);
-        return rc;
-    }
+    m->graph = *graph; /* the model owns it from here, whatever happens */
+    memset(graph, 0, sizeof *graph);
     int64_t total = 0;
     for (int i = 0; i < m->graph.nparams; i++)
         total += m->graph.params[i].numel;
@@ -36,12 +35,13 @@ int unet__model_new(const unet__config *cfg, struct unet_model **out)
                           (long long)total, (long long)MAX_PARAMS);
     }
     m->params = calloc((size_t)m->graph.nparams, sizeof *m->params);
-    m->param_storage = unet__alloc_floats((size_t)total);
+    /* Zero pages from the kernel, not a memset: the loader fills parameters from the file's
+     * tensors, so a size the file claims costs nothing before those are read. */
+    m->param_storage = unet__alloc_floats_zeroed((size_t)total);
     if (!m->params || !m->param_storage) {
         unet__model_free(m);
         return unet__fail(UNET_E_NOMEM, "out of memory for %lld parameters", (long long)total);
     }
-    memset(m->param_storage, 0, (size_t)total * sizeof(float));
     float *p = m->param_storage;
     for (int i = 0; i < m->graph.nparams; i++) {
         m->params[i] = p;

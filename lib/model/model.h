@@ -44,8 +44,10 @@ struct unet_model {
 
 /* ---- the object (model.c) ---- */
 
-/* A model with the config's graph and zero-filled parameters (no plan yet). */
-int unet__model_new(const unet__config *cfg, struct unet_model **out);
+/* A model of the config with its graph (built by unet__build_unet from cfg, and checked by the
+ * caller as it needs) and zero-filled parameters (no plan yet). The model takes the graph:
+ * *graph is emptied, and cleared on failure. */
+int unet__model_new(const unet__config *cfg, unet__graph *graph, struct unet_model **out);
 void unet__model_free(struct unet_model *m); /* NULL-safe */
 /* He initialisation: N(0, 2 / fan_in) weights, zero biases, unit norm scales. */
 void unet__model_init_params(struct unet_model *m, uint64_t seed);

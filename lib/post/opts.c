@@ -20,7 +20,8 @@ static const unet__opt post_entries[] = {
      .max = 4611686018427387904.0,
      .help = "objects of more pixels are removed (0: no limit; unet_filter_sizes)"},
 };
-static const unet__opts_section post_sections[] = {
-    {post_entries, (int)(sizeof post_entries / sizeof post_entries[0]), 0},
+static const unet__opts_section post_sections[] = {UNET__OPTS_OWN(post_entries)};
+const unet__opts_table unet__post_opts_table = {
+    .what = "post-processing", .api = "unet_post_opts", .sections = post_sections,
+    .nsections = 1, UNET__OPTS_OBJECT(O),
 };
-const unet__opts_table unet__post_opts_table = {"post-processing", post_sections, 1, sizeof(O)};

@@ -277,6 +277,13 @@ int unet__predict_run(const unet__net *net, const struct unet_predict_opts *opts
     e.prog.last_time = -1.0;
     e.threads = opts->threads;
 
+    /* Sizes before anything is allocated: the image (its products exact, max_pixels) ... */
+    int rc = unet__predict_check_image(src->planes, src->channels, net->out_channels,
+                                       src->height, src->width);
+    if (rc == UNET_OK)
+        rc = unet__predict_check_pixels(opts, src->planes, src->height, src->width);
+    if (rc != UNET_OK)
+        return rc;
     int border;
     int64_t halo;
     int erc = unet__resolve_edges(net->same_padding, net->halo, net->margin, opts->border,
@@ -289,25 +296,33 @@ int unet__predict_run(const unet__net *net, const struct unet_predict_opts *opts
                                               "multiple %lld", (long long)tile, (long long)B);
     if (tile == 0)
         tile = unet__auto_tile(net, src->height, src->width, halo, opts->batch, opts->threads);
-    int rc = unet__axis_plan(net, border, src->height, tile, halo, opts->blend, &e.ay);
+    rc = unet__axis_plan(net, border, src->height, tile, halo, opts->blend, &e.ay);
     if (rc == UNET_OK)
         rc = unet__axis_plan(net, border, src->width, tile, halo, opts->blend, &e.ax);
     if (rc != UNET_OK)
         return rc;
 
-    /* Scratch sized once: window maps, the band. */
-    int64_t max_win = 0;
+    /* ... and one run's memory (windows, band, network workspace) against the budget. */
+    int64_t win[2] = {0, 0};
     for (int axis = 0; axis < 2; axis++) {
         const unet__axis *ax = axis ? &e.ax : &e.ay;
         for (int64_t k = 0; k < ax->count; k++) {
             unet__span s;
             unet__axis_span(net, ax, k, &s);
-            max_win = s.win1 - s.win0 > max_win ? s.win1 - s.win0 : max_win;
+            win[axis] = s.win1 - s.win0 > win[axis] ? s.win1 - s.win0 : win[axis];
         }
     }
+    int64_t max_win = win[0] > win[1] ? win[0] : win[1];
     e.band_rows = e.ay.tile + 2 * e.ay.blend;
     if (e.band_rows > e.ay.size)
         e.band_rows = e.ay.size;
+    unet__run_size rs = {opts->batch < e.ax.count ? opts->batch : e.ax.count, win[0], win[1],
+                         e.band_rows, e.ax.size};
+    rc = unet__predict_check_run(net, &rs, opts->threads);
+    if (rc != UNET_OK)
+        return rc;
+
+    /* Scratch sized once: window maps, the band. */
     e.map_y = malloc((size_t)max_win * sizeof *e.map_y);
     e.map_x = malloc((size_t)max_win * sizeof *e.map_x);
     e.band = unet__alloc_floats((size_t)(net->out_channels * e.band_rows * e.ax.size));

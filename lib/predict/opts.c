@@ -1,6 +1,6 @@
 /* Predict options: the key table, defaults, the normalisation setter, and progress reporting. */
 #include <math.h>
-#include <string.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "core/status.h"
@@ -44,23 +44,37 @@ const unet__opt unet__predict_opt_entries[] = {
      .help = "standard deviation divided by (normalize fixed)"},
     {UNET__OPT_AT(P, precise), .type = UNET__OPT_BOOL, .def = 0,
      .help = "direct convolutions everywhere (no Winograd; slower, within ~1e-5 otherwise)"},
+    {UNET__OPT_AT(P, max_pixels), .type = UNET__OPT_I64, .def = 0, .min = 1,
+     .max = (double)((int64_t)1 << 62), .special = {{"auto", 0, true}},
+     .help = "largest image a call accepts, in pixels (planes x height x width; 0 / auto: no "
+             "limit where the image streams, 2^28 where it is held whole in memory: "
+             "unet_tiff_read, the CLI's --overlay and --measure)"},
 };
 _Static_assert(sizeof unet__predict_opt_entries / sizeof unet__predict_opt_entries[0] ==
                    UNET__PREDICT_OPT_COUNT, "UNET__PREDICT_OPT_COUNT is the number of entries");
 
 static const unet__opts_section sections[] = {
-    {unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, 0},
+    {unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, 0, NULL},
 };
-const unet__opts_table unet__predict_opts_table = {"predict", sections, 1, sizeof(P)};
+
+void unet__predict_opts_init_flags(struct unet_predict_opts *o)
+{
+    atomic_init(&o->cancel, 0);
+}
+
+static void init_flags(void *o)
+{
+    unet__predict_opts_init_flags(o);
+}
+
+const unet__opts_table unet__predict_opts_table = {
+    .what = "predict", .api = "unet_predict_opts", .sections = sections,
+    .nsections = 1, UNET__OPTS_OBJECT(P), .init = init_flags,
+};
 
 void unet__predict_opts_defaults(struct unet_predict_opts *o)
 {
-    memset(o, 0, sizeof *o);
-    unet__opts_defaults(&unet__predict_opts_table, o);
-    o->progress = NULL;
-    o->progress_user = NULL;
-    o->json = o->describe = NULL;
-    atomic_init(&o->cancel, 0);
+    unet__opts_init(&unet__predict_opts_table, o);
 }
 
 void unet__predict_opts_norm_params(const struct unet_predict_opts *o, double *a, double *b)
@@ -109,6 +123,14 @@ int unet__predict_opts_set_normalize(struct unet_predict_opts *o, unet_normalize
     }
     o->normalize = mode;
     return UNET_OK;
+}
+
+int unet__predict_opts_set_halo(struct unet_predict_opts *o, int64_t halo, int unsafe)
+{
+    int rc = unet__opts_set_i64(&unet__predict_opts_table, o, "halo", halo);
+    if (rc == UNET_OK)
+        o->unsafe_halo = unsafe != 0;
+    return rc;
 }
 
 static double now_seconds(void)

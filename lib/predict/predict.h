@@ -29,6 +29,7 @@ struct unet_predict_opts {
     double norm_low, norm_high; /* percentiles */
     double norm_mean, norm_std; /* fixed */
     bool precise;      /* direct convolutions only (no Winograd) */
+    int64_t max_pixels; /* 0 (auto): none, as every predict call streams */
     /* not options of the table */
     unet_progress_fn progress;
     void *progress_user;
@@ -38,7 +39,7 @@ struct unet_predict_opts {
 
 /* The predict entries; segment and click options embed them (core/opts_table.h). */
 #include "core/opts_table.h"
-#define UNET__PREDICT_OPT_COUNT 13
+#define UNET__PREDICT_OPT_COUNT 14
 extern const unet__opt unet__predict_opt_entries[UNET__PREDICT_OPT_COUNT];
 /* Normalisation parameters a, b of the options' mode (percentiles, or mean and std). */
 void unet__predict_opts_norm_params(const struct unet_predict_opts *o, double *a, double *b);
@@ -48,9 +49,13 @@ int unet__predict_opts_check(const struct unet_predict_opts *o);
 void unet__predict_opts_defaults(struct unet_predict_opts *o);
 /* The key table behind the unet_predict_opts_* setters (api/predict_opts.c). */
 extern const unet__opts_table unet__predict_opts_table;
+/* What the table's defaults leave out: the cancel flag (objects that embed predict options). */
+void unet__predict_opts_init_flags(struct unet_predict_opts *o);
 /* Mode and its two parameters together, checked as a whole: all change or none. */
 int unet__predict_opts_set_normalize(struct unet_predict_opts *o, unet_normalize_t mode,
                                      double a, double b);
+/* The halo, and whether it may be below the receptive-field margin. */
+int unet__predict_opts_set_halo(struct unet_predict_opts *o, int64_t halo, int unsafe);
 
 /* Where a batch of windows sits on the canvas: fast kernels anchor Winograd blocks to canvas
  * coordinates so that tiles reproduce whole-image results. */
@@ -165,6 +170,26 @@ double unet__blend_weight(const unet__axis *ax, const unet__span *sp, int64_t k,
 /* Weights of the left and right tile at position i of a seam region of 2*width pixels;
  * they sum to exactly 1.0 (the larger is computed, the smaller is 1 - larger). */
 void unet__blend_pair(int64_t i, int64_t width, double *left, double *right);
+
+/* ---- what a run may cost (predict/budget.c) ---- */
+
+/* UNET_E_NOMEM unless planes x max(channels, out_channels) x height x width <= INT64_MAX / 64,
+ * so that every product of these sizes in the engine is exact. */
+int unet__predict_check_image(int64_t planes, int64_t channels, int64_t out_channels,
+                              int64_t height, int64_t width);
+/* UNET_E_INVALID_ARG, naming the option, when the options set max_pixels and planes x height
+ * x width exceeds it. */
+int unet__predict_check_pixels(const struct unet_predict_opts *opts, int64_t planes,
+                               int64_t height, int64_t width);
+/* The largest buffers of one run. */
+typedef struct unet__run_size {
+    int64_t batch;          /* windows per network run */
+    int64_t win_y, win_x;   /* the largest window along each axis */
+    int64_t band_rows, width;
+} unet__run_size;
+/* UNET_E_NOMEM with a message when one run's memory (windows, band, the network's workspace)
+ * exceeds the memory budget. */
+int unet__predict_check_run(const unet__net *net, const unet__run_size *rs, int threads);
 
 /* ---- the engine (predict/engine.c) ---- */
 

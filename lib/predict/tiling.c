@@ -15,6 +15,7 @@
  */
 #include <math.h>
 
+#include "core/budget.h"
 #include "core/status.h"
 #include "predict/predict.h"
 
@@ -64,6 +65,11 @@ static size_t window_bytes(const unet__net *net, int64_t tile, int64_t halo, int
     if (!net->same_padding)
         win = net->fit(net->shape_ctx, tile + 2 * halo);
     size_t bytes = 0;
+    /* A window whose input alone exceeds the budget is "too big" without asking the planner
+     * (whose products are not meant for such sizes). */
+    uint64_t in = unet__sat_mul(unet__sat_mul3(batch, net->in_channels, win), (uint64_t)win);
+    if (unet__sat_mul(in, sizeof(float)) > unet__memory_budget())
+        return SIZE_MAX;
     if (win <= 0 || !net->workspace ||
         net->workspace(net->run_ctx, batch, win, win, threads, &bytes) != UNET_OK)
         return 0;

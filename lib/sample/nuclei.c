@@ -1,8 +1,12 @@
-/* Synthetic fluorescence nuclei (see synth.h). Every image draws its own scene (nucleus size,
- * density, clustering, contrast, texture, blur, background, photon count) so a set of seeds
- * covers the range of real widefield images; nuclei are rendered additively, as widefield
- * fluorescence adds up where nuclei overlap, and labelled by their outline. */
+/* Synthetic fluorescence nuclei, the classic scene (see nuclei.h). Every image draws its own
+ * scene (nucleus size, density, clustering, contrast, texture, blur, background, photon
+ * count) so a set of seeds covers the range of real widefield images; nuclei are rendered
+ * additively, as widefield fluorescence adds up where nuclei overlap, and labelled by their
+ * outline. */
 #include "sample/nuclei.h"
+
+#include "core/rng.h"
+#include "sample/blur.h"
 
 #include "unet.h"
 
@@ -14,48 +18,13 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-/* ---- random numbers: xoshiro256** seeded by splitmix64, the same stream everywhere ---- */
-typedef struct {
-    uint64_t s[4];
-} rng_t;
+/* ---- random numbers: core's xoshiro256**, the same stream everywhere ---- */
+typedef unet__rng rng_t;
 
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(rng_t *r, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rng_next(rng_t *r)
-{
-    uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
-
-static double uni(rng_t *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
+static double uni(rng_t *r) { return unet__rng_uniform(r); }
 static double range(rng_t *r, double lo, double hi) { return lo + (hi - lo) * uni(r); }
 static double logrange(rng_t *r, double lo, double hi) { return lo * exp(log(hi / lo) * uni(r)); }
-
-static double gauss(rng_t *r)
-{
-    double u = 1.0 - uni(r), v = uni(r); /* u in (0, 1]: log(u) is finite */
-    return sqrt(-2.0 * log(u)) * cos(2 * M_PI * v);
-}
+static double gauss(rng_t *r) { return unet__rng_normal(r); }
 
 /* Knuth's method for small means, the normal approximation above (error far below the
  * other noise sources there). */
@@ -74,57 +43,6 @@ static double poisson(rng_t *r, double lam)
         p *= uni(r);
     } while (p > limit);
     return k;
-}
-
-/* ---- separable Gaussian blur, in place, mirrored borders ---- */
-static int mirror(int i, int n)
-{
-    while (i < 0 || i >= n) {
-        if (i < 0)
-            i = -i - 1;
-        if (i >= n)
-            i = 2 * n - i - 1;
-    }
-    return i;
-}
-
-static int blur(float *img, int w, int h, double sigma)
-{
-    int rad = (int)ceil(3 * sigma), n = w > h ? w : h;
-    float *k = malloc((size_t)(2 * rad + 1) * sizeof *k), *line = malloc((size_t)n * sizeof *line);
-    if (!k || !line) {
-        free(k);
-        free(line);
-        return -1;
-    }
-    double sum = 0;
-    for (int i = -rad; i <= rad; i++)
-        sum += k[i + rad] = (float)exp(-0.5 * i * i / (sigma * sigma));
-    for (int i = 0; i <= 2 * rad; i++)
-        k[i] = (float)(k[i] / sum);
-    for (int y = 0; y < h; y++) { /* rows */
-        float *row = img + (size_t)y * w;
-        memcpy(line, row, (size_t)w * sizeof *line);
-        for (int x = 0; x < w; x++) {
-            float acc = 0;
-            for (int i = -rad; i <= rad; i++)
-                acc += k[i + rad] * line[mirror(x + i, w)];
-            row[x] = acc;
-        }
-    }
-    for (int x = 0; x < w; x++) { /* columns */
-        for (int y = 0; y < h; y++)
-            line[y] = img[(size_t)y * w + x];
-        for (int y = 0; y < h; y++) {
-            float acc = 0;
-            for (int i = -rad; i <= rad; i++)
-                acc += k[i + rad] * line[mirror(y + i, h)];
-            img[(size_t)y * w + x] = acc;
-        }
-    }
-    free(k);
-    free(line);
-    return 0;
 }
 
 /* ---- the scene: what varies between images ---- */
@@ -147,7 +65,9 @@ static void draw_scene(rng_t *r, int bits, scene_t *s)
     s->edge = range(r, 0.5, 2.5);      /* width of the intensity ramp at the outline, px */
     s->psf = range(r, 0.6, 2.2);
     s->tail_w = range(r, 0.0, 0.2); /* weight of the wide PSF tail (haze around nuclei) */
-    s->bg = bits == 8 ? logrange(r, 4, 40) : logrange(r, 8, 3000); /* grey value */
+    s->bg = bits == 8    ? logrange(r, 4, 40) /* grey value */
+            : bits == 12 ? logrange(r, 4, 190)
+                         : logrange(r, 8, 3000);
     s->bg_var = range(r, 0.0, 0.5);
     s->photons = logrange(r, 5, 400);  /* photons per pixel at background level */
     s->read_sd = range(r, 0.0, 0.12);  /* camera read noise, in background units */
@@ -345,7 +265,7 @@ static int add_out_of_focus(rng_t *r, const scene_t *s, int placed, const float 
         n.cy = range(r, 0, h);
         paint(&n, s, tex, tmp, NULL, NULL, 0, w, h);
     }
-    if (blur(tmp, w, h, range(r, 3, 7)))
+    if (unet__sample_blur(tmp, w, h, range(r, 3, 7)))
         return -1;
     for (size_t p = 0; p < (size_t)w * h; p++)
         sig[p] += tmp[p];
@@ -358,7 +278,7 @@ static int make_texture(rng_t *r, const scene_t *s, float *tex, int w, int h)
     size_t np = (size_t)w * h;
     for (size_t p = 0; p < np; p++)
         tex[p] = (float)gauss(r);
-    if (blur(tex, w, h, s->tex_scale))
+    if (unet__sample_blur(tex, w, h, s->tex_scale))
         return -1;
     double ss = 0;
     for (size_t p = 0; p < np; p++)
@@ -375,7 +295,8 @@ static int apply_psf(rng_t *r, const scene_t *s, float *sig, float *tmp, int w, 
     size_t np = (size_t)w * h;
     double tail_sigma = s->psf * range(r, 3, 6);
     memcpy(tmp, sig, np * sizeof *tmp);
-    if (blur(sig, w, h, s->psf) || (s->tail_w > 0 && blur(tmp, w, h, tail_sigma)))
+    if (unet__sample_blur(sig, w, h, s->psf) ||
+        (s->tail_w > 0 && unet__sample_blur(tmp, w, h, tail_sigma)))
         return -1;
     if (s->tail_w > 0)
         for (size_t p = 0; p < np; p++)
@@ -394,7 +315,7 @@ static void expose(rng_t *r, const scene_t *s, const float *sig, int bits, uint1
         ky[i] = 2 * M_PI / len * sin(dir);
         ph[i] = range(r, 0, 2 * M_PI);
     }
-    double vmax = bits == 8 ? 255 : 65535;
+    double vmax = (1 << bits) - 1;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             double b = 0;
@@ -408,8 +329,7 @@ static void expose(rng_t *r, const scene_t *s, const float *sig, int bits, uint1
         }
 }
 
-/* Labels 1..N without gaps (a late nucleus may have taken every pixel of an edge fragment). */
-static int compact_labels(uint16_t *labels, size_t np, int placed)
+int unet__sample_compact_labels(uint16_t *labels, size_t np, int placed)
 {
     uint16_t *map = calloc((size_t)placed + 1, sizeof *map);
     if (!map)
@@ -432,7 +352,7 @@ int unet__sample_nuclei(int width, int height, uint64_t seed, int bits, uint16_t
     if (count)
         *count = 0;
     if (width < 1 || height < 1 || width > UNET__SAMPLE_MAX_SIZE ||
-        height > UNET__SAMPLE_MAX_SIZE || (bits != 8 && bits != 16) || !image)
+        height > UNET__SAMPLE_MAX_SIZE || (bits != 8 && bits != 12 && bits != 16) || !image)
         return UNET_E_INVALID_ARG;
     size_t np = (size_t)width * height;
     float *sig = calloc(np, sizeof *sig), *tex = malloc(np * sizeof *tex);
@@ -443,7 +363,7 @@ int unet__sample_nuclei(int width, int height, uint64_t seed, int bits, uint16_t
         goto done;
     memset(owner, 0, np * sizeof *owner);
     rng_t r;
-    rng_seed(&r, seed);
+    unet__rng_seed(&r, seed);
     scene_t s;
     draw_scene(&r, bits, &s);
     if (make_texture(&r, &s, tex, width, height))
@@ -453,7 +373,7 @@ int unet__sample_nuclei(int width, int height, uint64_t seed, int bits, uint16_t
         apply_psf(&r, &s, sig, tex, width, height))
         goto done;
     expose(&r, &s, sig, bits, image, width, height);
-    rc = compact_labels(owner, np, placed);
+    rc = unet__sample_compact_labels(owner, np, placed);
     if (rc >= 0 && count)
         *count = rc;
     rc = rc < 0 ? UNET_E_NOMEM : UNET_OK;

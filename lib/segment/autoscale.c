@@ -124,6 +124,7 @@ static int measure_window(const unet__autoscale_job *j, double scale, unet_read_
     unet__predict_opts_defaults(&po);
     unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, &po, j->predict);
     po.normalize = UNET_NORMALIZE_NONE;
+    po.max_pixels = 0; /* the caller counted the image; windows are this file's business */
     po.tile = 0; /* automatic: the window whole unless memory says otherwise */
     po.blend = 0;
     po.batch = 1;

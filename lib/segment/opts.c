@@ -1,7 +1,6 @@
 /* Segment options: a copy of the predict options, the instance options shared with click
  * sessions, and the segment entries (scale, pixel size, strips), in one table. */
 #include <stddef.h>
-#include <string.h>
 
 #include "segment/pipeline.h"
 
@@ -30,16 +29,19 @@ static const unet__opt segment_entries[] = {
 };
 
 static const unet__opts_section segment_sections[] = {
-    {unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, offsetof(S, predict)},
-    {unet__instance_opt_entries, UNET__INSTANCE_OPT_COUNT, offsetof(S, inst)},
-    {segment_entries, (int)(sizeof segment_entries / sizeof segment_entries[0]), 0},
+    {unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, offsetof(S, predict), "predict"},
+    {unet__instance_opt_entries, UNET__INSTANCE_OPT_COUNT, offsetof(S, inst), NULL},
+    UNET__OPTS_OWN(segment_entries),
 };
-const unet__opts_table unet__segment_opts_table = {"segment", segment_sections, 3, sizeof(S)};
 
-void unet__segment_opts_defaults(S *o)
+static void init_flags(void *p)
 {
-    memset(o, 0, sizeof *o);
-    unet__predict_opts_defaults(&o->predict);
-    unet__opts_defaults(&unet__segment_opts_table, o);
+    S *o = p;
+    unet__predict_opts_init_flags(&o->predict);
     atomic_init(&o->cancel, 0);
 }
+
+const unet__opts_table unet__segment_opts_table = {
+    .what = "segment", .api = "unet_segment_opts", .sections = segment_sections,
+    .nsections = 3, UNET__OPTS_OBJECT(S), .init = init_flags,
+};

@@ -92,6 +92,7 @@ static void call_predict_opts(const unet_segment_opts_t *o, call_progress *cp,
     unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, po, &o->predict);
     po->progress = forward_progress;
     po->progress_user = cp;
+    po->max_pixels = 0; /* counted on the image as given (unet__segment_check_size) */
 }
 
 static int check_channels(const unet_model_t *m, int64_t channels)
@@ -120,6 +121,9 @@ int unet__segment_choose_scale(const unet_model_t *m, const unet_segment_opts_t 
     int rc = check_channels(m, channels);
     if (rc == UNET_OK)
         rc = resolve(m, o, &p, choice);
+    if (rc == UNET_OK) /* the image as given, before the estimate reads it */
+        rc = unet__segment_check_size(o ? &o->predict : NULL, channels, m->cfg.out_channels,
+                                      height, width, height, width);
     if (rc != UNET_OK || !choice->pending)
         return rc;
     call_progress cp = {o, 0, 0};
@@ -158,6 +162,10 @@ int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o,
     const double scale = choice ? choice->scale : own.scale;
     sh = scale == 1 ? height : unet__scaled_size(height, scale);
     sw = scale == 1 ? width : unet__scaled_size(width, scale);
+    rc = unet__segment_check_size(o ? &o->predict : NULL, channels, m->cfg.out_channels, height,
+                                  width, sh, sw);
+    if (rc != UNET_OK)
+        return rc;
     auto_strip(o, sw, &p);
     unet__scaled_reader sr = {read, read_user, channels, height, width, sh, sw, NULL, 0};
     unet__label_mapper lm = {write, write_user, height, width, sh, sw, 0, NULL, NULL};
@@ -242,6 +250,10 @@ int unet__segment_probabilities(const unet_model_t *m, const unet_segment_opts_t
         return unet__fail(UNET_E_INVALID_ARG, "probabilities lie on the image's grid: scale "
                                               "must be 1, not %g (from the options' scale, "
                                               "diameter or pixel_size)", choice.scale);
+    rc = unet__segment_check_size(o ? &o->predict : NULL, m->cfg.out_channels,
+                                  m->cfg.out_channels, H, W, H, W);
+    if (rc != UNET_OK)
+        return rc;
     auto_strip(o, W, &p);
     mem_labels e = {labels, W};
     unet__seg *seg = NULL;

@@ -29,10 +29,9 @@ struct unet_segment_opts {
     char *json, *describe;
 };
 
-/* The segment options' table (segment/opts.c): the predict entries, the instance entries and
- * the segment entries. */
+/* The segment options' table (segment/opts.c): the predict entries (section 0), the instance
+ * entries and the segment entries. */
 extern const unet__opts_table unet__segment_opts_table;
-void unet__segment_opts_defaults(struct unet_segment_opts *o);
 
 /* The share of a segmentation call's progress an automatic scale estimate takes. */
 #define UNET__SEGMENT_ESTIMATE_SHARE 0.2

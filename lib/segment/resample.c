@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "core/alloc.h"
+#include "core/budget.h"
 #include "core/status.h"
 #include "segment/resample.h"
 
@@ -81,6 +82,14 @@ void unet__scaled_reader_free(unet__scaled_reader *r)
 int unet__label_mapper_init(unet__label_mapper *m)
 {
     m->next_y = 0;
+    m->col = NULL;
+    m->row = NULL;
+    if (m->sheight == m->height && m->swidth == m->width)
+        return UNET_OK; /* not resized: rows pass through */
+    uint64_t bytes = unet__sat_mul((uint64_t)m->width, sizeof *m->col + sizeof *m->row);
+    int rc = unet__check_budget(bytes, "mapping labels back to the image's grid", "");
+    if (rc != UNET_OK)
+        return rc;
     m->col = malloc((size_t)m->width * sizeof *m->col);
     m->row = malloc((size_t)m->width * sizeof *m->row);
     if (!m->col || !m->row) {

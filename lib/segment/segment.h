@@ -115,4 +115,12 @@ int unet__seg_push(unet__seg *s, int64_t y, int64_t h, const float *rows);
 uint32_t unet__seg_count(const unet__seg *s);
 const unet__seg_stats *unet__seg_get_stats(const unet__seg *s);
 
+/* The sizes a segmentation takes, before anything is allocated: the image of height x width
+ * and its resized form sh x sw under the engine's total-size rule (so no product wraps), and
+ * the options' max_pixels on the image as given (limits.c). */
+struct unet_predict_opts;
+int unet__segment_check_size(const struct unet_predict_opts *po, int64_t channels,
+                             int64_t out_channels, int64_t height, int64_t width, int64_t sh,
+                             int64_t sw);
+
 #endif

@@ -1,8 +1,10 @@
 /* The strip segmenter (see segment.h for why owning whole components makes strips exact). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/budget.h"
 #include "core/status.h"
 #include "post/post.h"
 #include "segment/segment.h"
@@ -48,17 +50,36 @@ int unet__seg_create(const unet__seg_params *p, int64_t height, int64_t width,
     s->cap = S + 2 * O;
     if (s->cap > height)
         s->cap = height;
-    size_t win = (size_t)(s->cap * width), gl = (size_t)((S + O) * width);
+    /* Every buffer's size, checked against the memory budget before any is allocated (the
+     * products saturate, so absurd strips or widths are refused, never wrapped). */
+    uint64_t win = unet__sat_mul((uint64_t)s->cap, (uint64_t)width);
+    uint64_t gl = unet__sat_mul((uint64_t)(S + O), (uint64_t)width);
+    uint64_t carry = unet__sat_mul((uint64_t)O, (uint64_t)width);
+    uint64_t rows_out = unet__sat_mul((uint64_t)S, (uint64_t)width);
+    /* per window pixel: mask, labels and components, the 3-class interior */
+    uint64_t per_win = 1 + 2 * sizeof(uint32_t);
+    if (p->kind == UNET__SEG_3CLASS)
+        per_win += sizeof(float);
+    uint64_t total = unet__sat_add(unet__sat_mul(win, per_win),
+                                   unet__sat_mul(unet__sat_add(unet__sat_add(gl, carry), rows_out),
+                                                 sizeof(uint32_t)));
+    char what[120];
+    snprintf(what, sizeof what, "segmentation in strips of %lld x %lld pixels",
+             (long long)s->cap, (long long)width);
+    int rc = unet__check_budget(total, what, "; use smaller strip_rows or strip_overlap");
+    if (rc != UNET_OK) {
+        free(s);
+        return rc;
+    }
     s->mask = malloc(win);
     s->interior = p->kind == UNET__SEG_3CLASS ? malloc(win * sizeof(float)) : NULL;
     s->glob = calloc(gl, sizeof *s->glob);
-    s->carry = calloc((size_t)(O * width), sizeof *s->carry);
+    s->carry = calloc(carry, sizeof *s->carry);
     s->wl = malloc(win * sizeof *s->wl);
     s->comp = malloc(win * sizeof *s->comp);
-    s->out = malloc((size_t)(S * width) * sizeof *s->out);
-    s->stats.scratch_bytes = win + (s->interior ? win * sizeof(float) : 0) + gl * 4 +
-                             (size_t)(O * width) * 4 + 2 * win * 4 + (size_t)(S * width) * 4;
-    int rc = unet__labelmap_init(&s->final, 1024);
+    s->out = malloc(rows_out * sizeof *s->out);
+    s->stats.scratch_bytes = (size_t)total;
+    rc = unet__labelmap_init(&s->final, 1024);
     if (rc == UNET_OK && (!s->mask || (p->kind == UNET__SEG_3CLASS && !s->interior) ||
                           !s->glob || !s->carry || !s->wl || !s->comp || !s->out))
         rc = unet__fail(UNET_E_NOMEM, "out of memory for segmentation strips of %lld x %lld "

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "core/alloc.h"
+#include "core/files.h"
 #include "core/status.h"
 #include "core/version.h"
 #include "io/safetensors.h"
@@ -178,21 +179,9 @@ int unet__trainer_save_state(struct unet_trainer *t, const char *path)
     size_t len;
     if ((rc = unet__st_serialize(ts, n, text, &buf, &len)) != UNET_OK)
         goto done;
-    size_t plen = strlen(path) + 8;
-    char *tmp = malloc(plen);
-    FILE *fp = tmp ? (snprintf(tmp, plen, "%s.tmp", path), fopen(tmp, "wb")) : NULL;
-    if (!fp) {
-        rc = unet__fail(UNET_E_IO, "cannot create '%.200s'", tmp ? tmp : path);
-    } else {
-        size_t put = fwrite(buf, 1, len, fp);
-        if (fclose(fp) != 0 || put != len)
-            rc = unet__fail(UNET_E_IO, "cannot write '%.200s'", tmp);
-        else if (rename(tmp, path) != 0)
-            rc = unet__fail(UNET_E_IO, "cannot rename '%.200s' to '%.200s'", tmp, path);
-        if (rc != UNET_OK)
-            remove(tmp);
-    }
-    free(tmp);
+    /* A temporary file of a unique name renamed into place: a failed or killed save leaves the
+     * previous state (and any file of a fixed .tmp name) as it was. */
+    rc = unet__output_write_all(path, buf, len);
     free(buf);
 done:
     free(ts);

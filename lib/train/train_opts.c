@@ -1,12 +1,9 @@
 /* Training options: the key table, defaults, and class weights. */
 #include "train/train_opts.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/status.h"
 
@@ -128,25 +125,15 @@ static const unet__opt entries[] = {
     {UNET__OPT_AT(T, log), .type = UNET__OPT_TEXT, .def_text = "",
      .help = "CSV file of the training curves (empty: none)"},
 };
-static const unet__opts_section sections[] = {
-    {entries, (int)(sizeof entries / sizeof entries[0]), 0},
+static const unet__opts_section sections[] = {UNET__OPTS_OWN(entries)};
+const unet__opts_table unet__train_opts_table = {
+    .what = "training", .api = "unet_train_opts", .sections = sections,
+    .nsections = 1, UNET__OPTS_OBJECT(T),
 };
-const unet__opts_table unet__train_opts_table = {"training", sections, 1, sizeof(T)};
 
 void unet__train_opts_defaults(struct unet_train_opts *o)
 {
-    memset(o, 0, sizeof *o);
-    unet__opts_defaults(&unet__train_opts_table, o);
-}
-
-int unet__train_opts_set(struct unet_train_opts *o, const char *name, const char *value)
-{
-    return unet__opts_set_text(&unet__train_opts_table, o, name, value);
-}
-
-int unet__train_opts_set_object(struct unet_train_opts *o, const json_t *obj)
-{
-    return unet__opts_set_object(&unet__train_opts_table, o, obj);
+    unet__opts_init(&unet__train_opts_table, o);
 }
 
 json_t *unet__train_opts_to_json(const struct unet_train_opts *o)

@@ -71,10 +71,6 @@ struct unet_train_opts {
 extern const unet__opts_table unet__train_opts_table;
 
 void unet__train_opts_defaults(struct unet_train_opts *o);
-/* Set one key from text (numbers, true/false, names); message names key, value, bounds. */
-int unet__train_opts_set(struct unet_train_opts *o, const char *key, const char *value);
-/* Set every key of a JSON object (values: numbers, booleans or strings). */
-int unet__train_opts_set_object(struct unet_train_opts *o, const json_t *obj);
 /* Every key with its value (new reference). */
 json_t *unet__train_opts_to_json(const struct unet_train_opts *o);
 /* Parse class_weights into w (max n); returns the count or a negative status. */

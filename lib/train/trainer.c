@@ -319,11 +319,12 @@ int unet__trainer_add_pair(struct unet_trainer *t, const char *name, const float
                           t->data.restoration ? "restoration (float targets)"
                                               : "segmentation (label images)");
     if (c != t->model->cfg.in_channels)
-        return unet__fail(UNET_E_SHAPE, "%s has %lld channels; the model takes %d", name,
-                          (long long)c, t->model->cfg.in_channels);
+        return unet__fail(UNET_E_SHAPE, "%s has %lld channel%s; the model takes %d", name,
+                          (long long)c, UNET__PLURAL(c), t->model->cfg.in_channels);
     if (targets && tc != t->model->cfg.out_channels)
-        return unet__fail(UNET_E_SHAPE, "%s: the targets have %lld channels; the model outputs "
-                                        "%d", name, (long long)tc, t->model->cfg.out_channels);
+        return unet__fail(UNET_E_SHAPE, "%s: the targets have %lld channel%s; the model "
+                                        "outputs %d",
+                          name, (long long)tc, UNET__PLURAL(tc), t->model->cfg.out_channels);
     unet__data_spec spec;
     memset(&spec, 0, sizeof spec);
     spec.norm.mode = strcmp(t->o.normalize, "percentile") == 0 ? UNET_NORMALIZE_PERCENTILE
@@ -348,8 +349,8 @@ int unet__trainer_add_arrays(struct unet_trainer *t, const void *image, unet_dty
                              unet_dtype_t label_dtype, int64_t lc, int split)
 {
     if (c != t->model->cfg.in_channels)
-        return unet__fail(UNET_E_SHAPE, "the image has %lld channels; the model takes %d",
-                          (long long)c, t->model->cfg.in_channels);
+        return unet__fail(UNET_E_SHAPE, "the image has %lld channel%s; the model takes %d",
+                          (long long)c, UNET__PLURAL(c), t->model->cfg.in_channels);
     int64_t count = c * h * w, hw = h * w;
     if (count > ((int64_t)1 << 32))
         return unet__fail(UNET_E_NOMEM, "image of %lld elements is too large", (long long)count);
@@ -788,4 +789,11 @@ int unet__trainer_get_gradient(const struct unet_trainer *t, const char *name, f
                                               "statistic)", name);
     memcpy(out, t->grads[i], count * sizeof(float));
     return UNET_OK;
+}
+
+void unet__trainer_set_total(struct unet_trainer *t, int64_t total)
+{
+    t->total = total;
+    t->sched.total = total;
+    t->val_every = t->o.val_every > 0 ? t->o.val_every : (total + 9) / 10;
 }

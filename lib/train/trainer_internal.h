@@ -103,6 +103,8 @@ json_t *unet__trainer_provenance(const struct unet_trainer *t);
 int unet__trainer_update_metadata(struct unet_trainer *t, bool provenance);
 /* Update the metadata, then save the model. */
 int unet__trainer_save_model(struct unet_trainer *t, const char *path);
+/* Plan the run to `total` steps (>= 1): the schedule's span and the validation interval. */
+void unet__trainer_set_total(struct unet_trainer *t, int64_t total);
 /* Read a TIFF pair folder (folders.c). */
 int unet__trainer_add_folders(struct unet_trainer *t, const char *images, const char *labels);
 /* Add one pair given as float image and int32 labels or float targets (trainer.c). */

@@ -185,6 +185,23 @@ START_TEST(test_shape_errors_name_nearest_sizes)
     in2[2] = fin + 1;
     ck_assert_int_eq(unet_model_output_shape(m, 4, in2, out2), UNET_E_SHAPE);
     unet_model_free(m);
+
+    /* Counts agree with their noun: "1 channel", not "1 channels". */
+    m = create("{\"depth\": 2, \"base_features\": 4, \"in_channels\": 2}", 0);
+    int64_t one[4] = {1, 1, 16, 16}, o4[4];
+    ck_assert_int_eq(unet_model_output_shape(m, 4, one, o4), UNET_E_SHAPE);
+    ck_assert_msg(strstr(unet_last_error(), "input has 1 channel; the model takes 2"), "%s",
+                  unet_last_error());
+    unet_trainer_t *t;
+    ck_assert_int_eq(unet_trainer_create(m, NULL, &t), UNET_OK);
+    uint8_t image[16 * 16] = {0}, labels[16 * 16] = {0};
+    ck_assert_int_eq(unet_trainer_add_data(t, image, UNET_U8, 2, one + 2, labels, UNET_U8, 2,
+                                           one + 2, UNET_SPLIT_TRAIN),
+                     UNET_E_SHAPE);
+    ck_assert_msg(strstr(unet_last_error(), "has 1 channel; the model takes 2"), "%s",
+                  unet_last_error());
+    unet_trainer_free(t);
+    unet_model_free(m);
 }
 END_TEST
 

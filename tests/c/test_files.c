@@ -3,7 +3,6 @@
  * renamed into place only on success, so a failed or cancelled run leaves an existing file as
  * it was and no stray file behind; a saved model never clobbers a neighbour. Public API only. */
 #include <check.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,61 +12,16 @@
 #include "unet.h"
 
 #include "run_suite.h"
+#include "temp_files.h"
 
 static char dir[64];
-
-static const char *in_dir(const char *name)
-{
-    static char paths[4][512];
-    static int next;
-    char *p = paths[next++ % 4];
-    snprintf(p, sizeof paths[0], "%s/%s", dir, name);
-    return p;
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-/* The whole file as a string (files here are small). */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
 
 static void assert_unchanged(const char *path, const char *before, size_t before_len)
 {
     size_t len;
-    char *now = slurp(path, &len);
+    char *now = read_whole_file(path, &len);
     ck_assert_msg(len == before_len && memcmp(now, before, len) == 0, "%s changed", path);
     free(now);
-}
-
-static int count_files(void)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    closedir(d);
-    return n;
 }
 
 static void setup(void)
@@ -78,14 +32,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    DIR *d = opendir(dir);
-    if (d) {
-        for (struct dirent *e; (e = readdir(d));)
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-                unlink(in_dir(e->d_name));
-        closedir(d);
-    }
-    rmdir(dir);
+    remove_flat_dir(dir);
 }
 
 static unet_model_t *small_model(void)
@@ -112,14 +59,14 @@ static void write_input(const char *path)
 START_TEST(test_output_is_input_refused)
 {
     unet_model_t *m = small_model();
-    const char *in = in_dir("in.tif");
+    const char *in = path_in(dir, "in.tif");
     write_input(in);
     size_t len;
-    char *before = slurp(in, &len);
+    char *before = read_whole_file(in, &len);
     char dotted[600], hard[600], soft[600];
     snprintf(dotted, sizeof dotted, "%s/./in.tif", dir);
-    snprintf(hard, sizeof hard, "%s", in_dir("hard.tif"));
-    snprintf(soft, sizeof soft, "%s", in_dir("soft.tif"));
+    snprintf(hard, sizeof hard, "%s", path_in(dir, "hard.tif"));
+    snprintf(soft, sizeof soft, "%s", path_in(dir, "soft.tif"));
     ck_assert_int_eq(link(in, hard), 0);
     ck_assert_int_eq(symlink(in, soft), 0);
     const char *outs[] = {in, dotted, hard, soft};
@@ -133,7 +80,7 @@ START_TEST(test_output_is_input_refused)
         ck_assert_uint_eq(n, 0);
         assert_unchanged(in, before, len);
     }
-    ck_assert_int_eq(count_files(), 3); /* in, hard, soft: nothing else was created */
+    ck_assert_int_eq(count_dir_entries(dir), 3); /* in, hard, soft: nothing else was created */
     free(before);
     unet_model_free(m);
 }
@@ -151,11 +98,11 @@ static int cancel_at_once(void *user, double fraction, const char *stage)
 START_TEST(test_failed_run_keeps_existing_output)
 {
     unet_model_t *m = small_model();
-    const char *in = in_dir("in.tif"), *out = in_dir("out.tif");
+    const char *in = path_in(dir, "in.tif"), *out = path_in(dir, "out.tif");
     write_input(in);
-    write_text(out, "the user's precious file");
+    write_text_file(out, "the user's precious file");
     size_t len;
-    char *before = slurp(out, &len);
+    char *before = read_whole_file(out, &len);
 
     unet_predict_opts_t *o = NULL;
     ck_assert_int_eq(unet_predict_opts_create(&o), UNET_OK);
@@ -164,17 +111,17 @@ START_TEST(test_failed_run_keeps_existing_output)
     ck_assert_int_eq(unet_predict_tiff(m, o, in, out, UNET_F32, 0), UNET_E_CANCELLED);
     ck_assert_int_ge(calls, 1);
     assert_unchanged(out, before, len);
-    ck_assert_int_eq(count_files(), 2);
+    ck_assert_int_eq(count_dir_entries(dir), 2);
 
     /* An input that is not a TIFF fails after the output was named: still untouched. */
-    const char *bad = in_dir("bad.tif");
-    write_text(bad, "not a tiff at all");
+    const char *bad = path_in(dir, "bad.tif");
+    write_text_file(bad, "not a tiff at all");
     ck_assert_int_ne(unet_predict_tiff(m, NULL, bad, out, UNET_F32, 0), UNET_OK);
     assert_unchanged(out, before, len);
     uint32_t n;
     ck_assert_int_ne(unet_segment_tiff(m, NULL, bad, out, 0, &n), UNET_OK);
     assert_unchanged(out, before, len);
-    ck_assert_int_eq(count_files(), 3);
+    ck_assert_int_eq(count_dir_entries(dir), 3);
 
     /* Success replaces it with a TIFF of the input's size. */
     ck_assert_int_eq(unet_predict_tiff(m, NULL, in, out, UNET_F32, 0), UNET_OK);
@@ -183,12 +130,12 @@ START_TEST(test_failed_run_keeps_existing_output)
     ck_assert_int_eq(unet_tiff_info(out, &planes, &channels, &height, &width, &dtype),
                      UNET_OK);
     ck_assert(height == 40 && width == 48 && dtype == UNET_F32);
-    ck_assert_int_eq(count_files(), 3);
+    ck_assert_int_eq(count_dir_entries(dir), 3);
 
     /* An output in a folder that does not exist: refused, nothing created. */
-    ck_assert_int_eq(unet_predict_tiff(m, NULL, in, in_dir("no/such/dir.tif"), UNET_F32, 0),
+    ck_assert_int_eq(unet_predict_tiff(m, NULL, in, path_in(dir, "no/such/dir.tif"), UNET_F32, 0),
                      UNET_E_IO);
-    ck_assert_int_eq(count_files(), 3);
+    ck_assert_int_eq(count_dir_entries(dir), 3);
     unet_predict_opts_free(o);
     free(before);
     unet_model_free(m);
@@ -200,19 +147,19 @@ END_TEST
 START_TEST(test_model_save_touches_nothing_else)
 {
     unet_model_t *m = small_model();
-    const char *path = in_dir("model.unet"), *neighbour = in_dir("model.unet.tmp");
-    write_text(neighbour, "a file of the user's that happens to have this name");
+    const char *path = path_in(dir, "model.unet"), *neighbour = path_in(dir, "model.unet.tmp");
+    write_text_file(neighbour, "a file of the user's that happens to have this name");
     size_t len;
-    char *before = slurp(neighbour, &len);
+    char *before = read_whole_file(neighbour, &len);
     ck_assert_int_eq(unet_model_save(m, path), UNET_OK);
     assert_unchanged(neighbour, before, len);
     unet_model_t *back = NULL;
     ck_assert_int_eq(unet_model_load(path, &back), UNET_OK);
     unet_model_free(back);
-    ck_assert_int_eq(count_files(), 2);
+    ck_assert_int_eq(count_dir_entries(dir), 2);
     /* A folder as the target: refused, the folder untouched. */
     ck_assert_int_eq(unet_model_save(m, dir), UNET_E_IO);
-    ck_assert_int_eq(count_files(), 2);
+    ck_assert_int_eq(count_dir_entries(dir), 2);
     free(before);
     unet_model_free(m);
 }

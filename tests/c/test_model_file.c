@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include "core/f16.h"
+#include "graph/config.h"
+#include "graph/graph.h"
 #include "io/safetensors.h"
+#include "model/model.h"
 #include "unet.h"
 
 #include "api_calls.h"
@@ -396,6 +399,44 @@ START_TEST(test_huge_claim_costs_nothing)
 }
 END_TEST
 
+/* Resident memory of the process now, in MiB. */
+static long rss_mib(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, resident = 0;
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fscanf(f, "%ld %ld", &pages, &resident), 2);
+    fclose(f);
+    return resident * sysconf(_SC_PAGESIZE) / (1 << 20);
+}
+
+/* A new model's weights are zero pages from the kernel, not cleared by hand: 1.5 GB of claimed
+ * weights cost nothing until the loader writes them (a memset used to touch every page). */
+START_TEST(test_new_model_touches_no_weights)
+{
+    unet__config cfg;
+    ck_assert_int_eq(unet__config_parse("{\"depth\": 2, \"base_features\": 2000}", &cfg),
+                     UNET_OK);
+    unet__graph g = {0};
+    ck_assert_int_eq(unet__build_unet(&cfg, &g), UNET_OK);
+    long before = rss_mib();
+    struct unet_model *m;
+    ck_assert_int_eq(unet__model_new(&cfg, &g, &m), UNET_OK);
+    long grown = rss_mib() - before;
+    int64_t total = 0;
+    for (int i = 0; i < m->graph.nparams; i++)
+        total += m->graph.params[i].numel;
+    ck_assert_int_gt(total, (int64_t)300 << 20);
+    ck_assert_msg(grown < 64, "RSS grew by %ld MiB creating a model of %lld weights", grown,
+                  (long long)total);
+    /* Zero all the same: the first and the last weight (touching two pages). */
+    int last = m->graph.nparams - 1;
+    ck_assert(m->params[0][0] == 0.0f);
+    ck_assert(m->params[last][m->graph.params[last].numel - 1] == 0.0f);
+    unet__model_free(m);
+}
+END_TEST
+
 /* A stated halo far beyond the receptive-field margin is refused (it inflated every window:
  * 2.2 GB for a 4x4 image); a modest raise is kept. */
 START_TEST(test_stated_halo_bounded)
@@ -440,6 +481,10 @@ START_TEST(test_not_regular_files)
         ck_assert_msg(strstr(unet_last_error(), "not a regular file"), "%s", unet_last_error());
     }
     unlink(fifo);
+    unet_model_t *m = (unet_model_t *)0x1;
+    ck_assert_int_eq(unet_model_load(fifo, &m), UNET_E_IO); /* now missing */
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(unet_last_error(), "no such file"), "%s", unet_last_error());
     rmdir(dir);
 }
 END_TEST
@@ -457,6 +502,7 @@ int main(void)
     tcase_add_test(tc, test_f16_bf16_and_dtypes);
     tcase_add_test(tc, test_not_regular_files);
     tcase_add_test(tc, test_huge_claim_costs_nothing);
+    tcase_add_test(tc, test_new_model_touches_no_weights);
     tcase_add_test(tc, test_stated_halo_bounded);
     suite_add_tcase(s, tc);
     return run_suite(s);

@@ -7,7 +7,6 @@
 #include "io/tiff.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -18,6 +17,8 @@
 #include <tiffio.h>
 #include <unistd.h>
 
+#include "temp_files.h"
+
 /* ---- helpers ------------------------------------------------------------------------------ */
 
 static char tmp_dir[256];
@@ -27,16 +28,6 @@ static void count_global_message(const char *module, const char *fmt, va_list ap
 {
     (void)module, (void)fmt, (void)ap;
     global_tiff_messages++;
-}
-
-/* A path in the test's temporary folder; the last 4 results stay valid. */
-static const char *tmp_path(const char *name)
-{
-    static char paths[4][512];
-    static int next;
-    char *path = paths[next++ % 4];
-    snprintf(path, sizeof paths[0], "%s/%s", tmp_dir, name);
-    return path;
 }
 
 static uint64_t rng_state;
@@ -65,29 +56,6 @@ static size_t dtype_bytes(unet_dtype_t t)
     return 0;
 }
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
-static void write_bytes(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_msg(f != NULL, "cannot create %s", path);
-    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 /* A failing call must leave a message; returns rc for chaining. */
 static int expect_fail(int rc, int want, const char *mention, const char *what)
 {
@@ -97,19 +65,6 @@ static int expect_fail(int rc, int want, const char *mention, const char *what)
     ck_assert_msg(!mention || strstr(unet_last_error(), mention),
                   "%s: message '%s' does not mention '%s'", what, unet_last_error(), mention);
     return rc;
-}
-
-/* Files left in the test's temporary folder (outputs are written beside their target). */
-static int count_tmp_files(void)
-{
-    DIR *d = opendir(tmp_dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    closedir(d);
-    return n;
 }
 
 /* ---- test images written with libtiff ----------------------------------------------------- */
@@ -302,7 +257,7 @@ static void roundtrip_spec(const spec *s, int random_regions)
     char name[256];
     spec_name(s, name, sizeof name);
     uint8_t *src = make_samples(s);
-    const char *path = tmp_path("spec.tif");
+    const char *path = path_in(tmp_dir, "spec.tif");
     write_spec(path, s, src);
 
     int before = global_tiff_messages;
@@ -433,7 +388,7 @@ START_TEST(test_read_big_endian_float_predictor)
         s.compression = COMPRESSION_ADOBE_DEFLATE;
         s.predictor = PREDICTOR_FLOATINGPOINT;
         uint8_t *src = make_samples(&s);
-        const char *little = tmp_path("le_fp.tif"), *big = tmp_path("be_fp.tif");
+        const char *little = path_in(tmp_dir, "le_fp.tif"), *big = path_in(tmp_dir, "be_fp.tif");
         write_spec(little, &s, src);
         TIFF *in = TIFFOpen(little, "r"), *out = TIFFOpen(big, "wb");
         ck_assert(in && out);
@@ -512,7 +467,7 @@ START_TEST(test_cache)
         s.separate = variant & 2;
         s.compression = COMPRESSION_ADOBE_DEFLATE;
         uint8_t *src = make_samples(&s);
-        const char *path = tmp_path("cache.tif");
+        const char *path = path_in(tmp_dir, "cache.tif");
         write_spec(path, &s, src);
         unet__tiff_reader *r = NULL;
         ck_assert_int_eq(unet__tiff_open(path, &r), UNET_OK);
@@ -577,7 +532,7 @@ static void write_pixel_tiles(const char *path, uint32_t W, uint32_t H, const ui
         memcpy(b + counts + 4 * (size_t)i, &one, 4);
     }
     memcpy(b + data, src, n);
-    write_bytes(path, b, len);
+    write_whole_file(path, b, len);
     free(b);
 }
 
@@ -590,7 +545,7 @@ START_TEST(test_tiny_tiles)
     spec s = base_spec(0);
     s.height = s.width = 1000;
     uint8_t *src = make_samples(&s);
-    const char *path = tmp_path("tiny_tiles.tif");
+    const char *path = path_in(tmp_dir, "tiny_tiles.tif");
     write_pixel_tiles(path, 1000, 1000, src);
     unet__tiff_reader *r = NULL;
     ck_assert_msg(unet__tiff_open(path, &r) == UNET_OK, "%s", unet_last_error());
@@ -640,13 +595,13 @@ START_TEST(test_zero_byte_count)
         s.rows_per_strip = s.height; /* one strip: its count sits inline in the IFD entry */
         s.compression = compressed ? COMPRESSION_ADOBE_DEFLATE : COMPRESSION_NONE;
         uint8_t *src = make_samples(&s);
-        const char *path = tmp_path("zero_count.tif");
+        const char *path = path_in(tmp_dir, "zero_count.tif");
         write_spec(path, &s, src);
         size_t len;
-        uint8_t *b = read_file(path, &len);
+        uint8_t *b = read_whole_file(path, &len);
         size_t at = classic_entry_value(b, len, TIFFTAG_STRIPBYTECOUNTS);
         memset(b + at, 0, 4);
-        write_bytes(path, b, len);
+        write_whole_file(path, b, len);
         unet__tiff_reader *r = NULL;
         int rc = unet__tiff_open(path, &r);
         if (rc == UNET_OK) {
@@ -666,15 +621,20 @@ START_TEST(test_zero_byte_count)
 }
 END_TEST
 
-/* A FIFO is refused at once: opening it used to block for a writer forever. */
+/* A FIFO is refused at once: opening it used to block for a writer forever. A missing file
+ * is named as missing. */
 START_TEST(test_fifo_refused)
 {
-    const char *path = tmp_path("fifo.tif");
+    const char *path = path_in(tmp_dir, "fifo.tif");
     ck_assert_int_eq(mkfifo(path, 0600), 0);
     unet__tiff_reader *r = NULL;
     expect_fail(unet__tiff_open(path, &r), UNET_E_IO, "not a regular file", "FIFO");
     ck_assert_ptr_null(r);
     unlink(path);
+    /* A missing file says so in words (it read as a bare "input/output error"). */
+    expect_fail(unet__tiff_open(path_in(tmp_dir, "missing.tif"), &r), UNET_E_IO, "no such file",
+                "missing file");
+    ck_assert_ptr_null(r);
 }
 END_TEST
 
@@ -688,7 +648,7 @@ START_TEST(test_read_many_pages)
     s.width = 11;
     s.compression = COMPRESSION_ADOBE_DEFLATE;
     uint8_t *src = make_samples(&s);
-    const char *path = tmp_path("pages.tif");
+    const char *path = path_in(tmp_dir, "pages.tif");
     write_spec(path, &s, src);
     unet__tiff_reader *r = NULL;
     ck_assert_int_eq(unet__tiff_open(path, &r), UNET_OK);
@@ -710,7 +670,7 @@ START_TEST(test_read_arguments)
     spec s = base_spec(0);
     s.pages = 2;
     uint8_t *src = make_samples(&s);
-    const char *path = tmp_path("args.tif");
+    const char *path = path_in(tmp_dir, "args.tif");
     write_spec(path, &s, src);
     unet__tiff_reader *r = (unet__tiff_reader *)&s; /* must be reset to NULL on failure */
     expect_fail(unet__tiff_open(NULL, &r), UNET_E_INVALID_ARG, NULL, "NULL path");
@@ -795,7 +755,7 @@ START_TEST(test_refusals)
         {8, SAMPLEFORMAT_UINT, PHOTOMETRIC_YCBCR, 3, "YCbCr"},
         {8, SAMPLEFORMAT_UINT, PHOTOMETRIC_MASK, 1, "mask"},
     };
-    const char *path = tmp_path("odd.tif");
+    const char *path = path_in(tmp_dir, "odd.tif");
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         write_odd(path, cases[i].bits, cases[i].format, cases[i].photometric, cases[i].spp);
         unet__tiff_reader *r = NULL;
@@ -820,7 +780,7 @@ END_TEST
 /* Pages that differ in size or type are refused; reduced-resolution pages are skipped. */
 START_TEST(test_mixed_pages)
 {
-    const char *path = tmp_path("mixed.tif");
+    const char *path = path_in(tmp_dir, "mixed.tif");
     for (int variant = 0; variant < 3; variant++) {
         TIFF *t = TIFFOpen(path, "w");
         ck_assert_ptr_nonnull(t);
@@ -1027,7 +987,7 @@ START_TEST(test_writer_roundtrip)
 {
     rng_state = 31;
     const int64_t W = 45, H = 70;
-    const char *path = tmp_path("written.tif");
+    const char *path = path_in(tmp_dir, "written.tif");
     for (size_t ti = 0; ti < 6; ti++)
         for (int variant = 0; variant < 16; variant++) {
             unet_dtype_t t = all_dtypes[ti];
@@ -1072,7 +1032,7 @@ END_TEST
 START_TEST(test_writer_seen_by_libtiff)
 {
     rng_state = 32;
-    const char *path = tmp_path("tags.tif");
+    const char *path = path_in(tmp_dir, "tags.tif");
     const int64_t W = 20, H = 10;
     float data[2 * 3 * 10 * 20];
     for (int i = 0; i < 2 * 3 * 10 * 20; i++)
@@ -1119,7 +1079,7 @@ END_TEST
 START_TEST(test_writer_bigtiff)
 {
     rng_state = 33;
-    const char *path = tmp_path("big.tif");
+    const char *path = path_in(tmp_dir, "big.tif");
     uint16_t data[2 * 2 * 30 * 17];
     for (int i = 0; i < 2 * 2 * 30 * 17; i++)
         data[i] = (uint16_t)rnd();
@@ -1138,19 +1098,19 @@ START_TEST(test_writer_bigtiff)
     /* The automatic choice: 4 GiB of pixels needs BigTIFF, 3.6 GB does not. Nothing is
      * written; discard leaves the existing file as it was, and no other file behind. */
     size_t before_len;
-    uint8_t *before = read_file(path, &before_len);
+    uint8_t *before = read_whole_file(path, &before_len);
     unet__tiff_writer *w = NULL;
     ck_assert_int_eq(unet__tiff_writer_open(path, 65536, 65536, 1, 1, UNET_U8, NULL, &w),
                      UNET_OK);
     ck_assert(unet__tiff_writer_is_bigtiff(w));
     unet__tiff_writer_discard(w);
     size_t after_len;
-    uint8_t *after = read_file(path, &after_len);
+    uint8_t *after = read_whole_file(path, &after_len);
     ck_assert(after_len == before_len && memcmp(before, after, before_len) == 0);
     free(before);
     free(after);
     unlink(path);
-    ck_assert_int_eq(count_tmp_files(), 0);
+    ck_assert_int_eq(count_dir_entries(tmp_dir), 0);
     ck_assert_int_eq(unet__tiff_writer_open(path, 60000, 60000, 1, 1, UNET_U8, NULL, &w),
                      UNET_OK);
     ck_assert(!unet__tiff_writer_is_bigtiff(w));
@@ -1172,7 +1132,7 @@ END_TEST
 /* A tall image written one row at a time (one strip buffered), read back by rows. */
 START_TEST(test_writer_streaming_rows)
 {
-    const char *path = tmp_path("tall.tif");
+    const char *path = path_in(tmp_dir, "tall.tif");
     const int64_t W = 31, H = 3001;
     unet__tiff_writer *w = NULL;
     unet__tiff_write_opts o = {.deflate = true};
@@ -1200,7 +1160,7 @@ END_TEST
 
 START_TEST(test_writer_errors)
 {
-    const char *path = tmp_path("err.tif");
+    const char *path = path_in(tmp_dir, "err.tif");
     unet__tiff_writer *w = (unet__tiff_writer *)&w;
     expect_fail(unet__tiff_writer_open(path, 0, 5, 1, 1, UNET_U8, NULL, &w), UNET_E_INVALID_ARG,
                 "0x5", "zero width");
@@ -1225,8 +1185,8 @@ START_TEST(test_writer_errors)
     o = (unet__tiff_write_opts){.rows_per_strip = -2};
     expect_fail(unet__tiff_writer_open(path, 5, 5, 1, 1, UNET_U8, &o, &w), UNET_E_INVALID_ARG,
                 "-2", "negative rows per strip");
-    expect_fail(unet__tiff_writer_open(tmp_path("no/such/dir.tif"), 5, 5, 1, 1, UNET_U8, NULL,
-                                       &w),
+    expect_fail(unet__tiff_writer_open(path_in(tmp_dir, "no/such/dir.tif"), 5, 5, 1, 1,
+                                       UNET_U8, NULL, &w),
                 UNET_E_IO, "dir.tif", "missing directory");
     ck_assert_ptr_null(w);
 
@@ -1387,10 +1347,10 @@ static uint8_t *corpus_file(int which, size_t *len)
         s.compression = COMPRESSION_PACKBITS;
     }
     uint8_t *src = make_samples(&s);
-    const char *path = tmp_path("corpus.tif");
+    const char *path = path_in(tmp_dir, "corpus.tif");
     write_spec(path, &s, src);
     free(src);
-    uint8_t *b = read_file(path, len);
+    uint8_t *b = read_whole_file(path, len);
     unlink(path);
     return b;
 }
@@ -1567,17 +1527,17 @@ END_TEST
 
 START_TEST(test_not_tiff_files)
 {
-    const char *path = tmp_path("empty.tif");
-    write_bytes(path, "", 0);
+    const char *path = path_in(tmp_dir, "empty.tif");
+    write_whole_file(path, "", 0);
     unet__tiff_reader *r = NULL;
     expect_fail(unet__tiff_open(path, &r), UNET_E_FORMAT, "empty", "zero-length file");
     ck_assert_ptr_null(r);
     const char text[] = "This is not a TIFF file, just some text.\n";
-    write_bytes(path, text, sizeof text - 1);
+    write_whole_file(path, text, sizeof text - 1);
     expect_fail(unet__tiff_open(path, &r), UNET_E_FORMAT, "empty.tif", "text file");
-    write_bytes(path, "II*\0", 4); /* a header cut short */
+    write_whole_file(path, "II*\0", 4); /* a header cut short */
     expect_fail(unet__tiff_open(path, &r), UNET_E_FORMAT, NULL, "4-byte header");
-    write_bytes(path, "MM\0*\0\0\0\x08", 8); /* a header whose IFD is missing */
+    write_whole_file(path, "MM\0*\0\0\0\x08", 8); /* a header whose IFD is missing */
     expect_fail(unet__tiff_open(path, &r), UNET_E_FORMAT, NULL, "missing IFD");
     unlink(path);
     expect_fail(unet__tiff_open(path, &r), UNET_E_IO, "empty.tif", "missing file");
@@ -1598,20 +1558,6 @@ static TCase *tcase(const char *name)
     TCase *tc = tcase_create(name);
     tcase_set_timeout(tc, 120);
     return tc;
-}
-
-/* Remove what failed tests left in the (flat) temporary folder, then the folder. */
-static void remove_tmp_dir(void)
-{
-    DIR *d = opendir(tmp_dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL)
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-                unlink(tmp_path(e->d_name));
-        closedir(d);
-    }
-    rmdir(tmp_dir);
 }
 
 int main(void)
@@ -1666,6 +1612,6 @@ int main(void)
     srunner_run_all(sr, CK_VERBOSE);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    remove_tmp_dir();
+    remove_flat_dir(tmp_dir);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

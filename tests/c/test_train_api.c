@@ -231,6 +231,70 @@ START_TEST(resume_continues_trajectory)
 }
 END_TEST
 
+/* unet_trainer_set_total_steps: a run planned to 6 steps, saved, resumed and re-planned to
+ * 12 follows the trajectory of a run planned to 12 from the start (a constant schedule, so
+ * the plan changes nothing else); a total below the steps taken trains nothing. */
+START_TEST(resume_to_a_new_total)
+{
+    const char *cfg = "{\"val_every\":3,\"schedule\":\"constant\"}";
+    unet_train_opts_t *o12 = opts(cfg), *o6 = opts(cfg);
+    ck_assert_int_eq(unet_train_opts_set(o12, "steps", "12"), UNET_OK);
+    ck_assert_int_eq(unet_train_opts_set(o6, "steps", "6"), UNET_OK);
+    unet_model_t *m;
+    unet_trainer_t *t;
+    ck_assert_int_eq(unet_model_create(small_cfg, 7, &m), UNET_OK);
+    ck_assert_int_eq(unet_trainer_create(m, o12, &t), UNET_OK);
+    add_synth(t, 1, UNET_SPLIT_AUTO);
+    ck_assert_int_eq(unet_trainer_train(t), UNET_OK);
+    size_t n;
+    float *straight = weights(m, &n);
+    unet_trainer_free(t);
+    unet_model_free(m);
+
+    char state[] = "/tmp/unet_train_total_XXXXXX";
+    close(mkstemp(state));
+    ck_assert_int_eq(unet_model_create(small_cfg, 7, &m), UNET_OK);
+    ck_assert_int_eq(unet_trainer_create(m, o6, &t), UNET_OK);
+    add_synth(t, 1, UNET_SPLIT_AUTO);
+    ck_assert_int_eq(unet_trainer_train(t), UNET_OK);
+    ck_assert_int_eq(unet_trainer_save_state(t, state), UNET_OK);
+    unet_trainer_free(t);
+    unet_model_free(m);
+
+    ck_assert_int_eq(unet_model_create(small_cfg, 99, &m), UNET_OK);
+    ck_assert_int_eq(unet_trainer_create(m, o6, &t), UNET_OK);
+    add_synth(t, 1, UNET_SPLIT_AUTO);
+    ck_assert_int_eq(unet_trainer_load_state(t, state), UNET_OK);
+    int64_t step, total;
+    unet_trainer_progress(t, &step, &total);
+    ck_assert_int_eq(step, 6);
+    ck_assert_int_eq(total, 6); /* the saved plan */
+    ck_assert_int_eq(unet_trainer_set_total_steps(t, 0), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_trainer_set_total_steps(NULL, 12), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_trainer_set_total_steps(t, 1000000001), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_trainer_set_total_steps(t, 12), UNET_OK);
+    unet_trainer_progress(t, &step, &total);
+    ck_assert_int_eq(total, 12);
+    ck_assert_int_eq(unet_trainer_train(t), UNET_OK);
+    unet_trainer_progress(t, &step, &total);
+    ck_assert_int_eq(step, 12);
+    float *resumed = weights(m, &n);
+    ck_assert_int_eq(memcmp(straight, resumed, n * sizeof *straight), 0);
+    /* Re-planned below the steps taken: nothing to do. */
+    ck_assert_int_eq(unet_trainer_set_total_steps(t, 5), UNET_OK);
+    ck_assert_int_eq(unet_trainer_train(t), UNET_OK);
+    unet_trainer_progress(t, &step, NULL);
+    ck_assert_int_eq(step, 12);
+    remove(state);
+    free(straight);
+    free(resumed);
+    unet_trainer_free(t);
+    unet_model_free(m);
+    unet_train_opts_free(o6);
+    unet_train_opts_free(o12);
+}
+END_TEST
+
 typedef struct seen {
     int64_t last_step, total;
     int calls, stop_at;
@@ -588,6 +652,7 @@ int main(void)
     tcase_add_test(tc, prediction_after_step_uses_new_weights);
     tcase_add_test(tc, deterministic);
     tcase_add_test(tc, resume_continues_trajectory);
+    tcase_add_test(tc, resume_to_a_new_total);
     tcase_add_test(tc, progress_cancels);
     tcase_add_test(tc, checkpoints_and_log);
     tcase_add_test(tc, folders);

@@ -48,7 +48,7 @@ def test_create_then_info(tmp_path):
     (["info", "/nonexistent.unet"], "cannot open"),
     (["create", "--config"], "missing value"),
     (["create", "-o", "x.unet"], "needs --config"),
-    (["create", "--config", "/nonexistent.json", "-o", "x.unet"], "cannot read config"),
+    (["create", "--config", "/nonexistent.json", "-o", "x.unet"], "cannot open the config"),
     (["create", "--config", "/etc/hostname", "-o", "x.unet"], "invalid JSON"),
     (["create", "--config", "/dev/null", "-o", "x.unet", "--seed", "-3"], "--seed"),
     (["demo", "--size", "0"], "--size"),

@@ -21,7 +21,7 @@ LIB = os.environ["UNET_LIBRARY"]
 MAX_RSS_MB = 256
 MAX_SECONDS = 2.0
 
-# The child: load a model or read a TIFF's info, print the status, exit.
+# The child: load a model, read a TIFF's info or its whole first page; print the status, exit.
 CHILD = r"""
 import ctypes, sys
 lib = ctypes.CDLL(sys.argv[1])
@@ -31,6 +31,10 @@ if kind == "model":
     rc = lib.unet_model_load(path, ctypes.byref(out))
     if rc == 0:
         lib.unet_model_free(out)
+elif kind == "read":  # the whole-image read of the CLI's --overlay / --measure
+    data, shape = ctypes.c_void_p(), (ctypes.c_int64 * 3)()
+    rc = lib.unet_tiff_read(path, ctypes.byref(data), shape)
+    lib.unet_buffer_free(data)
 else:
     v = [ctypes.c_int64() for _ in range(4)]
     dt = ctypes.c_int()
@@ -106,6 +110,31 @@ def tiff_files(tmp_path):
     yield "claims 2^62 pixels", claim
 
 
+def shared_tile_tiff(path, side, tile=1024, size=1_000_000):
+    """An 8-bit deflate TIFF of side x side zeros in ~1 MB: every tile entry points at one
+    compressed tile, and the file is padded to what deflate's 1032:1 bound says it must hold
+    (so the reader's plausibility check passes: only a pixel limit can refuse it)."""
+    blob = zlib.compress(bytes(tile * tile), 9)
+    n = (side // tile) ** 2
+    entries = [(256, 4, 1, side), (257, 4, 1, side), (258, 3, 1, 8), (259, 3, 1, 8),
+               (262, 3, 1, 1), (277, 3, 1, 1), (322, 3, 1, tile), (323, 3, 1, tile),
+               (324, 4, n, None), (325, 4, n, None)]
+    ifd_end = 8 + 2 + 12 * len(entries) + 4
+    offsets, counts, data = ifd_end, ifd_end + 4 * n, ifd_end + 8 * n
+    out = bytearray(b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(entries)))
+    for tag, typ, count, value in entries:
+        value = offsets if tag == 324 else counts if tag == 325 else value
+        packed = struct.pack("<HH", value, 0) if typ == 3 else struct.pack("<I", value)
+        out += struct.pack("<HHI", tag, typ, count) + packed
+    out += struct.pack("<I", 0)
+    out += struct.pack("<%dI" % n, *([data] * n)) + struct.pack("<%dI" % n, *([len(blob)] * n))
+    out += blob
+    out += bytes(size - len(out))
+    assert len(out) < 1 << 20
+    path.write_bytes(bytes(out))
+    return path
+
+
 def classic_tiff(width, height, rows, data):
     """A one-strip 8-bit grey classic TIFF with the given claims."""
     entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1),
@@ -159,3 +188,42 @@ def test_hostile_tiffs_cost_nothing(tmp_path):
         print(f"tiff {name}: rc {rc} in {seconds:.2f} s, peak {rss:.0f} MiB: {message}")
         assert seconds < MAX_SECONDS, (name, seconds)
         assert rss < MAX_RSS_MB, (name, rss)
+
+
+def test_whole_image_read_over_max_pixels(tmp_path):
+    """32768^2 pixels in a 1 MB file through the whole-image read (the CLI's --overlay and
+    --measure path): refused by max_pixels before a pixel is decoded (it took 34 s and 5.2 GB
+    from a 34 KB zstd file)."""
+    path = shared_tile_tiff(tmp_path / "shared_32768.tif", 32768)
+    rc, message, seconds, rss = measure("tiff", path)
+    assert rc == 0, message  # its header is plausible: only the pixel limit can refuse it
+    rc, message, seconds, rss = measure("read", path)
+    print(f"read 32768^2 in {path.stat().st_size} bytes: rc {rc} in {seconds:.2f} s, "
+          f"peak {rss:.0f} MiB: {message}")
+    assert rc != 0 and "more than max_pixels (268435456)" in message
+    assert seconds < MAX_SECONDS and rss < MAX_RSS_MB
+
+
+@pytest.mark.skipif(not os.environ.get("UNET_CLI"), reason="the unet program is not built")
+def test_cli_overlay_over_max_pixels(tmp_path):
+    """The same file through `unet segment --overlay/--measure`: refused at once, naming
+    --max-pixels, nothing written; a labels-only run would stream it instead."""
+    path = shared_tile_tiff(tmp_path / "in.tif", 32768)
+    start = time.monotonic()
+    r = subprocess.run([os.environ["UNET_CLI"], "segment", str(path), "-o",
+                        str(tmp_path / "labels.tif"), "--overlay", str(tmp_path / "o.png"),
+                        "--measure", str(tmp_path / "m.csv"), "--quiet"],
+                       capture_output=True, text=True, timeout=60)
+    seconds = time.monotonic() - start
+    print(f"unet segment --overlay on 32768^2: rc {r.returncode} in {seconds:.2f} s: "
+          f"{r.stderr.strip()}")
+    assert r.returncode == 1 and "max_pixels (268435456)" in r.stderr
+    assert "--max-pixels" in r.stderr
+    assert seconds < MAX_SECONDS
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif"]
+    # A limit the caller sets is the one used, both ways.
+    r = subprocess.run([os.environ["UNET_CLI"], "segment", str(path), "-o",
+                        str(tmp_path / "labels.tif"), "--overlay", str(tmp_path / "o.png"),
+                        "--max-pixels", "1000", "--quiet"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "max_pixels (1000)" in r.stderr

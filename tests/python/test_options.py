@@ -46,6 +46,21 @@ def test_keyword_arguments_reach_the_generic_setter():
         Trainer(m, colour="blue")
 
 
+def test_max_pixels_keyword():
+    m = unet.Model.create({"depth": 2, "base_features": 4, "final_activation": "sigmoid"})
+    img = np.zeros((40, 41), np.float32)
+    for call in (m.predict, m.segment):
+        with pytest.raises(unet.UnetError, match=r"1640 pixels, more than max_pixels \(1600\); "
+                                                 r"raise it with max_pixels"):
+            call(img, max_pixels=1600)
+        call(img, max_pixels=1640)  # at the limit
+        call(img)  # None: no limit
+    with pytest.raises(unet.UnetError, match=r"max_pixels = 0\.5 must be an integer"):
+        m.predict(img, max_pixels=0.5)
+    # Counted on the image as given, not once resized.
+    assert m.segment(img, max_pixels=1640, scale=2).shape == (40, 41)
+
+
 def test_options_object_values_and_close():
     from unet._options import Options
     with Options("segment", tile=64, split=False, threshold=0.25) as o:

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "paths.h"
 
 static const char *const usage_info = "usage: unet info MODEL\n"
                                       "Prints the architecture, sizes and metadata of MODEL.\n";
@@ -55,6 +56,13 @@ int cmd_create(int argc, char **argv)
     }
     if (!config || !output)
         return cli_fail_usage("create needs --config FILE and -o MODEL", NULL);
+    cli_paths paths = {.command = "create"}; /* the output can be written, and is not FILE */
+    int bad_paths = cli_paths_input(&paths, config, "config") ||
+                    cli_paths_output(&paths, output, "model", NULL, 0) ||
+                    cli_paths_check(&paths);
+    cli_paths_free(&paths);
+    if (bad_paths)
+        return 1;
     char *text = cli_read_text_file(config);
     if (!text) {
         fprintf(stderr, "unet: create: cannot read config '%s': %s\n", config, strerror(errno));

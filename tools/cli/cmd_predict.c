@@ -1,11 +1,14 @@
-/* unet predict: a TIFF through a model into a TIFF, streaming, with a progress bar and Ctrl-C. */
+/* unet predict: a TIFF through a model into a TIFF, streaming, with a progress bar; Ctrl-C,
+ * SIGTERM and SIGHUP cancel (signals.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common.h"
+#include "paths.h"
 #include "progress.h"
+#include "signals.h"
 
 static const char *const usage_predict =
     "usage: unet predict --model M IN.tif -o|--output OUT.tif [options]\n"
@@ -25,8 +28,14 @@ static const char *const usage_predict =
     "  --deflate         compress the output\n"
     "  --precise         direct convolutions only (no Winograd: slower; tiles then equal\n"
     "                    the whole image bit for bit)\n"
+    "  --max-pixels N    refuse images of more than N pixels (planes x height x width;\n"
+    "                    default: no limit, the image streams)\n"
     "  --quiet           no progress bar\n"
-    "Ctrl-C cancels and removes the partial output.\n"
+    "The output is checked before any work (its folder exists and is writable; it is not\n"
+    "the input or the model), written to a temporary file beside it and renamed on\n"
+    "success. Ctrl-C, SIGTERM or SIGHUP cancel: no output is left and an existing OUT.tif\n"
+    "stays untouched; the exit status is 128 + the signal (130 for Ctrl-C, 143 for\n"
+    "SIGTERM).\n"
     "OME-Zarr: unet predict IN.zarr -o OUT.zarr [--level N] runs `python3 -m unet predict`\n"
     "(the Python package with its dask extra); see its --help.\n";
 
@@ -76,6 +85,7 @@ int cmd_predict(int argc, char **argv)
     int quiet = 0, output = UNET_F32;
     unsigned flags = 0;
     unet_predict_opts_t *o;
+    cli_signals_install();
     if (unet_predict_opts_create(&o) != UNET_OK)
         return cli_fail_lib("predict", UNET_E_NOMEM);
     int rc = UNET_OK, usage = 0;
@@ -111,7 +121,8 @@ int cmd_predict(int argc, char **argv)
         static const char *const with_value[] = {"--model", "-m", "-o", "--output",
                                                  "--output-file", "--tile", "--blend",
                                                  "--batch", "--threads", "--border",
-                                                 "--normalize", "--type", NULL};
+                                                 "--normalize", "--type", "--max-pixels",
+                                                 NULL};
         int known = 0;
         for (int k = 0; with_value[k]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -136,17 +147,17 @@ int cmd_predict(int argc, char **argv)
         }
         else if (strcmp(a, "--tile") == 0) {
             if ((n = cli_parse_count(v, 1 << 20)) < 1)
-                usage = cli_fail_usage("--tile must be a positive integer", v);
+                usage = cli_fail_usage("--tile must be an integer from 1 to 1048576", v);
             else
                 rc = unet_predict_opts_set_tile(o, n);
         } else if (strcmp(a, "--blend") == 0) {
             if ((n = cli_parse_count(v, 1 << 20)) < 0)
-                usage = cli_fail_usage("--blend must be a non-negative integer", v);
+                usage = cli_fail_usage("--blend must be an integer from 0 to 1048576", v);
             else
                 rc = unet_predict_opts_set_blend(o, n);
         } else if (strcmp(a, "--batch") == 0) {
             if ((n = cli_parse_count(v, 1000)) < 1)
-                usage = cli_fail_usage("--batch must be a positive integer", v);
+                usage = cli_fail_usage("--batch must be an integer from 1 to 1000", v);
             else
                 rc = unet_predict_opts_set_batch(o, (int)n);
         } else if (strcmp(a, "--threads") == 0) {
@@ -170,6 +181,10 @@ int cmd_predict(int argc, char **argv)
                 usage = cli_fail_usage("--normalize must be none, zmuv, percentile:LOW,HIGH or "
                                        "fixed:MEAN,STD", v);
             }
+        } else if (strcmp(a, "--max-pixels") == 0) {
+            if ((strcmp(v, "auto") != 0 && cli_parse_count(v, INT64_MAX) < 0) ||
+                unet_predict_opts_set(o, "max_pixels", v) != UNET_OK)
+                usage = cli_fail_usage("--max-pixels must be auto or 1 to 2^62", v);
         } else if (strcmp(a, "--type") == 0) {
             output = strcmp(v, "float32") == 0  ? UNET_F32
                      : strcmp(v, "uint8") == 0  ? UNET_U8
@@ -186,6 +201,17 @@ int cmd_predict(int argc, char **argv)
         return usage ? usage : cli_fail_lib("predict", rc);
     }
 
+    /* Before any work: the output can be written and is neither the input nor the model. */
+    cli_paths paths = {.command = "predict"};
+    int bad_paths = cli_paths_input(&paths, model_path, "model") ||
+                    cli_paths_input(&paths, in, "input") ||
+                    cli_paths_output(&paths, out, "output", in, 0) || cli_paths_check(&paths);
+    cli_paths_free(&paths);
+    if (bad_paths) {
+        unet_predict_opts_free(o);
+        return 1;
+    }
+
     unet_model_t *m = NULL;
     int64_t planes = 0, channels = 0, h = 0, w = 0;
     unet_dtype_t dtype;
@@ -197,15 +223,16 @@ int cmd_predict(int argc, char **argv)
     if (rc == UNET_OK && !quiet && isatty(STDERR_FILENO))
         rc = unet_predict_opts_set_progress(o, draw_bar, &b);
     if (rc == UNET_OK) {
-        cli_sigint_begin(cancel_predict, o);
+        cli_signals_cancel_with(cancel_predict, o);
         rc = unet_predict_tiff(m, o, in, out, output, flags);
-        cli_sigint_end();
+        cli_signals_cancel_with(NULL, NULL);
         cli_progress_end(&b.p);
     }
     int status = 0;
     if (rc == UNET_E_CANCELLED) {
-        fprintf(stderr, "unet: predict: cancelled; removed '%s'\n", out);
-        status = 130;
+        fprintf(stderr, "unet: predict: cancelled (%s); '%s' was not written\n",
+                cli_signal_name(), out);
+        status = cli_signal_status();
     } else if (rc != UNET_OK) {
         status = cli_fail_lib("predict", rc);
     } else if (!quiet) {

@@ -1,5 +1,6 @@
 /* unet segment: images -> instance label TIFFs (uint16, or uint32 past 65535 objects), with
- * optional outlines (PNG) and measurements (CSV); a progress bar over the batch and Ctrl-C. */
+ * optional outlines (PNG) and measurements (CSV); a progress bar over the batch; Ctrl-C,
+ * SIGTERM and SIGHUP cancel (signals.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -10,8 +11,10 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "paths.h"
 #include "progress.h"
 #include "segment_out.h"
+#include "signals.h"
 
 static const char *const usage_segment =
     "usage: unet segment IN.tif [IN2.tif | DIR ...] -o LABELS.tif [options]\n"
@@ -32,10 +35,18 @@ static const char *const usage_segment =
     "  --threshold T     foreground probability threshold (default: the model's, or 0.5)\n"
     "  --min-size N      remove objects under N pixels (default: the model's, or 16)\n"
     "  --threads N       threads (default: all cores)\n"
+    "  --max-pixels N    refuse images of more than N pixels (default: no limit for labels\n"
+    "                    alone, which stream; 268435456 = 16384^2 with --overlay or\n"
+    "                    --measure, which hold the whole image)\n"
     "  --quiet           no progress bar\n"
     "The object count and the scale (with the objects' diameter when known) of every image\n"
-    "are printed on stdout and the scale is stored in the label TIFF's ImageDescription.\n"
-    "Ctrl-C cancels.\n"
+    "are printed on stdout; the scale is stored in the label TIFF's ImageDescription.\n"
+    "Every output is checked before\n"
+    "any work: its folder must exist, no output may be an input or another output (two\n"
+    "inputs of one name into one folder are refused). Files are written to a temporary\n"
+    "file beside them and renamed on success. Ctrl-C, SIGTERM or SIGHUP cancel: the\n"
+    "current image's outputs are not written, existing files stay untouched, and the exit\n"
+    "status is 128 + the signal (130 for Ctrl-C, 143 for SIGTERM).\n"
     "OME-Zarr: unet segment IN.zarr -o OUT.zarr [--level N] runs `python3 -m unet segment`\n"
     "(labels as OUT.zarr/labels/NAME; the Python package with its dask extra); see its --help.\n";
 
@@ -148,14 +159,6 @@ static char *output_name(const char *dir, const char *input, const char *ext)
     return p;
 }
 
-static int make_dir(const char *dir)
-{
-    if (mkdir(dir, 0777) == 0 || errno == EEXIST)
-        return 0;
-    fprintf(stderr, "unet: segment: cannot create the folder '%s': %s\n", dir, strerror(errno));
-    return -1;
-}
-
 /* The scale record unet_segment_tiff writes in its ImageDescription (see unet.h). */
 static void describe_scale(char *buf, size_t size, double scale, double diameter)
 {
@@ -184,34 +187,48 @@ static int write_labels(const char *path, const uint32_t *labels, uint32_t count
     return rc;
 }
 
-/* The scale for this image, measured once (see unet_segment_scale) and then given to the
- * segmentation as options scale and diameter (restored to `user` afterwards). */
-static int fix_scale(unet_segment_opts_t *so, double scale, double diameter)
+/* Options scale and diameter as text ("auto" for 0). */
+static int set_scale(unet_segment_opts_t *so, double scale, double diameter)
 {
     char v[64];
     snprintf(v, sizeof v, "%.17g", scale);
-    int rc = unet_segment_opts_set(so, "scale", v);
+    int rc = unet_segment_opts_set(so, "scale", scale > 0 ? v : "auto");
     snprintf(v, sizeof v, "%.17g", diameter);
     return rc == UNET_OK ? unet_segment_opts_set(so, "diameter", diameter > 0 ? v : "auto") : rc;
 }
 
-/* One image: 0, 1 on failure (message printed), 130 when cancelled. user: the command line's
- * scale and diameter (0: auto). */
+/* The scale of this image, measured once (see unet_segment_scale) and then given to the
+ * segmentation as options scale and diameter; *scale and *diameter receive it. */
+static int fix_scale(const unet_model_t *m, unet_segment_opts_t *so, const char *path,
+                     const float *image, const int64_t shape[3], double *scale,
+                     double *diameter)
+{
+    int rc = image ? unet_segment_scale(m, so, image, UNET_F32, 3, shape, scale, diameter)
+                   : unet_segment_scale_tiff(m, so, path, scale, diameter);
+    return rc == UNET_OK ? set_scale(so, *scale, *diameter) : rc;
+}
+
+/* One image: 0, 1 on failure (message printed, naming the file that failed), 130 when
+ * cancelled (by a stop signal: signals.h). user: the command line's scale and diameter (0:
+ * auto), restored in `so` before returning. */
 static int segment_one(const unet_model_t *m, unet_segment_opts_t *so, const double user[2],
                        const char *in, const char *out, const char *overlay,
-                       const char *measure)
+                       const char *measure, int64_t max_pixels)
 {
     int64_t planes, shape[3];
     float *im = NULL;
     uint32_t *labels = NULL, count = 0;
     double scale = 0, diameter = 0;
-    int rc;
+    int rc, status = 0;
     if (!overlay && !measure) { /* only labels: streamed, any size in bounded memory */
-        rc = unet_segment_scale_tiff(m, so, in, &scale, &diameter);
-        if (rc == UNET_OK)
-            rc = fix_scale(so, scale, diameter);
+        rc = fix_scale(m, so, in, NULL, NULL, &scale, &diameter);
         if (rc == UNET_OK)
             rc = unet_segment_tiff(m, so, in, out, UNET_TIFF_DEFLATE, &count);
+        if (rc != UNET_OK && rc != UNET_E_CANCELLED) {
+            fprintf(stderr, "unet: segment: '%s' -> '%s': %s\n", in, out,
+                    cli_lib_message(rc));
+            status = 1;
+        }
         goto report;
     }
     rc = unet_tiff_info(in, &planes, NULL, NULL, NULL, NULL);
@@ -221,46 +238,86 @@ static int segment_one(const unet_model_t *m, unet_segment_opts_t *so, const dou
         return 1;
     }
     if (rc == UNET_OK)
-        rc = unet_tiff_read(in, &im, shape);
+        rc = unet_tiff_read_limited(in, max_pixels, &im, shape); /* 0: the default 2^28 */
     if (rc == UNET_OK)
-        rc = unet_segment_scale(m, so, im, UNET_F32, 3, shape, &scale, &diameter);
-    if (rc == UNET_OK)
-        rc = fix_scale(so, scale, diameter);
+        rc = fix_scale(m, so, in, im, shape, &scale, &diameter);
     if (rc == UNET_OK) {
         labels = malloc((size_t)(shape[1] * shape[2]) * sizeof *labels);
         rc = labels ? unet_segment(m, so, im, UNET_F32, 3, shape, labels,
                                    (size_t)(shape[1] * shape[2]), &count)
                     : UNET_E_NOMEM;
     }
-    if (rc == UNET_OK) {
+    if (rc != UNET_OK && rc != UNET_E_CANCELLED) {
+        fprintf(stderr, "unet: segment: %s: %s\n", in, cli_lib_message(rc));
+        status = 1;
+    } else if (rc == UNET_OK) {
         char description[128];
         describe_scale(description, sizeof description, scale, diameter);
         rc = write_labels(out, labels, count, shape[1], shape[2], description);
     }
-report:;
-    int status = 0;
-    if (rc == UNET_E_CANCELLED) {
-        status = 130;
-    } else if (rc != UNET_OK) {
-        fprintf(stderr, "unet: segment: %s: %s (%s)\n", in, unet_last_error(),
-                unet_status_string(rc));
+    if (rc != UNET_OK && status == 0) {
+        if (rc != UNET_E_CANCELLED)
+            fprintf(stderr, "unet: segment: cannot write the labels '%s': %s\n", out,
+                    cli_lib_message(rc));
         status = 1;
-    } else {
-        if (overlay && write_overlay_png(overlay, im, labels, shape[1], shape[2]) != 0)
-            status = 1;
-        if (measure && write_measure_csv(measure, im, labels, count, shape[1], shape[2]) != 0)
-            status = 1;
+    }
+    /* Outlines and measurements only beside labels that were written. */
+    if (rc == UNET_OK && overlay && write_overlay_png(overlay, im, labels, shape[1], shape[2]))
+        status = 1;
+    if (rc == UNET_OK && measure &&
+        write_measure_csv(measure, im, labels, count, shape[1], shape[2]) != 0)
+        status = 1;
+    unet_buffer_free(im);
+    free(labels);
+report:
+    /* The next image is measured again (values the command line checked: cannot fail). */
+    (void)set_scale(so, user[0], user[1]);
+    if (rc == UNET_E_CANCELLED || cli_signal_caught())
+        return 130;
+    if (status == 0) {
+        /* The count, and the scale the objects were found at. */
         printf("%s: %u objects (scale %.3g", in, count, scale);
         if (diameter > 0)
             printf(", diameter %.3g px", diameter);
         printf(")\n");
         fflush(stdout);
     }
-    unet_buffer_free(im);
-    free(labels);
-    /* The next image is measured again (values the command line checked: cannot fail). */
-    (void)fix_scale(so, user[0], user[1]);
     return status;
+}
+
+/* Every output of the run, checked before any work: writable folders, files where files are
+ * expected, no output an input (or the model) or another output, two inputs of one name
+ * refused when they would write one file. 0, or -1 with one line on stderr. */
+static int check_outputs(const list *inputs, const char *model_path, int folder,
+                         const char *out, const char *overlay, const char *measure)
+{
+    static const char *const roles[3] = {"labels", "overlay", "measurements"};
+    static const char *const exts[3] = {".tif", ".png", ".csv"};
+    const char *const dirs[3] = {out, overlay, measure};
+    cli_paths p = {.command = "segment"};
+    int rc = 0;
+    for (int r = 0; r < 3 && folder && rc == 0; r++)
+        if (dirs[r])
+            rc = cli_check_output_folder("segment", dirs[r], roles[r]);
+    if (rc == 0 && model_path)
+        rc = cli_paths_input(&p, model_path, "model");
+    for (size_t k = 0; k < inputs->n && rc == 0; k++)
+        rc = cli_paths_input(&p, inputs->items[k], "input");
+    for (size_t k = 0; k < (folder ? inputs->n : 1) && rc == 0; k++)
+        for (int r = 0; r < 3 && rc == 0; r++) {
+            if (!dirs[r])
+                continue;
+            const char *in = inputs->items[k];
+            char *path = folder ? output_name(dirs[r], in, exts[r]) : strdup(dirs[r]);
+            rc = path ? cli_paths_output(&p, path, roles[r], in, folder) : -1;
+            if (!path)
+                fprintf(stderr, "unet: segment: out of memory\n");
+            free(path);
+        }
+    if (rc == 0)
+        rc = cli_paths_check(&p);
+    cli_paths_free(&p);
+    return rc;
 }
 
 static int load_model(const char *path, unet_model_t **m)
@@ -280,9 +337,11 @@ int cmd_segment(int argc, char **argv)
 {
     const char *model_path = NULL, *out = NULL, *overlay = NULL, *measure = NULL;
     int quiet = 0, usage = 0, folder = 0, error = 0, status = 0;
+    int64_t max_pixels = 0; /* the whole-image read's limit: 0 is the library's default */
     double user[2] = {0, 0}; /* --scale, --diameter (0: auto) */
     list inputs = {0};
     unet_segment_opts_t *so = NULL;
+    cli_signals_install();
     if (unet_segment_opts_create(&so) != UNET_OK)
         return cli_fail_lib("segment", UNET_E_NOMEM);
     for (int i = 1; i < argc && !usage && !error; i++) {
@@ -302,7 +361,7 @@ int cmd_segment(int argc, char **argv)
         static const char *const with_value[] = {"--model", "-m", "-o", "--overlay",
                                                  "--measure", "--scale", "--diameter",
                                                  "--threads", "--threshold", "--min-size",
-                                                 NULL};
+                                                 "--max-pixels", NULL};
         int known = 0;
         for (int k = 0; with_value[k]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -345,7 +404,7 @@ int cmd_segment(int argc, char **argv)
                 unet_segment_opts_set_threshold(so, d);
         } else if (strcmp(a, "--min-size") == 0) {
             if ((n = cli_parse_count(v, 1LL << 31)) < 0)
-                usage = cli_fail_usage("--min-size must be a non-negative integer", v);
+                usage = cli_fail_usage("--min-size must be an integer from 0 to 2147483648", v);
             else
                 unet_segment_opts_set_min_size(so, n);
         } else if (strcmp(a, "--threads") == 0) {
@@ -353,15 +412,23 @@ int cmd_segment(int argc, char **argv)
                 usage = cli_fail_usage("--threads must be 0 to 1024", v);
             else
                 unet_segment_opts_set_threads(so, (int)n);
+        } else if (strcmp(a, "--max-pixels") == 0) {
+            max_pixels = strcmp(v, "auto") == 0 ? 0 : cli_parse_count(v, INT64_MAX);
+            if (max_pixels < 0 || unet_segment_opts_set(so, "max_pixels", v) != UNET_OK)
+                usage = cli_fail_usage("--max-pixels must be auto or 1 to 2^62", v);
         }
     }
     status = usage ? usage : error ? 1 : 0;
-    if (!status && fix_scale(so, user[0], user[1]) != UNET_OK)
+    if (!status && set_scale(so, user[0], user[1]) != UNET_OK)
         status = cli_fail_lib("segment", UNET_E_INTERNAL);
     if (!status && (inputs.n == 0 || !out))
         status = cli_fail_usage("segment needs input images and -o OUTPUT", NULL);
     folder |= inputs.n > 1;
+    if (!status && check_outputs(&inputs, model_path, folder, out, overlay, measure) != 0)
+        status = 1;
     unet_model_t *m = NULL;
+    if (!status && cli_signal_caught())
+        status = cli_signal_status();
     if (!status) {
         int rc = load_model(model_path, &m);
         if (rc == UNET_E_UNSUPPORTED && !model_path) {
@@ -373,13 +440,15 @@ int cmd_segment(int argc, char **argv)
         }
     }
     if (!status && folder &&
-        (make_dir(out) || (overlay && make_dir(overlay)) || (measure && make_dir(measure))))
+        (cli_make_output_folder("segment", out, "labels") ||
+         (overlay && cli_make_output_folder("segment", overlay, "overlay")) ||
+         (measure && cli_make_output_folder("segment", measure, "measurements"))))
         status = 1;
     batch_bar bar = {{0, 0}, 0, (int)inputs.n};
     cli_progress_start(&bar.p);
     if (!status && !quiet && isatty(STDERR_FILENO))
         unet_segment_opts_set_progress(so, draw_bar, &bar);
-    cli_sigint_begin(cancel_segment, so);
+    cli_signals_cancel_with(cancel_segment, so);
     int failures = 0;
     for (size_t k = 0; k < inputs.n && !status; k++) {
         bar.index = (int)k;
@@ -387,27 +456,23 @@ int cmd_segment(int argc, char **argv)
         char *o = folder ? output_name(out, in, ".tif") : strdup(out);
         char *ov = overlay ? (folder ? output_name(overlay, in, ".png") : strdup(overlay)) : NULL;
         char *me = measure ? (folder ? output_name(measure, in, ".csv") : strdup(measure)) : NULL;
-        int s;
-        if (!o || (overlay && !ov) || (measure && !me)) {
+        int s = 1;
+        if (!o || (overlay && !ov) || (measure && !me))
             fprintf(stderr, "unet: segment: out of memory\n");
-            s = 1;
-        } else if (strcmp(o, in) == 0) {
-            fprintf(stderr, "unet: segment: the output '%s' would overwrite the input\n", o);
-            s = 1;
-        } else {
-            s = segment_one(m, so, user, in, o, ov, me);
-        }
+        else
+            s = segment_one(m, so, user, in, o, ov, me, max_pixels);
         free(o);
         free(ov);
         free(me);
         if (s == 130) {
             cli_progress_end(&bar.p);
-            fprintf(stderr, "unet: segment: cancelled\n");
-            status = 130;
+            fprintf(stderr, "unet: segment: cancelled (%s) at image %zu of %zu; its partial "
+                            "outputs removed\n", cli_signal_name(), k + 1, inputs.n);
+            status = cli_signal_status();
         }
         failures += s == 1;
     }
-    cli_sigint_end();
+    cli_signals_cancel_with(NULL, NULL);
     cli_progress_end(&bar.p);
     if (!status && failures)
         status = 1;

@@ -1,5 +1,5 @@
 /* unet train: a model from folders of images and labels, with a live progress line, a CSV log,
- * best/last checkpoints, resume and Ctrl-C. */
+ * best/last checkpoints, resume; Ctrl-C, SIGTERM and SIGHUP stop and save (signals.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -10,8 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "common.h"
+#include "paths.h"
 #include "progress.h"
+#include "signals.h"
 
 static const char *const usage_train =
     "usage: unet train --images DIR --labels DIR (--config CFG.json | --from MODEL) -o OUT.unet\n"
@@ -26,7 +30,9 @@ static const char *const usage_train =
     "  --precise         direct convolutions only (no Winograd; slower)\n"
     "  --val-fraction F  validation share: of the files, or of the width of a single image\n"
     "                    (default 0.1)\n"
-    "  --steps N         optimizer steps (default 1000)\n"
+    "  --steps N         total optimizer steps (default 1000); with --resume the run\n"
+    "                    continues to step N (a state already at or past N: nothing to\n"
+    "                    do, exit status 0, no file touched)\n"
     "  --epochs N        instead of --steps: passes over the training pixels\n"
     "  --batch N         patches per step (default 4)\n"
     "  --patch N         patch size in pixels (default 128)\n"
@@ -39,10 +45,14 @@ static const char *const usage_train =
     "                    --set border_weights=true --set optimizer=sgd\n"
     "  --log FILE        CSV log of the curves (default: OUT.csv)\n"
     "  --checkpoints DIR best.unet, last.unet, last.state (default: OUT.ckpt)\n"
-    "  --resume          continue from DIR/last.state\n"
+    "  --resume          continue from DIR/last.state to its planned total, or to step N\n"
+    "                    with --steps N\n"
     "  --quiet           no progress line\n"
     "Writes the best validated model (the last one without validation data) to OUT.unet.\n"
-    "Ctrl-C stops after the current step and saves what was trained.\n";
+    "Every output (OUT.unet, the log, the checkpoint files) is checked before any work.\n"
+    "Ctrl-C, SIGTERM or SIGHUP stop after the current step and save what was trained\n"
+    "(OUT.unet and DIR/last.state, for --resume); the exit status is then 128 + the signal\n"
+    "(130 for Ctrl-C, 143 for SIGTERM).\n";
 
 static void cancel_training(void *trainer)
 {
@@ -151,13 +161,96 @@ static char *derived(const char *out, const char *suffix)
     return p;
 }
 
+/* Every TIFF of a training folder, as an input of the run; 0, or -1 with a message. */
+static int add_folder(cli_paths *p, const char *dir, const char *flag)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "unet: train: cannot open the folder '%s' (%s): %s\n", dir, flag,
+                strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        const char *dot = strrchr(e->d_name, '.');
+        if (e->d_name[0] == '.' || !dot ||
+            (strcasecmp(dot, ".tif") != 0 && strcasecmp(dot, ".tiff") != 0))
+            continue;
+        char *path = malloc(strlen(dir) + strlen(e->d_name) + 2);
+        if (!path) {
+            fprintf(stderr, "unet: train: out of memory\n");
+            rc = -1;
+            break;
+        }
+        sprintf(path, "%s/%s", dir, e->d_name);
+        rc = cli_paths_input(p, path, strcmp(flag, "--images") == 0 ? "image" : "label image");
+        free(path);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* The run's files, before any work: the inputs (config or model, the TIFFs of both folders)
+ * can be opened, the outputs (OUT, the log, the checkpoint folder and its files) written, and
+ * no output is an input or another output. 0, or -1 with one line on stderr. */
+static int check_files(const char *images, const char *labels, const char *config,
+                       const char *from, const char *out, const char *log, const char *ckpt,
+                       int resume)
+{
+    static const char *const saved[] = {"best.unet", "last.unet", "last.state"};
+    cli_paths p = {.command = "train"};
+    int rc = (config && cli_paths_input(&p, config, "config")) ||
+             (from && cli_paths_input(&p, from, "model")) ||
+             add_folder(&p, images, "--images") || add_folder(&p, labels, "--labels") ||
+             cli_paths_output(&p, out, "output", NULL, 0) ||
+             cli_paths_output(&p, log, "log", NULL, 0) ||
+             cli_check_output_folder("train", ckpt, "checkpoint");
+    /* last.state is also read with --resume: the trainer's own file, replaced on purpose. */
+    for (int k = 0; k < 3 && !rc; k++) {
+        char *path = malloc(strlen(ckpt) + strlen(saved[k]) + 2);
+        if (!path) {
+            fprintf(stderr, "unet: train: out of memory\n");
+            rc = 1;
+            break;
+        }
+        sprintf(path, "%s/%s", ckpt, saved[k]);
+        struct stat st;
+        if (resume && k == 2 && stat(path, &st) != 0) {
+            fprintf(stderr, "unet: train: --resume: cannot open the state '%s': %s\n", path,
+                    strerror(errno));
+            rc = 1;
+        }
+        if (!rc)
+            rc = cli_paths_output(&p, path, "checkpoint", NULL, 1);
+        free(path);
+    }
+    if (!rc)
+        rc = cli_paths_check(&p);
+    cli_paths_free(&p);
+    return rc ? -1 : 0;
+}
+
+/* Whether validation has chosen a best model: the trainer's metrics give its value. */
+static int has_best_model(const unet_trainer_t *t)
+{
+    const char *text = NULL;
+    if (unet_trainer_metrics(t, &text) != UNET_OK || !text)
+        return 0;
+    json_t *v = json_loads(text, 0, NULL);
+    int yes = json_is_number(json_object_get(v, "best_value"));
+    json_decref(v);
+    return yes;
+}
+
 int cmd_train(int argc, char **argv)
 {
     const char *images = NULL, *labels = NULL, *config = NULL, *from = NULL, *out = NULL;
     const char *log_path = NULL, *ckpt = NULL;
-    int quiet = 0, resume = 0, usage = 0, rc = UNET_OK;
-    long long seed = 0;
+    int quiet = 0, resume = 0, usage = 0, epochs = 0, rc = UNET_OK;
+    long long seed = 0, steps = -1; /* -1: --steps not given */
     unet_train_opts_t *o;
+    cli_signals_install();
     if (unet_train_opts_create(&o) != UNET_OK)
         return cli_fail_lib("train", UNET_E_NOMEM);
     for (int i = 1; i < argc && !usage && rc == UNET_OK; i++) {
@@ -197,8 +290,13 @@ int cmd_train(int argc, char **argv)
         for (int k = 0; direct[k][0]; k++)
             if (strcmp(a, direct[k][0]) == 0) {
                 rc = unet_train_opts_set(o, direct[k][1], v);
-                if (strcmp(a, "--epochs") == 0 && rc == UNET_OK)
+                if (strcmp(a, "--epochs") == 0 && rc == UNET_OK) {
                     rc = unet_train_opts_set(o, "steps", "0");
+                    epochs = 1;
+                    steps = -1;
+                }
+                if (strcmp(a, "--steps") == 0 && rc == UNET_OK)
+                    steps = strtoll(v, NULL, 10); /* the library checked the value */
                 mapped = 1;
             }
         if (mapped)
@@ -240,6 +338,9 @@ int cmd_train(int argc, char **argv)
     if (!usage && rc == UNET_OK && !config == !from)
         usage = cli_fail_usage("train needs exactly one of --config CFG.json and --from MODEL",
                                NULL);
+    if (!usage && rc == UNET_OK && resume && epochs)
+        usage = cli_fail_usage("--resume continues to the saved total or to --steps N; it "
+                               "does not take --epochs", NULL);
     if (usage || rc != UNET_OK) {
         unet_train_opts_free(o);
         return usage ? usage : cli_fail_lib("train", rc);
@@ -257,9 +358,12 @@ int cmd_train(int argc, char **argv)
     }
     if (!ckpt)
         ckpt = ckpt_default;
-    if (mkdir(ckpt, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "unet: train: cannot create the checkpoint folder '%s': %s\n", ckpt,
-                strerror(errno));
+    if (check_files(images, labels, config, from, out, log_path ? log_path : log_default, ckpt,
+                    resume) != 0) {
+        status = 1;
+        goto done;
+    }
+    if (cli_make_output_folder("train", ckpt, "checkpoint") != 0) {
         status = 1;
         goto done;
     }
@@ -278,7 +382,8 @@ int cmd_train(int argc, char **argv)
         step_name = config;
         char *text = cli_read_text_file(config);
         if (!text) {
-            fprintf(stderr, "unet: train: cannot read '%s': %s\n", config, strerror(errno));
+            fprintf(stderr, "unet: train: cannot read the config '%s': %s\n", config,
+                    strerror(errno));
             status = 1;
             goto done;
         }
@@ -297,39 +402,56 @@ int cmd_train(int argc, char **argv)
     step_name = "train";
     if (rc == UNET_OK)
         rc = unet_trainer_create(m, o, &t);
+    int64_t first_step = 0, total = 0;
+    if (rc == UNET_OK && resume) { /* before the data: a finished run need not load it */
+        step_name = state;
+        rc = unet_trainer_load_state(t, state);
+        if (rc == UNET_OK)
+            rc = unet_trainer_progress(t, &first_step, &total);
+        if (rc == UNET_OK && first_step >= (steps >= 0 ? steps : total)) {
+            fprintf(stderr, "nothing to train: '%s' is at step %lld, at or past %s %lld; no "
+                            "file written\n", state, (long long)first_step,
+                    steps >= 0 ? "--steps" : "its planned total",
+                    steps >= 0 ? steps : (long long)total);
+            goto done;
+        }
+        if (rc == UNET_OK && steps >= 0 && steps != total) {
+            rc = unet_trainer_set_total_steps(t, steps);
+            total = steps;
+        }
+        if (rc == UNET_OK && !quiet)
+            fprintf(stderr, "resuming from %s at step %lld of %lld\n", state,
+                    (long long)first_step, (long long)total);
+        step_name = "train";
+    }
     if (rc == UNET_OK) {
         step_name = images;
         rc = unet_trainer_add_folders(t, images, labels);
         step_name = "train";
     }
-    if (rc == UNET_OK && resume) {
-        rc = unet_trainer_load_state(t, state);
-        if (rc == UNET_OK && !quiet) {
-            int64_t s, total;
-            unet_trainer_progress(t, &s, &total);
-            fprintf(stderr, "resuming from %s at step %lld\n", state, (long long)s);
-        }
-    }
     if (rc == UNET_OK) {
-        cli_sigint_begin(cancel_training, t);
+        cli_signals_cancel_with(cancel_training, t);
         rc = unet_trainer_train(t);
-        cli_sigint_end();
+        cli_signals_cancel_with(NULL, NULL);
         if (l.drawn)
             fputc('\n', stderr);
     }
-    if (rc == UNET_OK || rc == UNET_E_CANCELLED) {
+    int64_t s = 0;
+    if (rc == UNET_OK || rc == UNET_E_CANCELLED)
+        unet_trainer_progress(t, &s, &total);
+    if (rc == UNET_E_CANCELLED && s == first_step) { /* stopped before its first step */
+        fprintf(stderr, "unet: train: cancelled (%s) before the first step; no file written\n",
+                cli_signal_name());
+        rc = UNET_OK;
+        status = cli_signal_status();
+    } else if (rc == UNET_OK || rc == UNET_E_CANCELLED) {
         int cancelled = rc == UNET_E_CANCELLED;
         /* The best validated model when there is one, else the current one. */
         char *best = malloc(strlen(ckpt) + 16);
         unet_model_t *bm = NULL;
-        int64_t s, total;
-        unet_trainer_progress(t, &s, &total);
         if (best)
             sprintf(best, "%s/best.unet", ckpt);
-        const char *metrics = NULL;
-        unet_trainer_metrics(t, &metrics);
-        int has_val = metrics && !strstr(metrics, "\"best_value\":null");
-        if (!cancelled && has_val && best && unet_model_load(best, &bm) == UNET_OK) {
+        if (!cancelled && has_best_model(t) && best && unet_model_load(best, &bm) == UNET_OK) {
             rc = unet_model_save(bm, out);
             unet_model_free(bm);
         } else {
@@ -338,12 +460,14 @@ int cmd_train(int argc, char **argv)
                 rc = unet_trainer_save_state(t, state);
         }
         free(best);
+        const char *metrics = NULL;
+        unet_trainer_metrics(t, &metrics);
         if (rc == UNET_OK && !quiet)
             fprintf(stderr, "%s at step %lld of %lld in %.1f s; wrote %s\nvalidation: %s\n",
                     cancelled ? "cancelled" : "trained", (long long)s, (long long)total,
                     cli_now_seconds() - l.start, out, metrics ? metrics : "{}");
         if (rc == UNET_OK && cancelled)
-            status = 130;
+            status = cli_signal_status();
     }
 done:
     if (rc != UNET_OK && status == 0)

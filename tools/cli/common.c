@@ -10,8 +10,20 @@
 /* One-line error on stderr; returns the exit status for runtime failures. */
 int cli_fail_lib(const char *what, int status)
 {
-    fprintf(stderr, "unet: %s: %s (%s)\n", what, unet_last_error(), unet_status_string(status));
+    fprintf(stderr, "unet: %s: %s\n", what, cli_lib_message(status));
     return 1;
+}
+
+const char *cli_lib_message(int status)
+{
+    static char text[1024];
+    const char *msg = unet_last_error();
+    if (!msg || !*msg)
+        return unet_status_string(status);
+    if (status == UNET_E_IO)
+        return msg;
+    snprintf(text, sizeof text, "%s (%s)", msg, unet_status_string(status));
+    return text;
 }
 
 int cli_fail_usage(const char *msg, const char *arg)

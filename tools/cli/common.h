@@ -6,6 +6,11 @@
 
 /* One-line error on stderr naming the failed step and libunet's message; returns 1. */
 int cli_fail_lib(const char *what, int status);
+/* libunet's message for a failed call (it names the file or value and the reason) followed by
+ * the status's category in parentheses ("malformed file or document", "unsupported"), except
+ * for UNET_E_IO, whose messages end with the system's reason: "(input/output error)" after
+ * "No such file or directory" misleads more than it tells. Valid until the next call. */
+const char *cli_lib_message(int status);
 /* One-line usage error on stderr; returns 2. */
 int cli_fail_usage(const char *msg, const char *arg);
 int cli_is_help(const char *arg);

@@ -1,9 +1,8 @@
 /* Per-object measurements of a label image, one CSV row per label 1..count. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "outfile.h"
 #include "segment_out.h"
 
 typedef struct stats {
@@ -38,12 +37,12 @@ int write_measure_csv(const char *path, const float *image, const uint32_t *labe
             o->y1 = y + 1 > o->y1 ? y + 1 : o->y1;
             o->x1 = x + 1 > o->x1 ? x + 1 : o->x1;
         }
-    FILE *fp = fopen(path, "w");
-    if (!fp) {
-        fprintf(stderr, "unet: segment: cannot write '%s': %s\n", path, strerror(errno));
+    cli_outfile f;
+    if (cli_outfile_open(&f, "segment", "measurements", path) != 0) {
         free(s);
         return -1;
     }
+    FILE *fp = f.fp;
     fprintf(fp, "label,area,centroid_y,centroid_x,bbox_y0,bbox_x0,bbox_y1,bbox_x1,"
                 "mean_intensity\n");
     for (uint32_t l = 1; l <= count; l++) {
@@ -55,12 +54,6 @@ int write_measure_csv(const char *path, const float *image, const uint32_t *labe
                 o->sy / a, o->sx / a, (long long)o->y0, (long long)o->x0, (long long)o->y1,
                 (long long)o->x1, o->si / a);
     }
-    int bad = ferror(fp);
-    bad |= fclose(fp) != 0;
     free(s);
-    if (bad) {
-        fprintf(stderr, "unet: segment: error writing '%s'\n", path);
-        return -1;
-    }
-    return 0;
+    return cli_outfile_commit(&f, "segment", "measurements"); /* aborts after a stop signal */
 }

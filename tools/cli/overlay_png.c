@@ -1,11 +1,11 @@
 /* Object outlines over the image as an RGB PNG (libpng). */
-#include <errno.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "outfile.h"
 #include "segment_out.h"
+#include "signals.h"
 
 static int cmp_float(const void *a, const void *b)
 {
@@ -41,6 +41,18 @@ static int on_outline(const uint32_t *l, int64_t h, int64_t w, int64_t y, int64_
            (x > 0 && l[y * w + x - 1] != v) || (x + 1 < w && l[y * w + x + 1] != v);
 }
 
+/* libpng's errors become our message (its default prints its own line); warnings are dropped. */
+static void png_failed(png_structp png, png_const_charp msg)
+{
+    snprintf(png_get_error_ptr(png), 160, "libpng: %s", msg);
+    png_longjmp(png, 1);
+}
+
+static void png_warned(png_structp png, png_const_charp msg)
+{
+    (void)png, (void)msg;
+}
+
 int write_overlay_png(const char *path, const float *image, const uint32_t *labels, int64_t h,
                       int64_t w)
 {
@@ -52,27 +64,26 @@ int write_overlay_png(const char *path, const float *image, const uint32_t *labe
     float lo, hi;
     display_range(image, h * w, &lo, &hi);
     float scale = hi > lo ? 255.0f / (hi - lo) : 0.0f;
-    FILE *fp = fopen(path, "wb");
-    if (!fp) {
-        fprintf(stderr, "unet: segment: cannot write '%s': %s\n", path, strerror(errno));
+    cli_outfile f;
+    if (cli_outfile_open(&f, "segment", "overlay", path) != 0)
         return -1;
-    }
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    char why[160] = "out of memory";
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, why, png_failed,
+                                              png_warned);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     png_bytep volatile row = malloc((size_t)w * 3);
     if (!png || !info || !row || setjmp(png_jmpbuf(png))) {
-        fprintf(stderr, "unet: segment: error writing the PNG '%s'\n", path);
+        fprintf(stderr, "unet: segment: cannot write the overlay '%s': %s\n", path, why);
         png_destroy_write_struct(&png, &info);
         free(row);
-        fclose(fp);
-        remove(path);
+        cli_outfile_abort(&f);
         return -1;
     }
-    png_init_io(png, fp);
+    png_init_io(png, f.fp);
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    for (int64_t y = 0; y < h; y++) {
+    for (int64_t y = 0; y < h && !cli_signal_caught(); y++) {
         for (int64_t x = 0; x < w; x++) {
             png_bytep p = row + 3 * x;
             if (on_outline(labels, h, w, y, x)) {
@@ -87,12 +98,9 @@ int write_overlay_png(const char *path, const float *image, const uint32_t *labe
         }
         png_write_row(png, row);
     }
-    png_write_end(png, NULL);
+    if (!cli_signal_caught())
+        png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     free(row);
-    if (fclose(fp) != 0) {
-        fprintf(stderr, "unet: segment: error closing '%s'\n", path);
-        return -1;
-    }
-    return 0;
+    return cli_outfile_commit(&f, "segment", "overlay"); /* aborts after a stop signal */
 }

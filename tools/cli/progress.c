@@ -1,9 +1,7 @@
-/* Progress bar and Ctrl-C for the `unet` commands (see progress.h). */
+/* Progress bar for the `unet` commands (see progress.h). */
 #include "progress.h"
 
-#include <signal.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "common.h"
 
@@ -41,33 +39,4 @@ void cli_progress_end(cli_progress *p)
     if (p->drawn)
         fputc('\n', stderr);
     p->drawn = 0;
-}
-
-static cli_cancel_fn volatile cancel_fn;
-static void *volatile cancel_target;
-static struct sigaction previous;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    if (cancel_fn)
-        cancel_fn(cancel_target);
-}
-
-void cli_sigint_begin(cli_cancel_fn cancel, void *target)
-{
-    cancel_target = target;
-    cancel_fn = cancel;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &previous);
-}
-
-void cli_sigint_end(void)
-{
-    sigaction(SIGINT, &previous, NULL);
-    cancel_fn = NULL;
-    cancel_target = NULL;
 }

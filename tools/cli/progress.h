@@ -1,5 +1,5 @@
 /* What every long-running `unet` command shares: a progress bar redrawn in place on a
- * terminal, and Ctrl-C turned into the library's cancel call. */
+ * terminal (signals that stop a run: signals.h). */
 #ifndef UNET_CLI_PROGRESS_H
 #define UNET_CLI_PROGRESS_H
 
@@ -16,12 +16,5 @@ void cli_progress_draw(cli_progress *p, const char *label, double fraction, cons
 void cli_progress_end(cli_progress *p);
 /* "mm:ss" of a duration, "--:--" when it is negative (unknown). */
 void cli_format_eta(double seconds, char text[32]);
-
-/* While a long call runs: SIGINT calls cancel(target) (the library's cancel functions are one
- * atomic store, safe in a signal handler); cli_sigint_end restores the previous handler. One
- * at a time. */
-typedef void (*cli_cancel_fn)(void *target);
-void cli_sigint_begin(cli_cancel_fn cancel, void *target);
-void cli_sigint_end(void);
 
 #endif

@@ -151,10 +151,10 @@ def border_name(border):
 
 
 def predict_keys(threads=0, tile=None, blend=0, batch=1, border=None, normalize=None,
-                 precise=False):
+                 precise=False, max_pixels=None):
     """Predict option keys from Model.predict's keyword arguments (None: the default)."""
     keys = {"threads": threads, "tile": tile, "blend": blend, "batch": batch,
-            "border": border_name(border), "precise": precise}
+            "border": border_name(border), "precise": precise, "max_pixels": max_pixels}
     keys.update(normalize_keys(normalize))
     return keys
 

@@ -283,7 +283,8 @@ class Model(OwnedHandle):
                 blend: int = 0, batch: int = 1, threads: int = 0,
                 border: Optional[str] = None, normalize: Normalize = None,
                 progress: Optional[Progress] = None, precise: bool = False,
-                cancel: Optional[CancelToken] = None) -> np.ndarray:
+                cancel: Optional[CancelToken] = None,
+                max_pixels: Optional[int] = None) -> np.ndarray:
         """Predict an image of any size, tiled with exact stitching.
 
         x: uint8, uint16, int16, uint32, float32 or float64. axes: its dimensions as letters
@@ -301,13 +302,16 @@ class Model(OwnedHandle):
         Winograd; slower). progress(fraction) may return True to cancel; an exception it
         raises cancels the run and is re-raised here. cancel: a unet.CancelToken another
         thread may cancel. Cancellation raises unet.Cancelled; Ctrl-C on the main thread
-        cancels the run and raises KeyboardInterrupt."""
+        cancels the run and raises KeyboardInterrupt. max_pixels: refuse (UnetError naming
+        max_pixels) an image of more pixels (planes x height x width) before predicting
+        (None: no limit; the library streams the image)."""
         x = np.asarray(x)
         if x.dtype.newbyteorder("=") not in _PREDICT_DTYPES:
             raise DtypeError(_lib.E_INVALID_ARG, "predict takes uint8, uint16, int16, uint32, "
                              "float32 or float64 input, not %s" % x.dtype)
         try:
-            keys = _predict.predict_keys(threads, tile, blend, batch, border, normalize, precise)
+            keys = _predict.predict_keys(threads, tile, blend, batch, border, normalize, precise,
+                                         max_pixels)
         except ValueError as e:
             raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
         with self._use() as h:

@@ -30,6 +30,7 @@ def segment(self: Model, image: Any, threshold: Optional[float] = None,
             split: Optional[bool] = None, blend: int = 0, batch: int = 1,
             border: Optional[str] = None, normalize: Normalize = None, precise: bool = False,
             axes: Optional[str] = None, cancel: Optional[CancelToken] = None,
+            max_pixels: Optional[int] = None,
             diameter: Optional[float] = None) -> np.ndarray:
     """Instance labels (uint32 (Y, X), 0 background, 1..N in raster order) of one 2-D image:
     (Y, X), (C, Y, X), or (Y, X, 3|4) colour read by the channel rule (axes: as for
@@ -40,10 +41,13 @@ def segment(self: Model, image: Any, threshold: Optional[float] = None,
     known, else estimated from the image when the model records its training diameter (the
     built-in model does), else 1; Model.segment_scale says which); labels come back on the
     image's grid. diameter: the objects' typical diameter in pixels (the scale becomes the
-    model's training diameter / diameter; an explicit scale wins). strip / overlap: rows per strip and of context (None: automatic).
+    model's training diameter / diameter; an explicit scale wins). strip / overlap: rows per
+    strip and of context (None: automatic).
     tile, blend, batch, threads, border, normalize, precise: the prediction options, as for
     Model.predict. progress(fraction) may return True to cancel; cancel: a unet.CancelToken;
-    both raise unet.Cancelled, and Ctrl-C on the main thread raises KeyboardInterrupt."""
+    both raise unet.Cancelled, and Ctrl-C on the main thread raises KeyboardInterrupt.
+    max_pixels: refuse (UnetError naming max_pixels) an image of more pixels (height x width,
+    before scale) before predicting (None: no limit)."""
     labels = []
 
     def run(h, o, plane, shape):
@@ -67,7 +71,7 @@ def segment_scale(self: Model, image: Any, threshold: Optional[float] = None,
                   split: Optional[bool] = None, blend: int = 0, batch: int = 1,
                   border: Optional[str] = None, normalize: Normalize = None,
                   precise: bool = False, axes: Optional[str] = None,
-                  cancel: Optional[CancelToken] = None,
+                  cancel: Optional[CancelToken] = None, max_pixels: Optional[int] = None,
                   diameter: Optional[float] = None) -> float:
     """The resize factor Model.segment uses for this image with these arguments: the scale
     given, or the one the diameter or pixel sizes give, or the automatic estimate (measured
@@ -98,7 +102,8 @@ def _call(self: Model, image: Any, run: Any, args: dict) -> str:
     a = args
     try:
         keys = _predict.predict_keys(a["threads"], a["tile"], a["blend"], a["batch"],
-                                     a["border"], a["normalize"], a["precise"])
+                                     a["border"], a["normalize"], a["precise"],
+                                     a["max_pixels"])
     except ValueError as e:
         raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
     progress = a["progress"]

@@ -132,6 +132,8 @@ pub const UNET_SPLIT_VAL: unet_split_t = 2;
 // ---- other constants -------------------------------------------------------------------------
 /// Tile size meaning "the whole canvas in one piece".
 pub const UNET_TILE_WHOLE: i64 = -1;
+/// Default pixel limit (2^28) of calls that hold a whole image in memory.
+pub const UNET_MAX_PIXELS_WHOLE: i64 = 268435456;
 /// TIFF output flag: deflate compression.
 pub const UNET_TIFF_DEFLATE: c_uint = 1;
 /// TIFF output flag: force BigTIFF.
@@ -370,6 +372,11 @@ extern "C" {
     ) -> c_int;
     /// Non-zero: direct convolutions everywhere.
     pub fn unet_predict_opts_set_precise(opts: *mut unet_predict_opts_t, precise: c_int) -> c_int;
+    /// Largest image a call accepts in pixels (0: auto).
+    pub fn unet_predict_opts_set_max_pixels(
+        opts: *mut unet_predict_opts_t,
+        max_pixels: i64,
+    ) -> c_int;
     /// Sets the progress callback (NULL: none) and its user pointer.
     pub fn unet_predict_opts_set_progress(
         opts: *mut unet_predict_opts_t,
@@ -431,6 +438,13 @@ extern "C" {
     /// Read the first page of a TIFF file into a new float32 buffer (C, H, W) (release with
     /// unet_buffer_free); shape receives C, H, W.
     pub fn unet_tiff_read(path: *const c_char, data: *mut *mut f32, shape: *mut i64) -> c_int;
+    /// unet_tiff_read with the caller's pixel limit (0: UNET_MAX_PIXELS_WHOLE).
+    pub fn unet_tiff_read_limited(
+        path: *const c_char,
+        max_pixels: i64,
+        data: *mut *mut f32,
+        shape: *mut i64,
+    ) -> c_int;
     /// Write a (H,W) or (C,H,W) image of element type `dtype` to a new TIFF file (flags as for
     /// unet_predict_tiff).
     pub fn unet_tiff_write(
@@ -535,6 +549,8 @@ extern "C" {
         step: *mut i64,
         total_steps: *mut i64,
     ) -> c_int;
+    /// Plan the run to end at step total_steps (continues a resumed run to a new total).
+    pub fn unet_trainer_set_total_steps(trainer: *mut unet_trainer_t, total_steps: i64) -> c_int;
     /// Thread-safe: stop the running call after its current step (UNET_E_CANCELLED).
     pub fn unet_trainer_cancel(trainer: *mut unet_trainer_t) -> c_int;
     /// Save the model as a .unet file with preprocessing and training provenance metadata.
@@ -762,6 +778,11 @@ extern "C" {
     pub fn unet_segment_opts_set_pixel_size(
         opts: *mut unet_segment_opts_t,
         pixel_size: f64,
+    ) -> c_int;
+    /// max_pixels as for predict options, counted before `scale`.
+    pub fn unet_segment_opts_set_max_pixels(
+        opts: *mut unet_segment_opts_t,
+        max_pixels: i64,
     ) -> c_int;
     /// Progress of the whole call (statistics, prediction, post-processing) and cancellation, as for
     /// predict options.

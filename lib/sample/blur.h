@@ -1,0 +1,15 @@
+/* Blurs of float images for the sample generators: an exact Gaussian (sampled taps, mirrored
+ * borders) and, for wide blurs, three box passes that approximate it at a cost independent of
+ * sigma. Deterministic (no threads, fixed summation order). */
+#ifndef UNET_SAMPLE_BLUR_H
+#define UNET_SAMPLE_BLUR_H
+
+/* In place; sigma > 0. Each output pixel sums its taps from -3 sigma to +3 sigma in order, in
+ * float, rows first, then columns. Returns 0, or -1 when out of memory (img unchanged). */
+int unet__sample_blur(float *img, int w, int h, double sigma);
+
+/* The exact blur for sigma <= 3, three box passes of the same variance above (a Gaussian to a
+ * few percent, at three additions per pixel and pass). Returns 0 or -1 (out of memory). */
+int unet__sample_blur_fast(float *img, int w, int h, double sigma);
+
+#endif
