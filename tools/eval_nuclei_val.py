@@ -127,19 +127,22 @@ def timing(cli, settings, threads, repeat, folder):
                    capture_output=True)
     image = tifffile.imread(path)
     out = {}
-    for setting, extra in settings:
-        times = [segment(cli, path, os.path.join(folder, "t.tif"), extra, threads)[2]
-                 for _ in range(repeat)]
-        out[setting] = statistics.median(times)
-        print("2048^2 unet segment %-8s %.2f s (median of %d)" % (setting, out[setting], repeat),
-              flush=True)
+    times = {name: [] for name, _ in settings}
+    times["first_pass"] = []
+    # Rounds of every setting in turn, so a shared machine's drift hits them alike.
     with unet.Model.builtin() as m:
-        times = []
         for _ in range(repeat):
+            for setting, extra in settings:
+                times[setting].append(segment(cli, path, os.path.join(folder, "t.tif"), extra,
+                                              threads)[2])
             t0 = time.perf_counter()
             scale = m.segment_scale(image, threads=threads)
-            times.append(time.perf_counter() - t0)
-    out["first_pass"] = statistics.median(times)
+            times["first_pass"].append(time.perf_counter() - t0)
+    for setting, _ in settings:
+        out[setting] = statistics.median(times[setting])
+        print("2048^2 unet segment %-8s %.2f s (median of %d)" % (setting, out[setting], repeat),
+              flush=True)
+    out["first_pass"] = statistics.median(times["first_pass"])
     out["first_pass_scale"] = scale
     print("2048^2 first pass (Model.segment_scale) %.2f s, scale %.3g" % (out["first_pass"],
                                                                        scale), flush=True)
