@@ -125,7 +125,11 @@ static int measure_window(const unet__autoscale_job *j, double scale, unet_read_
     unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, &po, j->predict);
     po.normalize = UNET_NORMALIZE_NONE;
     po.max_pixels = 0; /* the caller counted the image; windows are this file's business */
-    po.tile = 0; /* automatic: the window whole unless memory says otherwise */
+    /* One tile of a fixed size, not the automatic one: that depends on the thread count, and
+     * tilings differ in float rounding (~1e-6), which must not change the scale between a
+     * segmentation and a click session run with other thread counts. */
+    int64_t B = j->model->block_multiple;
+    po.tile = (WHOLE_AXIS + B - 1) / B * B;
     po.blend = 0;
     po.batch = 1;
     po.progress = run_progress;
