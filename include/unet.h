@@ -370,6 +370,11 @@ UNET_API int unet_tiff_read_limited(const char *path, int64_t max_pixels, float 
 UNET_API int unet_tiff_write(const char *path, const void *data, unet_dtype_t dtype,
                              int ndim,
                              const int64_t *shape, unsigned flags);
+/* The same with an ImageDescription (printable ASCII, up to 64 KiB; NULL: none), such as the
+ * one unet_segment_tiff writes (see unet_segment_scale). */
+UNET_API int unet_tiff_write_described(const char *path, const void *data, unet_dtype_t dtype,
+                                       int ndim, const int64_t *shape, unsigned flags,
+                                       const char *description);
 
 /* Predict a TIFF file into a new TIFF file, streaming: the input is read strip by strip or
  * tile by tile and the output written as rows finish, so memory stays bounded by a band of
@@ -656,10 +661,16 @@ typedef struct unet_segment_opts unet_segment_opts_t;
  *   min_size      int auto      0..2^31 pixels of the scaled image; smaller objects are removed
  *                               (exact while min_size <= the overlap); auto: the model's output
  *                               "min_size", else 16
- *   scale         double 0      0 (auto: image pixel size / the model's output "pixel_size"
- *                               when both are known, else 1) or [0.05, 20]: resize factor
- *                               applied to the image before prediction (bilinear), labels mapped
- *                               back (nearest); 0.5 halves the image
+ *   scale         double 0      0 (auto) or [0.05, 20]: resize factor applied to the image
+ *                               before prediction (bilinear), labels mapped back (nearest); 0.5
+ *                               halves the image. auto, in order: from the diameter option;
+ *                               image pixel size / the model's output "pixel_size" when both
+ *                               are known; estimated from the image when the model's output
+ *                               metadata records its training "diameter" (below); else 1
+ *   diameter      double 0      0 (auto: unknown) or [1, 1e5]: the objects' typical diameter in
+ *                               image pixels; the scale is then the model's "diameter" / this
+ *                               (a model without one refuses it). An explicit scale wins (the
+ *                               diameter is then only recorded)
  *   pixel_size    double 0      0 (unknown) or > 0, in the unit of the model's "pixel_size"
  *   strip_rows    int 0         0 (automatic, about 4 Mpixels) or 1..2^31 rows per strip
  *   strip_overlap int 0         0 (automatic, 128) or 1..2^31 rows of context between strips */
@@ -691,6 +702,25 @@ UNET_API int unet_segment_opts_set_progress(unet_segment_opts_t *opts, unet_prog
 UNET_API int unet_segment_opts_cancel(unet_segment_opts_t *opts);
 UNET_API int unet_segment_opts_reset_cancel(unet_segment_opts_t *opts);
 
+/* Automatic scale: with scale auto and no diameter or pixel sizes to go by, a model whose
+ * output metadata records "diameter" (the median equivalent diameter of the objects it was
+ * trained on, in pixels) has the image measured first: quick passes of the model at 1/8, 1/4,
+ * 1/2 and 1 of the image size, each on at most about 512 x 512 resized pixels, find the median
+ * equivalent diameter d of the confident objects at the coarsest size that resolves them, and
+ * the scale becomes "diameter" / d, within [0.05, 2] (1 when no confident object is found).
+ * Each image is measured once per call, on the first 20% of the call's progress.
+ * unet_segment_scale* give the scale a segmentation of the same image with the same options
+ * uses, and (diameter, may be NULL) the objects' diameter in image pixels it comes from (given
+ * or measured; 0 when unknown or no object was found), so a host can show them, or pass them
+ * back as the scale and diameter options to segment without measuring again (with an explicit
+ * scale the diameter option is only recorded). unet_segment_tiff records both in the label
+ * file's ImageDescription as JSON: {"libunet":{"scale":0.194,"diameter":88.1}} (the diameter
+ * when known). unet_segment_probabilities has no image to measure: an automatic scale is 1
+ * there. */
+UNET_API int unet_segment_scale(const unet_model_t *model, const unet_segment_opts_t *opts,
+                                const void *input, unet_dtype_t dtype, int ndim,
+                                const int64_t *shape, double *scale, double *diameter);
+
 /* Segment an in-memory image (H,W) or (C,H,W) of element type `dtype` into caller-owned
  * uint32 labels of H*W elements (label_count). num_objects (may be NULL) receives N. */
 UNET_API int unet_segment(const unet_model_t *model, const unet_segment_opts_t *opts,
@@ -705,6 +735,11 @@ UNET_API int unet_segment_stream(const unet_model_t *model, const unet_segment_o
                                  int64_t channels, int64_t height, int64_t width,
                                  unet_read_fn read, void *read_user, unet_label_write_fn write,
                                  void *write_user, uint32_t *num_objects);
+/* The scale unet_segment_stream uses for this image (see unet_segment_scale). */
+UNET_API int unet_segment_scale_stream(const unet_model_t *model,
+                                       const unet_segment_opts_t *opts, int64_t channels,
+                                       int64_t height, int64_t width, unet_read_fn read,
+                                       void *read_user, double *scale, double *diameter);
 
 /* Instances from a prediction made elsewhere (by pieces, on a cluster): `probs` is what
  * unet_predict writes for an image with this model, float32 (C_out, H, W) contiguous (ndim 3;
@@ -726,10 +761,15 @@ UNET_API int unet_segment_probabilities(const unet_model_t *model,
  * that are planes, the default of the option `pages`) is segmented plane by plane into a label
  * stack of as many pages, objects numbered 1..N in each plane; num_objects then receives the
  * sum over the planes. Colour follows the channel rule. flags as for unet_predict_tiff;
- * resolution tags are copied. On failure the output is removed. */
+ * resolution tags are copied; the ImageDescription records the scale (see unet_segment_scale).
+ * On failure the output is removed. */
 UNET_API int unet_segment_tiff(const unet_model_t *model, const unet_segment_opts_t *opts,
                                const char *input_path, const char *output_path, unsigned flags,
                                uint32_t *num_objects);
+/* The scale unet_segment_tiff uses for this file (see unet_segment_scale). */
+UNET_API int unet_segment_scale_tiff(const unet_model_t *model, const unet_segment_opts_t *opts,
+                                     const char *input_path, double *scale,
+                                     double *diameter);
 
 
 /* ---- click-to-segment ------------------------------------------------------------------------
@@ -743,7 +783,12 @@ UNET_API int unet_segment_tiff(const unet_model_t *model, const unet_segment_opt
  * watershed of the click's 4-connected foreground component (min_distance; with split false,
  * the component itself); three channels ("target" "3class", or a softmax) ->
  * unet_labels_from_3class. Objects smaller than min_size count as background. The image is
- * used at its own pixel size (no scale option).
+ * resized by the session's scale exactly as unet_segment resizes it (options scale and
+ * diameter; automatic by default: measured once per session, on the first plane clicked, as
+ * unet_segment measures that image), and the object is mapped back to the image's pixels as
+ * unet_segment maps labels back, so a clicked object is the object unet_segment gives with
+ * the same options. min_size, first_window, max_extent and the session's statistics count
+ * pixels of the resized image.
  *
  * The session keeps a pointer to the caller's image: it must stay alive and unchanged while
  * the session lives (free the session and create a new one after editing the image). The model
@@ -762,7 +807,8 @@ typedef struct unet_click_result unet_click_result_t;
  *                               size (64 px for most models) to 2^31
  *   first_window  int 192       1..2^31: side of the window predicted around a click on pixels
  *                               not yet cached (rounded out to whole cells): larger costs the
- *                               first click more and makes more later clicks nearby free */
+ *                               first click more and makes more later clicks nearby free
+ *   scale, diameter               as for segment options (no pixel size): auto by default */
 UNET_API int unet_click_opts_create(unet_click_opts_t **out);
 UNET_API void unet_click_opts_free(unet_click_opts_t *opts);
 UNET_API int unet_click_opts_set(unet_click_opts_t *opts, const char *key, const char *value);
@@ -793,6 +839,14 @@ UNET_API void unet_click_session_free(unet_click_session_t *session);
  * not used by sessions). Applies to later clicks; on failure the session is unchanged. */
 UNET_API int unet_click_session_set_opts(unet_click_session_t *session,
                                          const unet_click_opts_t *opts);
+/* The session's scale: 0 (automatic, the default: from the options' diameter, else measured
+ * at the next click) or [0.05, 20], as the options' scale key. A scale that changes the
+ * resized image drops the cache; keys the automatic estimate depends on (prediction and
+ * instance keys) have it measured again at the next click, keeping the cache when the scale
+ * comes out the same. Applies to later clicks; on failure the session is unchanged. */
+UNET_API int unet_click_session_set_scale(unet_click_session_t *session, double scale);
+/* The scale clicks use; an automatic one not measured yet is measured now, on plane 0. */
+UNET_API int unet_click_session_scale(unet_click_session_t *session, double *scale);
 /* Work done so far (any pointer may be NULL): network runs, input pixels they processed
  * (halo included), and image pixels whose probabilities are cached. */
 UNET_API int unet_click_session_stats(const unet_click_session_t *session, int64_t *network_runs,

@@ -198,10 +198,21 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_click_o
     s->same_padding = m->cfg.same_padding;
     if (rule.kind != UNET__CHANNELS_AS_THEY_ARE) /* colour: what the model reads, once */
         rc = convert_channels(s, &rule);
+    /* The image at scale 1 (resized grids are made from it), as the model reads it. */
+    s->src_image = s->image;
+    s->src_dtype = s->dtype;
+    s->src_height = s->height;
+    s->src_width = s->width;
+    s->plane_state = rc == UNET_OK ? calloc((size_t)planes, 1) : NULL;
+    if (rc == UNET_OK && !s->plane_state)
+        rc = unet__fail(UNET_E_NOMEM, "out of memory for a click session of %lld planes",
+                        (long long)planes);
     if (rc == UNET_OK)
         rc = configure_prediction(s, &opts->predict);
     if (rc == UNET_OK)
         rc = configure_post(s, opts);
+    if (rc == UNET_OK) /* the grid waits for the first click (scale.c) */
+        rc = unet__scale_rules(m, "click", opts->scale, opts->diameter, 0, &s->scale);
     if (rc != UNET_OK) {
         unet_click_session_free(s);
         return rc;
@@ -214,7 +225,8 @@ UNET_API void unet_click_session_free(unet_click_session_t *s)
 {
     if (!s)
         return;
-    unet__click_free_cache(s);
+    unet__click_drop_grid(s);
+    free(s->plane_state);
     free(s->converted);
     free(s);
 }
@@ -226,33 +238,81 @@ UNET_API void unet_click_session_free(unet_click_session_t *s)
             return unet__fail(UNET_E_INVALID_ARG, "click session is NULL");                    \
     } while (0)
 
-UNET_API int unet_click_session_set_opts(unet_click_session_t *s, const unet_click_opts_t *opts)
+static int set_opts(unet_click_session_t *s, const C *opts)
 {
-    CHECK_SESSION(s);
-    if (!opts)
-        return unet__fail(UNET_E_INVALID_ARG, "unet_click_session_set_opts: options are NULL");
     if (opts->predict.channel != s->opts.predict.channel) /* the image was converted for it */
         return unet__fail(UNET_E_INVALID_ARG, "a click session reads the channel chosen when "
                                               "it was created (%lld); channel %lld needs a new "
                                               "session",
                           (long long)s->opts.predict.channel,
                           (long long)opts->predict.channel);
-    if (same_prediction(&s->opts.predict, &opts->predict))
-        return configure_post(s, opts); /* the cache stays valid */
-    /* New probabilities: settle everything on a copy, then drop the cache. */
+    unet__scale_choice choice;
+    int rc = unet__scale_rules(s->model, "click", opts->scale, opts->diameter, 0, &choice);
+    if (rc != UNET_OK)
+        return rc;
+    if (same_prediction(&s->opts.predict, &opts->predict)) {
+        /* The cache stays valid while the grid keeps its scale (scale.c compares). An
+         * estimate stands while nothing it was measured with changes. */
+        bool same_cut = unet__opts_equal(unet__instance_opt_entries, UNET__INSTANCE_OPT_COUNT,
+                                         &s->opts.inst, &opts->inst);
+        bool keep = choice.pending && s->scale.from == UNET__SCALE_FROM_ESTIMATE &&
+                    !s->scale.pending && same_cut;
+        if ((rc = configure_post(s, opts)) != UNET_OK)
+            return rc;
+        if (!keep)
+            s->scale = choice;
+        if (s->gridded && !s->scale.pending && s->scale.scale != s->grid_scale)
+            unet__click_drop_grid(s); /* another image size: the cache serves nothing */
+        return UNET_OK;
+    }
+    /* New probabilities: settle everything on a copy, then drop the cache and the grid. */
     struct unet_click_session next = *s;
     next.plane = NULL;
-    int rc = configure_prediction(&next, &opts->predict);
+    rc = configure_prediction(&next, &opts->predict);
     if (rc == UNET_OK)
         rc = configure_post(&next, opts);
     if (rc != UNET_OK) {
         free(next.plane);
         return rc;
     }
-    unet__click_free_cache(s);
+    unet__click_drop_grid(s); /* the next click makes the grid again (scale.c) */
+    next.work = NULL;
+    next.gridded = false;
+    next.scale = choice;
     next.cached_pixels = 0;
     *s = next;
     return UNET_OK;
+}
+
+UNET_API int unet_click_session_set_opts(unet_click_session_t *s, const unet_click_opts_t *opts)
+{
+    CHECK_SESSION(s);
+    if (!opts)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_click_session_set_opts: options are NULL");
+    return set_opts(s, opts);
+}
+
+UNET_API int unet_click_session_set_scale(unet_click_session_t *s, double scale)
+{
+    CHECK_SESSION(s);
+    C o;
+    unet__opts_init(table, &o);
+    unet__opts_copy_values(table, &o, &s->opts);
+    int rc = unet__opts_set_double(table, &o, "scale", scale);
+    return rc == UNET_OK ? set_opts(s, &o) : rc;
+}
+
+UNET_API int unet_click_session_scale(unet_click_session_t *s, double *scale)
+{
+    if (scale)
+        *scale = 0;
+    CHECK_SESSION(s);
+    if (!scale)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_click_session_scale: scale is NULL");
+    int rc = unet__click_measure(s, 0);
+    if (rc == UNET_OK)
+        *scale = s->scale.scale;
+    return rc;
 }
 
 UNET_API int unet_click_session_stats(const unet_click_session_t *s, int64_t *network_runs,
@@ -278,12 +338,22 @@ UNET_API int unet_click(unet_click_session_t *s, int64_t x, int64_t y, int64_t p
     if (plane < 0 || plane >= s->planes)
         return unet__fail(UNET_E_INVALID_ARG, "plane %lld is out of range [0, %lld)",
                           (long long)plane, (long long)s->planes);
-    if (x < 0 || x >= s->width || y < 0 || y >= s->height)
+    if (x < 0 || x >= s->src_width || y < 0 || y >= s->src_height)
         return unet__fail(UNET_E_INVALID_ARG, "click (x %lld, y %lld) is outside the %lld x "
                                               "%lld image (width x height)",
-                          (long long)x, (long long)y, (long long)s->width,
-                          (long long)s->height);
-    return unet__click_object(s, plane, x, y, out);
+                          (long long)x, (long long)y, (long long)s->src_width,
+                          (long long)s->src_height);
+    int rc = unet__click_settle(s, plane);
+    if (rc != UNET_OK)
+        return rc;
+    int64_t gx, gy;
+    unet__click_to_grid(s, x, y, &gx, &gy);
+    if ((rc = unet__click_object(s, plane, gx, gy, out)) == UNET_OK &&
+        (rc = unet__click_map_back(s, *out)) != UNET_OK) {
+        unet_click_result_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* ---- results ---- */

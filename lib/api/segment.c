@@ -43,8 +43,8 @@ UNET_API int unet_segment_stream(const unet_model_t *m, const unet_segment_opts_
         if (dims[i] < 1 || dims[i] > ((int64_t)1 << 31))
             return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
                                             "2^31)", i, (long long)dims[i]);
-    return unet__segment_run(m, o, channels, height, width, read, read_user, write, write_user,
-                             num_objects, NULL);
+    return unet__segment_run(m, o, NULL, channels, height, width, read, read_user, write,
+                             write_user, num_objects, NULL);
 }
 
 UNET_API int unet_segment(const unet_model_t *m, const unet_segment_opts_t *o,

@@ -69,9 +69,29 @@ UNET_API int unet_tiff_read(const char *path, float **data, int64_t shape[3])
 UNET_API int unet_tiff_write(const char *path, const void *data, unet_dtype_t dtype, int ndim,
                              const int64_t *shape, unsigned flags)
 {
+    return unet_tiff_write_described(path, data, dtype, ndim, shape, flags, NULL);
+}
+
+UNET_API int unet_tiff_write_described(const char *path, const void *data, unet_dtype_t dtype,
+                                       int ndim, const int64_t *shape, unsigned flags,
+                                       const char *description)
+{
     unet__clear_error();
     if (!path || !data || !shape)
         return unet__fail(UNET_E_INVALID_ARG, "unet_tiff_write: path, data or shape is NULL");
+    if (description) { /* TIFF ASCII: 7-bit, no control characters but newlines and tabs */
+        size_t n = 0;
+        for (; description[n] && n <= 65536; n++)
+            if ((unsigned char)description[n] > 126 ||
+                ((unsigned char)description[n] < 32 && description[n] != '\n' &&
+                 description[n] != '\t'))
+                return unet__fail(UNET_E_INVALID_ARG, "unet_tiff_write: description byte %zu "
+                                                      "(0x%02x) is not printable ASCII",
+                                  n, (unsigned char)description[n]);
+        if (n > 65536)
+            return unet__fail(UNET_E_INVALID_ARG, "unet_tiff_write: description longer than "
+                                                  "64 KiB");
+    }
     if (dtype < UNET_U8 || dtype > UNET_F64)
         return unet__fail(UNET_E_INVALID_ARG, "element type %d is not one of UNET_U8..UNET_F64",
                           dtype);
@@ -90,6 +110,7 @@ UNET_API int unet_tiff_write(const char *path, const void *data, unet_dtype_t dt
     unet__tiff_write_opts wo = {0};
     wo.deflate = flags & UNET_TIFF_DEFLATE;
     wo.force_bigtiff = flags & UNET_TIFF_BIGTIFF;
+    wo.description = description;
     unet__tiff_writer *w;
     int rc = unet__tiff_writer_open(path, W, H, 1, (int)C, (unet_dtype_t)dtype, &wo, &w);
     if (rc != UNET_OK)

@@ -39,6 +39,14 @@ int unet__click_geometry(struct unet_click_session *s)
     int64_t a4 = 4 * B;
     s->cell = round_up(64, a4);
     s->context = round_up(halo, a4);
+    s->halo = halo;
+    unet__click_axes(s);
+    return UNET_OK;
+}
+
+void unet__click_axes(struct unet_click_session *s)
+{
+    int64_t B = s->model->block_multiple, halo = s->halo;
     for (int axis = 0; axis < 2; axis++) {
         unet__click_axis *ax = axis ? &s->ax : &s->ay;
         ax->size = axis ? s->width : s->height;
@@ -57,7 +65,6 @@ int unet__click_geometry(struct unet_click_session *s)
         }
         ax->cells = (ax->size - ax->grid0 + s->cell - 1) / s->cell;
     }
-    return UNET_OK;
 }
 
 /* ---- reading the caller's image ---- */
@@ -67,23 +74,9 @@ int unet__click_prepare_plane(struct unet_click_session *s, int64_t p)
     unet__click_plane *pl = &s->plane[p];
     if (pl->ready)
         return UNET_OK;
-    if (s->dtype == UNET_F32 || s->dtype == UNET_F64) {
-        int64_t n = s->channels * s->height * s->width, base = p * n, i = 0;
-        if (s->dtype == UNET_F32) {
-            const float *v = (const float *)s->image + base;
-            while (i < n && isfinite(v[i]))
-                i++;
-        } else { /* finite as a double, and as the float the network reads */
-            const double *v = (const double *)s->image + base;
-            while (i < n && isfinite((float)v[i]))
-                i++;
-        }
-        if (i < n)
-            return unet__fail(UNET_E_INVALID_ARG, "image pixel (plane %lld, channel %lld, y "
-                                                  "%lld, x %lld) is not finite",
-                              (long long)p, (long long)(i / (s->height * s->width)),
-                              (long long)(i / s->width % s->height), (long long)(i % s->width));
-    }
+    int rc = unet__click_source_plane(s, p);
+    if (rc != UNET_OK)
+        return rc;
     if (!pl->affine)
         pl->affine = calloc((size_t)s->channels, sizeof *pl->affine);
     if (!pl->cells)
@@ -94,7 +87,7 @@ int unet__click_prepare_plane(struct unet_click_session *s, int64_t p)
     /* The whole plane as a region source (for the statistics), raw values as float. */
     unet__memory_image im = {s->image, s->dtype, s->channels, s->height, s->width};
     unet__source src = {s->planes, s->channels, s->height, s->width, unet__memory_read, &im};
-    int rc = unet__click_plane_stats(s, p, &src, pl->affine);
+    rc = unet__click_plane_stats(s, p, &src, pl->affine);
     if (rc == UNET_OK)
         pl->ready = true;
     return rc;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "predict/predict.h"
+#include "segment/scale.h"
 #include "segment/segment.h"
 #include "unet.h"
 
@@ -50,6 +51,8 @@ struct unet_click_opts {
     unet__instance_opts inst;
     int64_t max_extent;   /* largest window side searched for one object */
     int64_t first_window; /* window side predicted around an uncached click */
+    double scale;         /* 0: automatic (segment/scale.h) */
+    double diameter;      /* objects' diameter in image pixels; 0: unknown */
     char *json, *describe; /* cached strings returned to the caller (not values) */
 };
 /* The click options' table (click/opts.c): the predict entries (section 0), the instance
@@ -57,19 +60,31 @@ struct unet_click_opts {
 extern const unet__opts_table unet__click_opts_table;
 
 
+/* A session works on a grid: the caller's image resized by the session's scale, as
+ * unet_segment resizes it (the image itself at scale 1). Clicks and results are on the
+ * caller's image; scale.c maps them. */
 struct unet_click_session {
     const unet_model_t *model;
     struct unet_click_opts opts;       /* the values in force (no cached strings) */
     struct unet_predict_opts run_opts; /* engine options for one window run */
     unet__norm norm;                   /* the whole image's normalisation */
-    const void *image;                 /* the caller's, or `converted` */
+    const void *image;                 /* the grid: src_image, or work at another scale */
     float *converted;                  /* the image by the channel rule, when it changes it */
     int dtype;
     int64_t planes, channels, height, width;
+    const void *src_image;             /* the caller's image */
+    int src_dtype;
+    int64_t src_height, src_width;
+    unet__scale_choice scale;          /* pending: measured at the next click */
+    bool gridded;                      /* grid, geometry and cache made for grid_scale */
+    double grid_scale;
+    float *work;                       /* the resized image (planes, channels, height, width) */
+    uint8_t *plane_state;              /* per plane: CLICK_CHECKED | CLICK_RESIZED */
     int in_channels, out_channels;
     bool same_padding;
     int border;                        /* resolved border mode of the reference */
     int64_t cell, context;             /* T and the context read around a run's cells */
+    int64_t halo;                      /* the reference's halo */
     unet__click_axis ay, ax;
     unet__click_plane *plane;          /* planes entries */
     unet__click_post post;
@@ -91,6 +106,8 @@ struct unet_click_result {
 /* ---- cache.c ---- */
 /* Geometry of the cell grid from the session's model, options and image size. */
 int unet__click_geometry(struct unet_click_session *s);
+/* Its axes alone, for a new image size (the border, halo and cell staying). */
+void unet__click_axes(struct unet_click_session *s);
 /* Statistics of plane p (once) and the check that its pixels are finite. */
 int unet__click_prepare_plane(struct unet_click_session *s, int64_t p);
 /* Predict every missing cell of cell rectangle [ky0, ky1) x [kx0, kx1) of plane p. */
@@ -111,6 +128,25 @@ int unet__click_plane_stats(struct unet_click_session *s, int64_t p, const unet_
 /* The object under image pixel (x, y) of plane p, into a new result (empty on background). */
 int unet__click_object(struct unet_click_session *s, int64_t p, int64_t x, int64_t y,
                        struct unet_click_result **out);
+
+/* ---- scale.c ---- */
+#define UNET__CLICK_CHECKED 1 /* the caller's plane is finite */
+#define UNET__CLICK_RESIZED 2 /* the plane's pixels are in work */
+/* Measure a pending automatic scale on plane p (no-op otherwise). */
+int unet__click_measure(struct unet_click_session *s, int64_t p);
+/* The grid for the session's scale (measured on plane p when pending): geometry and an empty
+ * cache when the scale differs from the grid's; the cache is kept otherwise. */
+int unet__click_settle(struct unet_click_session *s, int64_t p);
+/* Plane p of the grid ready to read: the caller's pixels checked, resized into work. */
+int unet__click_source_plane(struct unet_click_session *s, int64_t p);
+/* Grid pixel of the caller's pixel (x, y). */
+void unet__click_to_grid(const struct unet_click_session *s, int64_t x, int64_t y, int64_t *gx,
+                         int64_t *gy);
+/* A result on the grid made a result on the caller's image (nearest, as unet_segment maps
+ * labels back), in place. */
+int unet__click_map_back(const struct unet_click_session *s, struct unet_click_result *r);
+/* Drop the cache and the resized image (the grid is made again at the next click). */
+void unet__click_drop_grid(struct unet_click_session *s);
 
 /* ---- outline.c ---- */
 /* Trace the boundary of mask (h x w, non-zero = object) along pixel edges into r's rings,

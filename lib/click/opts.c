@@ -1,5 +1,5 @@
 /* Click options: a copy of the predict options, the instance options segment options have
- * too, and the session's search limits, in one table. */
+ * too, the session's search limits and its scale, in one table. */
 #include <stddef.h>
 
 #include "click/click.h"
@@ -16,6 +16,15 @@ static const unet__opt click_entries[] = {
      .max = MAX_AXIS,
      .help = "side of the window predicted around a click on pixels not yet cached (rounded "
              "out to whole cells)"},
+    {UNET__OPT_AT(C, scale), .type = UNET__OPT_DOUBLE, .def = 0, .min = 0.05, .max = 20,
+     .special = {{"auto", 0, true}},
+     .help = "resize factor applied to the image, as for segment options (0 / auto: from "
+             "the diameter, else estimated from the image when the model records its "
+             "training diameter, once per session, else 1)"},
+    {UNET__OPT_AT(C, diameter), .type = UNET__OPT_DOUBLE, .def = 0, .min = 1, .max = 1e5,
+     .special = {{"auto", 0, true}},
+     .help = "typical object diameter in image pixels: the scale becomes the model's "
+             "training diameter / this (0 / auto: unknown; an explicit scale wins)"},
 };
 
 static const unet__opts_section click_sections[] = {

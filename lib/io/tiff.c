@@ -792,6 +792,7 @@ struct unet__tiff_writer {
     uint8_t *strip;      /* the strip being filled, chunky */
     int64_t strip_rows;  /* rows in it */
     uint16_t *extra_samples; /* channels - 1 zeros (EXTRASAMPLE_UNSPECIFIED) */
+    char *description;   /* ImageDescription (a copy), or NULL */
     int status;          /* the first failure; sticky */
     char failure[TIFF_MSG_LEN];
 };
@@ -834,6 +835,8 @@ static bool set_page_tags(unet__tiff_writer *w)
         if (ok && w->opts.resolution_unit)
             ok = TIFFSetField(tif, TIFFTAG_RESOLUTIONUNIT, (uint16_t)w->opts.resolution_unit);
     }
+    if (ok && w->description)
+        ok = TIFFSetField(tif, TIFFTAG_IMAGEDESCRIPTION, w->description);
     if (ok && w->pages > 1)
         ok = TIFFSetField(tif, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
     if (ok && w->pages > 1 && w->pages <= UINT16_MAX) /* PageNumber is two SHORTs */
@@ -861,6 +864,7 @@ static bool needs_bigtiff(const unet__tiff_writer *w)
 
 static void writer_free(unet__tiff_writer *w)
 {
+    free(w->description);
     free(w->extra_samples);
     free(w->strip);
     free(w->path);
@@ -918,6 +922,11 @@ int unet__tiff_writer_open(const char *path, int64_t width, int64_t height, int6
     w->dtype = dtype;
     w->sample_bytes = unet__dtype_size(dtype);
     w->opts = o;
+    w->opts.description = NULL; /* the caller's string need not outlive this call */
+    if (o.description && !(w->description = unet__strdup(o.description))) {
+        writer_free(w);
+        return unet__fail(UNET_E_NOMEM, "tiff '%s': no memory for a description", path);
+    }
     size_t pixel_bytes = (size_t)channels * w->sample_bytes; /* < 2^19 */
     if (!unet__mul_size((size_t)width, pixel_bytes, &w->row_bytes)) {
         writer_free(w);

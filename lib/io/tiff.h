@@ -93,6 +93,8 @@ typedef struct unet__tiff_write_opts {
     /* Resolution tags, written when both are > 0. resolution_unit: 1 none, 2 inch, 3 cm. */
     double x_resolution, y_resolution;
     int resolution_unit;
+    /* ImageDescription of every page (ASCII, copied at open); NULL: none. */
+    const char *description;
 } unet__tiff_write_opts;
 
 /* Start a new file for `path` (written beside it and renamed into place by a successful close;

@@ -16,10 +16,11 @@ typedef struct unet_segment_opts S;
 
 /* ---- parameters from the model and the options ---- */
 
+/* The segmenter's parameters and the scale rules (the estimate, when they ask for one, is
+ * left pending). */
 static int resolve(const unet_model_t *m, const unet_segment_opts_t *o, unet__seg_params *p,
-                   double *scale)
+                   unet__scale_choice *choice)
 {
-    const json_t *out = m->output;
     memset(p, 0, sizeof *p);
     unet__seg_rules r;
     int rc = unet__seg_rules_from_model(m, "segmentation", &r);
@@ -41,17 +42,8 @@ static int resolve(const unet_model_t *m, const unet_segment_opts_t *o, unet__se
     /* Automatic strips (about 4 Mpixels, so a 2048^2 image is one whole-image pass) are
      * sized by the caller once the resized width is known. */
     p->strip = o && o->strip_rows ? o->strip_rows : 256;
-    *scale = 1;
-    double model_px = unet__meta_number(out, "pixel_size", 0);
-    if (o && o->scale > 0)
-        *scale = o->scale;
-    else if (o && o->pixel_size > 0 && model_px > 0)
-        *scale = o->pixel_size / model_px;
-    if (!(*scale >= 0.05 && *scale <= 20))
-        return unet__fail(UNET_E_INVALID_ARG, "scale %g (image pixel size %g / model pixel "
-                                              "size %g) is out of range [0.05, 20]",
-                          *scale, o ? o->pixel_size : 0.0, model_px);
-    return UNET_OK;
+    return o ? unet__scale_rules(m, "segment", o->scale, o->diameter, o->pixel_size, choice)
+             : unet__scale_rules(m, "segment", 0, 0, 0, choice);
 }
 
 /* Automatic strips: about 4 Mpixels of the (resized) image, so a 2048^2 image is one
@@ -65,20 +57,20 @@ static void auto_strip(const unet_segment_opts_t *o, int64_t width, unet__seg_pa
 /* ---- progress: the predictor's fraction covers the call; cancel follows the caller's
  * options ---- */
 
-typedef struct forward {
+typedef struct call_progress {
     const S *o;
-    double part, parts; /* this run is plane `part` of `parts` of the caller's call */
-} forward;
+    double f0, f1; /* the predictor's fraction maps into [f0, f1] */
+} call_progress;
 
 static int forward_progress(void *user, double fraction, const char *stage)
 {
-    const forward *f = user;
-    const S *o = f->o;
+    const call_progress *cp = user;
+    const S *o = cp->o;
     if (atomic_load(&((S *)o)->cancel))
         return 1;
-    return o->progress
-               ? o->progress(o->progress_user, (f->part + fraction * 0.99) / f->parts, stage)
-               : 0;
+    return o->progress ? o->progress(o->progress_user, cp->f0 + fraction * (cp->f1 - cp->f0),
+                                     stage)
+                       : 0;
 }
 
 static int seg_sink(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
@@ -90,29 +82,96 @@ static int seg_sink(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, 
     return unet__seg_push(user, y, h, src);
 }
 
-int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64_t channels,
-                      int64_t height, int64_t width, unet_read_fn read, void *read_user,
+/* The predict options of a call: the segment options' copy (defaults without options), with
+ * progress and cancel through the segment options. */
+static void call_predict_opts(const unet_segment_opts_t *o, call_progress *cp,
+                              struct unet_predict_opts *po)
+{
+    unet__predict_opts_defaults(po);
+    if (!o)
+        return;
+    unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, po, &o->predict);
+    po->progress = forward_progress;
+    po->progress_user = cp;
+    po->max_pixels = 0; /* counted on the image as given (unet__segment_check_size) */
+}
+
+/* Progress of the estimate, [0, f1] of the call; cancel through the segment options. */
+static int estimate_progress(void *user, double fraction, const char *stage)
+{
+    const S *o = user;
+    if (atomic_load(&((S *)o)->cancel))
+        return 1;
+    return o->progress ? o->progress(o->progress_user, fraction, stage) : 0;
+}
+
+int unet__segment_choose_scale(const unet_model_t *m, const unet_segment_opts_t *o,
+                               int64_t channels, int64_t height, int64_t width,
+                               unet_read_fn read, void *read_user, double f1,
+                               unet__scale_choice *choice)
+{
+    unet__seg_params p;
+    int rc = unet__channel_check(channels, m->cfg.in_channels, o ? &o->predict : NULL);
+    if (rc == UNET_OK)
+        rc = resolve(m, o, &p, choice);
+    if (rc == UNET_OK) /* the image as given, before the estimate reads it */
+        rc = unet__segment_check_size(o ? &o->predict : NULL, channels, m->cfg.out_channels,
+                                      height, width, height, width);
+    if (rc != UNET_OK || !choice->pending)
+        return rc;
+    call_progress cp = {o, 0, 0};
+    struct unet_predict_opts po;
+    call_predict_opts(o, &cp, &po);
+    /* The estimate reads the image as the model does: through the channel rule. */
+    unet__channel_source cs;
+    unet__source image = {1, channels, height, width, read, read_user};
+    rc = unet__channel_source_init(&cs, &image, m->cfg.in_channels, po.channel);
+    if (rc != UNET_OK)
+        return rc;
+    po.channel = -1; /* applied by cs */
+    unet__autoscale_job job = {m, &po, &p, cs.src, 0, o ? estimate_progress : NULL, (void *)o,
+                               0.0, f1};
+    rc = unet__scale_estimate(&job, choice);
+    unet__channel_source_free(&cs);
+    if (rc == UNET_E_CANCELLED || (rc == UNET_OK && o && atomic_load(&((S *)o)->cancel)))
+        return unet__fail(UNET_E_CANCELLED, "segmentation cancelled");
+    return rc;
+}
+
+int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o,
+                      const unet__scale_choice *choice, int64_t channels, int64_t height,
+                      int64_t width, unet_read_fn read, void *read_user,
                       unet_label_write_fn write, void *write_user, uint32_t *num_objects,
                       unet__seg_stats *stats)
 {
-    return unet__segment_run_part(m, o, 0, 1, channels, height, width, read, read_user, write,
-                                  write_user, num_objects, stats);
+    return unet__segment_run_part(m, o, choice, 0, 1, channels, height, width, read, read_user,
+                                  write, write_user, num_objects, stats);
 }
 
-int unet__segment_run_part(const unet_model_t *m, const unet_segment_opts_t *o, int64_t part,
-                           int64_t parts, int64_t channels, int64_t height, int64_t width,
-                           unet_read_fn read, void *read_user, unet_label_write_fn write,
-                           void *write_user, uint32_t *num_objects, unet__seg_stats *stats)
+int unet__segment_run_part(const unet_model_t *m, const unet_segment_opts_t *o,
+                           const unet__scale_choice *choice, int64_t part, int64_t parts,
+                           int64_t channels, int64_t height, int64_t width, unet_read_fn read,
+                           void *read_user, unet_label_write_fn write, void *write_user,
+                           uint32_t *num_objects, unet__seg_stats *stats)
 {
     unet__seg_params p;
-    double scale = 1;
+    unet__scale_choice own;
     int64_t sh, sw;
+    double f0 = choice && choice->from == UNET__SCALE_FROM_ESTIMATE
+                    ? UNET__SEGMENT_ESTIMATE_SHARE
+                    : 0;
     /* The channel rule itself runs in the predictor (unet__predict_with_model). */
     int rc = unet__channel_check(channels, m->cfg.in_channels, o ? &o->predict : NULL);
     if (rc == UNET_OK)
-        rc = resolve(m, o, &p, &scale);
+        rc = resolve(m, o, &p, &own);
+    if (rc == UNET_OK && !choice && own.pending) {
+        f0 = UNET__SEGMENT_ESTIMATE_SHARE;
+        rc = unet__segment_choose_scale(m, o, channels, height, width, read, read_user, f0,
+                                        &own);
+    }
     if (rc != UNET_OK)
         return rc;
+    const double scale = choice ? choice->scale : own.scale;
     sh = scale == 1 ? height : unet__scaled_size(height, scale);
     sw = scale == 1 ? width : unet__scaled_size(width, scale);
     rc = unet__segment_check_size(o ? &o->predict : NULL, channels, m->cfg.out_channels, height,
@@ -127,16 +186,11 @@ int unet__segment_run_part(const unet_model_t *m, const unet_segment_opts_t *o, 
     if (rc == UNET_OK)
         rc = unet__seg_create(&p, sh, sw, unet__label_mapper_emit, &lm, &seg);
     if (rc == UNET_OK) {
+        /* This part's share of what the estimate left: [f0, 0.99] split between the parts. */
+        const double span = (0.99 - f0) / (double)parts;
+        call_progress cp = {o, f0 + span * (double)part, f0 + span * (double)(part + 1)};
         struct unet_predict_opts po;
-        forward fw = {o, (double)part, (double)parts};
-        unet__predict_opts_defaults(&po);
-        if (o) { /* the copied predict values; progress and cancel are the segment options' */
-            unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, &po,
-                            &o->predict);
-            po.progress = forward_progress;
-            po.progress_user = &fw;
-            po.max_pixels = 0; /* counted on the image as given, above; not once resized */
-        }
+        call_predict_opts(o, &cp, &po);
         bool resized = sh != height || sw != width;
         unet__source src = {1, channels, sh, sw, resized ? unet__scaled_read : read,
                             resized ? (void *)&sr : read_user};
@@ -145,8 +199,8 @@ int unet__segment_run_part(const unet_model_t *m, const unet_segment_opts_t *o, 
         if (rc == UNET_OK && lm.next_y != height)
             rc = unet__fail(UNET_E_INTERNAL, "segmentation wrote %lld of %lld rows",
                             (long long)lm.next_y, (long long)height);
-        if (rc == UNET_OK && o && o->progress &&
-            part == parts - 1 && o->progress(o->progress_user, 1.0, "done") != 0)
+        if (rc == UNET_OK && o && o->progress && part == parts - 1 &&
+            o->progress(o->progress_user, 1.0, "done") != 0)
             rc = unet__fail(UNET_E_CANCELLED, "segmentation cancelled by the progress callback");
     }
     if (rc == UNET_OK) {
@@ -182,8 +236,8 @@ int unet__segment_memory(const unet_model_t *m, const unet_segment_opts_t *o,
 {
     unet__memory_image im = {input, dtype, channels, height, width};
     mem_labels l = {labels, width};
-    return unet__segment_run(m, o, channels, height, width, unet__memory_read, &im, write_mem,
-                             &l, num_objects, NULL);
+    return unet__segment_run(m, o, NULL, channels, height, width, unet__memory_read, &im,
+                             write_mem, &l, num_objects, NULL);
 }
 
 /* ---- instances from a prediction made elsewhere ---- */
@@ -201,14 +255,15 @@ int unet__segment_probabilities(const unet_model_t *m, const unet_segment_opts_t
 {
     const int64_t H = height, W = width;
     unet__seg_params p;
-    double scale = 1;
-    int rc = resolve(m, o, &p, &scale);
+    unet__scale_choice choice;
+    int rc = resolve(m, o, &p, &choice);
     if (rc != UNET_OK)
         return rc;
-    if (scale != 1)
+    /* No image to estimate from: an automatic scale is 1 here. */
+    if (choice.scale != 1)
         return unet__fail(UNET_E_INVALID_ARG, "probabilities lie on the image's grid: scale "
-                                              "must be 1, not %g (from the options' scale or "
-                                              "pixel_size)", scale);
+                                              "must be 1, not %g (from the options' scale, "
+                                              "diameter or pixel_size)", choice.scale);
     rc = unet__segment_check_size(o ? &o->predict : NULL, m->cfg.out_channels,
                                   m->cfg.out_channels, H, W, H, W);
     if (rc != UNET_OK)

@@ -11,13 +11,15 @@
 #include <stdint.h>
 
 #include "predict/predict.h"
+#include "segment/scale.h"
 #include "segment/segment.h"
 #include "unet.h"
 
 struct unet_segment_opts {
     struct unet_predict_opts predict; /* a copy of every predict option */
     unet__instance_opts inst;         /* threshold, min_distance, split, min_size */
-    double scale;                     /* 0: from pixel sizes, else 1 */
+    double scale;                     /* 0: automatic (segment/scale.h) */
+    double diameter;                  /* objects' diameter in image pixels; 0: unknown */
     double pixel_size;                /* 0: unknown */
     int64_t strip_rows, strip_overlap; /* 0: automatic */
     /* not options of the table */
@@ -31,19 +33,32 @@ struct unet_segment_opts {
  * entries and the segment entries. */
 extern const unet__opts_table unet__segment_opts_table;
 
+/* The share of a segmentation call's progress an automatic scale estimate takes. */
+#define UNET__SEGMENT_ESTIMATE_SHARE 0.2
+
+/* The scale unet_segment_stream would resize this image by (o NULL: defaults), estimated
+ * from the image when the rules say so (progress over [0, f1] of the caller's call). */
+int unet__segment_choose_scale(const unet_model_t *m, const unet_segment_opts_t *o,
+                               int64_t channels, int64_t height, int64_t width,
+                               unet_read_fn read, void *read_user, double f1,
+                               unet__scale_choice *choice);
 /* unet_segment_stream without argument checks, returning the segmenter's stats (tests);
- * o NULL means defaults. */
-int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o, int64_t channels,
-                      int64_t height, int64_t width, unet_read_fn read, void *read_user,
+ * o NULL means defaults; choice NULL: chosen here (unet__segment_choose_scale); an estimated
+ * choice made by the caller is taken to have used the first UNET__SEGMENT_ESTIMATE_SHARE of
+ * the progress. */
+int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o,
+                      const unet__scale_choice *choice, int64_t channels, int64_t height,
+                      int64_t width, unet_read_fn read, void *read_user,
                       unet_label_write_fn write, void *write_user, uint32_t *num_objects,
                       unet__seg_stats *stats);
 /* The same for plane `part` of `parts` segmented one by one in one call (a TIFF stack): the
- * progress fractions of this run cover [part, part + 1) / parts, and "done" (1.0) is reported
+ * progress fractions of this run cover its share of what the estimate leaves, and "done" (1.0) is reported
  * after the last part only. */
-int unet__segment_run_part(const unet_model_t *m, const unet_segment_opts_t *o, int64_t part,
-                           int64_t parts, int64_t channels, int64_t height, int64_t width,
-                           unet_read_fn read, void *read_user, unet_label_write_fn write,
-                           void *write_user, uint32_t *num_objects, unet__seg_stats *stats);
+int unet__segment_run_part(const unet_model_t *m, const unet_segment_opts_t *o,
+                           const unet__scale_choice *choice, int64_t part, int64_t parts,
+                           int64_t channels, int64_t height, int64_t width, unet_read_fn read,
+                           void *read_user, unet_label_write_fn write, void *write_user,
+                           uint32_t *num_objects, unet__seg_stats *stats);
 /* An image in memory, (channels, height, width) of `dtype` (sizes checked), into labels of
  * height x width. */
 int unet__segment_memory(const unet_model_t *m, const unet_segment_opts_t *o,

@@ -919,6 +919,109 @@ static int64_t component_of(uint8_t *m, int64_t h, int64_t w, int64_t start, boo
     return area;
 }
 
+/* ---- sessions at the segmentation scale ---- */
+
+/* Every clicked disc of plane `plane` equals unet_segment's object at the same pixels, with
+ * the session's options (threads 2) and the scale unet_segment uses. */
+static void clicks_equal_segment(const unet_model_t *m, unet_click_session_t *s,
+                                 const uint16_t *img, int64_t h, int64_t w, int64_t plane,
+                                 const disc *d, int nd, const char *scale_json)
+{
+    unet_segment_opts_t *so;
+    ck_assert_int_eq(unet_segment_opts_create(&so), UNET_OK);
+    ck_assert_int_eq(unet_segment_opts_set_threads(so, 2), UNET_OK);
+    if (scale_json)
+        ck_assert_int_eq(unet_segment_opts_set_json(so, scale_json), UNET_OK);
+    const uint16_t *im = img + plane * h * w;
+    int64_t shape[2] = {h, w};
+    uint32_t *labels = malloc((size_t)(h * w) * sizeof *labels), n = 0;
+    double want = 0, got = 0;
+    ck_assert_int_eq(unet_segment_scale(m, so, im, UNET_U16, 2, shape, &want, NULL), UNET_OK);
+    int rc = unet_segment(m, so, im, UNET_U16, 2, shape, labels, (size_t)(h * w), &n);
+    ck_assert_msg(rc == UNET_OK, "%s", unet_last_error());
+    for (int k = 0; k < nd; k++) {
+        int64_t x = (int64_t)d[k].x, y = (int64_t)d[k].y;
+        uint32_t id = labels[y * w + x];
+        unet_click_result_t *res;
+        ck_assert_int_eq(unet_click(s, x, y, plane, &res), UNET_OK);
+        if (k == 0) { /* the scale of this plane's segmentation (measured at the click) */
+            ck_assert_int_eq(unet_click_session_scale(s, &got), UNET_OK);
+            ck_assert_double_eq(got, want);
+        }
+        int64_t box[4], area = 0;
+        ck_assert_int_eq(unet_click_result_bbox(res, box), UNET_OK);
+        const uint8_t *mask = result_mask(res);
+        for (int64_t i = 0; i < h * w; i++) {
+            int64_t yy = i / w, xx = i % w;
+            bool in = xx >= box[0] && xx < box[0] + box[2] && yy >= box[1] &&
+                      yy < box[1] + box[3] && mask[(yy - box[1]) * box[2] + xx - box[0]];
+            ck_assert_msg(in == (id != 0 && labels[i] == id), "scale %g, disc %d, pixel (%lld, "
+                          "%lld)", got, k, (long long)xx, (long long)yy);
+            area += in;
+        }
+        ck_assert_int_eq(result_area(res), area);
+        check_rings(res, area, false);
+        unet_click_result_free(res);
+    }
+    free(labels);
+    unet_segment_opts_free(so);
+}
+
+START_TEST(test_scaled_sessions)
+{
+    /* A model that records its training diameter (17 px) and 16 discs of 36-44 px across on
+     * each of two planes: the automatic scale shrinks them, an explicit one wins. */
+    unet_model_t *m = fg_model("same", 3, 21);
+    ck_assert_int_eq(unet_model_set_metadata(m, "output", "{\"target\": \"foreground\", "
+                                             "\"diameter\": 17}"), UNET_OK);
+    const int64_t h = 300, w = 290, shape[4] = {2, 1, h, w};
+    disc d[16];
+    for (int k = 0; k < 16; k++)
+        d[k] = (disc){45.0 + 70 * (k / 4), 45.0 + 68 * (k % 4), 18.0 + k % 5};
+    uint16_t *img = malloc((size_t)(2 * h * w) * sizeof *img);
+    for (int p = 0; p < 2; p++) {
+        uint16_t *one = disc_image(h, w, d, 16, false, 30 + (uint64_t)p);
+        memcpy(img + p * h * w, one, (size_t)(h * w) * sizeof *img);
+        free(one);
+    }
+    unet_click_session_t *s;
+    ck_assert_int_eq(session_with(m, NULL, NULL, img, UNET_U16, 4, shape, &s), UNET_OK);
+    /* Measured on the first plane clicked (1), once. */
+    clicks_equal_segment(m, s, img, h, w, 1, d, 16, NULL);
+    double auto_scale;
+    ck_assert_int_eq(unet_click_session_scale(s, &auto_scale), UNET_OK);
+    ck_assert_double_gt(auto_scale, 0.35);
+    ck_assert_double_lt(auto_scale, 0.5); /* 17 / about 40 */
+    /* Explicit scales, down and up: another grid, the same objects as unet_segment's. */
+    ck_assert_int_eq(unet_click_session_set_scale(s, 0.6), UNET_OK);
+    int64_t cached;
+    ck_assert_int_eq(unet_click_session_stats(s, NULL, NULL, &cached), UNET_OK);
+    ck_assert_int_eq(cached, 0);
+    clicks_equal_segment(m, s, img, h, w, 0, d, 16, "{\"scale\": 0.6}");
+    ck_assert_int_eq(unet_click_session_set_scale(s, 1.3), UNET_OK);
+    clicks_equal_segment(m, s, img, h, w, 1, d, 4, "{\"scale\": 1.3}");
+    /* Back to automatic: measured again at the next click (on plane 0 now). */
+    ck_assert_int_eq(unet_click_session_set_scale(s, 0), UNET_OK);
+    clicks_equal_segment(m, s, img, h, w, 0, d, 4, NULL);
+    /* Refused values leave the session as it was. */
+    ck_assert_int_eq(unet_click_session_set_scale(s, 25), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_click_session_set_scale(s, -1), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_click_session_scale(NULL, &auto_scale), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_click_session_scale(s, NULL), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_click_session_set_scale(NULL, 1), UNET_E_INVALID_ARG);
+    unet_click_session_free(s);
+    /* A diameter option: scale 17 / 34 = 0.5. */
+    ck_assert_int_eq(session_with(m, NULL, "{\"diameter\": 34}", img, UNET_U16, 4, shape, &s),
+                     UNET_OK);
+    ck_assert_int_eq(unet_click_session_scale(s, &auto_scale), UNET_OK);
+    ck_assert_double_eq(auto_scale, 0.5);
+    clicks_equal_segment(m, s, img, h, w, 0, d, 4, "{\"diameter\": 34}");
+    unet_click_session_free(s);
+    free(img);
+    unet_model_free(m);
+}
+END_TEST
+
 START_TEST(test_outline_tracer)
 {
     rng r = {29};
@@ -973,6 +1076,7 @@ int main(void)
     tcase_add_test(t, test_stack_planes);
     tcase_add_test(t, test_threeclass);
     tcase_add_test(t, test_max_extent);
+    tcase_add_test(t, test_scaled_sessions);
     suite_add_tcase(s, t);
     return run_suite(s);
 }

@@ -5,6 +5,10 @@
  * the scale option, progress, cancel and argument checks. */
 #include <check.h>
 #include <math.h>
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -640,6 +644,116 @@ START_TEST(segment_tiff_files)
 }
 END_TEST
 
+/* Whether file `path` holds the bytes of `text`. */
+static bool file_holds(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f), k = strlen(text);
+    fclose(f);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(buf + i, text, k) == 0)
+            return true;
+    return false;
+}
+
+/* A model that records its training diameter (10 px) on discs of about 20 px: the automatic
+ * scale is about 0.5, the same from memory, a stream or a file, and segmentation uses it. */
+START_TEST(segment_auto_scale)
+{
+    const int64_t H = 300, W = 320, shape[2] = {H, W}, n = H * W;
+    float *im = calloc((size_t)n, 4);
+    for (int64_t cy = 20; cy + 15 < H; cy += 40)
+        for (int64_t cx = 20; cx + 15 < W; cx += 40)
+            for (int64_t y = cy - 10; y <= cy + 10; y++)
+                for (int64_t x = cx - 10; x <= cx + 10; x++)
+                    if ((y - cy) * (y - cy) + (x - cx) * (x - cx) <= 100)
+                        im[y * W + x] = 1;
+    unet_model_t *m = prob_model("{\"target\": \"foreground\", \"diameter\": 10}");
+    double s_mem, s_stream, s_tiff, d_mem, d_stream, d_tiff;
+    ck_assert_int_eq(unet_segment_scale(m, NULL, im, UNET_F32, 2, shape, &s_mem, &d_mem),
+                     UNET_OK);
+    ck_assert_double_eq_tol(d_mem, sqrt(4 * 317 / M_PI), 1.0); /* discs of 317 px */
+    ck_assert_double_eq_tol(s_mem, 10 / d_mem, 1e-12);
+    stream_io io = {im, NULL, W, 0};
+    ck_assert_int_eq(unet_segment_scale_stream(m, NULL, 1, H, W, stream_read, &io, &s_stream,
+                                               &d_stream), UNET_OK);
+    char in[64], out[64];
+    snprintf(in, sizeof in, "/tmp/unet_seg_auto_%d_in.tif", (int)getpid());
+    snprintf(out, sizeof out, "/tmp/unet_seg_auto_%d_out.tif", (int)getpid());
+    ck_assert_int_eq(unet_tiff_write(in, im, UNET_F32, 2, shape, 0), UNET_OK);
+    ck_assert_int_eq(unet_segment_scale_tiff(m, NULL, in, &s_tiff, &d_tiff), UNET_OK);
+    ck_assert_double_eq(s_stream, s_mem);
+    ck_assert_double_eq(s_tiff, s_mem);
+    ck_assert_double_eq(d_tiff, d_mem);
+    /* Segmentation at that scale: the labels of the explicit scale, and in the file's
+     * ImageDescription. */
+    uint32_t *a = malloc((size_t)n * 4), *b = malloc((size_t)n * 4), ca, cb;
+    ck_assert_int_eq(unet_segment(m, NULL, im, UNET_F32, 2, shape, a, (size_t)n, &ca), UNET_OK);
+    unet_segment_opts_t *o;
+    ck_assert_int_eq(unet_segment_opts_create(&o), UNET_OK);
+    ck_assert_int_eq(unet_segment_opts_set_scale(o, s_mem), UNET_OK);
+    ck_assert_int_eq(unet_segment(m, o, im, UNET_F32, 2, shape, b, (size_t)n, &cb), UNET_OK);
+    ck_assert_uint_eq(ca, cb);
+    ck_assert_uint_eq(ca, 56);
+    assert_same(a, b, n, "automatic scale");
+    ck_assert_int_eq(unet_segment_opts_set_scale(o, 0), UNET_OK);
+    ck_assert_int_eq(unet_segment_tiff(m, o, in, out, 0, &cb), UNET_OK);
+    ck_assert_uint_eq(cb, ca);
+    char want[128];
+    snprintf(want, sizeof want, "{\"libunet\":{\"scale\":%.6g,\"diameter\":%.6g}}", s_mem,
+             d_mem);
+    ck_assert_msg(file_holds(out, want), "no %s in the label file", want);
+    /* Explicit options win: scale, then diameter (10 / 40). */
+    ck_assert_int_eq(unet_segment_opts_set(o, "diameter", "40"), UNET_OK);
+    ck_assert_int_eq(unet_segment_scale(m, o, im, UNET_F32, 2, shape, &s_mem, &d_mem), UNET_OK);
+    ck_assert_double_eq(s_mem, 0.25);
+    ck_assert_double_eq(d_mem, 40);
+    ck_assert_int_eq(unet_segment_opts_set_scale(o, 0.7), UNET_OK);
+    ck_assert_int_eq(unet_segment_scale(m, o, im, UNET_F32, 2, shape, &s_mem, NULL), UNET_OK);
+    ck_assert_double_eq(s_mem, 0.7);
+    /* Probabilities have no image to measure: automatic is 1 there. */
+    ck_assert_int_eq(unet_segment_opts_set_scale(o, 0), UNET_OK);
+    ck_assert_int_eq(unet_segment_opts_set(o, "diameter", "auto"), UNET_OK);
+    ck_assert_int_eq(unet_segment_probabilities(m, o, im, 2, shape, b, (size_t)n, NULL, &cb),
+                     UNET_OK);
+    /* Refusals: a diameter for a model without one, NULL arguments, an empty field keeps 1. */
+    unet_model_t *plain = prob_model("{\"target\": \"foreground\"}");
+    ck_assert_int_eq(unet_segment_scale(plain, NULL, im, UNET_F32, 2, shape, &s_mem, &d_mem),
+                     UNET_OK);
+    ck_assert_double_eq(s_mem, 1);
+    ck_assert_double_eq(d_mem, 0);
+    ck_assert_int_eq(unet_segment_opts_set(o, "diameter", "20"), UNET_OK);
+    ck_assert_int_eq(unet_segment(plain, o, im, UNET_F32, 2, shape, b, (size_t)n, &cb),
+                     UNET_E_INVALID_ARG);
+    ck_assert_msg(strstr(unet_last_error(), "training diameter"), "%s", unet_last_error());
+    ck_assert_int_eq(unet_segment_scale(m, NULL, NULL, UNET_F32, 2, shape, &s_mem, NULL),
+                     UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_segment_scale(m, NULL, im, UNET_F32, 2, shape, NULL, NULL),
+                     UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_segment_scale_stream(m, NULL, 1, H, 0, stream_read, &io, &s_mem,
+                                               NULL), UNET_E_SHAPE);
+    ck_assert_int_eq(unet_segment_scale_tiff(m, NULL, "/nonexistent/x.tif", &s_mem, NULL),
+                     UNET_E_IO);
+    ck_assert_double_eq(s_mem, 0);
+    float *empty = calloc((size_t)n, 4);
+    ck_assert_int_eq(unet_segment_scale(m, NULL, empty, UNET_F32, 2, shape, &s_mem, &d_mem),
+                     UNET_OK);
+    ck_assert_double_eq(s_mem, 1);
+    ck_assert_double_eq(d_mem, 0);
+    remove(in);
+    remove(out);
+    unet_segment_opts_free(o);
+    unet_model_free(plain);
+    unet_model_free(m);
+    free(empty);
+    free(im);
+    free(a);
+    free(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("segment");
@@ -655,6 +769,7 @@ int main(void)
     tcase_add_test(tc, segment_progress_cancel_and_errors);
     tcase_add_test(tc, segment_stream_equals_memory);
     tcase_add_test(tc, segment_tiff_files);
+    tcase_add_test(tc, segment_auto_scale);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -38,7 +38,7 @@ def test_zarr_array_as_in_one_process(client, nuclei, tmp_path):
     probs = unet.dask.predict(nuclei, x, precise=True, normalize="zmuv").compute()
     assert np.array_equal(probs, nuclei.predict(image, precise=True, normalize="zmuv"))
     labels = unet.dask.segment(nuclei, x).compute()
-    assert_same_objects(labels, nuclei.segment(image))
+    assert_same_objects(labels, nuclei.segment(image, scale=1))
     # Both workers ran blocks, and each deserialised the model once for predict and segment.
     assert client.run(_workers.load_count) == {w: 1 for w in client.scheduler_info()["workers"]}
 
@@ -81,5 +81,5 @@ def test_readme_example_runs_as_written(tmp_path):
     assert r.returncode == 0, r.stderr
     count = int(r.stdout.split()[-2])
     image, _ = unet.sample(1024, seed=0)
-    assert count == unet.Model.builtin("nuclei").segment(image).max() > 100
+    assert count == unet.Model.builtin("nuclei").segment(image, scale=1).max() > 100
     assert os.path.exists(tmp_path / "nuclei.zarr" / "labels" / "nuclei" / ".zattrs")

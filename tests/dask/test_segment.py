@@ -21,7 +21,7 @@ def run(*ys):
 
 @pytest.mark.parametrize("chunks", [(129, 200), (256, 256), (97, 512)])
 def test_nuclei2d(nuclei, img2d, chunks):
-    want = nuclei.segment(img2d)
+    want = nuclei.segment(img2d, scale=1)
     # nuclei2d's largest clump of touching nuclei spans 77 px: an overlap of 80 holds it
     y = unet.dask.segment(nuclei, da.from_array(img2d, chunks=chunks), largest_object=40)
     assert y.dtype == np.uint32 and len(y.chunks[0]) * len(y.chunks[1]) > 1
@@ -33,7 +33,7 @@ def test_sample_4096():
     nuclei = unet.Model.builtin("nuclei")
     image, _ = unet.sample(4096, seed=1)
     t = time.time()
-    want = nuclei.segment(image)
+    want = nuclei.segment(image, scale=1)
     figure("Model.segment 4096^2", time.time() - t, "s")
     chunkings = [(1000, 1365), (777, 4096), (2048, 1500)]
     ys = [unet.dask.segment(nuclei, da.from_array(image, chunks=c)) for c in chunkings]
@@ -48,7 +48,7 @@ def test_sample_4096():
 
 def test_objects_larger_than_the_overlap_keep_one_id(nuclei):
     image, _ = unet.sample(1024, seed=2)
-    want = nuclei.segment(image)
+    want = nuclei.segment(image, scale=1)
     # A small overlap: many clumps are cut by chunk borders and merged across them.
     y = unet.dask.segment(nuclei, da.from_array(image, chunks=(200, 150)), largest_object=8)
     got = run(y)

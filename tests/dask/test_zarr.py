@@ -69,7 +69,7 @@ def test_predict_store(nuclei, image, store, tmp_path):
 def test_segment_store(nuclei, image, store, tmp_path):
     out = str(tmp_path / "labels.zarr")
     r = unet_cli("segment", store, "-o", out)
-    want = nuclei.segment(image)
+    want = nuclei.segment(image, scale=1)
     assert "%d objects" % want.max() in r.stdout
     group = os.path.join(out, "labels")
     assert json.load(open(os.path.join(group, ".zattrs"))) == {"labels": ["nuclei"]}

@@ -115,10 +115,11 @@ def test_sample_is_deterministic_and_matches_the_cli(tmp_path):
 def test_split_false_is_connected_components():
     image, _ = unet.sample(size=192, seed=2)
     with unet.Model.builtin() as m:
-        got = m.segment(image, split=False, min_size=0, threshold=0.4)
+        # scale 1: the prediction below is of the image at its own size
+        got = m.segment(image, split=False, min_size=0, threshold=0.4, scale=1)
         want, n = post.label(m.predict(image)[0] > np.float32(0.4))
         assert np.array_equal(got, want) and n > 0
-        assert got.max() <= m.segment(image, min_size=0, threshold=0.4).max()
+        assert got.max() <= m.segment(image, min_size=0, threshold=0.4, scale=1).max()
 
 
 @needs_builtin
@@ -126,7 +127,9 @@ def test_click_session_set_options_cache():
     image, truth = unet.sample(size=256, seed=4)
     ys, xs = np.nonzero(truth == 1)
     x, y = int(xs[len(xs) // 2]), int(ys[len(ys) // 2])
-    with unet.Model.builtin() as m, m.click_session(image, first_window=256) as s:
+    # A fixed scale: an automatic one is measured again when the threshold changes (so clicks
+    # stay equal to Model.segment's objects), which may resize the image (test_click.py).
+    with unet.Model.builtin() as m, m.click_session(image, first_window=256, scale=1) as s:
         first = s.click(x, y)
         runs = s.stats()["network_runs"]
         assert runs >= 1 and first.area > 0

@@ -176,7 +176,8 @@ def test_cli_outputs(model_file, tmp_path):
         np.testing.assert_array_equal(labels, m.segment(img))
     n = int(labels.max())
     assert n > 10 and set(np.unique(labels)) == set(range(n + 1))
-    assert r.stdout.strip() == "%s: %d objects" % (src, n)
+    # The test model records no training diameter: scale 1, no diameter.
+    assert r.stdout.strip() == "%s: %d objects (scale 1)" % (src, n)
     # Labels only: the streamed path (unet_segment_tiff) writes the same file contents.
     out2 = tmp_path / "streamed.tif"
     r2 = run("segment", src, "-o", out2, "--model", model_file, "--quiet")
@@ -298,6 +299,8 @@ def test_cli_default_model(tmp_path):
     (["bad.tif", "-o", "o.tif"], 1, "bad.tif"),
     (["img.tif", "-o", "o.tif", "--scale", "abc"], 2, "--scale"),
     (["img.tif", "-o", "o.tif", "--scale", "0"], 2, "--scale"),
+    (["img.tif", "-o", "o.tif", "--diameter", "0.5"], 2, "--diameter"),
+    (["img.tif", "-o", "o.tif", "--diameter", "30"], 1, "records its training diameter"),
     (["img.tif", "-o", "o.tif", "--bogus"], 2, "--bogus"),
     (["img.tif"], 2, "-o"),
     (["-o", "o.tif"], 2, "input"),

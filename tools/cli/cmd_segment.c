@@ -29,8 +29,12 @@ static const char *const usage_segment =
     "                    mean_intensity per object (bbox end exclusive; outlines and\n"
     "                    intensities are of the image as the model reads it: colour as\n"
     "                    its luminance)\n"
-    "  --scale S         resize by S before predicting (0.5 when objects are twice the\n"
-    "                    trained size); labels come back on the original grid\n"
+    "  --scale S|auto    resize by S before predicting (0.5 when objects are twice the\n"
+    "                    trained size); labels come back on the original grid. auto\n"
+    "                    (default): the model's training diameter / the objects' diameter,\n"
+    "                    measured on each image by a quick first pass (on the first plane of\n"
+    "                    a stack; 1 for a model that records no training diameter)\n"
+    "  --diameter PX     the objects' typical diameter in pixels, instead of measuring it\n"
     "  --threshold T     foreground probability threshold (default: the model's, or 0.5)\n"
     "  --min-size N      remove objects under N pixels (default: the model's, or 16)\n"
     "  --threads N       threads (default: all cores)\n"
@@ -46,7 +50,9 @@ static const char *const usage_segment =
     "                    --measure, and for PNGs, which hold the whole image)\n"
     "  --quiet           no progress bar\n"
     "Inputs are TIFF (8/16/32-bit, float, stacks, colour) or PNG (8/16-bit, grey or colour).\n"
-    "The object count of every image is printed on stdout. Every output is checked before\n"
+    "The object count and the scale (with the objects' diameter when known) of every image\n"
+    "are printed on stdout; the scale is stored in the label TIFF's ImageDescription.\n"
+    "Every output is checked before\n"
     "any work: its folder must exist, no output may be an input or another output (two\n"
     "inputs of one name into one folder are refused). Files are written to a temporary\n"
     "file beside them and renamed on success. Ctrl-C, SIGTERM or SIGHUP cancel: the\n"
@@ -154,20 +160,53 @@ static char *output_name(const char *dir, const char *input, const char *ext)
     return p;
 }
 
+/* The scale record unet_segment_tiff writes in its ImageDescription (see unet.h). */
+static void describe_scale(char *buf, size_t size, double scale, double diameter)
+{
+    if (diameter > 0)
+        snprintf(buf, size, "{\"libunet\":{\"scale\":%.6g,\"diameter\":%.6g}}", scale,
+                 diameter);
+    else
+        snprintf(buf, size, "{\"libunet\":{\"scale\":%.6g}}", scale);
+}
+
 static int write_labels(const char *path, const uint32_t *labels, uint32_t count, int64_t h,
-                        int64_t w)
+                        int64_t w, const char *description)
 {
     const int64_t shape[2] = {h, w};
     if (count > 65535)
-        return unet_tiff_write(path, labels, UNET_U32, 2, shape, UNET_TIFF_DEFLATE);
+        return unet_tiff_write_described(path, labels, UNET_U32, 2, shape, UNET_TIFF_DEFLATE,
+                                         description);
     uint16_t *small = malloc((size_t)(h * w) * sizeof *small);
     if (!small)
         return UNET_E_NOMEM;
     for (int64_t i = 0; i < h * w; i++)
         small[i] = (uint16_t)labels[i];
-    int rc = unet_tiff_write(path, small, UNET_U16, 2, shape, UNET_TIFF_DEFLATE);
+    int rc = unet_tiff_write_described(path, small, UNET_U16, 2, shape, UNET_TIFF_DEFLATE,
+                                       description);
     free(small);
     return rc;
+}
+
+/* Options scale and diameter as text ("auto" for 0). */
+static int set_scale(unet_segment_opts_t *so, double scale, double diameter)
+{
+    char v[64];
+    snprintf(v, sizeof v, "%.17g", scale);
+    int rc = unet_segment_opts_set(so, "scale", scale > 0 ? v : "auto");
+    snprintf(v, sizeof v, "%.17g", diameter);
+    return rc == UNET_OK ? unet_segment_opts_set(so, "diameter", diameter > 0 ? v : "auto") : rc;
+}
+
+/* The scale of this image, measured once (see unet_segment_scale) and then given to the
+ * segmentation as options scale and diameter; *scale and *diameter receive it. */
+static int fix_scale(const unet_model_t *m, unet_segment_opts_t *so, const char *path,
+                     const cli_image *image, double *scale, double *diameter)
+{
+    int rc = image ? unet_segment_scale(m, so, image->data, image->dtype, 3, image->shape,
+                                        scale, diameter)
+                   : unet_segment_scale_tiff(m, so, path, scale, diameter);
+    return rc == UNET_OK ? set_scale(so, *scale, *diameter) : rc;
 }
 
 /* How images are read: --channel and --axes (the options object has them too). */
@@ -198,9 +237,10 @@ static float *model_view(const unet_model_t *m, const input_opts *io, const cli_
 }
 
 /* One image: 0, 1 on failure (message printed, naming the file that failed), 130 when
- * cancelled (by a stop signal: signals.h). max_pixels: the limit of whole-image reads (0: the
- * library's default). */
-static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so,
+ * cancelled (by a stop signal: signals.h). user: the command line's scale and diameter (0:
+ * auto), restored in `so` before returning. max_pixels: the limit of whole-image reads (0:
+ * the library's default). */
+static int segment_one(const unet_model_t *m, unet_segment_opts_t *so, const double user[2],
                        const input_opts *io, const char *in, const char *out,
                        const char *overlay, const char *measure, int64_t max_pixels)
 {
@@ -208,6 +248,7 @@ static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so,
     cli_image img = {0};
     float *view = NULL;
     uint32_t *labels = NULL, count = 0;
+    double scale = 0, diameter = 0;
     int rc = UNET_OK, status = 0, png = cli_is_png(in);
     if (png && io->paged) {
         fprintf(stderr, "unet: segment: '%s' is a PNG: it has no pages for --axes\n", in);
@@ -223,11 +264,13 @@ static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so,
         return 1;
     }
     if (!png && !overlay && !measure) { /* only labels: streamed, any size in bounded memory */
-        rc = unet_segment_tiff(m, so, in, out, UNET_TIFF_DEFLATE, &count);
+        rc = fix_scale(m, so, in, NULL, &scale, &diameter);
+        if (rc == UNET_OK)
+            rc = unet_segment_tiff(m, so, in, out, UNET_TIFF_DEFLATE, &count);
         if (rc != UNET_OK && rc != UNET_E_CANCELLED) {
             fprintf(stderr, "unet: segment: '%s' -> '%s': %s\n", in, out,
                     cli_lib_message(rc));
-            return 1;
+            status = 1;
         }
         goto report;
     }
@@ -238,14 +281,25 @@ static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so,
     }
     if (cli_read_image("segment", in, max_pixels, &img) != 0)
         return 1;
-    labels = malloc((size_t)(img.shape[1] * img.shape[2]) * sizeof *labels);
-    rc = labels ? unet_segment(m, so, img.data, img.dtype, 3, img.shape, labels,
-                               (size_t)(img.shape[1] * img.shape[2]), &count)
-                : UNET_E_NOMEM;
-    if (rc == UNET_OK)
-        rc = write_labels(out, labels, count, img.shape[1], img.shape[2]);
+    rc = fix_scale(m, so, in, &img, &scale, &diameter);
+    if (rc == UNET_OK) {
+        labels = malloc((size_t)(img.shape[1] * img.shape[2]) * sizeof *labels);
+        rc = labels ? unet_segment(m, so, img.data, img.dtype, 3, img.shape, labels,
+                                   (size_t)(img.shape[1] * img.shape[2]), &count)
+                    : UNET_E_NOMEM;
+    }
     if (rc != UNET_OK && rc != UNET_E_CANCELLED) {
         fprintf(stderr, "unet: segment: %s: %s\n", in, cli_lib_message(rc));
+        status = 1;
+    } else if (rc == UNET_OK) {
+        char description[128];
+        describe_scale(description, sizeof description, scale, diameter);
+        rc = write_labels(out, labels, count, img.shape[1], img.shape[2], description);
+    }
+    if (rc != UNET_OK && status == 0) {
+        if (rc != UNET_E_CANCELLED)
+            fprintf(stderr, "unet: segment: cannot write the labels '%s': %s\n", out,
+                    cli_lib_message(rc));
         status = 1;
     }
     /* Outlines and measurements only beside labels that were written, of the image as the
@@ -262,13 +316,19 @@ static int segment_one(const unet_model_t *m, const unet_segment_opts_t *so,
     free(view);
     free(labels);
 report:
+    /* The next image is measured again (values the command line checked: cannot fail). */
+    (void)set_scale(so, user[0], user[1]);
     if (rc == UNET_E_CANCELLED || cli_signal_caught())
         return 130;
     if (status == 0) {
+        /* The count, and the scale the objects were found at. */
+        printf("%s: %u objects", in, count);
         if (pages > 1 && !io->pages_are_channels)
-            printf("%s: %u objects in %lld planes\n", in, count, (long long)pages);
-        else
-            printf("%s: %u objects\n", in, count);
+            printf(" in %lld planes", (long long)pages);
+        printf(" (scale %.3g", scale);
+        if (diameter > 0)
+            printf(", diameter %.3g px", diameter);
+        printf(")\n");
         fflush(stdout);
     }
     return status;
@@ -327,6 +387,7 @@ int cmd_segment(int argc, char **argv)
     const char *model_path = NULL, *out = NULL, *overlay = NULL, *measure = NULL;
     int quiet = 0, usage = 0, folder = 0, error = 0, status = 0;
     int64_t max_pixels = 0; /* the whole-image read's limit: 0 is the library's default */
+    double user[2] = {0, 0}; /* --scale, --diameter (0: auto) */
     list inputs = {0};
     input_opts io = {-1, 0, 0, 0};
     unet_segment_opts_t *so = NULL;
@@ -348,9 +409,9 @@ int cmd_segment(int argc, char **argv)
             continue;
         }
         static const char *const with_value[] = {"--model", "-m", "-o", "--overlay",
-                                                 "--measure", "--scale", "--threads",
-                                                 "--threshold", "--min-size", "--max-pixels",
-                                                 "--channel", "--axes", NULL};
+                                                 "--measure", "--scale", "--diameter",
+                                                 "--threads", "--threshold", "--min-size",
+                                                 "--max-pixels", "--channel", "--axes", NULL};
         int known = 0;
         for (int k = 0; with_value[k]; k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -374,10 +435,18 @@ int cmd_segment(int argc, char **argv)
         else if (strcmp(a, "--measure") == 0)
             measure = v;
         else if (strcmp(a, "--scale") == 0) {
-            if (!parse_double(v, 0.05, 20, &d))
-                usage = cli_fail_usage("--scale must be a number from 0.05 to 20", v);
+            if (strcmp(v, "auto") == 0)
+                user[0] = 0;
+            else if (!parse_double(v, 0.05, 20, &d))
+                usage = cli_fail_usage("--scale must be auto or a number from 0.05 to 20", v);
             else
-                unet_segment_opts_set_scale(so, d);
+                user[0] = d;
+        } else if (strcmp(a, "--diameter") == 0) {
+            if (!parse_double(v, 1, 1e5, &d))
+                usage = cli_fail_usage("--diameter must be a number of pixels from 1 to "
+                                       "100000", v);
+            else
+                user[1] = d;
         } else if (strcmp(a, "--threshold") == 0) {
             if (!parse_double(v, 0, 1, &d))
                 usage = cli_fail_usage("--threshold must be a number from 0 to 1", v);
@@ -415,6 +484,8 @@ int cmd_segment(int argc, char **argv)
         }
     }
     status = usage ? usage : error ? 1 : 0;
+    if (!status && set_scale(so, user[0], user[1]) != UNET_OK)
+        status = cli_fail_lib("segment", UNET_E_INTERNAL);
     if (!status && (inputs.n == 0 || !out))
         status = cli_fail_usage("segment needs input images and -o OUTPUT", NULL);
     folder |= inputs.n > 1;
@@ -454,7 +525,7 @@ int cmd_segment(int argc, char **argv)
         if (!o || (overlay && !ov) || (measure && !me))
             fprintf(stderr, "unet: segment: out of memory\n");
         else
-            s = segment_one(m, so, &io, in, o, ov, me, max_pixels);
+            s = segment_one(m, so, user, &io, in, o, ov, me, max_pixels);
         free(o);
         free(ov);
         free(me);

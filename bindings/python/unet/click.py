@@ -42,9 +42,12 @@ class ClickSession(OwnedHandle):
     model's output metadata (else 0.5, 4, 16, True; split=False takes the connected component
     under the click without the watershed); max_extent (largest window side searched for one
     object, default 1024) and first_window (side of the window predicted around a click on
-    uncached pixels, default 192) in pixels. set_options() changes them later, but for
-    channel: the channel a one-channel model reads (as for Model.predict), fixed for the
-    session. A session is used from one thread at a time."""
+    uncached pixels, default 192) in pixels of the resized image. scale, diameter: as for
+    Model.segment (None: automatic, measured once, at the first click, as Model.segment
+    measures the image), so clicked objects are the objects Model.segment gives with the same
+    arguments. set_options() changes them later, but for channel: the channel a one-channel
+    model reads (as for Model.predict), fixed for the session; set_scale() the scale alone;
+    .scale is the scale in force. A session is used from one thread at a time."""
 
     _free_name = "unet_click_session_free"
     _what = "click session"
@@ -54,7 +57,8 @@ class ClickSession(OwnedHandle):
                  precise: bool = False, threshold: Optional[float] = None,
                  min_distance: Optional[int] = None, min_size: Optional[int] = None,
                  max_extent: Optional[int] = None, first_window: Optional[int] = None,
-                 split: Optional[bool] = None, channel: Optional[int] = None) -> None:
+                 split: Optional[bool] = None, scale: Union[float, str, None] = None,
+                 diameter: Optional[float] = None, channel: Optional[int] = None) -> None:
         """Create the session (see the class documentation for the arguments)."""
         super().__init__()
         x = np.asarray(image)
@@ -64,7 +68,8 @@ class ClickSession(OwnedHandle):
         self._options = dict(threads=threads, border=border, normalize=normalize,
                              precise=precise, threshold=threshold, min_distance=min_distance,
                              min_size=min_size, max_extent=max_extent,
-                             first_window=first_window, split=split, channel=channel)
+                             first_window=first_window, split=split, scale=scale,
+                             diameter=diameter, channel=channel)
         self._model = None
         # The session uses the model until it is closed: the model refuses close() meanwhile.
         model_handle = model._acquire()
@@ -102,7 +107,7 @@ class ClickSession(OwnedHandle):
         for k in ("tile", "blend", "batch"):  # the session's business
             del keys[k]
         keys.update((k, o[k]) for k in ("threshold", "min_distance", "split", "min_size",
-                                         "max_extent", "first_window"))
+                                         "max_extent", "first_window", "scale", "diameter"))
         return Options("click", **keys)
 
     def set_options(self, **options: Any) -> None:
@@ -116,6 +121,21 @@ class ClickSession(OwnedHandle):
         with self._click_opts(merged) as opts:
             self._checked(lib.unet_click_session_set_opts, opts._handle)
         self._options = merged
+
+    def set_scale(self, scale: Union[float, str, None]) -> None:
+        """The scale of later clicks: a factor in [0.05, 20], or None / "auto" (automatic:
+        from diameter, else measured at the next click). A different scale drops the cache."""
+        value = 0.0 if scale is None or scale == "auto" else float(scale)
+        self._checked(lib.unet_click_session_set_scale, value)
+        self._options = dict(self._options, scale=None if value == 0 else value)
+
+    @property
+    def scale(self) -> float:
+        """The scale clicks use (an automatic one not measured yet is measured now, on the
+        first plane)."""
+        value = ctypes.c_double(0)
+        self._checked(lib.unet_click_session_scale, ctypes.byref(value))
+        return value.value
 
     def _plane_index(self, plane):
         """A flat plane index from an int or a tuple over the image's plane axes."""

@@ -160,7 +160,9 @@ def segment(model, array, axes=None, largest_object=128, overlap=None, threshold
     (touching objects among them may be merged). Chunks are rechunked on the block grid to at
     least the overlap. threshold, min_distance, min_size, split: as for Model.segment (None:
     the model's); the other arguments as for unet.dask.predict (scale is not supported: the
-    image is segmented at its own pixel size)."""
+    image is segmented at its own pixel size, as Model.segment(image, scale=1) segments it;
+    Model.segment's automatic scale would resize the distributed image first, which this does
+    not do)."""
     model = _workers.as_model(model)
     _predict.check_options(model, precise, tile, batch, threads, border)
     with Options("segment", threads=threads, threshold=threshold, min_distance=min_distance,

@@ -468,6 +468,16 @@ extern "C" {
         shape: *const i64,
         flags: c_uint,
     ) -> c_int;
+    /// The same with an ImageDescription (printable ASCII, up to 64 KiB; NULL: none).
+    pub fn unet_tiff_write_described(
+        path: *const c_char,
+        data: *const c_void,
+        dtype: unet_dtype_t,
+        ndim: c_int,
+        shape: *const i64,
+        flags: c_uint,
+        description: *const c_char,
+    ) -> c_int;
     /// Predict a TIFF file into a new TIFF file, streaming in bounded memory.
     pub fn unet_predict_tiff(
         model: *const unet_model_t,
@@ -810,6 +820,19 @@ extern "C" {
     pub fn unet_segment_opts_cancel(opts: *mut unet_segment_opts_t) -> c_int;
     /// Clears a cancel request.
     pub fn unet_segment_opts_reset_cancel(opts: *mut unet_segment_opts_t) -> c_int;
+    /// The scale `unet_segment` resizes this image by with these options (the automatic
+    /// estimate measured here when the options and the model call for one), and the objects'
+    /// diameter it comes from (0: unknown; may be NULL).
+    pub fn unet_segment_scale(
+        model: *const unet_model_t,
+        opts: *const unet_segment_opts_t,
+        input: *const c_void,
+        dtype: unet_dtype_t,
+        ndim: c_int,
+        shape: *const i64,
+        scale: *mut f64,
+        diameter: *mut f64,
+    ) -> c_int;
     /// Segment an in-memory image (H,W) or (C,H,W) of element type `dtype` into caller-owned uint32
     /// labels of H*W elements (label_count).
     pub fn unet_segment(
@@ -848,6 +871,18 @@ extern "C" {
         write_user: *mut c_void,
         num_objects: *mut u32,
     ) -> c_int;
+    /// The scale `unet_segment_stream` uses for this image.
+    pub fn unet_segment_scale_stream(
+        model: *const unet_model_t,
+        opts: *const unet_segment_opts_t,
+        channels: i64,
+        height: i64,
+        width: i64,
+        read: unet_read_fn,
+        read_user: *mut c_void,
+        scale: *mut f64,
+        diameter: *mut f64,
+    ) -> c_int;
     /// Segment a one-page TIFF into a new label TIFF, streaming (bounded memory whatever the size):
     /// uint16 labels while the objects fit, else uint32 (the file is then written again).
     pub fn unet_segment_tiff(
@@ -857,6 +892,14 @@ extern "C" {
         output_path: *const c_char,
         flags: c_uint,
         num_objects: *mut u32,
+    ) -> c_int;
+    /// The scale `unet_segment_tiff` uses for this file.
+    pub fn unet_segment_scale_tiff(
+        model: *const unet_model_t,
+        opts: *const unet_segment_opts_t,
+        input_path: *const c_char,
+        scale: *mut f64,
+        diameter: *mut f64,
     ) -> c_int;
     /// A new click options object (predict options plus object search and post-processing keys).
     pub fn unet_click_opts_create(out: *mut *mut unet_click_opts_t) -> c_int;
@@ -920,6 +963,10 @@ extern "C" {
         session: *mut unet_click_session_t,
         opts: *const unet_click_opts_t,
     ) -> c_int;
+    /// The session's scale: 0 (automatic) or 0.05..20; a different resized image drops the cache.
+    pub fn unet_click_session_set_scale(session: *mut unet_click_session_t, scale: f64) -> c_int;
+    /// The scale clicks use (an automatic one not measured yet is measured now, on plane 0).
+    pub fn unet_click_session_scale(session: *mut unet_click_session_t, scale: *mut f64) -> c_int;
     /// Work done so far (any pointer may be NULL): network runs, input pixels they processed (halo
     /// included), and image pixels whose probabilities are cached.
     pub fn unet_click_session_stats(

@@ -3,7 +3,8 @@ package org.libunet;
 /**
  * Options of a {@link ClickSession}: the predict keys it uses (threads, halo, border,
  * normalize..., precise) and threshold, min_distance, split, min_size, max_extent,
- * first_window.
+ * first_window, scale, diameter (scale "auto", the default: the segmentation scale, measured
+ * once per session, so clicked objects equal {@link Model#segment}'s).
  */
 public final class ClickOptions extends Options<ClickOptions> {
     public ClickOptions() {

@@ -2,7 +2,9 @@ package org.libunet;
 
 /**
  * Options of {@link Model#segment}: every predict key, and threshold, min_distance, split,
- * min_size, scale, pixel_size, strip_rows, strip_overlap ("auto" takes the model's value).
+ * min_size, scale, diameter, pixel_size, strip_rows, strip_overlap ("auto" takes the model's
+ * value; scale "auto", the default, measures the objects' diameter on the image when the model
+ * records its training diameter, as the built-in model does).
  */
 public final class SegmentOptions extends Options<SegmentOptions> {
     private volatile ProgressListener listener;

@@ -1,0 +1,71 @@
+/* The scale segmentation would resize an image by (segment/scale.h): hosts show it, the CLI
+ * prints it and then passes it on, so the image is measured once. */
+#include <stdatomic.h>
+
+#include "core/status.h"
+#include "segment/pipeline.h"
+
+/* Report 1.0 when the options have a progress callback (the call succeeded). */
+static int finish(const unet_segment_opts_t *o, const unet__scale_choice *c, double *scale,
+                  double *diameter)
+{
+    if (o && o->progress && o->progress(o->progress_user, 1.0, "done") != 0)
+        return unet__fail(UNET_E_CANCELLED, "cancelled by the progress callback");
+    *scale = c->scale;
+    if (diameter)
+        *diameter = c->diameter;
+    return UNET_OK;
+}
+
+UNET_API int unet_segment_scale_stream(const unet_model_t *m, const unet_segment_opts_t *o,
+                                       int64_t channels, int64_t height, int64_t width,
+                                       unet_read_fn read, void *read_user, double *scale,
+                                       double *diameter)
+{
+    unet__clear_error();
+    if (scale)
+        *scale = 0;
+    if (diameter)
+        *diameter = 0;
+    if (!m || !read || !scale)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_scale_stream: model, read or scale "
+                                              "is NULL");
+    int64_t dims[3] = {channels, height, width};
+    for (int i = 0; i < 3; i++)
+        if (dims[i] < 1 || dims[i] > ((int64_t)1 << 31))
+            return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
+                                            "2^31)", i, (long long)dims[i]);
+    unet__scale_choice c;
+    int rc = unet__segment_choose_scale(m, o, channels, height, width, read, read_user, 0.99,
+                                        &c);
+    return rc == UNET_OK ? finish(o, &c, scale, diameter) : rc;
+}
+
+UNET_API int unet_segment_scale(const unet_model_t *m, const unet_segment_opts_t *o,
+                                const void *input, unet_dtype_t dtype, int ndim,
+                                const int64_t *shape, double *scale, double *diameter)
+{
+    unet__clear_error();
+    if (scale)
+        *scale = 0;
+    if (diameter)
+        *diameter = 0;
+    if (!m || !input || !shape || !scale)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_scale: model, input, shape or "
+                                              "scale is NULL");
+    if (dtype < UNET_U8 || dtype > UNET_F64)
+        return unet__fail(UNET_E_INVALID_ARG, "element type %d is not one of UNET_U8..UNET_F64",
+                          dtype);
+    if (ndim != 2 && ndim != 3)
+        return unet__fail(UNET_E_SHAPE, "input has %d dimensions; expected (H,W) or (C,H,W)",
+                          ndim);
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 1 || shape[i] > ((int64_t)1 << 31))
+            return unet__fail(UNET_E_SHAPE, "input dimension %d has size %lld (must be 1 to "
+                                            "2^31)", i, (long long)shape[i]);
+    int64_t C = ndim == 3 ? shape[0] : 1, H = shape[ndim - 2], W = shape[ndim - 1];
+    unet__memory_image im = {input, dtype, C, H, W};
+    unet__scale_choice c;
+    int rc = unet__segment_choose_scale(m, o, C, H, W, unet__memory_read, &im, 0.99, &c);
+    return rc == UNET_OK ? finish(o, &c, scale, diameter) : rc;
+}
