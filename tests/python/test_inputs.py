@@ -4,6 +4,7 @@ colour by the library's channel rule (the Python binding's Model.segment is the 
 hands the array to the same C rule), --channel for channel counts the rule does not cover,
 and multi-page TIFFs: a label stack plane by plane (ids 1..N in each plane), or with
 --axes CYX the pages as channels."""
+import json
 import os
 import struct
 import subprocess
@@ -85,7 +86,7 @@ def test_png_grey_reads_as_the_tiff_does(tmp_path, grey16):
         from_png, out = segment_cli(tmp_path, png)
         assert from_png.max() > 5
         np.testing.assert_array_equal(from_png, from_tiff)
-        assert out.strip() == "%s: %d objects" % (png, from_png.max())
+        assert out.startswith("%s: %d objects (scale " % (png, from_png.max()))
 
 
 def test_png_colour_by_the_channel_rule(tmp_path, grey16, nuclei):
@@ -186,14 +187,20 @@ def test_tiff_stack_plane_by_plane(tmp_path, grey16, nuclei):
         assert len(t.pages) == 3 and t.pages[0].samplesperpixel == 1
     labels, out = segment_cli(tmp_path, tmp_path / "stack.tif")
     assert labels.shape == planes.shape and labels.dtype == np.uint16
+    # One scale for the stack: measured on its first plane, as Model.segment_scale measures.
+    scale = nuclei.segment_scale(planes[0])
+    newest = max(tmp_path.glob("labels_*.tif"), key=lambda f: f.stat().st_mtime_ns)
+    with tifffile.TiffFile(newest) as t:
+        assert json.loads(t.pages[0].description)["libunet"]["scale"] == pytest.approx(scale)
     counts = []
     for z in range(3):
-        want = nuclei.segment(planes[z])
+        want = nuclei.segment(planes[z], scale=scale)
         np.testing.assert_array_equal(labels[z], want)
         assert labels[z].max() == want.max() > 5  # ids 1..N in each plane
         assert set(np.unique(labels[z])) == set(range(want.max() + 1))
         counts.append(int(want.max()))
-    assert out.strip() == "%s: %d objects in 3 planes" % (tmp_path / "stack.tif", sum(counts))
+    assert out.startswith("%s: %d objects in 3 planes (scale %.3g" % (tmp_path / "stack.tif",
+                                                                       sum(counts), scale))
     # --axes ZYX says the same; YX is refused for three pages.
     np.testing.assert_array_equal(segment_cli(tmp_path, tmp_path / "stack.tif", "--axes",
                                               "ZYX")[0], labels)
@@ -218,7 +225,7 @@ def test_tiff_pages_as_channels(tmp_path, grey16, nuclei):
     labels, out = segment_cli(tmp_path, tmp_path / "pages.tif", "--axes", "CYX")
     assert labels.shape == (160, 192)
     np.testing.assert_array_equal(labels, nuclei.segment(rgb))
-    assert out.strip() == "%s: %d objects" % (tmp_path / "pages.tif", labels.max())
+    assert out.startswith("%s: %d objects (scale " % (tmp_path / "pages.tif", labels.max()))
     r = run("predict", "--model", MODEL, tmp_path / "pages.tif", "-o", tmp_path / "p.tif",
             "--axes", "CYX", "--quiet")
     assert r.returncode == 0, r.stderr
