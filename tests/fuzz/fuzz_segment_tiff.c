@@ -107,11 +107,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         require(files_in_dir() == 1); /* no output, no temporary file */
         return 0;
     }
-    int64_t planes, channels, h, w, ih, iw;
+    int64_t planes, channels, h, w, pages, ih, iw;
     require(unet_tiff_info(out_path, &planes, &channels, &h, &w, NULL) == UNET_OK);
-    require(unet_tiff_info(in_path, NULL, NULL, &ih, &iw, NULL) == UNET_OK);
-    require(planes == 1 && channels == 1 && h == ih && w == iw && h * w <= MAX_PIXELS);
-    check_whole_image_path(count);
+    require(unet_tiff_info(in_path, &pages, NULL, &ih, &iw, NULL) == UNET_OK);
+    /* A stack becomes a label stack of as many pages (planes segmented one by one). */
+    require(planes == pages && channels == 1 && h == ih && w == iw &&
+            planes * h * w <= MAX_PIXELS);
+    if (planes == 1) /* the whole-image path takes one plane */
+        check_whole_image_path(count);
     require(unlink(out_path) == 0);
     return 0;
 }
