@@ -1,20 +1,11 @@
 /*
- * The public click-to-segment calls: validation, the session's settings from the model's
- * metadata and the caller's options, and the result object's getters. The work is in click/.
+ * The public click-to-segment calls: argument checks, then the sessions of click/ (the
+ * session's settings in click/session.c), and the result object's getters.
  */
-#include <math.h>
-#include <stddef.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "api/opts_api.h"
 #include "click/click.h"
 #include "core/alloc.h"
 #include "core/status.h"
-#include "model/model.h"
-#include "post/post.h"
-#include "predict/channels.h"
-#include "segment/segment.h"
 
 #define MAX_AXIS ((int64_t)1 << 31)
 
@@ -37,117 +28,7 @@ UNET_API int unet_click_opts_set_predict_opts(unet_click_opts_t *o,
     return unet__opts_api_set_section(table, o, 0, predict_opts);
 }
 
-/* ---- the session's settings from the model's metadata and the options ---- */
-
-static int resolve_post(const unet_model_t *m, const unet__instance_opts *inst,
-                        unet__click_post *p)
-{
-    unet__seg_rules r;
-    unet__instance_params ip;
-    int rc = unet__seg_rules_from_model(m, "click-to-segment", &r);
-    if (rc == UNET_OK)
-        rc = unet__instance_resolve(&r, inst, &ip);
-    if (rc != UNET_OK)
-        return rc;
-    p->kind = r.kind;
-    p->logits = r.logits;
-    p->threshold = (float)ip.threshold;
-    p->min_distance = (int)ip.min_distance;
-    p->split = ip.split;
-    p->min_size = (int64_t)ip.min_size;
-    p->rank = 1; /* 4-connected objects, as unet_segment */
-    return UNET_OK;
-}
-
-/* The prediction reference of the session (normalisation, halo, border, cell grid) from the
- * predict options; an empty per-plane cache. */
-static int configure_prediction(struct unet_click_session *s, const struct unet_predict_opts *po)
-{
-    unet__predict_opts_defaults(&s->run_opts);
-    unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, &s->run_opts, po);
-    int rc = unet__predict_opts_check(&s->run_opts);
-    if (rc != UNET_OK)
-        return rc;
-    s->norm = unet__predict_norm(s->model, &s->run_opts);
-    s->threads = unet__resolve_threads(s->run_opts.threads);
-    if ((rc = unet__click_geometry(s)) != UNET_OK)
-        return rc;
-    /* Window runs: the sub-canvas in one piece, already normalised; the border is made by
-     * the reader, so the engine's own only pads what the reference pads. */
-    s->run_opts.tile = UNET_TILE_WHOLE;
-    s->run_opts.normalize = UNET_NORMALIZE_NONE;
-    s->run_opts.border = s->same_padding ? UNET_BORDER_NETWORK : UNET_BORDER_REFLECT;
-    s->run_opts.halo = -1;
-    s->run_opts.unsafe_halo = false;
-    s->run_opts.blend = 0;
-    s->run_opts.batch = 1;
-    s->run_opts.channel = -1; /* the session's image is already what the model reads */
-    s->plane = calloc((size_t)s->planes, sizeof *s->plane);
-    if (!s->plane)
-        return unet__fail(UNET_E_NOMEM, "out of memory for a click session of %lld planes",
-                          (long long)s->planes);
-    return UNET_OK;
-}
-
-/* Post-processing and search settings from the options (the cell size known). */
-static int configure_post(struct unet_click_session *s, const struct unet_click_opts *o)
-{
-    unet__click_post post;
-    memset(&post, 0, sizeof post);
-    int rc = resolve_post(s->model, &o->inst, &post);
-    if (rc != UNET_OK)
-        return rc;
-    if (o->max_extent < s->cell)
-        return unet__fail(UNET_E_INVALID_ARG, "click option max_extent = %lld is below the "
-                                              "model's cell size %lld",
-                          (long long)o->max_extent, (long long)s->cell);
-    s->post = post;
-    s->max_extent = o->max_extent;
-    s->first_window = o->first_window;
-    s->threads = unet__resolve_threads(o->predict.threads);
-    s->run_opts.threads = o->predict.threads;
-    unet__opts_copy_values(table, &s->opts, o);
-    return UNET_OK;
-}
-
-/* Whether two option sets give the same probabilities: every predict key but threads and
- * max_pixels (which do not change the numbers) and tile, blend and batch (which sessions do
- * not use). */
-static bool same_prediction(const struct unet_predict_opts *a, const struct unet_predict_opts *b)
-{
-    static const char *const unused[] = {"threads", "tile", "blend", "batch", "max_pixels"};
-    for (int i = 0; i < UNET__PREDICT_OPT_COUNT; i++) {
-        const unet__opt *e = &unet__predict_opt_entries[i];
-        bool skip = false;
-        for (size_t k = 0; k < sizeof unused / sizeof unused[0]; k++)
-            skip = skip || strcmp(e->name, unused[k]) == 0;
-        if (!skip && !unet__opts_equal(e, 1, a, b))
-            return false;
-    }
-    return true;
-}
-
-/* ---- sessions ---- */
-
-/* The caller's image as the model reads it (channel rule), into an owned float32 copy that
- * the session then uses instead. */
-static int convert_channels(struct unet_click_session *s, const unet__channel_rule *rule)
-{
-    const int64_t M = rule->model_channels;
-    s->converted = malloc((size_t)(s->planes * M * s->height * s->width) * sizeof(float));
-    if (!s->converted)
-        return unet__fail(UNET_E_NOMEM, "out of memory converting a %lld-channel image of "
-                                        "%lld x %lld for the model",
-                          (long long)s->channels, (long long)s->height, (long long)s->width);
-    int rc = unet__channel_rule_image(rule, s->image, s->dtype, s->planes, s->height, s->width,
-                                      s->converted);
-    if (rc != UNET_OK)
-        return rc;
-    s->image = s->converted;
-    s->dtype = UNET_F32;
-    s->channels = M;
-    return UNET_OK;
-}
+/* ---- sessions (the work is in click/session.c) ---- */
 
 UNET_API int unet_click_session_create(const unet_model_t *m, const unet_click_opts_t *opts,
                                        const void *image, unet_dtype_t dtype, int ndim,
@@ -176,59 +57,13 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_click_o
         return unet__fail(UNET_E_NOMEM, "the image is too large to address");
     C defaults;
     opts = unet__opts_or_defaults(table, opts, &defaults);
-    int rc = unet__predict_check_pixels(&opts->predict, planes, shape[ndim - 2], shape[ndim - 1]);
-    unet__channel_rule rule;
-    if (rc == UNET_OK)
-        rc = unet__channel_rule_resolve(channels, m->cfg.in_channels, opts->predict.channel,
-                                        &rule);
-    if (rc != UNET_OK)
-        return rc;
-    struct unet_click_session *s = calloc(1, sizeof *s);
-    if (!s)
-        return unet__fail(UNET_E_NOMEM, "out of memory for a click session");
-    s->model = m;
-    s->image = image;
-    s->dtype = dtype;
-    s->planes = planes;
-    s->channels = channels;
-    s->height = shape[ndim - 2];
-    s->width = shape[ndim - 1];
-    s->in_channels = m->cfg.in_channels;
-    s->out_channels = m->cfg.out_channels;
-    s->same_padding = m->cfg.same_padding;
-    if (rule.kind != UNET__CHANNELS_AS_THEY_ARE) /* colour: what the model reads, once */
-        rc = convert_channels(s, &rule);
-    /* The image at scale 1 (resized grids are made from it), as the model reads it. */
-    s->src_image = s->image;
-    s->src_dtype = s->dtype;
-    s->src_height = s->height;
-    s->src_width = s->width;
-    s->plane_state = rc == UNET_OK ? calloc((size_t)planes, 1) : NULL;
-    if (rc == UNET_OK && !s->plane_state)
-        rc = unet__fail(UNET_E_NOMEM, "out of memory for a click session of %lld planes",
-                        (long long)planes);
-    if (rc == UNET_OK)
-        rc = configure_prediction(s, &opts->predict);
-    if (rc == UNET_OK)
-        rc = configure_post(s, opts);
-    if (rc == UNET_OK) /* the grid waits for the first click (scale.c) */
-        rc = unet__scale_rules(m, "click", opts->scale, opts->diameter, 0, &s->scale);
-    if (rc != UNET_OK) {
-        unet_click_session_free(s);
-        return rc;
-    }
-    *out = s;
-    return UNET_OK;
+    return unet__click_session_new(m, opts, image, dtype, planes, channels, shape[ndim - 2],
+                                   shape[ndim - 1], out);
 }
 
 UNET_API void unet_click_session_free(unet_click_session_t *s)
 {
-    if (!s)
-        return;
-    unet__click_drop_grid(s);
-    free(s->plane_state);
-    free(s->converted);
-    free(s);
+    unet__click_session_free(s);
 }
 
 #define CHECK_SESSION(s)                                                                       \
@@ -238,68 +73,18 @@ UNET_API void unet_click_session_free(unet_click_session_t *s)
             return unet__fail(UNET_E_INVALID_ARG, "click session is NULL");                    \
     } while (0)
 
-static int set_opts(unet_click_session_t *s, const C *opts)
-{
-    if (opts->predict.channel != s->opts.predict.channel) /* the image was converted for it */
-        return unet__fail(UNET_E_INVALID_ARG, "a click session reads the channel chosen when "
-                                              "it was created (%lld); channel %lld needs a new "
-                                              "session",
-                          (long long)s->opts.predict.channel,
-                          (long long)opts->predict.channel);
-    unet__scale_choice choice;
-    int rc = unet__scale_rules(s->model, "click", opts->scale, opts->diameter, 0, &choice);
-    if (rc != UNET_OK)
-        return rc;
-    if (same_prediction(&s->opts.predict, &opts->predict)) {
-        /* The cache stays valid while the grid keeps its scale (scale.c compares). An
-         * estimate stands while nothing it was measured with changes. */
-        bool same_cut = unet__opts_equal(unet__instance_opt_entries, UNET__INSTANCE_OPT_COUNT,
-                                         &s->opts.inst, &opts->inst);
-        bool keep = choice.pending && s->scale.from == UNET__SCALE_FROM_ESTIMATE &&
-                    !s->scale.pending && same_cut;
-        if ((rc = configure_post(s, opts)) != UNET_OK)
-            return rc;
-        if (!keep)
-            s->scale = choice;
-        if (s->gridded && !s->scale.pending && s->scale.scale != s->grid_scale)
-            unet__click_drop_grid(s); /* another image size: the cache serves nothing */
-        return UNET_OK;
-    }
-    /* New probabilities: settle everything on a copy, then drop the cache and the grid. */
-    struct unet_click_session next = *s;
-    next.plane = NULL;
-    rc = configure_prediction(&next, &opts->predict);
-    if (rc == UNET_OK)
-        rc = configure_post(&next, opts);
-    if (rc != UNET_OK) {
-        free(next.plane);
-        return rc;
-    }
-    unet__click_drop_grid(s); /* the next click makes the grid again (scale.c) */
-    next.work = NULL;
-    next.gridded = false;
-    next.scale = choice;
-    next.cached_pixels = 0;
-    *s = next;
-    return UNET_OK;
-}
-
 UNET_API int unet_click_session_set_opts(unet_click_session_t *s, const unet_click_opts_t *opts)
 {
     CHECK_SESSION(s);
     if (!opts)
         return unet__fail(UNET_E_INVALID_ARG, "unet_click_session_set_opts: options are NULL");
-    return set_opts(s, opts);
+    return unet__click_session_set_opts(s, opts);
 }
 
 UNET_API int unet_click_session_set_scale(unet_click_session_t *s, double scale)
 {
     CHECK_SESSION(s);
-    C o;
-    unet__opts_init(table, &o);
-    unet__opts_copy_values(table, &o, &s->opts);
-    int rc = unet__opts_set_double(table, &o, "scale", scale);
-    return rc == UNET_OK ? set_opts(s, &o) : rc;
+    return unet__click_session_set_scale(s, scale);
 }
 
 UNET_API int unet_click_session_scale(unet_click_session_t *s, double *scale)
@@ -343,29 +128,14 @@ UNET_API int unet_click(unet_click_session_t *s, int64_t x, int64_t y, int64_t p
                                               "%lld image (width x height)",
                           (long long)x, (long long)y, (long long)s->src_width,
                           (long long)s->src_height);
-    int rc = unet__click_settle(s, plane);
-    if (rc != UNET_OK)
-        return rc;
-    int64_t gx, gy;
-    unet__click_to_grid(s, x, y, &gx, &gy);
-    if ((rc = unet__click_object(s, plane, gx, gy, out)) == UNET_OK &&
-        (rc = unet__click_map_back(s, *out)) != UNET_OK) {
-        unet_click_result_free(*out);
-        *out = NULL;
-    }
-    return rc;
+    return unet__click_at(s, x, y, plane, out);
 }
 
 /* ---- results ---- */
 
 UNET_API void unet_click_result_free(unet_click_result_t *r)
 {
-    if (!r)
-        return;
-    free(r->mask);
-    free(r->ring_start);
-    free(r->xy);
-    free(r);
+    unet__click_result_free(r);
 }
 
 UNET_API int unet_click_result_bbox(const unet_click_result_t *r, int64_t bbox[4])

@@ -2,7 +2,8 @@
  * Click-to-segment (DESIGN section 8): a session holds one image and a per-plane cache of
  * predicted probabilities in aligned cells; a click predicts only the missing cells of a window
  * around it, grows the window until the object under the click is complete, and post-processes
- * that object alone. The public calls live in api/click.c.
+ * that object alone. The public calls live in api/click.c; they check the arguments and call
+ * session.c.
  *
  * Exactness: cells are cores of the tiled predictor's geometry. A run predicts a rectangle of
  * cells by handing the engine a sub-region of the whole-image canvas (normalised with the whole
@@ -103,6 +104,24 @@ struct unet_click_result {
     int64_t *xy;         /* vertices (x, y) */
 };
 
+/* ---- session.c ---- */
+/* A new session on `image` (planes, channels, height, width of dtype; the caller's, not
+ * copied unless the channel rule converts it) with options `opts` (the values, not NULL). */
+int unet__click_session_new(const unet_model_t *m, const struct unet_click_opts *opts,
+                            const void *image, unet_dtype_t dtype, int64_t planes,
+                            int64_t channels, int64_t height, int64_t width,
+                            struct unet_click_session **out);
+void unet__click_session_free(struct unet_click_session *s); /* NULL-safe */
+/* New options for a live session: the cache is kept when the probabilities stay the same and
+ * the grid keeps its scale; on failure the session is unchanged. */
+int unet__click_session_set_opts(struct unet_click_session *s,
+                                 const struct unet_click_opts *opts);
+/* The session's options with scale `scale` (0: automatic). */
+int unet__click_session_set_scale(struct unet_click_session *s, double scale);
+/* The object under the caller's pixel (x, y) of `plane` (in range), on the caller's image. */
+int unet__click_at(struct unet_click_session *s, int64_t x, int64_t y, int64_t plane,
+                   struct unet_click_result **out);
+
 /* ---- cache.c ---- */
 /* Geometry of the cell grid from the session's model, options and image size. */
 int unet__click_geometry(struct unet_click_session *s);
@@ -128,6 +147,7 @@ int unet__click_plane_stats(struct unet_click_session *s, int64_t p, const unet_
 /* The object under image pixel (x, y) of plane p, into a new result (empty on background). */
 int unet__click_object(struct unet_click_session *s, int64_t p, int64_t x, int64_t y,
                        struct unet_click_result **out);
+void unet__click_result_free(struct unet_click_result *r); /* NULL-safe */
 
 /* ---- scale.c ---- */
 #define UNET__CLICK_CHECKED 1 /* the caller's plane is finite */

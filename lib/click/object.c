@@ -282,12 +282,19 @@ int unet__click_object(struct unet_click_session *s, int64_t p, int64_t x, int64
     free(r.comp);
     free(r.stack);
     if (rc != UNET_OK) {
-        free(res->mask);
-        free(res->ring_start);
-        free(res->xy);
-        free(res);
+        unet__click_result_free(res);
         return rc;
     }
     *out = res;
     return UNET_OK;
+}
+
+void unet__click_result_free(struct unet_click_result *r)
+{
+    if (!r)
+        return;
+    free(r->mask);
+    free(r->ring_start);
+    free(r->xy);
+    free(r);
 }
