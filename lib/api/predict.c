@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "api/tiff_source.h"
+#include "predict/tiff_source.h"
 #include "core/alloc.h"
 #include "core/dtype.h"
 #include "core/status.h"
@@ -77,12 +77,8 @@ UNET_API int unet_predict_to_tiff(const unet_model_t *m, const unet_predict_opts
         rc = unet__predict_tiff_check(output_dtype, flags);
     if (rc != UNET_OK)
         return rc;
-    unet__memory_image im = {input, dtype, d[1], d[2], d[3]};
-    unet__source src = {d[0], d[1], d[2], d[3], unet__memory_read, &im};
-    unet__tiff_write_opts wopts = {0};
-    wopts.deflate = flags & UNET_TIFF_DEFLATE;
-    wopts.force_bigtiff = flags & UNET_TIFF_BIGTIFF;
-    return unet__predict_into_tiff(m, opts, &src, &wopts, output_path, output_dtype);
+    return unet__predict_memory_tiff(m, opts, input, dtype, d, output_path, output_dtype,
+                                     flags);
 }
 
 UNET_API int unet_predict_stream(const unet_model_t *m, const unet_predict_opts_t *opts,

@@ -1,16 +1,14 @@
-/* The scale segmentation would resize an image by (segment/scale.h): hosts show it, the CLI
- * prints it and then passes it on, so the image is measured once. */
-#include <stdatomic.h>
-
+/* The scale segmentation would resize an image by (segment/scale.h), of a stream, an image in
+ * memory or a TIFF file: hosts show it, the CLI prints it and then passes it on, so the image
+ * is measured once. */
 #include "core/status.h"
 #include "segment/pipeline.h"
 
-/* Report 1.0 when the options have a progress callback (the call succeeded). */
-static int finish(const unet_segment_opts_t *o, const unet__scale_choice *c, double *scale,
-                  double *diameter)
+/* The outputs of a successful choice. */
+static int answer(int rc, const unet__scale_choice *c, double *scale, double *diameter)
 {
-    if (o && o->progress && o->progress(o->progress_user, 1.0, "done") != 0)
-        return unet__fail(UNET_E_CANCELLED, "cancelled by the progress callback");
+    if (rc != UNET_OK)
+        return rc;
     *scale = c->scale;
     if (diameter)
         *diameter = c->diameter;
@@ -36,9 +34,8 @@ UNET_API int unet_segment_scale_stream(const unet_model_t *m, const unet_segment
             return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
                                             "2^31)", i, (long long)dims[i]);
     unet__scale_choice c;
-    int rc = unet__segment_choose_scale(m, o, channels, height, width, read, read_user, 0.99,
-                                        &c);
-    return rc == UNET_OK ? finish(o, &c, scale, diameter) : rc;
+    int rc = unet__segment_scale(m, o, channels, height, width, read, read_user, &c);
+    return answer(rc, &c, scale, diameter);
 }
 
 UNET_API int unet_segment_scale(const unet_model_t *m, const unet_segment_opts_t *o,
@@ -66,6 +63,23 @@ UNET_API int unet_segment_scale(const unet_model_t *m, const unet_segment_opts_t
     int64_t C = ndim == 3 ? shape[0] : 1, H = shape[ndim - 2], W = shape[ndim - 1];
     unet__memory_image im = {input, dtype, C, H, W};
     unet__scale_choice c;
-    int rc = unet__segment_choose_scale(m, o, C, H, W, unet__memory_read, &im, 0.99, &c);
-    return rc == UNET_OK ? finish(o, &c, scale, diameter) : rc;
+    int rc = unet__segment_scale(m, o, C, H, W, unet__memory_read, &im, &c);
+    return answer(rc, &c, scale, diameter);
+}
+
+UNET_API int unet_segment_scale_tiff(const unet_model_t *m, const unet_segment_opts_t *o,
+                                     const char *input_path, double *scale,
+                                     double *diameter)
+{
+    unet__clear_error();
+    if (scale)
+        *scale = 0;
+    if (diameter)
+        *diameter = 0;
+    if (!m || !input_path || !scale)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_segment_scale_tiff: model, path or scale "
+                                              "is NULL");
+    unet__scale_choice c;
+    int rc = unet__segment_scale_tiff(m, o, input_path, &c);
+    return answer(rc, &c, scale, diameter);
 }

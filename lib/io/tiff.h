@@ -124,4 +124,22 @@ int unet__tiff_writer_close(unet__tiff_writer *w);
  * an existing file of that name is untouched. NULL-safe. */
 void unet__tiff_writer_discard(unet__tiff_writer *w);
 
+/* ---- whole images and the public flags (tiff_whole.c) ------------------------------------- */
+
+/* flags as the public TIFF calls take them (UNET_TIFF_DEFLATE | UNET_TIFF_BIGTIFF), or
+ * UNET_E_INVALID_ARG naming the unknown bits. */
+int unet__tiff_check_flags(unsigned flags);
+/* Write options from those flags, with the resolution of `like` when it has one (NULL: no
+ * resolution); the rest defaults. */
+void unet__tiff_write_opts_init(unet__tiff_write_opts *wo, unsigned flags,
+                                const unet__tiff_info *like);
+/* The first page of `path` as float32 (channels, height, width) into *data (malloc: the
+ * caller frees it) and shape, after checking its pixels against max_pixels (0: the
+ * whole-image default) and both copies against the memory budget. */
+int unet__tiff_read_whole(const char *path, int64_t max_pixels, float **data, int64_t shape[3]);
+/* One page of (channels, height, width) of dtype into a new file at path. */
+int unet__tiff_write_whole(const char *path, const void *data, unet_dtype_t dtype,
+                           int64_t channels, int64_t height, int64_t width,
+                           const unet__tiff_write_opts *wo);
+
 #endif

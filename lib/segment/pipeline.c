@@ -138,6 +138,18 @@ int unet__segment_choose_scale(const unet_model_t *m, const unet_segment_opts_t 
     return rc;
 }
 
+int unet__segment_scale(const unet_model_t *m, const unet_segment_opts_t *o, int64_t channels,
+                        int64_t height, int64_t width, unet_read_fn read, void *read_user,
+                        unet__scale_choice *choice)
+{
+    int rc = unet__segment_choose_scale(m, o, channels, height, width, read, read_user, 0.99,
+                                        choice);
+    /* 1.0 when the options have a progress callback (the call succeeded). */
+    if (rc == UNET_OK && o && o->progress && o->progress(o->progress_user, 1.0, "done") != 0)
+        rc = unet__fail(UNET_E_CANCELLED, "cancelled by the progress callback");
+    return rc;
+}
+
 int unet__segment_run(const unet_model_t *m, const unet_segment_opts_t *o,
                       const unet__scale_choice *choice, int64_t channels, int64_t height,
                       int64_t width, unet_read_fn read, void *read_user,

@@ -2,7 +2,7 @@
  * unet_segment's pipeline: the tiled predictor's output rows feed the strip segmenter
  * (segment.h), with the parameters the model's `output` metadata and the options give; an
  * optional resize makes objects match the size the model was trained on. api/segment.c checks
- * the arguments of the exported calls and calls these.
+ * the arguments of the exported calls and calls these (api/segment*.c).
  */
 #ifndef UNET_SEGMENT_PIPELINE_H
 #define UNET_SEGMENT_PIPELINE_H
@@ -42,6 +42,11 @@ int unet__segment_choose_scale(const unet_model_t *m, const unet_segment_opts_t 
                                int64_t channels, int64_t height, int64_t width,
                                unet_read_fn read, void *read_user, double f1,
                                unet__scale_choice *choice);
+/* unet_segment_scale*'s answer: the choice above over [0, 0.99] of the progress, then 1.0
+ * reported ("done"). */
+int unet__segment_scale(const unet_model_t *m, const unet_segment_opts_t *o, int64_t channels,
+                        int64_t height, int64_t width, unet_read_fn read, void *read_user,
+                        unet__scale_choice *choice);
 /* unet_segment_stream without argument checks, returning the segmenter's stats (tests);
  * o NULL means defaults; choice NULL: chosen here (unet__segment_choose_scale); an estimated
  * choice made by the caller is taken to have used the first UNET__SEGMENT_ESTIMATE_SHARE of
@@ -70,5 +75,16 @@ int unet__segment_memory(const unet_model_t *m, const unet_segment_opts_t *o,
 int unet__segment_probabilities(const unet_model_t *m, const unet_segment_opts_t *o,
                                 const float *probs, int64_t height, int64_t width,
                                 uint32_t *labels, uint8_t *foreground, uint32_t *num_objects);
+
+/* ---- tiff.c: TIFF files (any number of planes) ---- */
+/* unet_segment_scale_tiff after its argument checks: the scale of the file's first plane. */
+int unet__segment_scale_tiff(const unet_model_t *m, const unet_segment_opts_t *o,
+                             const char *input_path, unet__scale_choice *choice);
+/* unet_segment_tiff after its argument checks (flags valid, the paths different files): a
+ * label TIFF (uint16, or uint32 past 65535 objects in a plane) of a page per plane, the scale
+ * in its ImageDescription; *num_objects (optional): the objects of all planes. */
+int unet__segment_tiff(const unet_model_t *m, const unet_segment_opts_t *o,
+                       const char *input_path, const char *output_path, unsigned flags,
+                       uint32_t *num_objects);
 
 #endif

@@ -1,11 +1,12 @@
 /*
  * TIFF files for the predictor, shared by unet_predict_tiff, unet_predict_to_tiff and
- * unet_segment_tiff: a file as a region source (samples per pixel are channels; pages are
+ * unet_segment_tiff: a file as a region source (tiff_source.c) (samples per pixel are channels; pages are
  * planes (Z or T) or, with the option pages = channels, the channels of one plane; the channel
- * rule then applies as for any image), and a prediction written into a new TIFF file.
+ * rule then applies as for any image), and a prediction written into a new TIFF file
+ * (tiff_out.c).
  */
-#ifndef UNET_API_TIFF_SOURCE_H
-#define UNET_API_TIFF_SOURCE_H
+#ifndef UNET_PREDICT_TIFF_SOURCE_H
+#define UNET_PREDICT_TIFF_SOURCE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -32,13 +33,21 @@ int unet__tiff_source_read(void *user, int64_t plane, int64_t y, int64_t x, int6
                            int64_t w, float *dst);
 void unet__tiff_source_close(unet__tiff_source *s); /* NULL-safe, idempotent */
 
+/* ---- tiff_out.c ---- */
 /* output_dtype and flags as unet_predict_tiff takes them, or UNET_E_INVALID_ARG. */
 int unet__predict_tiff_check(unet_dtype_t output_dtype, unsigned flags);
-/* Predict `src` into a new TIFF at output_path (planes as pages, output channels as samples),
- * as unet_predict_tiff documents: U8 / U16 scaled by 255 / 65535 when the model outputs
- * probabilities; on failure no file is left. */
-int unet__predict_into_tiff(const unet_model_t *m, const unet_predict_opts_t *opts,
-                            const unet__source *src, const unet__tiff_write_opts *wopts,
-                            const char *output_path, unet_dtype_t output_dtype);
+/* unet_predict_tiff after its argument checks: the file at input_path (its channels checked
+ * against the model before the output is started) predicted into a new TIFF at output_path
+ * (planes as pages, output channels as samples, the input's resolution), as unet_predict_tiff
+ * documents: U8 / U16 scaled by 255 / 65535 when the model outputs probabilities; on failure
+ * no file is left. */
+int unet__predict_tiff_file(const unet_model_t *m, const unet_predict_opts_t *opts,
+                            const char *input_path, const char *output_path,
+                            unet_dtype_t output_dtype, unsigned flags);
+/* The same from an image in memory of sizes dims (P, C, H, W), checked (unet_predict_to_tiff). */
+int unet__predict_memory_tiff(const unet_model_t *m, const unet_predict_opts_t *opts,
+                              const void *input, unet_dtype_t dtype, const int64_t dims[4],
+                              const char *output_path, unet_dtype_t output_dtype,
+                              unsigned flags);
 
 #endif

@@ -1,7 +1,7 @@
 /* A TIFF file as a region source (tiff_source.h). */
 #include <string.h>
 
-#include "api/tiff_source.h"
+#include "predict/tiff_source.h"
 #include "core/alloc.h"
 #include "core/status.h"
 

@@ -1,10 +1,5 @@
-/* Whole-image TIFF reading and writing for callers that hold images in memory (the CLI's
- * overlays and measurements, label images). */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "core/alloc.h"
+/* The public TIFF calls for callers that hold images in memory (the CLI's overlays and
+ * measurements, label images), and a file's sizes: argument checks, then io/. */
 #include "core/budget.h"
 #include "core/status.h"
 #include "io/tiff.h"
@@ -21,44 +16,7 @@ UNET_API int unet_tiff_read_limited(const char *path, int64_t max_pixels, float 
         return unet__fail(UNET_E_INVALID_ARG, "max_pixels %lld is negative (0: the default "
                                               "%lld)",
                           (long long)max_pixels, (long long)UNET__WHOLE_IMAGE_MAX_PIXELS);
-    unet__tiff_reader *r;
-    int rc = unet__tiff_open(path, &r);
-    if (rc != UNET_OK)
-        return rc;
-    const unet__tiff_info *info = unet__tiff_reader_info(r);
-    int64_t dims[3] = {info->channels, info->height, info->width};
-    void *raw = NULL;
-    size_t raw_bytes = 0;
-    float *out = NULL;
-    /* The whole page sits in memory twice (as stored, then as float32): its size is checked
-     * against max_pixels and the memory budget before a byte of it is read. */
-    char what[300];
-    snprintf(what, sizeof what, "tiff '%.200s' (%lld x %lld)", path, (long long)info->height,
-             (long long)info->width);
-    rc = unet__check_max_pixels(unet__sat_mul3(1, info->height, info->width),
-                                max_pixels ? max_pixels : UNET__WHOLE_IMAGE_MAX_PIXELS, what);
-    uint64_t n = unet__sat_mul3(dims[0], dims[1], dims[2]);
-    if (rc == UNET_OK)
-        rc = unet__check_budget(unet__sat_mul(n, sizeof(float) + sizeof(double)), what, "");
-    if (rc != UNET_OK)
-        goto done;
-    out = malloc((size_t)n * sizeof *out); /* released by unet_buffer_free (free) */
-    if (!out) {
-        rc = unet__fail(UNET_E_NOMEM, "out of memory reading '%.200s'", path);
-        goto done;
-    }
-    rc = unet__tiff_read_region_float(r, 0, 0, 0, info->height, info->width, &raw, &raw_bytes,
-                                      out);
-    if (rc != UNET_OK)
-        goto done;
-    memcpy(shape, dims, sizeof dims);
-    *data = out;
-    out = NULL;
-done:
-    unet__free_aligned(raw);
-    free(out);
-    unet__tiff_close(r);
-    return rc;
+    return unet__tiff_read_whole(path, max_pixels, data, shape);
 }
 
 UNET_API int unet_tiff_read(const char *path, float **data, int64_t shape[3])
@@ -98,8 +56,9 @@ UNET_API int unet_tiff_write_described(const char *path, const void *data, unet_
     if (ndim != 2 && ndim != 3)
         return unet__fail(UNET_E_SHAPE, "image has %d dimensions; expected (H,W) or (C,H,W)",
                           ndim);
-    if (flags & ~(UNET_TIFF_DEFLATE | UNET_TIFF_BIGTIFF))
-        return unet__fail(UNET_E_INVALID_ARG, "unknown TIFF flags 0x%x", flags);
+    int rc = unet__tiff_check_flags(flags);
+    if (rc != UNET_OK)
+        return rc;
     for (int i = 0; i < ndim; i++)
         if (shape[i] < 1 || shape[i] > ((int64_t)1 << 31))
             return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
@@ -107,18 +66,39 @@ UNET_API int unet_tiff_write_described(const char *path, const void *data, unet_
     int64_t C = ndim == 3 ? shape[0] : 1, H = shape[ndim - 2], W = shape[ndim - 1];
     if (C > 65535)
         return unet__fail(UNET_E_SHAPE, "%lld channels are too many for a TIFF", (long long)C);
-    unet__tiff_write_opts wo = {0};
-    wo.deflate = flags & UNET_TIFF_DEFLATE;
-    wo.force_bigtiff = flags & UNET_TIFF_BIGTIFF;
+    unet__tiff_write_opts wo;
+    unet__tiff_write_opts_init(&wo, flags, NULL);
     wo.description = description;
-    unet__tiff_writer *w;
-    int rc = unet__tiff_writer_open(path, W, H, 1, (int)C, (unet_dtype_t)dtype, &wo, &w);
+    return unet__tiff_write_whole(path, data, dtype, C, H, W, &wo);
+}
+
+UNET_API int unet_tiff_info(const char *path, int64_t *planes, int64_t *channels,
+                            int64_t *height, int64_t *width, unet_dtype_t *dtype)
+{
+    unet__clear_error();
+    int64_t *outs[4] = {planes, channels, height, width};
+    for (int i = 0; i < 4; i++)
+        if (outs[i])
+            *outs[i] = 0;
+    if (dtype)
+        *dtype = (unet_dtype_t)0;
+    if (!path)
+        return unet__fail(UNET_E_INVALID_ARG, "unet_tiff_info: path is NULL");
+    unet__tiff_reader *r;
+    int rc = unet__tiff_open(path, &r);
     if (rc != UNET_OK)
         return rc;
-    rc = unet__tiff_write_rows(w, 0, 0, H, data); /* (C, H, W) is the rows' layout */
-    if (rc != UNET_OK) {
-        unet__tiff_writer_discard(w);
-        return rc;
-    }
-    return unet__tiff_writer_close(w);
+    const unet__tiff_info *info = unet__tiff_reader_info(r);
+    if (planes)
+        *planes = info->pages;
+    if (channels)
+        *channels = info->channels;
+    if (height)
+        *height = info->height;
+    if (width)
+        *width = info->width;
+    if (dtype)
+        *dtype = (unet_dtype_t)info->dtype;
+    unet__tiff_close(r);
+    return UNET_OK;
 }
