@@ -2,12 +2,11 @@
  * The public click-to-segment calls: argument checks, then the sessions of click/ (the
  * session's settings in click/session.c), and the result object's getters.
  */
+#include "api/check.h"
 #include "api/opts_api.h"
 #include "click/click.h"
 #include "core/alloc.h"
 #include "core/status.h"
-
-#define MAX_AXIS ((int64_t)1 << 31)
 
 typedef struct unet_click_opts C;
 
@@ -41,24 +40,15 @@ UNET_API int unet_click_session_create(const unet_model_t *m, const unet_click_o
     if (!m || !image || !shape)
         return unet__fail(UNET_E_INVALID_ARG, "unet_click_session_create: model, image or "
                                               "shape is NULL");
-    if (dtype < UNET_U8 || dtype > UNET_F64)
-        return unet__fail(UNET_E_INVALID_ARG, "element type %d is not one of UNET_U8..UNET_F64",
-                          (int)dtype);
-    if (ndim < 2 || ndim > 4)
-        return unet__fail(UNET_E_SHAPE, "image has %d dimensions; expected (H,W), (C,H,W) or "
-                                        "(P,C,H,W)", ndim);
-    for (int i = 0; i < ndim; i++)
-        if (shape[i] < 1 || shape[i] > MAX_AXIS)
-            return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
-                                            "2^31)", i, (long long)shape[i]);
-    int64_t planes = ndim == 4 ? shape[0] : 1, channels = ndim >= 3 ? shape[ndim - 3] : 1;
-    int64_t count;
+    int64_t d[4], count;
+    int rc = unet__check_image("image", dtype, ndim, shape, 4, d);
+    if (rc != UNET_OK)
+        return rc;
     if (!unet__product(shape, ndim, INT64_MAX / 8, &count))
         return unet__fail(UNET_E_NOMEM, "the image is too large to address");
     C defaults;
     opts = unet__opts_or_defaults(table, opts, &defaults);
-    return unet__click_session_new(m, opts, image, dtype, planes, channels, shape[ndim - 2],
-                                   shape[ndim - 1], out);
+    return unet__click_session_new(m, opts, image, dtype, d[0], d[1], d[2], d[3], out);
 }
 
 UNET_API void unet_click_session_free(unet_click_session_t *s)

@@ -1,18 +1,13 @@
 /*
- * The public prediction calls: they describe the model to the tiled engine (predict/) and
- * adapt in-memory images to its region reader and writer.
+ * The public prediction calls on images in memory and streams: argument checks, then the
+ * tiled engine (predict/).
  */
-#include <string.h>
-
-#include "predict/tiff_source.h"
-#include "core/alloc.h"
-#include "core/dtype.h"
+#include "api/check.h"
 #include "core/status.h"
 #include "model/model.h"
 #include "predict/channels.h"
 #include "predict/predict.h"
-
-/* ---- entry points ---- */
+#include "predict/tiff_source.h"
 
 /* The checks of an in-memory input (H,W), (C,H,W) or (P,C,H,W): its sizes in dims (P, C, H,
  * W). `what` names the call in messages. */
@@ -22,21 +17,9 @@ static int check_image(const unet_model_t *m, const unet_predict_opts_t *opts, c
 {
     if (!m || !input || !shape)
         return unet__fail(UNET_E_INVALID_ARG, "%s: model, input or shape is NULL", what);
-    if (dtype < UNET_U8 || dtype > UNET_F64)
-        return unet__fail(UNET_E_INVALID_ARG, "element type %d is not one of UNET_U8..UNET_F64",
-                          dtype);
-    if (ndim < 2 || ndim > 4)
-        return unet__fail(UNET_E_SHAPE, "input has %d dimensions; expected (H,W), (C,H,W) or "
-                                        "(P,C,H,W)", ndim);
-    for (int i = 0; i < ndim; i++)
-        if (shape[i] < 1 || shape[i] > ((int64_t)1 << 31))
-            return unet__fail(UNET_E_SHAPE, "input dimension %d has size %lld (must be 1 to "
-                                            "2^31)", i, (long long)shape[i]);
-    dims[0] = ndim == 4 ? shape[0] : 1;
-    dims[1] = ndim >= 3 ? shape[ndim - 3] : 1;
-    dims[2] = shape[ndim - 2];
-    dims[3] = shape[ndim - 1];
-    int rc = unet__channel_check(dims[1], m->cfg.in_channels, opts);
+    int rc = unet__check_image("input", dtype, ndim, shape, 4, dims);
+    if (rc == UNET_OK)
+        rc = unet__channel_check(dims[1], m->cfg.in_channels, opts);
     if (rc == UNET_OK)
         rc = unet__predict_check_image(dims[0], dims[1], m->cfg.out_channels, dims[2], dims[3]);
     return rc;
@@ -49,17 +32,13 @@ UNET_API int unet_predict(const unet_model_t *m, const unet_predict_opts_t *opts
     unet__clear_error();
     if (!output)
         return unet__fail(UNET_E_INVALID_ARG, "unet_predict: output is NULL");
-    int64_t d[4], count;
+    int64_t d[4];
     int rc = check_image(m, opts, "unet_predict", input, dtype, ndim, shape, d);
     if (rc != UNET_OK)
         return rc;
-    int64_t out_dims[4] = {d[0], m->cfg.out_channels, d[2], d[3]};
-    unet__product(out_dims, 4, INT64_MAX, &count); /* in range: checked above */
-    if ((int64_t)output_count != count)
-        return unet__fail(UNET_E_SHAPE, "output buffer has %zu elements; %lld x %d x %lld x "
-                                        "%lld needs %lld",
-                          output_count, (long long)d[0], m->cfg.out_channels, (long long)d[2],
-                          (long long)d[3], (long long)count);
+    int64_t out_dims[4] = {d[0], m->cfg.out_channels, d[2], d[3]}; /* in range: checked */
+    if ((rc = unet__check_count("output buffer", output_count, out_dims, 4)) != UNET_OK)
+        return rc;
     return unet__predict_memory(m, opts, input, dtype, d[0], d[1], d[2], d[3], output);
 }
 
@@ -93,11 +72,9 @@ UNET_API int unet_predict_stream(const unet_model_t *m, const unet_predict_opts_
         return unet__fail(UNET_E_INVALID_ARG, "unet_predict_stream: read or write callback is "
                                               "NULL");
     int64_t dims[4] = {planes, channels, height, width};
-    for (int i = 0; i < 4; i++)
-        if (dims[i] < 1 || dims[i] > ((int64_t)1 << 31))
-            return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
-                                            "2^31)", i, (long long)dims[i]);
-    int rc = unet__channel_check(channels, m->cfg.in_channels, opts);
+    int rc = unet__check_sizes("image", 4, dims);
+    if (rc == UNET_OK)
+        rc = unet__channel_check(channels, m->cfg.in_channels, opts);
     /* unet_predict's total-size check: a declared 2^31 x 2^31 stream is refused here, not
      * wrapped in the engine's products. */
     if (rc == UNET_OK)

@@ -3,6 +3,7 @@
  * to hosts that cut an image into pieces themselves, as the "fixed" parameters that make every
  * piece normalise exactly as the whole plane does.
  */
+#include "api/check.h"
 #include "model/model.h"
 #include "core/status.h"
 #include "predict/channels.h"
@@ -20,16 +21,15 @@ UNET_API int unet_predict_stats(const unet_model_t *m, const unet_predict_opts_t
         return unet__fail(UNET_E_INVALID_ARG, "unet_predict_stats: model, read, mean or std "
                                               "is NULL");
     int64_t dims[4] = {planes, channels, height, width};
-    for (int i = 0; i < 4; i++)
-        if (dims[i] < 1 || dims[i] > ((int64_t)1 << 31))
-            return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
-                                            "2^31)", i, (long long)dims[i]);
+    int rc = unet__check_sizes("image", 4, dims);
+    if (rc != UNET_OK)
+        return rc;
     struct unet_predict_opts defaults;
     if (!opts) {
         unet__predict_opts_defaults(&defaults);
         opts = &defaults;
     }
-    int rc = unet__predict_opts_check(opts);
+    rc = unet__predict_opts_check(opts);
     if (rc == UNET_OK) /* the sizes the engine would accept, and max_pixels */
         rc = unet__predict_check_image(planes, channels, m->cfg.out_channels, height, width);
     if (rc == UNET_OK)

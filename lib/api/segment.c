@@ -1,5 +1,6 @@
 /* The public segmentation calls and the segment options object: argument checks, then the
  * pipeline of segment/ (segment/pipeline.h). */
+#include "api/check.h"
 #include "api/opts_api.h"
 #include "core/status.h"
 #include "segment/pipeline.h"
@@ -39,10 +40,9 @@ UNET_API int unet_segment_stream(const unet_model_t *m, const unet_segment_opts_
         return unet__fail(UNET_E_INVALID_ARG, "unet_segment_stream: model, read or write is "
                                               "NULL");
     int64_t dims[3] = {channels, height, width};
-    for (int i = 0; i < 3; i++)
-        if (dims[i] < 1 || dims[i] > ((int64_t)1 << 31))
-            return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
-                                            "2^31)", i, (long long)dims[i]);
+    int rc = unet__check_sizes("image", 3, dims);
+    if (rc != UNET_OK)
+        return rc;
     return unet__segment_run(m, o, NULL, channels, height, width, read, read_user, write,
                              write_user, num_objects, NULL);
 }
@@ -58,21 +58,13 @@ UNET_API int unet_segment(const unet_model_t *m, const unet_segment_opts_t *o,
     if (!m || !input || !shape || !labels)
         return unet__fail(UNET_E_INVALID_ARG, "unet_segment: model, input, shape or labels is "
                                               "NULL");
-    if (dtype < UNET_U8 || dtype > UNET_F64)
-        return unet__fail(UNET_E_INVALID_ARG, "element type %d is not one of UNET_U8..UNET_F64",
-                          dtype);
-    if (ndim != 2 && ndim != 3)
-        return unet__fail(UNET_E_SHAPE, "input has %d dimensions; expected (H,W) or (C,H,W)",
-                          ndim);
-    for (int i = 0; i < ndim; i++)
-        if (shape[i] < 1 || shape[i] > ((int64_t)1 << 31))
-            return unet__fail(UNET_E_SHAPE, "input dimension %d has size %lld (must be 1 to "
-                                            "2^31)", i, (long long)shape[i]);
-    int64_t C = ndim == 3 ? shape[0] : 1, H = shape[ndim - 2], W = shape[ndim - 1];
-    if ((uint64_t)H * (uint64_t)W != (uint64_t)label_count)
-        return unet__fail(UNET_E_SHAPE, "labels buffer has %zu elements; %lld x %lld needs %lld",
-                          label_count, (long long)H, (long long)W, (long long)(H * W));
-    return unet__segment_memory(m, o, input, dtype, C, H, W, labels, num_objects);
+    int64_t d[4];
+    int rc = unet__check_image("input", dtype, ndim, shape, 3, d);
+    if (rc == UNET_OK)
+        rc = unet__check_count("labels buffer", label_count, d + 2, 2);
+    if (rc != UNET_OK)
+        return rc;
+    return unet__segment_memory(m, o, input, dtype, d[1], d[2], d[3], labels, num_objects);
 }
 
 UNET_API int unet_segment_probabilities(const unet_model_t *m, const unet_segment_opts_t *o,
@@ -86,19 +78,16 @@ UNET_API int unet_segment_probabilities(const unet_model_t *m, const unet_segmen
     if (!m || !probs || !shape || !labels)
         return unet__fail(UNET_E_INVALID_ARG, "unet_segment_probabilities: model, probs, shape "
                                               "or labels is NULL");
-    if (ndim != 2 && ndim != 3)
-        return unet__fail(UNET_E_SHAPE, "probabilities have %d dimensions; expected (H,W) or "
-                                        "(C,H,W)", ndim);
-    for (int i = 0; i < ndim; i++)
-        if (shape[i] < 1 || shape[i] > ((int64_t)1 << 31))
-            return unet__fail(UNET_E_SHAPE, "probability dimension %d has size %lld (must be 1 "
-                                            "to 2^31)", i, (long long)shape[i]);
+    int rc = unet__check_ndim("probabilities", "have", ndim, 3);
+    if (rc == UNET_OK)
+        rc = unet__check_sizes("probability", ndim, shape);
+    if (rc != UNET_OK)
+        return rc;
     int64_t C = ndim == 3 ? shape[0] : 1, H = shape[ndim - 2], W = shape[ndim - 1];
     if (C != m->cfg.out_channels)
         return unet__fail(UNET_E_SHAPE, "probabilities have %lld channel%s; the model outputs %d",
                           (long long)C, C == 1 ? "" : "s", m->cfg.out_channels);
-    if ((uint64_t)H * (uint64_t)W != (uint64_t)label_count)
-        return unet__fail(UNET_E_SHAPE, "labels buffer has %zu elements; %lld x %lld needs %lld",
-                          label_count, (long long)H, (long long)W, (long long)(H * W));
+    if ((rc = unet__check_count("labels buffer", label_count, shape + ndim - 2, 2)) != UNET_OK)
+        return rc;
     return unet__segment_probabilities(m, o, probs, H, W, labels, foreground, num_objects);
 }

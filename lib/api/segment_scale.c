@@ -1,6 +1,7 @@
 /* The scale segmentation would resize an image by (segment/scale.h), of a stream, an image in
  * memory or a TIFF file: hosts show it, the CLI prints it and then passes it on, so the image
  * is measured once. */
+#include "api/check.h"
 #include "core/status.h"
 #include "segment/pipeline.h"
 
@@ -29,12 +30,11 @@ UNET_API int unet_segment_scale_stream(const unet_model_t *m, const unet_segment
         return unet__fail(UNET_E_INVALID_ARG, "unet_segment_scale_stream: model, read or scale "
                                               "is NULL");
     int64_t dims[3] = {channels, height, width};
-    for (int i = 0; i < 3; i++)
-        if (dims[i] < 1 || dims[i] > ((int64_t)1 << 31))
-            return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
-                                            "2^31)", i, (long long)dims[i]);
+    int rc = unet__check_sizes("image", 3, dims);
+    if (rc != UNET_OK)
+        return rc;
     unet__scale_choice c;
-    int rc = unet__segment_scale(m, o, channels, height, width, read, read_user, &c);
+    rc = unet__segment_scale(m, o, channels, height, width, read, read_user, &c);
     return answer(rc, &c, scale, diameter);
 }
 
@@ -50,20 +50,13 @@ UNET_API int unet_segment_scale(const unet_model_t *m, const unet_segment_opts_t
     if (!m || !input || !shape || !scale)
         return unet__fail(UNET_E_INVALID_ARG, "unet_segment_scale: model, input, shape or "
                                               "scale is NULL");
-    if (dtype < UNET_U8 || dtype > UNET_F64)
-        return unet__fail(UNET_E_INVALID_ARG, "element type %d is not one of UNET_U8..UNET_F64",
-                          dtype);
-    if (ndim != 2 && ndim != 3)
-        return unet__fail(UNET_E_SHAPE, "input has %d dimensions; expected (H,W) or (C,H,W)",
-                          ndim);
-    for (int i = 0; i < ndim; i++)
-        if (shape[i] < 1 || shape[i] > ((int64_t)1 << 31))
-            return unet__fail(UNET_E_SHAPE, "input dimension %d has size %lld (must be 1 to "
-                                            "2^31)", i, (long long)shape[i]);
-    int64_t C = ndim == 3 ? shape[0] : 1, H = shape[ndim - 2], W = shape[ndim - 1];
-    unet__memory_image im = {input, dtype, C, H, W};
+    int64_t d[4];
+    int rc = unet__check_image("input", dtype, ndim, shape, 3, d);
+    if (rc != UNET_OK)
+        return rc;
+    unet__memory_image im = {input, dtype, d[1], d[2], d[3]};
     unet__scale_choice c;
-    int rc = unet__segment_scale(m, o, C, H, W, unet__memory_read, &im, &c);
+    rc = unet__segment_scale(m, o, d[1], d[2], d[3], unet__memory_read, &im, &c);
     return answer(rc, &c, scale, diameter);
 }
 

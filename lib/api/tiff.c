@@ -1,6 +1,8 @@
 /* The public TIFF calls for callers that hold images in memory (the CLI's overlays and
  * measurements, label images), and a file's sizes: argument checks, then io/. */
+#include "api/check.h"
 #include "core/budget.h"
+#include "core/dtype.h"
 #include "core/status.h"
 #include "io/tiff.h"
 
@@ -50,19 +52,15 @@ UNET_API int unet_tiff_write_described(const char *path, const void *data, unet_
             return unet__fail(UNET_E_INVALID_ARG, "unet_tiff_write: description longer than "
                                                   "64 KiB");
     }
-    if (dtype < UNET_U8 || dtype > UNET_F64)
-        return unet__fail(UNET_E_INVALID_ARG, "element type %d is not one of UNET_U8..UNET_F64",
-                          dtype);
-    if (ndim != 2 && ndim != 3)
-        return unet__fail(UNET_E_SHAPE, "image has %d dimensions; expected (H,W) or (C,H,W)",
-                          ndim);
-    int rc = unet__tiff_check_flags(flags);
+    int rc = unet__dtype_check(dtype);
+    if (rc == UNET_OK)
+        rc = unet__check_ndim("image", "has", ndim, 3);
+    if (rc == UNET_OK)
+        rc = unet__tiff_check_flags(flags);
+    if (rc == UNET_OK)
+        rc = unet__check_sizes("image", ndim, shape);
     if (rc != UNET_OK)
         return rc;
-    for (int i = 0; i < ndim; i++)
-        if (shape[i] < 1 || shape[i] > ((int64_t)1 << 31))
-            return unet__fail(UNET_E_SHAPE, "image dimension %d has size %lld (must be 1 to "
-                                            "2^31)", i, (long long)shape[i]);
     int64_t C = ndim == 3 ? shape[0] : 1, H = shape[ndim - 2], W = shape[ndim - 1];
     if (C > 65535)
         return unet__fail(UNET_E_SHAPE, "%lld channels are too many for a TIFF", (long long)C);
