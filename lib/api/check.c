@@ -7,7 +7,9 @@
 
 #include "core/alloc.h"
 #include "core/dtype.h"
+#include "core/files.h"
 #include "core/status.h"
+#include "io/tiff.h"
 
 #define MAX_AXIS ((int64_t)1 << 31)
 
@@ -43,6 +45,21 @@ int unet__check_image(const char *noun, unet_dtype_t dtype, int ndim, const int6
     dims[2] = shape[ndim - 2];
     dims[3] = shape[ndim - 1];
     return UNET_OK;
+}
+
+int unet__check_tiff_output(unet_dtype_t output_dtype, unsigned flags)
+{
+    if (output_dtype != UNET_F32 && output_dtype != UNET_U8 && output_dtype != UNET_U16)
+        return unet__fail(UNET_E_INVALID_ARG, "output type %d is not UNET_F32, UNET_U8 or "
+                                              "UNET_U16", output_dtype);
+    return unet__tiff_check_flags(flags);
+}
+
+int unet__check_tiff_files(const char *input_path, const char *output_path)
+{
+    /* Same file by device and inode ("./in.tif", links), not by spelling; the output is
+     * written beside its target and renamed into place, so a failure never touches it. */
+    return unet__refuse_same_file(input_path, output_path);
 }
 
 int unet__check_count(const char *what, size_t count, const int64_t *dims, int n)

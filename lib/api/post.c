@@ -29,12 +29,6 @@ UNET__OPTS_SETTER(unet_post_opts, table, min_distance, int, i64)
 UNET__OPTS_SETTER(unet_post_opts, table, min_size, int64_t, i64)
 UNET__OPTS_SETTER(unet_post_opts, table, max_size, int64_t, i64)
 
-/* The options in force for a call (NULL: the defaults). */
-static const O *options(const unet_post_opts_t *o, O *defaults)
-{
-    return unet__opts_or_defaults(table, o, defaults);
-}
-
 /* ---- argument checks ---- */
 
 static int check_grid(const char *fn, int ndim, const int64_t *shape, unet__grid *g)
@@ -102,6 +96,47 @@ static int check_finite_image(const char *fn, const char *what, const float *x,
                       unet__grid_where(g, ndim, bad, where, sizeof where));
 }
 
+/* What a call holds while it runs: its name for messages, the options in force, the grid of
+ * its image and the neighbourhood rank of the options' connectivity. */
+typedef struct call {
+    const char *fn;
+    O defaults;
+    const O *o;
+    int threads;
+    unet__grid g;
+    int rank;
+} call;
+
+/* A call's start: no message, *count (optional) 0, the options in force (NULL: defaults). */
+static void begin(call *c, const char *fn, const unet_post_opts_t *opts, uint32_t *count)
+{
+    unet__clear_error();
+    if (count)
+        *count = 0;
+    c->fn = fn;
+    c->o = unet__opts_or_defaults(table, opts, &c->defaults);
+    c->threads = unet__resolve_threads(c->o->threads);
+}
+
+/* The grid of the call's image; for a labelling call (`connected`) the rank too. */
+static int check_image(call *c, int ndim, const int64_t *shape, bool connected)
+{
+    int rc = check_grid(c->fn, ndim, shape, &c->g);
+    if (rc == UNET_OK && connected)
+        rc = check_connectivity(c->fn, ndim, c->o->connectivity, &c->rank);
+    return rc;
+}
+
+/* A call's end: a failure below named with the call, or the count handed out. */
+static int finish(const call *c, int rc, uint32_t count, uint32_t *out)
+{
+    if (rc != UNET_OK)
+        return unet__fail_context(rc, c->fn);
+    if (out)
+        *out = count;
+    return UNET_OK;
+}
+
 #define REQUIRE(ptr, fn)                                                                      \
     do {                                                                                      \
         if (!(ptr))                                                                           \
@@ -118,206 +153,135 @@ static int check_finite_image(const char *fn, const char *what, const float *x,
 UNET_API int unet_threshold(const float *prob, int ndim, const int64_t *shape,
                             const unet_post_opts_t *opts, uint8_t *mask)
 {
-    static const char fn[] = "unet_threshold";
-    unet__clear_error();
-    O defaults;
-    const O *o = options(opts, &defaults);
-    REQUIRE(prob, fn);
-    REQUIRE(mask, fn);
-    unet__grid g;
-    TRY(check_grid(fn, ndim, shape, &g));
-    int rc = unet__threshold(prob, &g, ndim, (float)o->threshold, mask,
-                             unet__resolve_threads(o->threads));
-    return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
+    call c;
+    begin(&c, "unet_threshold", opts, NULL);
+    REQUIRE(prob, c.fn);
+    REQUIRE(mask, c.fn);
+    TRY(check_image(&c, ndim, shape, false));
+    int rc = unet__threshold(prob, &c.g, ndim, (float)c.o->threshold, mask, c.threads);
+    return finish(&c, rc, 0, NULL);
 }
 
 UNET_API int unet_label_components(const uint8_t *mask, int ndim, const int64_t *shape,
                                    const unet_post_opts_t *opts, uint32_t *labels,
                                    uint32_t *num_objects)
 {
-    static const char fn[] = "unet_label_components";
-    unet__clear_error();
-    O defaults;
-    const O *o = options(opts, &defaults);
-    if (num_objects)
-        *num_objects = 0;
-    REQUIRE(mask, fn);
-    REQUIRE(labels, fn);
-    unet__grid g;
-    int rank;
-    uint32_t count;
-    TRY(check_grid(fn, ndim, shape, &g));
-    TRY(check_connectivity(fn, ndim, o->connectivity, &rank));
-    int rc = unet__label_components(mask, &g, rank, labels, &count,
-                                    unet__resolve_threads(o->threads));
-    if (rc != UNET_OK)
-        return unet__fail_context(rc, fn);
-    if (num_objects)
-        *num_objects = count;
-    return UNET_OK;
+    call c;
+    begin(&c, "unet_label_components", opts, num_objects);
+    REQUIRE(mask, c.fn);
+    REQUIRE(labels, c.fn);
+    TRY(check_image(&c, ndim, shape, true));
+    uint32_t count = 0;
+    int rc = unet__label_components(mask, &c.g, c.rank, labels, &count, c.threads);
+    return finish(&c, rc, count, num_objects);
 }
 
 UNET_API int unet_distance_transform(const uint8_t *mask, int ndim, const int64_t *shape,
                                      const double *spacing, const unet_post_opts_t *opts,
                                      float *distance)
 {
-    static const char fn[] = "unet_distance_transform";
-    unet__clear_error();
-    O defaults;
-    const O *o = options(opts, &defaults);
-    REQUIRE(mask, fn);
-    REQUIRE(distance, fn);
-    unet__grid g;
+    call c;
+    begin(&c, "unet_distance_transform", opts, NULL);
+    REQUIRE(mask, c.fn);
+    REQUIRE(distance, c.fn);
     double sp[3];
-    TRY(check_grid(fn, ndim, shape, &g));
-    TRY(check_spacing(fn, ndim, spacing, sp));
-    int rc = unet__distance_transform(mask, &g, sp, distance, unet__resolve_threads(o->threads));
-    return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
+    TRY(check_image(&c, ndim, shape, false));
+    TRY(check_spacing(c.fn, ndim, spacing, sp));
+    int rc = unet__distance_transform(mask, &c.g, sp, distance, c.threads);
+    return finish(&c, rc, 0, NULL);
 }
 
 UNET_API int unet_local_maxima(const float *image, const uint32_t *regions, int ndim,
                                const int64_t *shape, const unet_post_opts_t *opts,
                                uint32_t *markers, uint32_t *num_peaks)
 {
-    static const char fn[] = "unet_local_maxima";
-    unet__clear_error();
-    O defaults;
-    const O *o = options(opts, &defaults);
-    if (num_peaks)
-        *num_peaks = 0;
-    REQUIRE(image, fn);
-    REQUIRE(markers, fn);
-    unet__grid g;
-    uint32_t count;
-    int threads = unet__resolve_threads(o->threads);
-    TRY(check_grid(fn, ndim, shape, &g));
-    TRY(check_finite_image(fn, "image value", image, &g, ndim, threads));
-    int rc = unet__local_maxima(image, regions, &g, o->min_distance, markers, &count, threads);
-    if (rc != UNET_OK)
-        return unet__fail_context(rc, fn);
-    if (num_peaks)
-        *num_peaks = count;
-    return UNET_OK;
+    call c;
+    begin(&c, "unet_local_maxima", opts, num_peaks);
+    REQUIRE(image, c.fn);
+    REQUIRE(markers, c.fn);
+    TRY(check_image(&c, ndim, shape, false));
+    TRY(check_finite_image(c.fn, "image value", image, &c.g, ndim, c.threads));
+    uint32_t count = 0;
+    int rc = unet__local_maxima(image, regions, &c.g, c.o->min_distance, markers, &count,
+                                c.threads);
+    return finish(&c, rc, count, num_peaks);
 }
 
 UNET_API int unet_watershed_markers(const float *landscape, const uint32_t *markers,
                                     const uint8_t *mask, int ndim, const int64_t *shape,
                                     const unet_post_opts_t *opts, uint32_t *labels)
 {
-    static const char fn[] = "unet_watershed_markers";
-    unet__clear_error();
-    O defaults;
-    const O *o = options(opts, &defaults);
-    REQUIRE(landscape, fn);
-    REQUIRE(markers, fn);
-    REQUIRE(labels, fn);
-    unet__grid g;
-    int rank;
-    TRY(check_grid(fn, ndim, shape, &g));
-    TRY(check_connectivity(fn, ndim, o->connectivity, &rank));
-    int threads = unet__resolve_threads(o->threads);
-    TRY(check_finite_image(fn, "landscape value", landscape, &g, ndim, threads));
-    int rc = unet__flood(landscape, false, markers, mask, &g, rank, NULL, 0, labels, threads);
-    return rc == UNET_OK ? rc : unet__fail_context(rc, fn);
+    call c;
+    begin(&c, "unet_watershed_markers", opts, NULL);
+    REQUIRE(landscape, c.fn);
+    REQUIRE(markers, c.fn);
+    REQUIRE(labels, c.fn);
+    TRY(check_image(&c, ndim, shape, true));
+    TRY(check_finite_image(c.fn, "landscape value", landscape, &c.g, ndim, c.threads));
+    int rc = unet__flood(landscape, false, markers, mask, &c.g, c.rank, NULL, 0, labels,
+                         c.threads);
+    return finish(&c, rc, 0, NULL);
 }
 
 UNET_API int unet_watershed(const uint8_t *mask, int ndim, const int64_t *shape,
                             const double *spacing, const unet_post_opts_t *opts,
                             uint32_t *labels, uint32_t *num_objects)
 {
-    static const char fn[] = "unet_watershed";
-    unet__clear_error();
-    O defaults;
-    const O *o = options(opts, &defaults);
-    if (num_objects)
-        *num_objects = 0;
-    REQUIRE(mask, fn);
-    REQUIRE(labels, fn);
-    unet__grid g;
-    int rank;
+    call c;
+    begin(&c, "unet_watershed", opts, num_objects);
+    REQUIRE(mask, c.fn);
+    REQUIRE(labels, c.fn);
     double sp[3];
-    uint32_t count;
-    TRY(check_grid(fn, ndim, shape, &g));
-    TRY(check_spacing(fn, ndim, spacing, sp));
-    TRY(check_connectivity(fn, ndim, o->connectivity, &rank));
-    int rc = unet__watershed_mask(mask, &g, sp, o->min_distance, rank, labels, &count,
-                                  unet__resolve_threads(o->threads));
-    if (rc != UNET_OK)
-        return unet__fail_context(rc, fn);
-    if (num_objects)
-        *num_objects = count;
-    return UNET_OK;
+    TRY(check_image(&c, ndim, shape, false));
+    TRY(check_spacing(c.fn, ndim, spacing, sp)); /* checked before the connectivity */
+    TRY(check_connectivity(c.fn, ndim, c.o->connectivity, &c.rank));
+    uint32_t count = 0;
+    int rc = unet__watershed_mask(mask, &c.g, sp, c.o->min_distance, c.rank, labels, &count,
+                                  c.threads);
+    return finish(&c, rc, count, num_objects);
 }
 
 UNET_API int unet_labels_from_3class(const float *probs, int ndim, const int64_t *shape,
                                      const unet_post_opts_t *opts, uint32_t *labels,
                                      uint32_t *num_objects)
 {
-    static const char fn[] = "unet_labels_from_3class";
-    unet__clear_error();
-    O defaults;
-    const O *o = options(opts, &defaults);
-    if (num_objects)
-        *num_objects = 0;
-    REQUIRE(probs, fn);
-    REQUIRE(labels, fn);
-    unet__grid g;
-    int rank;
-    uint32_t count;
-    TRY(check_grid(fn, ndim, shape, &g));
-    TRY(check_connectivity(fn, ndim, o->connectivity, &rank));
-    int rc = unet__labels_from_3class(probs, &g, ndim, rank, labels, &count,
-                                      unet__resolve_threads(o->threads));
-    if (rc != UNET_OK)
-        return unet__fail_context(rc, fn);
-    if (num_objects)
-        *num_objects = count;
-    return UNET_OK;
+    call c;
+    begin(&c, "unet_labels_from_3class", opts, num_objects);
+    REQUIRE(probs, c.fn);
+    REQUIRE(labels, c.fn);
+    TRY(check_image(&c, ndim, shape, true));
+    uint32_t count = 0;
+    int rc = unet__labels_from_3class(probs, &c.g, ndim, c.rank, labels, &count, c.threads);
+    return finish(&c, rc, count, num_objects);
 }
 
 UNET_API int unet_relabel(uint32_t *labels, int ndim, const int64_t *shape,
                           uint32_t *num_objects)
 {
-    static const char fn[] = "unet_relabel";
-    unet__clear_error();
-    if (num_objects)
-        *num_objects = 0;
-    REQUIRE(labels, fn);
-    unet__grid g;
-    uint32_t count;
-    TRY(check_grid(fn, ndim, shape, &g));
-    int rc = unet__relabel(labels, &g, &count);
-    if (rc != UNET_OK)
-        return unet__fail_context(rc, fn);
-    if (num_objects)
-        *num_objects = count;
-    return UNET_OK;
+    call c;
+    begin(&c, "unet_relabel", NULL, num_objects);
+    REQUIRE(labels, c.fn);
+    TRY(check_image(&c, ndim, shape, false));
+    uint32_t count = 0;
+    int rc = unet__relabel(labels, &c.g, &count);
+    return finish(&c, rc, count, num_objects);
 }
 
 UNET_API int unet_filter_sizes(uint32_t *labels, int ndim, const int64_t *shape,
                                const unet_post_opts_t *opts, uint32_t *num_objects)
 {
-    static const char fn[] = "unet_filter_sizes";
-    unet__clear_error();
-    O defaults;
-    const O *o = options(opts, &defaults);
-    int64_t min_size = o->min_size, max_size = o->max_size;
-    if (num_objects)
-        *num_objects = 0;
-    REQUIRE(labels, fn);
-    unet__grid g;
-    uint32_t count;
-    TRY(check_grid(fn, ndim, shape, &g));
+    call c;
+    begin(&c, "unet_filter_sizes", opts, num_objects);
+    int64_t min_size = c.o->min_size, max_size = c.o->max_size;
+    REQUIRE(labels, c.fn);
+    TRY(check_image(&c, ndim, shape, false));
     if (max_size > 0 && max_size < min_size)
         return unet__fail(UNET_E_INVALID_ARG, "%s: max_size %lld is not 0 (no limit) or >= "
-                                              "min_size %lld", fn, (long long)max_size,
+                                              "min_size %lld", c.fn, (long long)max_size,
                           (long long)min_size);
-    int rc = unet__filter_sizes(labels, &g, min_size, max_size, &count);
-    if (rc != UNET_OK)
-        return unet__fail_context(rc, fn);
-    if (num_objects)
-        *num_objects = count;
-    return UNET_OK;
+    uint32_t count = 0;
+    int rc = unet__filter_sizes(labels, &c.g, min_size, max_size, &count);
+    return finish(&c, rc, count, num_objects);
 }
 
 UNET_API int unet_instance_f1(const uint32_t *pred, const uint32_t *truth, int ndim,

@@ -53,7 +53,7 @@ UNET_API int unet_predict_to_tiff(const unet_model_t *m, const unet_predict_opts
     int64_t d[4];
     int rc = check_image(m, opts, "unet_predict_to_tiff", input, dtype, ndim, shape, d);
     if (rc == UNET_OK)
-        rc = unet__predict_tiff_check(output_dtype, flags);
+        rc = unet__check_tiff_output(output_dtype, flags);
     if (rc != UNET_OK)
         return rc;
     return unet__predict_memory_tiff(m, opts, input, dtype, d, output_path, output_dtype,

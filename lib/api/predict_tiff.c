@@ -1,5 +1,5 @@
 /* unet_predict_tiff: TIFF in, TIFF out (predict/tiff_out.c), after the argument checks. */
-#include "core/files.h"
+#include "api/check.h"
 #include "core/status.h"
 #include "predict/tiff_source.h"
 
@@ -10,12 +10,9 @@ UNET_API int unet_predict_tiff(const unet_model_t *m, const unet_predict_opts_t 
     unet__clear_error();
     if (!m || !input_path || !output_path)
         return unet__fail(UNET_E_INVALID_ARG, "unet_predict_tiff: model or path is NULL");
-    int rc = unet__predict_tiff_check(output_dtype, flags);
-    if (rc != UNET_OK)
-        return rc;
-    /* Same file by device and inode ("./in.tif", links), not by spelling; the output is
-     * written beside its target and renamed into place, so a failure never touches it. */
-    rc = unet__refuse_same_file(input_path, output_path);
+    int rc = unet__check_tiff_output(output_dtype, flags);
+    if (rc == UNET_OK)
+        rc = unet__check_tiff_files(input_path, output_path);
     if (rc != UNET_OK)
         return rc;
     return unet__predict_tiff_file(m, opts, input_path, output_path, output_dtype, flags);

@@ -5,6 +5,16 @@
 #include "core/status.h"
 #include "segment/pipeline.h"
 
+/* A call's start: no message, outputs 0. */
+static void begin(double *scale, double *diameter)
+{
+    unet__clear_error();
+    if (scale)
+        *scale = 0;
+    if (diameter)
+        *diameter = 0;
+}
+
 /* The outputs of a successful choice. */
 static int answer(int rc, const unet__scale_choice *c, double *scale, double *diameter)
 {
@@ -21,11 +31,7 @@ UNET_API int unet_segment_scale_stream(const unet_model_t *m, const unet_segment
                                        unet_read_fn read, void *read_user, double *scale,
                                        double *diameter)
 {
-    unet__clear_error();
-    if (scale)
-        *scale = 0;
-    if (diameter)
-        *diameter = 0;
+    begin(scale, diameter);
     if (!m || !read || !scale)
         return unet__fail(UNET_E_INVALID_ARG, "unet_segment_scale_stream: model, read or scale "
                                               "is NULL");
@@ -42,11 +48,7 @@ UNET_API int unet_segment_scale(const unet_model_t *m, const unet_segment_opts_t
                                 const void *input, unet_dtype_t dtype, int ndim,
                                 const int64_t *shape, double *scale, double *diameter)
 {
-    unet__clear_error();
-    if (scale)
-        *scale = 0;
-    if (diameter)
-        *diameter = 0;
+    begin(scale, diameter);
     if (!m || !input || !shape || !scale)
         return unet__fail(UNET_E_INVALID_ARG, "unet_segment_scale: model, input, shape or "
                                               "scale is NULL");
@@ -64,11 +66,7 @@ UNET_API int unet_segment_scale_tiff(const unet_model_t *m, const unet_segment_o
                                      const char *input_path, double *scale,
                                      double *diameter)
 {
-    unet__clear_error();
-    if (scale)
-        *scale = 0;
-    if (diameter)
-        *diameter = 0;
+    begin(scale, diameter);
     if (!m || !input_path || !scale)
         return unet__fail(UNET_E_INVALID_ARG, "unet_segment_scale_tiff: model, path or scale "
                                               "is NULL");

@@ -1,5 +1,5 @@
 /* unet_segment_tiff: TIFF in, label TIFF out (segment/tiff.c), after the argument checks. */
-#include "core/files.h"
+#include "api/check.h"
 #include "core/status.h"
 #include "io/tiff.h"
 #include "segment/pipeline.h"
@@ -14,11 +14,8 @@ UNET_API int unet_segment_tiff(const unet_model_t *m, const unet_segment_opts_t 
     if (!m || !input_path || !output_path)
         return unet__fail(UNET_E_INVALID_ARG, "unet_segment_tiff: model or path is NULL");
     int rc = unet__tiff_check_flags(flags);
-    if (rc != UNET_OK)
-        return rc;
-    /* Same file by device and inode ("./in.tif", links), not by spelling; the output is
-     * written beside its target and renamed into place, so a failure never touches it. */
-    rc = unet__refuse_same_file(input_path, output_path);
+    if (rc == UNET_OK)
+        rc = unet__check_tiff_files(input_path, output_path);
     if (rc != UNET_OK)
         return rc;
     return unet__segment_tiff(m, o, input_path, output_path, flags, num_objects);

@@ -74,14 +74,6 @@ static int predict_into_tiff(const unet_model_t *m, const unet_predict_opts_t *o
     return rc;
 }
 
-int unet__predict_tiff_check(unet_dtype_t output_dtype, unsigned flags)
-{
-    if (output_dtype != UNET_F32 && output_dtype != UNET_U8 && output_dtype != UNET_U16)
-        return unet__fail(UNET_E_INVALID_ARG, "output type %d is not UNET_F32, UNET_U8 or "
-                                              "UNET_U16", output_dtype);
-    return unet__tiff_check_flags(flags);
-}
-
 int unet__predict_tiff_file(const unet_model_t *m, const unet_predict_opts_t *opts,
                             const char *input_path, const char *output_path,
                             unet_dtype_t output_dtype, unsigned flags)

@@ -34,9 +34,7 @@ int unet__tiff_source_read(void *user, int64_t plane, int64_t y, int64_t x, int6
 void unet__tiff_source_close(unet__tiff_source *s); /* NULL-safe, idempotent */
 
 /* ---- tiff_out.c ---- */
-/* output_dtype and flags as unet_predict_tiff takes them, or UNET_E_INVALID_ARG. */
-int unet__predict_tiff_check(unet_dtype_t output_dtype, unsigned flags);
-/* unet_predict_tiff after its argument checks: the file at input_path (its channels checked
+/* unet_predict_tiff after its argument checks (output_dtype and flags valid): the file at input_path (its channels checked
  * against the model before the output is started) predicted into a new TIFF at output_path
  * (planes as pages, output channels as samples, the input's resolution), as unet_predict_tiff
  * documents: U8 / U16 scaled by 255 / 65535 when the model outputs probabilities; on failure
