@@ -21,10 +21,7 @@ static const unet__opt click_entries[] = {
      .help = "resize factor applied to the image, as for segment options (0 / auto: from "
              "the diameter, else estimated from the image when the model records its "
              "training diameter, once per session, else 1)"},
-    {UNET__OPT_AT(C, diameter), .type = UNET__OPT_DOUBLE, .def = 0, .min = 1, .max = 1e5,
-     .special = {{"auto", 0, true}},
-     .help = "typical object diameter in image pixels: the scale becomes the model's "
-             "training diameter / this (0 / auto: unknown; an explicit scale wins)"},
+    UNET__SCALE_DIAMETER_OPT(C),
 };
 
 static const unet__opts_section click_sections[] = {

@@ -14,10 +14,7 @@ static const unet__opt segment_entries[] = {
      .help = "resize factor applied before prediction (0 / auto: from the diameter, else "
              "image pixel size / the model's pixel_size when both are known, else estimated "
              "from the image when the model records its training diameter, else 1)"},
-    {UNET__OPT_AT(S, diameter), .type = UNET__OPT_DOUBLE, .def = 0, .min = 1, .max = 1e5,
-     .special = {{"auto", 0, true}},
-     .help = "typical object diameter in image pixels: the scale becomes the model's "
-             "training diameter / this (0 / auto: unknown; an explicit scale wins)"},
+    UNET__SCALE_DIAMETER_OPT(S),
     {UNET__OPT_AT(S, pixel_size), .type = UNET__OPT_DOUBLE, .def = 0, .min = 0, .max = 1e30,
      .help = "the image's pixel size in the unit of the model's pixel_size (0: unknown)"},
     {UNET__OPT_AT(S, strip_rows), .type = UNET__OPT_I64, .def = 0, .min = 1, .max = MAX_ROWS,

@@ -13,6 +13,14 @@
 
 #include "segment/autoscale.h"
 
+/* The `diameter` option of segment and click options (the double field `diameter` of options
+ * type T), one entry so both have the same range and words. */
+#define UNET__SCALE_DIAMETER_OPT(T)                                                            \
+    {UNET__OPT_AT(T, diameter), .type = UNET__OPT_DOUBLE, .def = 0, .min = 1, .max = 1e5,     \
+     .special = {{"auto", 0, true}},                                                           \
+     .help = "typical object diameter in image pixels: the scale becomes the model's "         \
+             "training diameter / this (0 / auto: unknown; an explicit scale wins)"}
+
 typedef enum unet__scale_from {
     UNET__SCALE_FROM_OPTION = 1, /* the scale option */
     UNET__SCALE_FROM_DIAMETER,   /* the diameter option */
