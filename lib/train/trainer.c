@@ -181,8 +181,8 @@ void unet__trainer_free(struct unet_trainer *t)
     free(t->b_valid);
     json_decref(t->last_val);
     free(t->metrics_json);
-    if (t->log)
-        fclose(t->log);
+    /* A log replacing an existing one takes its place only after a completed run. */
+    (void)unet__train_log_close(&t->log, t->total > 0 && t->step >= t->total);
     free(t);
 }
 
@@ -445,15 +445,8 @@ static int prepare(struct unet_trainer *t)
         t->sched.total = t->total;
         t->val_every = t->o.val_every > 0 ? t->o.val_every : (t->total + 9) / 10;
     }
-    if (!t->log && t->o.log[0]) {
-        t->log = fopen(t->o.log, t->step > 0 ? "a" : "w");
-        if (!t->log)
-            return unet__fail(UNET_E_IO, "cannot create the log '%.200s'", t->o.log);
-        if (t->step == 0)
-            fputs("step,epoch,lr,train_loss,val_loss,metric,iou,dice,f1,psnr,ssim,seconds\n",
-                  t->log);
-        fflush(t->log);
-    }
+    if (!t->log.f && t->o.log[0])
+        return unet__train_log_open(&t->log, t->o.log, t->step > 0);
     return UNET_OK;
 }
 
@@ -519,7 +512,7 @@ static int make_batch(struct unet_trainer *t, int64_t step)
 
 static void log_row(struct unet_trainer *t, bool validated)
 {
-    if (!t->log)
+    if (!t->log.f)
         return;
     double epoch_pixels = 0;
     for (int i = 0; i < t->data.count; i++)
@@ -527,23 +520,23 @@ static void log_row(struct unet_trainer *t, bool validated)
             epoch_pixels += (double)(t->data.s[i].h * t->data.s[i].w);
     double epoch = (double)t->step * (double)t->o.batch * (double)(t->Q * t->Q) / epoch_pixels;
     double lr = unet__sched_lr(&t->sched, t->step > 0 ? t->step - 1 : 0);
-    fprintf(t->log, "%lld,%.4f,%.6g,%.6g,", (long long)t->step, epoch, lr,
+    fprintf(t->log.f, "%lld,%.4f,%.6g,%.6g,", (long long)t->step, epoch, lr,
             t->loss_count ? t->loss_sum / (double)t->loss_count : NAN);
     if (validated && t->last_val) {
         static const char *const cols[] = {"iou", "dice", "f1", "psnr", "ssim"};
-        fprintf(t->log, "%.6g,%.6g", t->last_loss, t->last_metric);
+        fprintf(t->log.f, "%.6g,%.6g", t->last_loss, t->last_metric);
         for (int i = 0; i < 5; i++) {
             json_t *v = json_object_get(t->last_val, cols[i]);
             if (v)
-                fprintf(t->log, ",%.6g", json_number_value(v));
+                fprintf(t->log.f, ",%.6g", json_number_value(v));
             else
-                fputs(",", t->log);
+                fputs(",", t->log.f);
         }
     } else {
-        fputs(",,,,,,", t->log);
+        fputs(",,,,,,", t->log.f);
     }
-    fprintf(t->log, ",%.2f\n", t->seconds + now_seconds() - t->t_start);
-    fflush(t->log);
+    fprintf(t->log.f, ",%.2f\n", t->seconds + now_seconds() - t->t_start);
+    fflush(t->log.f);
     t->loss_sum = 0;
     t->loss_count = 0;
 }

@@ -12,6 +12,7 @@
 #include "train/optim.h"
 #include "train/schedule.h"
 #include "train/train_graph.h"
+#include "train/train_log.h"
 #include "train/train_opts.h"
 
 /* Dropout rate of every 'd' in a block string (DESIGN section 5). */
@@ -46,7 +47,7 @@ struct unet_trainer {
     json_t *last_val;            /* figures of the last validation */
     char *metrics_json;
     /* logging */
-    FILE *log;
+    unet__train_log log;
     double loss_sum;
     int64_t loss_count;
     double seconds;              /* training time before this session (resumed runs) */

@@ -6,6 +6,7 @@
  * bad input is refused with messages. Run with CK_FORK=no.
  */
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -350,6 +351,73 @@ static bool exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+/* The first line of a file (empty when it cannot be read). */
+static void first_line(const char *path, char *line, int size)
+{
+    line[0] = '\0';
+    FILE *fp = fopen(path, "r");
+    if (fp) {
+        if (!fgets(line, size, fp))
+            line[0] = '\0';
+        fclose(fp);
+    }
+}
+
+/* An existing log is replaced only by a completed run: a cancelled one leaves it as it was
+ * (and no temporary file beside it); a log that did not exist is written as training goes. */
+START_TEST(log_replaced_only_when_complete)
+{
+    char dir[] = "/tmp/unet_log_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char json[512], path[64], line[512];
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    FILE *fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("the user's own notes\n", fp);
+    fclose(fp);
+    snprintf(json, sizeof json, "{\"steps\":4,\"val_every\":2,\"log\":\"%s\"}", path);
+    unet_model_t *m;
+    unet_trainer_t *t;
+    unet_train_opts_t *o = opts(json);
+    ck_assert_int_eq(unet_model_create(small_cfg, 7, &m), UNET_OK);
+    /* Two of four steps, then freed: not complete. */
+    ck_assert_int_eq(unet_trainer_create(m, o, &t), UNET_OK);
+    add_synth(t, 1, UNET_SPLIT_AUTO);
+    ck_assert_int_eq(unet_trainer_step(t, 2), UNET_OK);
+    first_line(path, line, sizeof line);
+    ck_assert_str_eq(line, "the user's own notes\n");
+    unet_trainer_free(t);
+    first_line(path, line, sizeof line);
+    ck_assert_str_eq(line, "the user's own notes\n");
+    DIR *d = opendir(dir);
+    int entries = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    ck_assert_int_eq(entries, 1); /* no temporary file left */
+    /* A completed run replaces it. */
+    ck_assert_int_eq(unet_trainer_create(m, o, &t), UNET_OK);
+    add_synth(t, 1, UNET_SPLIT_AUTO);
+    ck_assert_int_eq(unet_trainer_train(t), UNET_OK);
+    unet_trainer_free(t);
+    first_line(path, line, sizeof line);
+    ck_assert_ptr_nonnull(strstr(line, "step,epoch,lr"));
+    /* A new log exists from the first step on. */
+    remove(path);
+    ck_assert_int_eq(unet_trainer_create(m, o, &t), UNET_OK);
+    add_synth(t, 1, UNET_SPLIT_AUTO);
+    ck_assert_int_eq(unet_trainer_step(t, 1), UNET_OK);
+    first_line(path, line, sizeof line);
+    ck_assert_ptr_nonnull(strstr(line, "step,epoch,lr"));
+    unet_trainer_free(t);
+    ck_assert(exists(path)); /* written as training went: kept when not complete */
+    remove(path);
+    rmdir(dir);
+    unet_train_opts_free(o);
+    unet_model_free(m);
+}
+END_TEST
+
 START_TEST(checkpoints_and_log)
 {
     char dir[] = "/tmp/unet_ckpt_XXXXXX";
@@ -655,6 +723,7 @@ int main(void)
     tcase_add_test(tc, resume_to_a_new_total);
     tcase_add_test(tc, progress_cancels);
     tcase_add_test(tc, checkpoints_and_log);
+    tcase_add_test(tc, log_replaced_only_when_complete);
     tcase_add_test(tc, folders);
     tcase_add_test(tc, frozen_encoder);
     tcase_add_test(tc, restoration);
