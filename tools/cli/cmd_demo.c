@@ -15,21 +15,19 @@ static const char *const usage_demo =
 int cmd_demo(int argc, char **argv)
 {
     long long size = 256, threads = 0;
+    int exit_code;
     for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(usage_demo, stdout);
-            return 0;
-        }
-        if (i + 1 >= argc)
-            return cli_fail_usage("missing value for option", argv[i]);
-        if (strcmp(argv[i], "--size") == 0) {
-            if ((size = cli_parse_count(argv[++i], 8192)) < 16)
-                return cli_fail_usage("--size must be 16 to 8192", argv[i]);
-        } else if (strcmp(argv[i], "--threads") == 0) {
-            if ((threads = cli_parse_count(argv[++i], 1024)) < 0)
-                return cli_fail_usage("--threads must be 0 to 1024", argv[i]);
+        const char *opt = argv[i], *val = cli_next_value(argc, argv, &i, usage_demo, &exit_code);
+        if (!val)
+            return exit_code;
+        if (strcmp(opt, "--size") == 0) {
+            if ((size = cli_parse_count(val, 8192)) < 16)
+                return cli_fail_usage("--size must be 16 to 8192", val);
+        } else if (strcmp(opt, "--threads") == 0) {
+            if ((threads = cli_parse_count(val, 1024)) < 0)
+                return cli_fail_usage("--threads must be 0 to 1024", val);
         } else
-            return cli_fail_usage("unknown option for demo", argv[i]);
+            return cli_fail_usage("unknown option for demo", opt);
     }
     size_t n = (size_t)size;
     uint16_t *img = malloc(n * n * sizeof *img);

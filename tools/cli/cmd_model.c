@@ -37,22 +37,21 @@ int cmd_create(int argc, char **argv)
 {
     const char *config = NULL, *output = NULL;
     long long seed = 0;
+    int exit_code;
     for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(usage_create, stdout);
-            return 0;
-        }
-        if (i + 1 >= argc)
-            return cli_fail_usage("missing value for option", argv[i]);
-        if (strcmp(argv[i], "--config") == 0)
-            config = argv[++i];
-        else if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0)
-            output = argv[++i];
-        else if (strcmp(argv[i], "--seed") == 0) {
-            if ((seed = cli_parse_count(argv[++i], INT64_MAX)) < 0)
-                return cli_fail_usage("--seed must be a non-negative integer", argv[i]);
+        const char *opt = argv[i], *val = cli_next_value(argc, argv, &i, usage_create,
+                                                         &exit_code);
+        if (!val)
+            return exit_code;
+        if (strcmp(opt, "--config") == 0)
+            config = val;
+        else if (strcmp(opt, "-o") == 0 || strcmp(opt, "--output") == 0)
+            output = val;
+        else if (strcmp(opt, "--seed") == 0) {
+            if ((seed = cli_parse_count(val, INT64_MAX)) < 0)
+                return cli_fail_usage("--seed must be a non-negative integer", val);
         } else
-            return cli_fail_usage("unknown option for create", argv[i]);
+            return cli_fail_usage("unknown option for create", opt);
     }
     if (!config || !output)
         return cli_fail_usage("create needs --config FILE and -o MODEL", NULL);

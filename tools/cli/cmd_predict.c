@@ -106,7 +106,7 @@ int cmd_predict(int argc, char **argv)
             unet_predict_opts_free(o);
             return 0;
         }
-        if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+        if (cli_is_quiet(a)) {
             quiet = 1;
             continue;
         }
@@ -133,18 +133,9 @@ int cmd_predict(int argc, char **argv)
                                                  "--batch", "--threads", "--border",
                                                  "--normalize", "--type", "--max-pixels",
                                                  "--channel", "--axes", NULL};
-        int known = 0;
-        for (int k = 0; with_value[k]; k++)
-            known |= strcmp(a, with_value[k]) == 0;
-        if (!known) {
-            usage = cli_fail_usage("unknown option for predict", a);
+        const char *v;
+        if ((usage = cli_known_value(argc, argv, &i, with_value, "predict", &v)) != 0)
             break;
-        }
-        if (i + 1 >= argc) {
-            usage = cli_fail_usage("missing value for option", a);
-            break;
-        }
-        const char *v = argv[++i];
         long long n;
         if (strcmp(a, "--model") == 0 || strcmp(a, "-m") == 0)
             model_path = v;

@@ -68,14 +68,12 @@ int cmd_sample(int argc, char **argv)
 {
     long long size = 512, seed = 0, bits = 16;
     const char *out = NULL, *labels_path = NULL, *scene[SCENE_KEYS] = {NULL};
+    int exit_code;
     for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(usage_sample, stdout);
-            return 0;
-        }
-        if (i + 1 >= argc)
-            return cli_fail_usage("missing value for option", argv[i]);
-        const char *opt = argv[i], *val = argv[++i];
+        const char *opt = argv[i], *val = cli_next_value(argc, argv, &i, usage_sample,
+                                                         &exit_code);
+        if (!val)
+            return exit_code;
         if (strcmp(opt, "--size") == 0) {
             if ((size = cli_parse_count(val, 8192)) < 16)
                 return cli_fail_usage("--size must be 16 to 8192", val);

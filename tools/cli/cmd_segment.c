@@ -400,7 +400,7 @@ int cmd_segment(int argc, char **argv)
             fputs(usage_segment, stdout);
             goto done;
         }
-        if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+        if (cli_is_quiet(a)) {
             quiet = 1;
             continue;
         }
@@ -412,18 +412,9 @@ int cmd_segment(int argc, char **argv)
                                                  "--measure", "--scale", "--diameter",
                                                  "--threads", "--threshold", "--min-size",
                                                  "--max-pixels", "--channel", "--axes", NULL};
-        int known = 0;
-        for (int k = 0; with_value[k]; k++)
-            known |= strcmp(a, with_value[k]) == 0;
-        if (!known) {
-            usage = cli_fail_usage("unknown option for segment", a);
+        const char *v;
+        if ((usage = cli_known_value(argc, argv, &i, with_value, "segment", &v)) != 0)
             break;
-        }
-        if (i + 1 >= argc) {
-            usage = cli_fail_usage("missing value for option", a);
-            break;
-        }
-        const char *v = argv[++i];
         double d;
         long long n;
         if (strcmp(a, "--model") == 0 || strcmp(a, "-m") == 0)

@@ -260,7 +260,7 @@ int cmd_train(int argc, char **argv)
             unet_train_opts_free(o);
             return 0;
         }
-        if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+        if (cli_is_quiet(a)) {
             quiet = 1;
             continue;
         }

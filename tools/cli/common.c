@@ -37,6 +37,43 @@ int cli_is_help(const char *a)
     return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
 }
 
+int cli_is_quiet(const char *a)
+{
+    return strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0;
+}
+
+const char *cli_next_value(int argc, char **argv, int *i, const char *usage, int *exit_code)
+{
+    if (cli_is_help(argv[*i])) {
+        fputs(usage, stdout);
+        *exit_code = 0;
+        return NULL;
+    }
+    if (*i + 1 >= argc) {
+        *exit_code = cli_fail_usage("missing value for option", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int cli_known_value(int argc, char **argv, int *i, const char *const *with_value,
+                    const char *command, const char **value)
+{
+    const char *a = argv[*i];
+    int known = 0;
+    for (int k = 0; with_value[k]; k++)
+        known |= strcmp(a, with_value[k]) == 0;
+    if (!known) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "unknown option for %s", command);
+        return cli_fail_usage(msg, a);
+    }
+    if (*i + 1 >= argc)
+        return cli_fail_usage("missing value for option", a);
+    *value = argv[++*i];
+    return 0;
+}
+
 /* Parse a non-negative integer option value; -1 on error. */
 long long cli_parse_count(const char *s, long long max)
 {

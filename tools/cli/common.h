@@ -14,6 +14,15 @@ const char *cli_lib_message(int status);
 /* One-line usage error on stderr; returns 2. */
 int cli_fail_usage(const char *msg, const char *arg);
 int cli_is_help(const char *arg);
+int cli_is_quiet(const char *arg); /* --quiet or -q */
+/* Option argv[*i] of a command whose options all take a value (demo, create, sample): NULL
+ * after --help (`usage` printed to stdout, *exit_code 0) or an option without a value (a usage
+ * error, *exit_code 2); otherwise its value, with *i moved onto it. */
+const char *cli_next_value(int argc, char **argv, int *i, const char *usage, int *exit_code);
+/* Option argv[*i], one of with_value (NULL-terminated): 0 with *value its value and *i moved
+ * onto it, or 2 after a usage error ("unknown option for COMMAND", or a missing value). */
+int cli_known_value(int argc, char **argv, int *i, const char *const *with_value,
+                    const char *command, const char **value);
 /* A non-negative integer option value <= max, or -1. */
 long long cli_parse_count(const char *s, long long max);
 /* A whole small text file (NULL on failure, errno set). */
