@@ -1,11 +1,11 @@
-/* The model object: creation, getters, parameters, metadata, shapes and the forward pass. */
+/* The model object's calls: creation, getters, parameters, metadata, shapes and the forward
+ * pass (argument checks, then model/). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "predict/predict.h"
 #include "core/alloc.h"
-#include "core/budget.h"
 #include "core/status.h"
 #include "model/model.h"
 
@@ -15,23 +15,7 @@ UNET_API int unet_model_create(const char *config_json, uint64_t seed, unet_mode
     if (!out)
         return unet__fail(UNET_E_INVALID_ARG, "unet_model_create: out is NULL");
     *out = NULL;
-    unet__config cfg;
-    int rc = unet__config_parse(config_json, &cfg);
-    if (rc != UNET_OK)
-        return rc;
-    unet__graph g = {0};
-    struct unet_model *m;
-    if ((rc = unet__build_unet(&cfg, &g)) != UNET_OK)
-        return rc;
-    if ((rc = unet__model_new(&cfg, &g, &m)) != UNET_OK)
-        return rc;
-    unet__model_init_params(m, seed);
-    if ((rc = unet__model_refresh(m)) != UNET_OK) {
-        unet_model_free(m);
-        return rc;
-    }
-    *out = m;
-    return UNET_OK;
+    return unet__model_create(config_json, seed, out);
 }
 
 UNET_API void unet_model_free(unet_model_t *m)
@@ -294,20 +278,7 @@ UNET_API int unet_model_forward(const unet_model_t *m, const unet_predict_opts_t
         if (!isfinite(input[i]))
             return unet__fail(UNET_E_INVALID_ARG, "input element %lld is %s", (long long)i,
                               isnan(input[i]) ? "NaN" : "infinite");
-    if ((rc = unet__model_sync(m)) != UNET_OK)
-        return rc;
     /* Of the predict options, the thread count and the choice of convolutions apply. */
-    unet__exec_opts eo = UNET__EXEC_OPTS_DEFAULT;
-    eo.precise = opts && opts->precise;
-    int threads = unet__resolve_threads(opts ? opts->threads : 0);
-    /* The activations, against the memory budget before any is allocated (the caller holds
-     * the input, but the network's features can be thousands of times larger). */
-    size_t work = 0;
-    rc = unet__exec_fast_workspace(&m->fast, shape[0], shape[2], shape[3], threads, &eo, &work);
-    if (rc == UNET_OK)
-        rc = unet__check_budget(work, "the forward pass", "; use a smaller batch or image "
-                                                          "(unet_predict tiles any size)");
-    if (rc != UNET_OK)
-        return rc;
-    return unet__exec_fast(&m->fast, input, shape[0], shape[2], shape[3], output, threads, &eo);
+    return unet__model_forward(m, input, shape, output, opts ? opts->threads : 0,
+                               opts && opts->precise);
 }

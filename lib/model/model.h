@@ -66,6 +66,15 @@ int unet__model_set_section(struct unet_model *m, const char *key, json_t *value
 /* The halo a prediction uses by default: the larger of the stated and the computed one. */
 int unet__model_halo(const struct unet_model *m);
 
+/* ---- forward.c ---- */
+/* A model of the config JSON (unet_model_create's document) with He-initialised weights. */
+int unet__model_create(const char *config_json, uint64_t seed, struct unet_model **out);
+/* The network on a whole batch of shape (N, C, H, W) (checked against the model) into output
+ * (of the model's output shape); threads 0: all; precise: no Winograd. The activations are
+ * checked against the memory budget first. */
+int unet__model_forward(const struct unet_model *m, const float *input, const int64_t *shape,
+                        float *output, int threads, bool precise);
+
 /* ---- files (file.c): the safetensors container plus __metadata__["libunet"] ---- */
 
 /* A model from the bytes of a model file; config_json (may be NULL) must match the stored
