@@ -1,12 +1,9 @@
 /* The public sample generator: options (seed, bits, scene and the wide scene's keys) and the
- * image with its labels (the work is in sample/). */
-#include <stdlib.h>
-
+ * image with its labels (argument checks; the work is in sample/sample.c). */
 #include "api/opts_api.h"
 #include "core/status.h"
 #include "sample/nuclei.h"
 #include "sample/opts.h"
-#include "sample/wide.h"
 
 typedef struct unet_sample_opts O;
 
@@ -38,31 +35,9 @@ UNET_API int unet_sample_nuclei(const unet_sample_opts_t *opts, int64_t height, 
                           (long long)height, (long long)width, UNET__SAMPLE_MAX_SIZE);
     O defaults;
     opts = unet__opts_or_defaults(table, opts, &defaults);
-    unet__sample_wide_opts wide;
-    int rc = unet__sample_scene(opts, &wide);
-    if (rc < 0)
-        return rc;
-    size_t n = (size_t)height * (size_t)width;
-    /* The generator numbers nuclei in 16 bits (at most 65535 fit in 8192^2). */
-    uint16_t *lab16 = malloc(n * sizeof *lab16);
-    if (!lab16)
-        return unet__fail(UNET_E_NOMEM, "out of memory for a %lld x %lld sample",
-                          (long long)height, (long long)width);
-    int count = 0;
-    if (rc == 1)
-        rc = unet__sample_wide((int)width, (int)height, (uint64_t)opts->seed, opts->bits, &wide,
-                               image, lab16, &count);
-    else
-        rc = unet__sample_nuclei((int)width, (int)height, (uint64_t)opts->seed, opts->bits,
-                                 image, lab16, &count);
-    if (rc == UNET_OK && labels)
-        for (size_t i = 0; i < n; i++)
-            labels[i] = lab16[i];
-    free(lab16);
-    if (rc != UNET_OK)
-        return unet__fail(rc, "out of memory for a %lld x %lld sample", (long long)height,
-                          (long long)width);
-    if (num_objects)
-        *num_objects = (uint32_t)count;
-    return UNET_OK;
+    uint32_t count = 0;
+    int rc = unet__sample_image(opts, height, width, image, labels, &count);
+    if (rc == UNET_OK && num_objects)
+        *num_objects = count;
+    return rc;
 }
