@@ -128,6 +128,12 @@ int unet__plane_stats(const unet__source *src, int64_t plane, const unet__norm *
  * strips; exact percentiles (NumPy's linear interpolation) in bounded memory. */
 int unet__plane_normalization(const unet__source *src, int64_t plane, const unet__norm *norm,
                               unet__affine *affine, unet__progress *prog, double f0, double f1);
+/* unet_predict_stats after its argument checks (model_stats.c): per plane and model channel
+ * (the image after the channel rule, opts not NULL) the shift and denominator into mean and
+ * std (`count` must be planes x the model's channels; zeroed on failure); progress through
+ * opts, 1.0 reported on success. */
+int unet__predict_stats(const unet_model_t *m, const struct unet_predict_opts *opts,
+                        const unet__source *image, double *mean, double *std, size_t count);
 
 /* ---- geometry (predict/tiling.c) ---- */
 
