@@ -1,9 +1,9 @@
 /*
  * TIFF files for the predictor, shared by unet_predict_tiff, unet_predict_to_tiff and
- * unet_segment_tiff: a file as a region source (tiff_source.c) (samples per pixel are channels; pages are
- * planes (Z or T) or, with the option pages = channels, the channels of one plane; the channel
- * rule then applies as for any image), and a prediction written into a new TIFF file
- * (tiff_out.c).
+ * unet_segment_tiff: a file as a region source (tiff_source.c: samples per pixel are channels;
+ * pages are planes (Z or T) or, with the option pages = channels, the channels of one plane;
+ * the channel rule then applies as for any image), and a prediction written into a new TIFF
+ * file (tiff_out.c).
  */
 #ifndef UNET_PREDICT_TIFF_SOURCE_H
 #define UNET_PREDICT_TIFF_SOURCE_H
@@ -34,11 +34,11 @@ int unet__tiff_source_read(void *user, int64_t plane, int64_t y, int64_t x, int6
 void unet__tiff_source_close(unet__tiff_source *s); /* NULL-safe, idempotent */
 
 /* ---- tiff_out.c ---- */
-/* unet_predict_tiff after its argument checks (output_dtype and flags valid): the file at input_path (its channels checked
- * against the model before the output is started) predicted into a new TIFF at output_path
- * (planes as pages, output channels as samples, the input's resolution), as unet_predict_tiff
- * documents: U8 / U16 scaled by 255 / 65535 when the model outputs probabilities; on failure
- * no file is left. */
+/* unet_predict_tiff after its argument checks (output_dtype and flags valid): the file at
+ * input_path (its channels checked against the model before the output is started) predicted
+ * into a new TIFF at output_path (planes as pages, output channels as samples, the input's
+ * resolution), as unet_predict_tiff documents: U8 / U16 scaled by 255 / 65535 when the model
+ * outputs probabilities; on failure no file is left. */
 int unet__predict_tiff_file(const unet_model_t *m, const unet_predict_opts_t *opts,
                             const char *input_path, const char *output_path,
                             unet_dtype_t output_dtype, unsigned flags);

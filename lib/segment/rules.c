@@ -1,5 +1,5 @@
 /* How a model's output becomes instances: the rules of its `output` metadata, shared by
- * unet_segment (segment/pipeline.c) and click-to-segment (api/click.c). See segment.h. */
+ * unet_segment (segment/pipeline.c) and click-to-segment (click/session.c). See segment.h. */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
