@@ -135,6 +135,7 @@ typedef struct step {
     int64_t sy, sx, tx_n, per_img, tiles, T, vstride, mstride; /* Winograd (run_winograd) */
     value cat;                        /* copy: the value materialised */
     int64_t c0;                       /* output unpack: first channel of the segment */
+    int unpack;                       /* direct convolution: also unpack the network output */
 } step;
 
 static void step_body(void *ctx, int64_t b, int64_t e, int tid)
@@ -180,6 +181,11 @@ static void direct_tasks(const step *s, int64_t t0, int64_t t1, int tid)
         a.npix = imin64(s->xr, ow - x0);
         r->K->rowconv(&a);
         act_span(s->out, b, y, y + 1, x0, x0 + a.npix, f->act);
+        for (int blk = 0; s->unpack && blk < s->out->nblk; blk++) {
+            const int64_t row = (b * s->out->nblk + blk) * oh + y;
+            unet__blk_unpack_cols(s->out, r->output, s->out->c, 0, row, row + 1, x0,
+                                  x0 + a.npix);
+        }
     }
 }
 
@@ -484,7 +490,9 @@ static void unpack_rows(const step *s, int64_t t0, int64_t t1, int tid)
                      t1);
 }
 
-static void run_node(const run *r, int i)
+/* Node i's loop; `unpack`: node i is the last, a direct convolution whose tensor is the
+ * network output, and its tasks unpack what they computed (no loop of its own for that). */
+static void run_node(const run *r, int i, int unpack)
 {
     const struct unet__fast_impl *im = r->im;
     const fnode *f = &im->nodes[i];
@@ -508,10 +516,12 @@ static void run_node(const run *r, int i)
         s.work = pack_rows;
         break;
     case K_CONV:
-        if (f->wino && !r->precise)
+        if (f->wino && !r->precise) {
             plan_winograd(&s);
-        else
+        } else {
             plan_direct(&s);
+            s.unpack = unpack;
+        }
         break;
     case K_CONVT:
         s.tasks = r->n * r->h[nd->in[0]];
@@ -646,10 +656,20 @@ int unet__exec_fast(const unet__fast_plan *fp, const float *input, int64_t n, in
 
     unet__fast_bind_values(im, &r, pl, base);
     const value *outv = &r.val[g->output];
+    /* The output unpacked by the last node's own tasks when it is a direct convolution (the
+     * usual 1x1 output layer) whose tensor is the output as it is. */
+    int last = count - 1;
+    while (last > 0 && !unet__fast_is_producer(im->nodes[last].kind))
+        last--;
+    const unet__btensor *lt = &r.val[last].seg[0];
+    const int fuse_unpack = im->nodes[last].kind == K_CONV &&
+                            !(im->nodes[last].wino && !r.precise) && outv->nseg == 1 &&
+                            outv->seg[0].data == lt->data && outv->seg[0].h == lt->h &&
+                            outv->seg[0].w == lt->w && outv->seg[0].c == lt->c;
     double *times = opts->node_seconds;
     double t0 = times ? seconds() : 0;
     for (int i = 0; i < count; i++) {
-        run_node(&r, i);
+        run_node(&r, i, fuse_unpack && i == last);
         if (times) {
             const double t1 = seconds();
             times[i] = t1 - t0;
@@ -657,7 +677,7 @@ int unet__exec_fast(const unet__fast_plan *fp, const float *input, int64_t n, in
         }
     }
     int64_t c0 = 0;
-    for (int sg = 0; sg < outv->nseg; sg++) {
+    for (int sg = 0; sg < outv->nseg && !fuse_unpack; sg++) {
         step s;
         memset(&s, 0, sizeof s);
         s.r = &r;
