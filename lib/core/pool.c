@@ -203,10 +203,14 @@ static worker *create_worker(loop *l)
     atomic_store(&w->slot, l);
     atomic_store(&w->seq, 0);
     atomic_store(&w->sleeping, 0);
-    /* Workers take no signals: hosts' handlers (Ctrl-C in the CLI, Python's) run on their own
-     * threads. The new thread inherits the mask set here. */
+    /* Workers take no asynchronous signals: hosts' handlers (Ctrl-C in the CLI, Python's) run
+     * on their own threads. Faults stay deliverable, so a crash is reported where it happens
+     * (by a sanitizer, a JVM). The new thread inherits the mask set here. */
     sigset_t all, old;
     sigfillset(&all);
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT};
+    for (size_t k = 0; k < sizeof faults / sizeof *faults; k++)
+        sigdelset(&all, faults[k]);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     const int rc = pthread_create(&w->thread, NULL, worker_main, w);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -245,6 +249,7 @@ static void pool_init(void)
  * finish their current one) and join it, so no thread runs code that is being unmapped. */
 __attribute__((destructor)) static void pool_fini(void)
 {
+    atomic_store(&pool.no_more, true); /* loops still running at exit go on without workers */
     const int n = atomic_load(&pool.count);
     for (int i = 0; i < n; i++) {
         worker *w = &pool.workers[i];
@@ -262,7 +267,6 @@ __attribute__((destructor)) static void pool_fini(void)
             pthread_join(w->thread, NULL);
         }
     }
-    atomic_store(&pool.count, 0);
 }
 
 /* ---- the loop ---- */
