@@ -270,9 +270,10 @@ static void winograd_tasks(const step *s, int64_t g0, int64_t g1, int tid)
             a.out = M + xi * mstride;
             r->K->rowconv(&a);
         }
-        /* Output transform, bias and activation into the output tensor, block by block; then
-         * the activation the transform cannot fuse, tile by tile. */
-        for (int cob = 0; cob <= ncob; cob++)
+        /* Output transform, bias and activation into the output tensor, block by block; then,
+         * in one more pass, the activation the transform cannot fuse, tile by tile. */
+        const int passes = fused_act(f->act) ? ncob : ncob + 1;
+        for (int cob = 0; cob < passes; cob++)
             for (int64_t t = 0; t < nt; t++) {
                 const int64_t id = t0 + t, n = id / per_img;
                 const int64_t y0 = (id % per_img) / tx_n * WINO_OUT - sy;
