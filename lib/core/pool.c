@@ -65,6 +65,7 @@ static struct {
     worker workers[MAX_WORKERS];
     atomic_int count;     /* workers[0, count) exist */
     atomic_int busy;      /* threads running loops now: callers and the workers they hold */
+    atomic_int callers;   /* callers running loops now */
     atomic_bool no_more;  /* creating a thread failed: do not try again */
 } pool = {.once = PTHREAD_ONCE_INIT, .grow = PTHREAD_MUTEX_INITIALIZER};
 
@@ -236,6 +237,7 @@ static void after_fork_child(void)
 {
     atomic_store(&pool.count, 0);
     atomic_store(&pool.busy, 0);
+    atomic_store(&pool.callers, 0);
     atomic_store(&pool.no_more, false);
     pthread_mutex_init(&pool.grow, NULL);
 }
@@ -282,12 +284,17 @@ int64_t unet__pool_chunk(int64_t n, int threads, int per_thread, int64_t min_chu
 
 int unet__pool_workers(void) { return atomic_load(&pool.count); }
 
-/* Reserve this caller's thread and up to `want` more within the CPU budget; the number of
- * extra threads reserved. */
-static int reserve(int threads, int want)
+/* Reserve this caller's thread and up to `want` more within the CPU budget: the CPUs (or the
+ * thread count asked for, if larger) less the threads already running loops, and no more than
+ * an equal share among the callers running loops now (so the first of two callers does not
+ * keep every worker). The number of extra threads reserved. */
+static int reserve(int threads, int want, int callers)
 {
     const int cpus = unet__cpu_count();
     const int limit = threads > cpus ? threads : cpus;
+    const int share = limit / (callers > 1 ? callers : 1);
+    if (want > share - 1)
+        want = share - 1;
     int b = atomic_load(&pool.busy), take;
     do {
         take = limit - b - 1;
@@ -310,9 +317,11 @@ void unet__pool_for(int threads, int64_t n, int64_t chunk, unet__pool_fn fn, voi
         want = (int)(chunks - 1);
     if (want <= 0) {
         /* Counted all the same: a single-threaded caller uses a CPU other loops should leave. */
+        atomic_fetch_add(&pool.callers, 1);
         atomic_fetch_add(&pool.busy, 1);
         fn(ctx, 0, n, 0);
         atomic_fetch_sub(&pool.busy, 1);
+        atomic_fetch_sub(&pool.callers, 1);
         return;
     }
     pthread_once(&pool.once, pool_init);
@@ -321,7 +330,7 @@ void unet__pool_for(int threads, int64_t n, int64_t chunk, unet__pool_fn fn, voi
     atomic_init(&l.tid, 1);
     atomic_init(&l.pending, 0);
 
-    const int take = reserve(threads, want);
+    const int take = reserve(threads, want, atomic_fetch_add(&pool.callers, 1) + 1);
     worker *held[MAX_WORKERS];
     int got = 0;
     /* Free workers, those still spinning first (they start at once), then sleeping ones. */
@@ -370,4 +379,5 @@ void unet__pool_for(int threads, int64_t n, int64_t chunk, unet__pool_fn fn, voi
     }
     wait_workers(&l);
     atomic_fetch_sub(&pool.busy, 1 + got);
+    atomic_fetch_sub(&pool.callers, 1);
 }

@@ -10,8 +10,10 @@
  *
  * A loop is run by its caller and by whichever workers are free at that moment, up to the
  * thread count asked for and within the CPU budget (the CPUs the process may use, less the
- * threads already running other callers' loops), so several host threads calling at once share
- * the CPUs instead of multiplying threads; a caller never waits for another caller. Chunks of
+ * threads already running other callers' loops, and at most an equal share of them per caller
+ * running a loop), so several host threads calling at once share the CPUs instead of
+ * multiplying threads; a caller never waits for another caller. Workers are handed out again
+ * at every loop (a node of the network), so shares follow callers coming and going. Chunks of
  * the index range are handed out in order to whichever participant asks next, and the caller
  * waits only for workers that actually took a chunk: a worker that has not woken up by the time
  * the caller has run the rest is taken back, so a descheduled worker never holds a loop up

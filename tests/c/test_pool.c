@@ -198,6 +198,66 @@ START_TEST(test_concurrent_callers_share_the_cpus)
 }
 END_TEST
 
+/* Two callers share the budget equally: while another caller is in a loop, a loop asking for
+ * 4 threads (a budget of 4) gets at most 4 / 2 = 2 of them, itself included. */
+static atomic_int blocker_in, blocker_release;
+
+static void blocking_body(void *ctx, int64_t b, int64_t e, int tid)
+{
+    (void)ctx, (void)b, (void)e, (void)tid;
+    atomic_store(&blocker_in, 1);
+    while (!atomic_load(&blocker_release))
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+}
+
+static void *blocking_caller(void *arg)
+{
+    (void)arg;
+    unet__pool_for(1, 1, 1, blocking_body, NULL);
+    return NULL;
+}
+
+typedef struct tids {
+    atomic_int max_tid;
+} tids;
+
+static void tid_body(void *ctx, int64_t b, int64_t e, int tid)
+{
+    (void)b, (void)e;
+    tids *t = ctx;
+    int max = atomic_load(&t->max_tid);
+    while (tid > max && !atomic_compare_exchange_weak(&t->max_tid, &max, tid))
+        ;
+    busy_wait(20000);
+}
+
+START_TEST(test_callers_share_equally)
+{
+    /* Workers exist and are free. */
+    record r;
+    ck_assert(record_init(&r, 64, 4));
+    unet__pool_for(4, r.n, 1, record_body, &r);
+    ck_assert_int_eq(record_errors(&r), 0);
+
+    atomic_store(&blocker_in, 0);
+    atomic_store(&blocker_release, 0);
+    pthread_t other;
+    ck_assert_int_eq(pthread_create(&other, NULL, blocking_caller, NULL), 0);
+    while (!atomic_load(&blocker_in))
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    int most = 0;
+    for (int k = 0; k < 20; k++) {
+        tids t;
+        atomic_init(&t.max_tid, 0);
+        unet__pool_for(4, 64, 1, tid_body, &t);
+        most = atomic_load(&t.max_tid) > most ? atomic_load(&t.max_tid) : most;
+    }
+    atomic_store(&blocker_release, 1);
+    pthread_join(other, NULL);
+    ck_assert_msg(most <= 1, "participant %d took part beside another caller (share: 2)", most);
+}
+END_TEST
+
 /* ---- waiting costs no CPU ---- */
 
 static atomic_int worker_in;
@@ -367,6 +427,7 @@ int main(void)
     tcase_add_test(tc, test_every_index_once);
     tcase_add_test(tc, test_short_loops_taken_back);
     tcase_add_test(tc, test_nested_loops);
+    tcase_add_test(tc, test_callers_share_equally);
     tcase_add_test(tc, test_waiting_sleeps);
     tcase_add_test(tc, test_pool_after_fork);
     tcase_add_test(tc, test_cgroup_quota);
