@@ -13,10 +13,11 @@
  *
  * A forward pass plans one arena from the tensors' lifetimes (first-fit by size), allocates it
  * once (tensors, per-thread scratch and bookkeeping together), packs the NCHW input, runs every
- * node inside one OpenMP parallel region (num_threads clause; FTZ/DAZ set in each thread and
- * restored) and unpacks the output. Work splits statically over (image, row, column range),
- * (image, block, row) or groups of Winograd tiles; each output element is computed by one
- * thread in a fixed order, so results do not depend on the thread count.
+ * node as one parallel loop of the library's pool (core/pool.h; FTZ/DAZ set around every chunk
+ * and restored) and unpacks the output. Work is handed out in chunks over (image, row, column
+ * range), (image, block, row) or groups of Winograd tiles; each output element is computed by
+ * one thread in a fixed order, so results do not depend on the thread count or on which thread
+ * ran which chunk.
  *
  * Not accelerated, but done on blocked data by portable loops (kernels/blocked_ops.c):
  * group norm, softmax, unfolded batchnorm, standalone activations, ELU/sigmoid after a

@@ -4,7 +4,7 @@
  *                 lifetimes, weight packing;
  *   fast_arena.c  per call: tensor sizes, first-fit placement of storages and scratch in one
  *                 arena, the arena's memory (cached per plan);
- *   exec_fast.c   the run: one OpenMP parallel region over the nodes.
+ *   exec_fast.c   the run: one parallel loop of the pool (core/pool.h) per node.
  */
 #ifndef UNET_GRAPH_FAST_IMPL_H
 #define UNET_GRAPH_FAST_IMPL_H

@@ -52,6 +52,9 @@ void unet__blk_pack(const float *src, const unet__btensor *t, int64_t r0, int64_
 /* t into NCHW float32 dst with `dst_c` channels starting at channel dst_c0, rows as above. */
 void unet__blk_unpack(const unet__btensor *t, float *dst, int64_t dst_c, int64_t dst_c0,
                       int64_t r0, int64_t r1);
+/* The same for columns [x0, x1) of those rows only. */
+void unet__blk_unpack_cols(const unet__btensor *t, float *dst, int64_t dst_c, int64_t dst_c0,
+                           int64_t r0, int64_t r1, int64_t x0, int64_t x1);
 /* Copy src into dst (same c, h, w, lanes 16), rows as above (of dst). */
 void unet__blk_copy(const unet__btensor *src, const unet__btensor *dst, int64_t r0, int64_t r1);
 

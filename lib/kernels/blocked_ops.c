@@ -58,6 +58,12 @@ void unet__blk_pack(const float *src, const unet__btensor *t, int64_t r0, int64_
 void unet__blk_unpack(const unet__btensor *t, float *dst, int64_t dst_c, int64_t dst_c0,
                       int64_t r0, int64_t r1)
 {
+    unet__blk_unpack_cols(t, dst, dst_c, dst_c0, r0, r1, 0, t->w);
+}
+
+void unet__blk_unpack_cols(const unet__btensor *t, float *dst, int64_t dst_c, int64_t dst_c0,
+                           int64_t r0, int64_t r1, int64_t x0, int64_t x1)
+{
     const int64_t h = t->h, w = t->w, c = t->c, lanes = t->lanes;
     for (int64_t r = r0; r < r1; r++) {
         const int64_t y = r % h, b = (r / h) % t->nblk, n = r / (h * t->nblk);
@@ -66,7 +72,7 @@ void unet__blk_unpack(const unet__btensor *t, float *dst, int64_t dst_c, int64_t
         const int64_t nl = imin64(lanes, c - c0);
         for (int64_t l = 0; l < nl; l++) {
             float *d = dst + ((n * dst_c + dst_c0 + c0 + l) * h + y) * w;
-            for (int64_t x = 0; x < w; x++)
+            for (int64_t x = x0; x < x1; x++)
                 d[x] = src[x * lanes + l];
         }
     }

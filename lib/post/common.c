@@ -1,9 +1,10 @@
 /* Helpers shared by the post-processing files: neighbourhoods, NaN checks. */
 #include <math.h>
-#include <omp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/pool.h"
 #include "post/post.h"
 
 void unet__nbhd_make(int rank, unet__nbhd *nb)
@@ -24,14 +25,36 @@ void unet__nbhd_make(int rank, unet__nbhd *nb)
                 }
 }
 
+typedef struct nan_scan {
+    const float *x;
+    _Atomic int64_t first;
+} nan_scan;
+
+static void nan_chunk(void *ctx, int64_t b, int64_t e, int tid)
+{
+    (void)tid;
+    nan_scan *s = ctx;
+    for (int64_t i = b; i < e; i++)
+        if (isnan(s->x[i])) {
+            int64_t cur = atomic_load(&s->first);
+            while (i < cur && !atomic_compare_exchange_weak(&s->first, &cur, i))
+                ;
+            return;
+        }
+}
+
 int64_t unet__first_nan(const float *x, int64_t n, int threads)
 {
-    int64_t first = INT64_MAX;
-#pragma omp parallel for num_threads(threads) reduction(min : first) schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        if (isnan(x[i]) && i < first)
-            first = i;
+    nan_scan s = {.x = x};
+    atomic_init(&s.first, INT64_MAX);
+    unet__pool_for(threads, n, unet__post_chunk(n, threads), nan_chunk, &s);
+    const int64_t first = atomic_load(&s.first);
     return first == INT64_MAX ? -1 : first;
+}
+
+int64_t unet__post_chunk(int64_t n, int threads)
+{
+    return unet__pool_chunk(n, threads, 4, 1 << 14);
 }
 
 const char *unet__grid_where(const unet__grid *g, int ndim, int64_t i, char *buf, size_t size)

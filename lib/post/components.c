@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 
+#include "core/pool.h"
 #include "core/status.h"
 #include "post/post.h"
 
@@ -121,6 +122,37 @@ static void label_band(const uint8_t *mask, const unet__grid *g, const causal *c
     }
 }
 
+/* The two parallel loops, one band per chunk: labelling, then the final numbers. */
+typedef struct bands_job {
+    const uint8_t *mask;
+    const unet__grid *g;
+    const causal *c;
+    band *bands;
+    const uint32_t *final;
+    uint32_t *labels;
+} bands_job;
+
+static void label_chunk(void *ctx, int64_t b, int64_t e, int tid)
+{
+    (void)tid;
+    const bands_job *j = ctx;
+    for (int64_t i = b; i < e; i++)
+        label_band(j->mask, j->g, j->c, &j->bands[i], j->labels);
+}
+
+static void number_chunk(void *ctx, int64_t b, int64_t e, int tid)
+{
+    (void)tid;
+    const bands_job *j = ctx;
+    for (int64_t i = b; i < e; i++) {
+        const uint32_t *base = j->final + j->bands[i].offset;
+        uint32_t *labels = j->labels;
+        for (int64_t p = j->bands[i].line0 * j->g->w; p < j->bands[i].line1 * j->g->w; p++)
+            if (labels[p])
+                labels[p] = base[labels[p]];
+    }
+}
+
 int unet__label_components(const uint8_t *mask, const unet__grid *g, int rank,
                            uint32_t *labels, uint32_t *count, int threads)
 {
@@ -143,9 +175,8 @@ int unet__label_components(const uint8_t *mask, const unet__grid *g, int rank,
     causal c;
     make_causal(rank, &c);
 
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-    for (int64_t i = 0; i < nb; i++)
-        label_band(mask, g, &c, &bands[i], labels);
+    bands_job job = {mask, g, &c, bands, NULL, labels};
+    unet__pool_for(threads, nb, 1, label_chunk, &job);
 
     int rc = UNET_OK;
     uint64_t total = 0;
@@ -215,13 +246,8 @@ int unet__label_components(const uint8_t *mask, const unet__grid *g, int rank,
         uint32_t r = find(parent, (uint32_t)l);
         final[l] = r == l ? ++next : final[r];
     }
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-    for (int64_t i = 0; i < nb; i++) {
-        uint32_t *base = final + bands[i].offset;
-        for (int64_t p = bands[i].line0 * g->w; p < bands[i].line1 * g->w; p++)
-            if (labels[p])
-                labels[p] = base[labels[p]];
-    }
+    job.final = final;
+    unet__pool_for(threads, nb, 1, number_chunk, &job);
     *count = next;
 done:
     for (int64_t i = 0; i < nb; i++)

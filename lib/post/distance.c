@@ -6,8 +6,10 @@
  * takes the square root.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
+#include "core/pool.h"
 #include "core/status.h"
 #include "post/post.h"
 
@@ -19,6 +21,7 @@ typedef struct work {
     double *f, *dst, *z;
     int64_t *v;
     float *gather;
+    int state; /* 0 not allocated yet, 1 ready, -1 out of memory */
 } work;
 
 /* d[q] = min over p of (s (q - p))^2 + f[p]; f may hold +inf (no sample). */
@@ -124,52 +127,98 @@ static void pass_strided(float *data, int64_t base, int64_t j0, int64_t j1, int6
     }
 }
 
+/* The three passes, each a parallel loop; every participant's line buffers are made on its
+ * first chunk and kept for the next passes. */
+typedef struct dt {
+    const uint8_t *mask;
+    const unet__grid *g;
+    const double *spacing;
+    float *dist;
+    int64_t longest, xblocks;
+    bool three_d;
+    work *wk;         /* one per participant */
+    atomic_int failed;
+} dt;
+
+static work *dt_work(dt *d, int tid)
+{
+    work *wk = &d->wk[tid];
+    if (wk->state == 0)
+        wk->state = work_alloc(wk, d->longest) ? 1 : -1;
+    if (wk->state < 0) {
+        atomic_store(&d->failed, 1);
+        return NULL;
+    }
+    return wk;
+}
+
+/* Along x, row by row. */
+static void dt_rows(void *ctx, int64_t b, int64_t e, int tid)
+{
+    dt *d = ctx;
+    work *wk = dt_work(d, tid);
+    if (wk)
+        pass_rows(d->mask, d->g, d->spacing[2] * d->spacing[2], d->dist, wk, b, e,
+                  d->g->h == 1 && !d->three_d);
+}
+
+/* Along y, plane by plane, BLOCK columns at a time. */
+static void dt_cols(void *ctx, int64_t b, int64_t e, int tid)
+{
+    dt *d = ctx;
+    const unet__grid *g = d->g;
+    work *wk = dt_work(d, tid);
+    for (int64_t t = b; t < e && wk; t++) {
+        int64_t z = t / d->xblocks, j0 = t % d->xblocks * BLOCK;
+        int64_t j1 = j0 + BLOCK < g->w ? j0 + BLOCK : g->w;
+        pass_strided(d->dist, z * g->h * g->w, j0, j1, g->h, g->w,
+                     d->spacing[1] * d->spacing[1], !d->three_d, wk);
+    }
+}
+
+/* Along z, BLOCK pixels of the plane at a time. */
+static void dt_planes(void *ctx, int64_t b, int64_t e, int tid)
+{
+    dt *d = ctx;
+    const int64_t plane = d->g->h * d->g->w;
+    work *wk = dt_work(d, tid);
+    for (int64_t t = b; t < e && wk; t++) {
+        int64_t j0 = t * BLOCK, j1 = j0 + BLOCK < plane ? j0 + BLOCK : plane;
+        pass_strided(d->dist, 0, j0, j1, d->g->d, plane, d->spacing[0] * d->spacing[0], true,
+                     wk);
+    }
+}
+
 int unet__distance_transform(const uint8_t *mask, const unet__grid *g, const double spacing[3],
                              float *dist, int threads)
 {
     int64_t longest = g->w > g->h ? g->w : g->h;
     if (g->d > longest)
         longest = g->d;
-    int failed = 0;
-    bool three_d = g->d > 1;
-#pragma omp parallel num_threads(threads) reduction(| : failed)
-    {
-        work wk = {0};
-        if (!work_alloc(&wk, longest))
-            failed = 1;
-        /* Every thread must reach each barrier: a thread without memory skips the work only. */
-#pragma omp for schedule(static)
-        for (int64_t r = 0; r < g->d * g->h; r++)
-            if (!failed)
-                pass_rows(mask, g, spacing[2] * spacing[2], dist, &wk, r, r + 1,
-                          g->h == 1 && !three_d);
-        /* Along y, plane by plane, BLOCK columns at a time. */
-        int64_t xblocks = (g->w + BLOCK - 1) / BLOCK;
-        if (g->h > 1) {
-#pragma omp for schedule(static)
-            for (int64_t t = 0; t < g->d * xblocks; t++) {
-                if (failed)
-                    continue;
-                int64_t z = t / xblocks, j0 = t % xblocks * BLOCK;
-                int64_t j1 = j0 + BLOCK < g->w ? j0 + BLOCK : g->w;
-                pass_strided(dist, z * g->h * g->w, j0, j1, g->h, g->w,
-                             spacing[1] * spacing[1], !three_d, &wk);
-            }
-        }
-        if (three_d) {
-            int64_t plane = g->h * g->w, pblocks = (plane + BLOCK - 1) / BLOCK;
-#pragma omp for schedule(static)
-            for (int64_t t = 0; t < pblocks; t++) {
-                if (failed)
-                    continue;
-                int64_t j0 = t * BLOCK, j1 = j0 + BLOCK < plane ? j0 + BLOCK : plane;
-                pass_strided(dist, 0, j0, j1, g->d, plane, spacing[0] * spacing[0], true,
-                             &wk);
-            }
-        }
-        work_free(&wk);
+    if (threads < 1)
+        threads = 1;
+    dt d = {.mask = mask, .g = g, .spacing = spacing, .dist = dist, .longest = longest,
+            .three_d = g->d > 1};
+    atomic_init(&d.failed, 0);
+    d.wk = calloc((size_t)threads, sizeof *d.wk);
+    if (!d.wk)
+        return unet__fail(UNET_E_NOMEM, "out of memory for the distance transform");
+    /* Chunks of whole lines: a line is already thousands of operations. */
+    const int64_t rows = g->d * g->h;
+    unet__pool_for(threads, rows, unet__pool_chunk(rows, threads, 4, 1), dt_rows, &d);
+    d.xblocks = (g->w + BLOCK - 1) / BLOCK;
+    if (g->h > 1 && !atomic_load(&d.failed)) {
+        const int64_t tasks = g->d * d.xblocks;
+        unet__pool_for(threads, tasks, unet__pool_chunk(tasks, threads, 4, 1), dt_cols, &d);
     }
-    if (failed)
+    if (d.three_d && !atomic_load(&d.failed)) {
+        const int64_t plane = g->h * g->w, tasks = (plane + BLOCK - 1) / BLOCK;
+        unet__pool_for(threads, tasks, unet__pool_chunk(tasks, threads, 4, 1), dt_planes, &d);
+    }
+    for (int i = 0; i < threads; i++)
+        work_free(&d.wk[i]);
+    free(d.wk);
+    if (atomic_load(&d.failed))
         return unet__fail(UNET_E_NOMEM, "out of memory for the distance transform");
     return UNET_OK;
 }

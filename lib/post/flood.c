@@ -5,9 +5,11 @@
  * with its label at once and pushes it with the next age. The same heap discipline and
  * neighbour order as skimage make the result the same, ties included.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pool.h"
 #include "core/status.h"
 #include "post/post.h"
 

@@ -104,23 +104,48 @@ static int FLOOD_NAME(run)(const float *landscape, float sign, const uint8_t *ma
 }
 
 /* Every region in parallel (regions never meet: the mask separates them), or the whole image
- * as one region when there is no mask. */
+ * as one region when there is no mask; each participant reuses its own heap. */
+typedef struct FLOOD_NAME(job) {
+    const float *landscape;
+    float sign;
+    const uint8_t *mask;
+    const unet__grid *g;
+    const unet__nbhd *nb;
+    const int64_t *off, *seeds;
+    const size_t *start;
+    uint32_t *labels;
+    FLOOD_NAME(heap) *heaps;
+    atomic_int failed;
+} FLOOD_NAME(job);
+
+static void FLOOD_NAME(chunk)(void *ctx, int64_t b, int64_t e, int tid)
+{
+    FLOOD_NAME(job) *j = ctx;
+    const size_t *start = j->start;
+    for (int64_t r = b; r < e; r++)
+        if (!atomic_load_explicit(&j->failed, memory_order_relaxed) && start[r + 1] > start[r] &&
+            FLOOD_NAME(run)(j->landscape, j->sign, j->mask, j->g, j->nb, j->off,
+                            j->seeds + start[r], start[r + 1] - start[r], &j->heaps[tid],
+                            j->labels) != UNET_OK)
+            atomic_store(&j->failed, 1);
+}
+
 static int FLOOD_NAME(all)(const float *landscape, float sign, const uint8_t *mask,
                            const unet__grid *g, const unet__nbhd *nb, const int64_t *off,
                            const int64_t *seeds, const size_t *start, size_t nregions,
                            uint32_t *labels, int threads)
 {
-    int failed = 0;
-#pragma omp parallel num_threads(threads) reduction(| : failed)
-    {
-        FLOOD_NAME(heap) h = {0};
-#pragma omp for schedule(dynamic, 16)
-        for (size_t r = 0; r < nregions; r++)
-            if (!failed && start[r + 1] > start[r] &&
-                FLOOD_NAME(run)(landscape, sign, mask, g, nb, off, seeds + start[r],
-                                start[r + 1] - start[r], &h, labels) != UNET_OK)
-                failed = 1;
-        free(h.a);
-    }
-    return failed ? UNET_E_NOMEM : UNET_OK;
+    if (threads < 1)
+        threads = 1;
+    FLOOD_NAME(job) j = {.landscape = landscape, .sign = sign, .mask = mask, .g = g, .nb = nb,
+                         .off = off, .seeds = seeds, .start = start, .labels = labels};
+    atomic_init(&j.failed, 0);
+    j.heaps = calloc((size_t)threads, sizeof *j.heaps);
+    if (!j.heaps)
+        return UNET_E_NOMEM;
+    unet__pool_for(threads, (int64_t)nregions, 16, FLOOD_NAME(chunk), &j);
+    for (int t = 0; t < threads; t++)
+        free(j.heaps[t].a);
+    free(j.heaps);
+    return atomic_load(&j.failed) ? UNET_E_NOMEM : UNET_OK;
 }

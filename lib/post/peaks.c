@@ -7,9 +7,11 @@
  * makes that check local.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pool.h"
 #include "core/status.h"
 #include "post/post.h"
 
@@ -66,6 +68,35 @@ static void max1d(const float *line, int64_t n, int64_t r, float *out, float *g,
     }
 }
 
+/* A max filter along one axis of a (d, h, w) buffer: lines of n pixels, `stride` apart. */
+typedef struct max_pass {
+    float *buf;
+    int64_t h, w, n, stride, r;
+    int axis;
+    float **tmp; /* per participant: 4 n floats, made on its first chunk */
+    atomic_int failed;
+} max_pass;
+
+static void max_lines(void *ctx, int64_t b, int64_t e, int tid)
+{
+    max_pass *m = ctx;
+    const int64_t n = m->n, h = m->h, w = m->w;
+    if (!m->tmp[tid] && !(m->tmp[tid] = malloc((size_t)n * 4 * sizeof(float)))) {
+        atomic_store(&m->failed, 1);
+        return;
+    }
+    float *tmp = m->tmp[tid], *in = tmp, *out = tmp + n;
+    for (int64_t l = b; l < e; l++) {
+        /* Line l starts at: x axis, row l; y axis, plane l / w column l % w; z axis, l. */
+        int64_t start = m->axis == 2 ? l * w : m->axis == 1 ? (l / w) * h * w + l % w : l;
+        for (int64_t i = 0; i < n; i++)
+            in[i] = m->buf[start + i * m->stride];
+        max1d(in, n, m->r, out, tmp + 2 * n, tmp + 3 * n);
+        for (int64_t i = 0; i < n; i++)
+            m->buf[start + i * m->stride] = out[i];
+    }
+}
+
 /* Max filter of radius r along one axis of a (d, h, w) buffer, in place. */
 static int max_axis(float *buf, int64_t d, int64_t h, int64_t w, int axis, int64_t r,
                     int threads)
@@ -73,30 +104,46 @@ static int max_axis(float *buf, int64_t d, int64_t h, int64_t w, int axis, int64
     int64_t n = axis == 0 ? d : axis == 1 ? h : w;
     if (n == 1)
         return UNET_OK;
-    int64_t stride = axis == 0 ? h * w : axis == 1 ? w : 1;
-    int64_t lines = d * h * w / n;
-    int failed = 0;
-#pragma omp parallel num_threads(threads) if (threads > 1) reduction(| : failed)
-    {
-        float *tmp = malloc((size_t)n * 4 * sizeof *tmp);
-        if (!tmp)
-            failed = 1;
-#pragma omp for schedule(static)
-        for (int64_t l = 0; l < lines; l++) {
-            if (!tmp)
-                continue;
-            /* Line l starts at: x axis, row l; y axis, plane l / w column l % w; z axis, l. */
-            int64_t start = axis == 2 ? l * w : axis == 1 ? (l / w) * h * w + l % w : l;
-            float *in = tmp, *out = tmp + n;
-            for (int64_t i = 0; i < n; i++)
-                in[i] = buf[start + i * stride];
-            max1d(in, n, r, out, tmp + 2 * n, tmp + 3 * n);
-            for (int64_t i = 0; i < n; i++)
-                buf[start + i * stride] = out[i];
+    if (threads < 1)
+        threads = 1;
+    max_pass m = {.buf = buf, .h = h, .w = w, .n = n, .r = r, .axis = axis,
+                  .stride = axis == 0 ? h * w : axis == 1 ? w : 1};
+    atomic_init(&m.failed, 0);
+    m.tmp = calloc((size_t)threads, sizeof *m.tmp);
+    if (!m.tmp)
+        return UNET_E_NOMEM;
+    const int64_t lines = d * h * w / n;
+    unet__pool_for(threads, lines, unet__pool_chunk(lines, threads, 4, 1), max_lines, &m);
+    for (int i = 0; i < threads; i++)
+        free(m.tmp[i]);
+    free(m.tmp);
+    return atomic_load(&m.failed) ? UNET_E_NOMEM : UNET_OK;
+}
+
+/* The region's pixels copied into its box, others' as -inf; one chunk = planes of the box. */
+typedef struct box_fill {
+    const float *image;
+    const uint32_t *ids;
+    uint32_t id;
+    const box *bx;
+    const unet__grid *g;
+    float *buf;
+} box_fill;
+
+static void fill_planes(void *ctx, int64_t b, int64_t e, int tid)
+{
+    (void)tid;
+    const box_fill *f = ctx;
+    const box *bx = f->bx;
+    const unet__grid *g = f->g;
+    const int64_t bh = bx->y1 - bx->y0 + 1, bw = bx->x1 - bx->x0 + 1;
+    for (int64_t z = b; z < e; z++)
+        for (int64_t y = 0; y < bh; y++) {
+            int64_t src = ((bx->z0 + z) * g->h + bx->y0 + y) * g->w + bx->x0;
+            float *row = f->buf + (z * bh + y) * bw;
+            for (int64_t x = 0; x < bw; x++)
+                row[x] = !f->ids || f->ids[src + x] == f->id ? f->image[src + x] : -INFINITY;
         }
-        free(tmp);
-    }
-    return failed ? UNET_E_NOMEM : UNET_OK;
 }
 
 static int cmp_cand(const void *pa, const void *pb)
@@ -120,14 +167,8 @@ static int region_peaks(const float *image, const uint32_t *ids, uint32_t id, co
     int rc = UNET_E_NOMEM;
     if (!buf)
         goto done;
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-    for (int64_t z = 0; z < bd; z++)
-        for (int64_t y = 0; y < bh; y++) {
-            int64_t src = ((bx->z0 + z) * g->h + bx->y0 + y) * g->w + bx->x0;
-            float *row = buf + (z * bh + y) * bw;
-            for (int64_t x = 0; x < bw; x++)
-                row[x] = !ids || ids[src + x] == id ? image[src + x] : -INFINITY;
-        }
+    box_fill fill = {image, ids, id, bx, g, buf};
+    unet__pool_for(threads, bd, 1, fill_planes, &fill);
     for (int axis = 2; axis >= 0; axis--)
         if (max_axis(buf, bd, bh, bw, axis, m, threads) != UNET_OK)
             goto done;
@@ -211,15 +252,61 @@ static int cmp_i64(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
+/* The smallest pixel value (peaks must lie above it): a minimum per participant. */
+typedef struct min_scan {
+    const float *image;
+    float *min;
+} min_scan;
+
+static void min_chunk(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const min_scan *m = ctx;
+    float thr = m->min[tid];
+    for (int64_t i = b; i < e; i++)
+        thr = m->image[i] < thr ? m->image[i] : thr;
+    m->min[tid] = thr;
+}
+
+/* Peaks of every region, a few regions per chunk, each on one thread. */
+typedef struct regions_job {
+    const float *image;
+    const uint32_t *ids;
+    const box *boxes;
+    const unet__grid *g;
+    int64_t m;
+    float thr;
+    peaklist *lists;
+    atomic_int failed;
+} regions_job;
+
+static void regions_chunk(void *ctx, int64_t b, int64_t e, int tid)
+{
+    (void)tid;
+    regions_job *j = ctx;
+    for (int64_t r = b; r < e && !atomic_load_explicit(&j->failed, memory_order_relaxed); r++)
+        if (region_peaks(j->image, j->ids, (uint32_t)(r + 1), &j->boxes[r], j->g, j->m, j->thr,
+                         &j->lists[r], 1) != UNET_OK)
+            atomic_store(&j->failed, 1);
+}
+
 int unet__local_maxima(const float *image, const uint32_t *regions, const unet__grid *g,
                        int min_distance, uint32_t *markers, uint32_t *count, int threads)
 {
     *count = 0;
     int64_t m = min_distance;
+    if (threads < 1)
+        threads = 1;
+    float *mins = malloc((size_t)threads * sizeof *mins);
+    if (!mins)
+        return unet__fail(UNET_E_NOMEM, "out of memory finding peaks");
+    for (int t = 0; t < threads; t++)
+        mins[t] = INFINITY;
+    min_scan ms = {image, mins};
+    unet__pool_for(threads, g->n, unet__post_chunk(g->n, threads), min_chunk, &ms);
     float thr = INFINITY;
-#pragma omp parallel for num_threads(threads) reduction(min : thr) schedule(static)
-    for (int64_t i = 0; i < g->n; i++)
-        thr = image[i] < thr ? image[i] : thr;
+    for (int t = 0; t < threads; t++)
+        thr = mins[t] < thr ? mins[t] : thr;
+    free(mins);
 
     int rc = UNET_OK;
     peaklist *lists = NULL;
@@ -268,13 +355,11 @@ int unet__local_maxima(const float *image, const uint32_t *regions, const unet__
     if (!regions) {
         rc = region_peaks(image, NULL, 0, &boxes[0], g, m, thr, &lists[0], threads);
     } else {
-        int failed = 0;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 4) reduction(| : failed)
-        for (size_t r = 0; r < nreg; r++)
-            if (!failed && region_peaks(image, ids, (uint32_t)(r + 1), &boxes[r], g, m, thr,
-                                        &lists[r], 1) != UNET_OK)
-                failed = 1;
-        rc = failed ? UNET_E_NOMEM : UNET_OK;
+        regions_job job = {.image = image, .ids = ids, .boxes = boxes, .g = g, .m = m,
+                           .thr = thr, .lists = lists};
+        atomic_init(&job.failed, 0);
+        unet__pool_for(threads, (int64_t)nreg, 4, regions_chunk, &job);
+        rc = atomic_load(&job.failed) ? UNET_E_NOMEM : UNET_OK;
     }
     if (rc != UNET_OK) {
         rc = unet__fail(rc, "out of memory finding peaks");

@@ -34,6 +34,9 @@ void unet__nbhd_make(int rank, unet__nbhd *nb);
 
 /* Index of the first NaN in x[0..n), or -1. */
 int64_t unet__first_nan(const float *x, int64_t n, int threads);
+/* Chunk size of a parallel loop over n pixels of light work each (core/pool.h): a few chunks
+ * per thread, and no chunk so small that handing it out costs more than doing it. */
+int64_t unet__post_chunk(int64_t n, int threads);
 /* "(y 3, x 7)" or "(z 1, y 3, x 7)" for flat index i; buf of at least 80 bytes. */
 const char *unet__grid_where(const unet__grid *g, int ndim, int64_t i, char *buf, size_t size);
 

@@ -6,8 +6,24 @@
  */
 #include <stdlib.h>
 
+#include "core/pool.h"
 #include "core/status.h"
 #include "post/post.h"
+
+typedef struct argmax {
+    const float *bg, *in, *bd;
+    uint8_t *cls;
+} argmax;
+
+/* Argmax, ties to the lower class: 1 interior, 2 boundary, 0 background. */
+static void argmax_chunk(void *ctx, int64_t b, int64_t e, int tid)
+{
+    (void)tid;
+    const argmax *a = ctx;
+    const float *bg = a->bg, *in = a->in, *bd = a->bd;
+    for (int64_t i = b; i < e; i++)
+        a->cls[i] = in[i] > bg[i] && in[i] >= bd[i] ? 1 : bd[i] > bg[i] && bd[i] > in[i] ? 2 : 0;
+}
 
 int unet__labels_from_3class(const float *probs, const unet__grid *g, int ndim, int rank,
                              uint32_t *labels, uint32_t *count, int threads)
@@ -30,10 +46,8 @@ int unet__labels_from_3class(const float *probs, const unet__grid *g, int ndim, 
                         (long long)g->n);
         goto done;
     }
-    /* Argmax, ties to the lower class: 1 interior, 2 boundary, 0 background. */
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t i = 0; i < g->n; i++)
-        cls[i] = in[i] > bg[i] && in[i] >= bd[i] ? 1 : bd[i] > bg[i] && bd[i] > in[i] ? 2 : 0;
+    argmax am = {bg, in, bd, cls};
+    unet__pool_for(threads, g->n, unet__post_chunk(g->n, threads), argmax_chunk, &am);
     uint8_t *interior = (uint8_t *)seeds; /* the seeds' buffer holds the interior mask first */
     for (int64_t i = 0; i < g->n; i++)
         interior[i] = cls[i] == 1;

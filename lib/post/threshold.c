@@ -1,6 +1,21 @@
 /* Probabilities to a binary mask. */
+#include "core/pool.h"
 #include "core/status.h"
 #include "post/post.h"
+
+typedef struct cut {
+    const float *prob;
+    float threshold;
+    uint8_t *mask;
+} cut;
+
+static void cut_chunk(void *ctx, int64_t b, int64_t e, int tid)
+{
+    (void)tid;
+    const cut *c = ctx;
+    for (int64_t i = b; i < e; i++)
+        c->mask[i] = c->prob[i] > c->threshold;
+}
 
 int unet__threshold(const float *prob, const unet__grid *g, int ndim, float threshold,
                     uint8_t *mask, int threads)
@@ -11,8 +26,7 @@ int unet__threshold(const float *prob, const unet__grid *g, int ndim, float thre
         return unet__fail(UNET_E_INVALID_ARG, "probability at %s is NaN",
                           unet__grid_where(g, ndim, bad, where, sizeof where));
     }
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t i = 0; i < g->n; i++)
-        mask[i] = prob[i] > threshold;
+    cut c = {prob, threshold, mask};
+    unet__pool_for(threads, g->n, unet__post_chunk(g->n, threads), cut_chunk, &c);
     return UNET_OK;
 }

@@ -6,18 +6,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdatomic.h>
+
+#include "core/pool.h"
 #include "core/status.h"
 #include "post/post.h"
+
+typedef struct fg_count {
+    const uint8_t *mask;
+    _Atomic int64_t fg;
+} fg_count;
+
+static void count_chunk(void *ctx, int64_t b, int64_t e, int tid)
+{
+    (void)tid;
+    fg_count *c = ctx;
+    int64_t fg = 0;
+    for (int64_t i = b; i < e; i++)
+        fg += c->mask[i] != 0;
+    atomic_fetch_add(&c->fg, fg);
+}
 
 int unet__watershed_mask(const uint8_t *mask, const unet__grid *g, const double spacing[3],
                          int min_distance, int rank, uint32_t *labels, uint32_t *count,
                          int threads)
 {
     *count = 0;
-    int64_t fg = 0;
-#pragma omp parallel for num_threads(threads) reduction(+ : fg) schedule(static)
-    for (int64_t i = 0; i < g->n; i++)
-        fg += mask[i] != 0;
+    fg_count fc = {.mask = mask};
+    atomic_init(&fc.fg, 0);
+    unet__pool_for(threads, g->n, unet__post_chunk(g->n, threads), count_chunk, &fc);
+    const int64_t fg = atomic_load(&fc.fg);
     if (fg == 0 || fg == g->n) {
         /* No background: the distance is infinite everywhere and has no peaks to speak of;
          * the one object is the image. */

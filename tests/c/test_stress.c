@@ -2,6 +2,8 @@
  * a ninth thread cancelling half of them at random moments, and progress callbacks that cancel
  * at random. Every call must end OK with exactly the single-threaded reference result, or
  * UNET_E_CANCELLED; nothing else, nothing leaked (the sanitizer build checks leaks at exit).
+ * Run twice: each call on one thread, then on 2 or 3 threads (the library's worker pool shared
+ * by 8 callers at once, its workers taken back and handed on while calls are cancelled).
  * Public API only. */
 #include <check.h>
 #include <pthread.h>
@@ -94,6 +96,12 @@ static void *cancel_loop(void *arg)
     return NULL;
 }
 
+/* Threads per call: loop 0, one; loop 1, 2 and 3 alternately. */
+static int call_threads(int loop, int worker)
+{
+    return loop == 0 ? 1 : 2 + worker % 2;
+}
+
 START_TEST(test_threads_share_a_model_with_random_cancels)
 {
     unet_model_t *m = NULL;
@@ -124,7 +132,7 @@ START_TEST(test_threads_share_a_model_with_random_cancels)
         w->reference = reference;
         w->rng = 1000u + (uint64_t)t;
         ck_assert_int_eq(unet_predict_opts_create(&w->opts), UNET_OK);
-        ck_assert_int_eq(unet_predict_opts_set_threads(w->opts, 1), UNET_OK);
+        ck_assert_int_eq(unet_predict_opts_set_threads(w->opts, call_threads(_i, t)), UNET_OK);
         ck_assert_int_eq(unet_predict_opts_set_tile(w->opts, 16), UNET_OK); /* 9 tiles */
         ck_assert_int_eq(unet_predict_opts_set_progress(w->opts, maybe_cancel, w), UNET_OK);
     }
@@ -153,8 +161,8 @@ START_TEST(test_threads_share_a_model_with_random_cancels)
     ck_assert_msg(ok > 0 && cancelled > 0, "%d ok, %d cancelled of %d", ok, cancelled,
                   THREADS * CALLS);
     ck_assert_int_gt(c.sent, 0);
-    printf("stress: %d predictions ok, %d cancelled, %d cancels sent from another thread\n", ok,
-           cancelled, c.sent);
+    printf("stress (%s): %d predictions ok, %d cancelled, %d cancels sent from another thread\n",
+           _i ? "2-3 threads per call" : "1 thread per call", ok, cancelled, c.sent);
     unet_model_free(m);
 }
 END_TEST
@@ -164,7 +172,7 @@ int main(void)
     Suite *s = suite_create("stress");
     TCase *tc = tcase_create("stress");
     tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, test_threads_share_a_model_with_random_cancels);
+    tcase_add_loop_test(tc, test_threads_share_a_model_with_random_cancels, 0, 2);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -2,7 +2,8 @@
 """`unet segment` wall time, build against build, quiet or under load (issues 15 and 18).
 
     python3 tools/bench/segment_bench.py --build before=/tmp/rel-old/build \\
-        --build after=build-release [--size 2048] [--threads 0 1 2] [--busy 0 1 2] [--rounds 7]
+        --build after=build-release [--extra "after=--scale 1"] [--size 2048] \\
+        [--threads 0 1 2] [--busy 0 1 2] [--rounds 7]
 
 Every build is a meson build folder (its tools/unet is run; release builds for figures). The
 image is one `unet sample` scene of SIZE x SIZE made by the first build, so every build segments
@@ -17,6 +18,7 @@ and ratios, and run nothing else meanwhile.
 import argparse
 import multiprocessing
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -32,8 +34,8 @@ def spin(stop):
             x = (x * 1103515245 + 12345) & 0xFFFFFFFF
 
 
-def run_segment(cli, image, labels, threads):
-    cmd = [cli, "segment", image, "-o", labels, "--quiet"]
+def run_segment(cli, image, labels, threads, extra=()):
+    cmd = [cli, "segment", image, "-o", labels, "--quiet"] + list(extra)
     if threads:
         cmd += ["--threads", str(threads)]
     t0 = time.perf_counter()
@@ -49,6 +51,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", action="append", required=True, metavar="NAME=DIR",
                     help="a meson build folder, labelled NAME (repeat; the first is the base)")
+    ap.add_argument("--extra", action="append", default=[], metavar="NAME=ARGS",
+                    help="more `unet segment` arguments for the build NAME (e.g. after='--scale "
+                         "1', to time a build with automatic scale at the older builds' scale)")
     ap.add_argument("--size", type=int, default=2048)
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--threads", type=int, nargs="+", default=[0])
@@ -65,6 +70,10 @@ def main():
         if not folder or not os.access(cli, os.X_OK):
             sys.exit("--build %s: no %s" % (spec, cli))
         builds.append((name, cli))
+    extra = {}
+    for spec in args.extra:
+        name, _, more = spec.partition("=")
+        extra[name] = shlex.split(more)
 
     work = tempfile.mkdtemp(prefix="segment_bench_")
     image = os.path.join(work, "sample.tif")
@@ -86,7 +95,8 @@ def main():
                 for _ in range(args.rounds):
                     for name, cli in builds:
                         labels = os.path.join(work, name + ".tif")
-                        t, counts[name] = run_segment(cli, image, labels, threads)
+                        t, counts[name] = run_segment(cli, image, labels, threads,
+                                                      extra.get(name, ()))
                         times[name].append(t)
                 base = statistics.median(times[builds[0][0]])
                 for name, _ in builds:

@@ -21,7 +21,7 @@ static const char *const usage_predict =
     "                    (default: chosen from the image)\n"
     "  --blend W         blend tile seams over W pixels (default 0: exact stitching)\n"
     "  --batch N         tiles per network run (default 1)\n"
-    "  --threads N       threads (default: all cores)\n"
+    "  --threads N       threads (default: the CPUs this process may use)\n"
     "  --border MODE     network | reflect | zero (default: the model's)\n"
     "  --normalize MODE  none | zmuv | percentile:LOW,HIGH | fixed:MEAN,STD\n"
     "                    (default: the model's preprocessing)\n"

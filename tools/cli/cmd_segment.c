@@ -37,7 +37,7 @@ static const char *const usage_segment =
     "  --diameter PX     the objects' typical diameter in pixels, instead of measuring it\n"
     "  --threshold T     foreground probability threshold (default: the model's, or 0.5)\n"
     "  --min-size N      remove objects under N pixels (default: the model's, or 16)\n"
-    "  --threads N       threads (default: all cores)\n"
+    "  --threads N       threads (default: the CPUs this process may use)\n"
     "  --channel N       the image channel (0-based) a one-channel model reads (default: the\n"
     "                    channel rule: colour gives its luminance 0.299 R + 0.587 G +\n"
     "                    0.114 B, or the channel itself when R, G and B are equal; alpha is\n"

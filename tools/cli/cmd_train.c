@@ -40,7 +40,7 @@ static const char *const usage_train =
     "                    channel, ce for several, mse for float targets)\n"
     "  --lr X            learning rate (default 0.001, Adam, cosine schedule)\n"
     "  --seed N          seed of weights, patches and augmentation (default 0)\n"
-    "  --threads N       threads (default: all cores)\n"
+    "  --threads N       threads (default: the CPUs this process may use)\n"
     "  --set KEY=VALUE   any training option of unet_train_opts_set (repeatable), e.g.\n"
     "                    --set border_weights=true --set optimizer=sgd\n"
     "  --log FILE        CSV log of the curves (default: OUT.csv)\n"
