@@ -615,6 +615,22 @@ int unet__exec_fast_workspace(const unet__fast_plan *fp, int64_t n, int64_t h, i
     return rc;
 }
 
+int unet__exec_fast_reserve(const unet__fast_plan *fp, int64_t n, int64_t h, int64_t w,
+                            int threads, const unet__exec_opts *opts)
+{
+    size_t bytes = 0, got = 0;
+    int rc = unet__exec_fast_workspace(fp, n, h, w, threads, opts, &bytes);
+    if (rc != UNET_OK || bytes == 0)
+        return rc;
+    char *arena = unet__fast_arena_get(fp->impl, bytes, &got);
+    if (!arena)
+        return unet__fail(UNET_E_NOMEM, "out of memory for the forward pass (%zu MiB for %lld "
+                                        "x %lld x %lld)",
+                          bytes >> 20, (long long)n, (long long)h, (long long)w);
+    unet__fast_arena_put(fp->impl, arena, got);
+    return UNET_OK;
+}
+
 int unet__exec_fast(const unet__fast_plan *fp, const float *input, int64_t n, int64_t h,
                     int64_t w, float *output, int threads, const unet__exec_opts *opts)
 {

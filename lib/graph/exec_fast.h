@@ -78,4 +78,10 @@ int unet__fast_winograd_margin(const unet__fast_plan *fp);
 int unet__exec_fast_workspace(const unet__fast_plan *fp, int64_t n, int64_t h, int64_t w,
                               int threads, const unet__exec_opts *opts, size_t *bytes);
 
+/* Keep an arena for a forward pass of this shape ready, so a run's passes reuse one block of
+ * memory instead of each growing into fresh pages (the kernel zeroing them on first touch cost
+ * about a tenth of a 2048^2 segmentation whose windows grow from tile to tile). */
+int unet__exec_fast_reserve(const unet__fast_plan *fp, int64_t n, int64_t h, int64_t w,
+                            int threads, const unet__exec_opts *opts);
+
 #endif

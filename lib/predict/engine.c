@@ -325,6 +325,8 @@ int unet__predict_run(const unet__net *net, const struct unet_predict_opts *opts
     unet__run_size rs = {opts->batch < e.ax.count ? opts->batch : e.ax.count, win[0], win[1],
                          e.band_rows, e.ax.size};
     rc = unet__predict_check_run(net, &rs, opts->threads);
+    if (rc == UNET_OK && net->reserve)
+        rc = net->reserve(net->run_ctx, rs.batch, rs.win_y, rs.win_x, opts->threads);
     if (rc != UNET_OK)
         return rc;
 

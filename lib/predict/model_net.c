@@ -47,6 +47,12 @@ static int workspace(const void *ctx, int64_t n, int64_t h, int64_t w, int threa
                                      bytes);
 }
 
+static int reserve(const void *ctx, int64_t n, int64_t h, int64_t w, int threads)
+{
+    const struct unet_model *m = ctx;
+    return unet__exec_fast_reserve(&m->fast, n, h, w, unet__resolve_threads(threads), NULL);
+}
+
 static int axis_out(const void *ctx, int64_t in, int64_t *out)
 {
     return unet__graph_axis_size(ctx, in, out, NULL);
@@ -71,6 +77,7 @@ static void describe(const struct unet_model *m, unet__net *net)
     net->fit = fit;
     net->shape_ctx = &m->graph;
     net->workspace = workspace;
+    net->reserve = reserve;
 }
 
 unet__norm unet__predict_norm(const struct unet_model *m, const struct unet_predict_opts *o)

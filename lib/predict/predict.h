@@ -87,6 +87,8 @@ typedef struct unet__net {
     /* Bytes one network run on n windows of h x w needs (NULL: unknown); run_ctx. */
     int (*workspace)(const void *ctx, int64_t n, int64_t h, int64_t w, int threads,
                      size_t *bytes);
+    /* Prepare the memory of the largest run of n windows of h x w (NULL: nothing to do). */
+    int (*reserve)(const void *ctx, int64_t n, int64_t h, int64_t w, int threads);
 } unet__net;
 
 /* Memory the automatic tile size may give one network run (activations and scratch). */

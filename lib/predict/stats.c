@@ -263,6 +263,58 @@ done:
     return rc;
 }
 
+/* The value after rank k's value v in every channel, in one pass: v again when more than k + 1
+ * values are <= v, else the smallest value above v (instead of a second search for k + 1). */
+typedef struct successor_state {
+    const double *value;
+    int64_t *at_or_below;
+    double *above;
+} successor_state;
+
+static void visit_successor(void *ctx, int64_t c, const float *v, int64_t n)
+{
+    successor_state *s = ctx;
+    const double value = s->value[c];
+    int64_t count = 0;
+    double above = s->above[c];
+    for (int64_t i = 0; i < n; i++) {
+        if (v[i] <= value)
+            count++;
+        else if (v[i] < above)
+            above = v[i];
+    }
+    s->at_or_below[c] += count;
+    s->above[c] = above;
+}
+
+static int successor_values(strip_reader *r, int64_t rank, const double *value, double *out)
+{
+    const int64_t C = r->src->channels;
+    successor_state s = {value, calloc((size_t)C, sizeof(int64_t)),
+                         malloc((size_t)C * sizeof(double))};
+    int rc = UNET_OK;
+    if (!s.at_or_below || !s.above) {
+        rc = unet__fail(UNET_E_NOMEM, "out of memory computing percentiles");
+        goto done;
+    }
+    for (int64_t c = 0; c < C; c++)
+        s.above[c] = INFINITY;
+    if ((rc = pass(r, visit_successor, &s)) != UNET_OK)
+        goto done;
+    for (int64_t c = 0; c < C; c++) {
+        if (s.at_or_below[c] < rank + 1 || (s.at_or_below[c] < rank + 2 && isinf(s.above[c]))) {
+            rc = unet__fail(UNET_E_INTERNAL, "percentile selection lost rank %lld",
+                            (long long)rank);
+            goto done;
+        }
+        out[c] = s.at_or_below[c] >= rank + 2 ? value[c] : s.above[c];
+    }
+done:
+    free(s.at_or_below);
+    free(s.above);
+    return rc;
+}
+
 /* NumPy's percentile (linear): v[k] + t (v[k+1] - v[k]) with pos = q/100 (n - 1). */
 static int percentile(strip_reader *r, double q, double *out)
 {
@@ -275,7 +327,7 @@ static int percentile(strip_reader *r, double q, double *out)
         return unet__fail(UNET_E_NOMEM, "out of memory computing percentiles");
     int rc = kth_values(r, k, out);
     if (rc == UNET_OK && t > 0 && k + 1 < n)
-        rc = kth_values(r, k + 1, next);
+        rc = successor_values(r, k, out, next);
     if (rc == UNET_OK && t > 0 && k + 1 < n)
         for (int64_t c = 0; c < C; c++)
             out[c] = out[c] + t * (next[c] - out[c]);

@@ -158,6 +158,37 @@ START_TEST(stats_percentile_exact)
 }
 END_TEST
 
+/* Ties (integer images): the value after rank k is often rank k's own value, and sometimes the
+ * next distinct one; both must equal a sort's. */
+START_TEST(stats_percentile_exact_with_ties)
+{
+    rng r = {5};
+    const int64_t H = 61, W = 53, n = H * W;
+    float *img = random_image(n, &r);
+    for (int64_t i = 0; i < n; i++)
+        img[i] = floorf(img[i] / 100); /* mostly 1..4: heavy ties */
+    unet_model_t *m = small_model(1, 1, "sigmoid");
+    const double qs[][2] = {{1, 99.8}, {2.5, 97.5}, {10, 90}, {33.3, 66.6}};
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        char json[120];
+        snprintf(json, sizeof json, "{\"normalize\": \"percentile\", \"norm_low\": %g, "
+                                    "\"norm_high\": %g}", qs[i][0], qs[i][1]);
+        unet_predict_opts_t *o = opts_with(json);
+        image im = {img, 1, H, W, -1, 0};
+        double low, range;
+        ck_assert_int_eq(unet_predict_stats(m, o, 1, 1, H, W, read_image, &im, &low, &range, 1),
+                         UNET_OK);
+        double lo = numpy_percentile(img, n, qs[i][0]), hi = numpy_percentile(img, n, qs[i][1]);
+        ck_assert_msg(low == lo, "q %g: low %.17g, sort gives %.17g", qs[i][0], low, lo);
+        ck_assert_msg(range == hi - lo + 1e-20, "q %g: range %.17g, sort gives %.17g", qs[i][1],
+                      range, hi - lo + 1e-20);
+        unet_predict_opts_free(o);
+    }
+    unet_model_free(m);
+    free(img);
+}
+END_TEST
+
 START_TEST(stats_zmuv_fixed_none_and_model)
 {
     rng r = {4};
@@ -435,6 +466,7 @@ int main(void)
     TCase *tc = tcase_create("pieces");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, stats_percentile_exact);
+    tcase_add_test(tc, stats_percentile_exact_with_ties);
     tcase_add_test(tc, stats_zmuv_fixed_none_and_model);
     tcase_add_test(tc, stats_channels);
     tcase_add_test(tc, stats_progress_cancel_and_errors);

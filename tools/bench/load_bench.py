@@ -9,7 +9,8 @@
 Tasks: `predict-nuclei` (`unet predict` of a 512^2 `unet sample` image with the model file
 --model, by default the repository's models/nuclei.unet, the built-in model), `predict-d4b32`
 (the same with a depth-4, base-32 U-Net made by `unet create --seed 1`, random weights) and
-`segment` (`unet segment` of a 2048^2 `unet sample` image with --model). Every build gets the
+`segment` (`unet segment` of a 2048^2 `unet sample` image with --model, at --segment-scale when
+given). Every build gets the
 same model files and images.
 
 Cases: `quiet`; `busy1`, `busy2`: with 1 or 2 busy background processes (pure-Python spin
@@ -85,6 +86,8 @@ def run_cli(build, task, threads, files, work):
     if task == "segment":
         cmd = [build.cli, "segment", files["segment_image"], "-o", out, "--quiet",
                "--model", files["nuclei"]]
+        if files.get("segment_scale"):
+            cmd += ["--scale", files["segment_scale"]]
     else:
         cmd = [build.cli, "predict", "--model", files[task.split("-", 1)[1]],
                files["predict_image"], "-o", out, "--quiet"]
@@ -98,7 +101,8 @@ def run_calls(build, task, threads, calls, files, sizes):
     env = dict(os.environ, UNET_LIBRARY=build.lib, PYTHONPATH=build.python)
     spec = {"task": task, "threads": threads, "calls": calls,
             "model": files["nuclei"] if task == "segment" else files[task.split("-", 1)[1]],
-            "size": sizes["segment"] if task == "segment" else sizes["predict"]}
+            "size": sizes["segment"] if task == "segment" else sizes["predict"],
+            "scale": files.get("segment_scale")}
     p = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
                        capture_output=True, text=True, env=env)
     if p.returncode != 0:
@@ -115,7 +119,8 @@ def worker(spec):
 
     def call():
         if spec["task"] == "segment":
-            model.segment(image, threads=spec["threads"])
+            extra = {"scale": float(spec["scale"])} if spec.get("scale") else {}
+            model.segment(image, threads=spec["threads"], **extra)
         else:
             model.predict(image, threads=spec["threads"])
 
@@ -155,6 +160,10 @@ def main():
                     choices=["predict-nuclei", "predict-d4b32", "segment"])
     ap.add_argument("--predict-size", type=int, default=512)
     ap.add_argument("--segment-size", type=int, default=2048)
+    ap.add_argument("--segment-scale", metavar="S",
+                    help="the segment task's --scale (default: each build's own default, the "
+                         "automatic scale where it has one; 1 compares builds with and without "
+                         "it on the same work)")
     ap.add_argument("--smoke", action="store_true",
                     help="one round at 128^2 / 256^2: checks the script, gives no figures")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -175,7 +184,8 @@ def main():
     files = {"nuclei": os.path.abspath(args.model),
              "d4b32": os.path.join(work, "d4b32.unet"),
              "predict_image": os.path.join(work, "predict.tif"),
-             "segment_image": os.path.join(work, "segment.tif")}
+             "segment_image": os.path.join(work, "segment.tif"),
+             "segment_scale": args.segment_scale}
     sizes = {"predict": args.predict_size, "segment": args.segment_size}
     config = os.path.join(work, "d4b32.json")
     with open(config, "w") as f:
