@@ -3,6 +3,7 @@
 #include "kernels/ref_backward.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,17 @@ static inline void rt_bilinear_src(int64_t d, int f, int64_t size, int64_t *i0, 
     *i1 = imin64(a + 1, size - 1);
     *lambda = s - (double)a;
 }
+
+/* The geometry of a convolution's weight gradient (ref_backward_impl.h): input planes h x w,
+ * output planes oh x ow, `taps` weights per (co, ci) pair, stored [cout][cin][taps] for a plain
+ * convolution (k, pad) and [cin][cout][taps] (cin_major) for a transposed one (f). */
+typedef struct rt_wgrad {
+    int64_t n, cin, cout, h, w, oh, ow, taps;
+    int k, pad, f;
+    bool cin_major;
+} rt_wgrad;
+/* Taps per weight: k <= 15 and f <= 8 (config bounds). */
+#define RT_MAX_TAPS (16 * 16)
 
 #define T float
 #define S f32

@@ -274,6 +274,46 @@ void FN(unet__rt_dropout_fwd)(T *x, int64_t count, double p, uint64_t key, int t
 
 /* ---- backward ops ---- */
 
+/* One image's contribution to the taps of one weight (x plane of channel ci, dy plane of
+ * channel co), added to acc[g->taps]. */
+typedef void (*FN(rt_taps_fn))(const T *xp, const T *gp, const rt_wgrad *g, double *acc);
+
+/* The parameter gradients of a convolution (plain or transposed): dw, one task per (co, ci)
+ * pair, its taps summed over the images in order; db[co], the sum of dy over images and
+ * pixels. Either may be NULL. */
+static void FN(rt_param_grads)(const T *x, const T *dy, const rt_wgrad *g, FN(rt_taps_fn) taps,
+                               T *dw, T *db, int threads)
+{
+    const int64_t n = g->n, cin = g->cin, cout = g->cout, kk = g->taps;
+    const int64_t in_plane = g->h * g->w, out_plane = g->oh * g->ow;
+    if (dw) {
+#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+        for (int64_t t = 0; t < cout * cin; t++) {
+            const int64_t co = g->cin_major ? t % cout : t / cin;
+            const int64_t ci = g->cin_major ? t / cout : t % cin;
+            double acc[RT_MAX_TAPS];
+            for (int64_t i = 0; i < kk; i++)
+                acc[i] = 0;
+            for (int64_t b = 0; b < n; b++)
+                taps(x + (b * cin + ci) * in_plane, dy + (b * cout + co) * out_plane, g, acc);
+            for (int64_t i = 0; i < kk; i++)
+                dw[t * kk + i] = (T)acc[i];
+        }
+    }
+    if (db) {
+#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+        for (int64_t co = 0; co < cout; co++) {
+            double s = 0;
+            for (int64_t b = 0; b < n; b++) {
+                const T *p = dy + (b * cout + co) * out_plane;
+                for (int64_t i = 0; i < out_plane; i++)
+                    s += (double)p[i];
+            }
+            db[co] = (T)s;
+        }
+    }
+}
+
 void FN(unet__rt_conv_bwd_data)(const T *dy, int64_t n, int64_t cin, int64_t h, int64_t w,
                                 const T *weight, int64_t cout, int k, int pad, T *dx,
                                 int threads)
@@ -320,59 +360,40 @@ void FN(unet__rt_conv_bwd_data)(const T *dy, int64_t n, int64_t cin, int64_t h, 
     }
 }
 
+/* One image's k x k tap sums of a conv2d weight gradient for one (co, ci) pair, added to acc. */
+static void FN(rt_conv_taps)(const T *x_p, const T *dy_p, const rt_wgrad *g, double *acc)
+{
+    const int k = g->k, pad = g->pad;
+    const int64_t h = g->h, w = g->w, oh = g->oh, ow = g->ow;
+    for (int64_t oy = 0; oy < oh; oy++) {
+        const T *dy_row = dy_p + oy * ow;
+        for (int ky = 0; ky < k; ky++) {
+            const int64_t iy = oy + ky - pad;
+            if (iy < 0 || iy >= h)
+                continue;
+            const T *x_row = x_p + iy * w;
+            for (int kx = 0; kx < k; kx++) {
+                const int64_t lo = imax64(0, (int64_t)pad - kx);
+                const int64_t hi = imin64(ow, w + pad - kx);
+                const T *src = x_row + (kx - pad);
+                double s = 0;
+#pragma omp simd reduction(+ : s)
+                for (int64_t ox = lo; ox < hi; ox++)
+                    s += (double)dy_row[ox] * (double)src[ox];
+                acc[ky * k + kx] += s;
+            }
+        }
+    }
+}
+
 void FN(unet__rt_conv_bwd_param)(const T *x, const T *dy, int64_t n, int64_t cin, int64_t h,
                                  int64_t w, int64_t cout, int k, int pad, T *dw, T *db,
                                  int threads)
 {
-    const int64_t oh = h + 2 * (int64_t)pad - k + 1, ow = w + 2 * (int64_t)pad - k + 1;
-    const int64_t kk = (int64_t)k * k;
-    if (dw) {
-        /* One task per (co, ci): its k*k sums over every image and output pixel. */
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-        for (int64_t t = 0; t < cout * cin; t++) {
-            const int64_t co = t / cin, ci = t % cin;
-            double acc[16 * 16]; /* k <= 15 (config bound) */
-            for (int64_t i = 0; i < kk; i++)
-                acc[i] = 0;
-            for (int64_t b = 0; b < n; b++) {
-                const T *x_p = x + (b * cin + ci) * h * w;
-                const T *dy_p = dy + (b * cout + co) * oh * ow;
-                for (int64_t oy = 0; oy < oh; oy++) {
-                    const T *dy_row = dy_p + oy * ow;
-                    for (int ky = 0; ky < k; ky++) {
-                        const int64_t iy = oy + ky - pad;
-                        if (iy < 0 || iy >= h)
-                            continue;
-                        const T *x_row = x_p + iy * w;
-                        for (int kx = 0; kx < k; kx++) {
-                            const int64_t lo = imax64(0, (int64_t)pad - kx);
-                            const int64_t hi = imin64(ow, w + pad - kx);
-                            const T *src = x_row + (kx - pad);
-                            double s = 0;
-#pragma omp simd reduction(+ : s)
-                            for (int64_t ox = lo; ox < hi; ox++)
-                                s += (double)dy_row[ox] * (double)src[ox];
-                            acc[ky * k + kx] += s;
-                        }
-                    }
-                }
-            }
-            for (int64_t i = 0; i < kk; i++)
-                dw[t * kk + i] = (T)acc[i];
-        }
-    }
-    if (db) {
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-        for (int64_t co = 0; co < cout; co++) {
-            double s = 0;
-            for (int64_t b = 0; b < n; b++) {
-                const T *p = dy + (b * cout + co) * oh * ow;
-                for (int64_t i = 0; i < oh * ow; i++)
-                    s += (double)p[i];
-            }
-            db[co] = (T)s;
-        }
-    }
+    const rt_wgrad g = {.n = n, .cin = cin, .cout = cout, .h = h, .w = w,
+                        .oh = h + 2 * (int64_t)pad - k + 1, .ow = w + 2 * (int64_t)pad - k + 1,
+                        .taps = (int64_t)k * k, .k = k, .pad = pad};
+    FN(rt_param_grads)(x, dy, &g, FN(rt_conv_taps), dw, db, threads);
 }
 
 void FN(unet__rt_convt_bwd_data)(const T *dy, int64_t n, int64_t cin, int64_t h, int64_t w,
@@ -396,48 +417,31 @@ void FN(unet__rt_convt_bwd_data)(const T *dy, int64_t n, int64_t cin, int64_t h,
     }
 }
 
+/* One image's f x f tap sums of a transposed convolution's weight gradient for one (ci, co)
+ * pair, added to acc. */
+static void FN(rt_convt_taps)(const T *xp, const T *gp, const rt_wgrad *g, double *acc)
+{
+    const int f = g->f;
+    const int64_t h = g->h, w = g->w, ow = g->ow;
+    for (int64_t iy = 0; iy < h; iy++)
+        for (int a = 0; a < f; a++) {
+            const T *grow = gp + (iy * f + a) * ow;
+            const T *xrow = xp + iy * w;
+            for (int e = 0; e < f; e++) {
+                double s = 0;
+                for (int64_t ix = 0; ix < w; ix++)
+                    s += (double)xrow[ix] * (double)grow[ix * f + e];
+                acc[a * f + e] += s;
+            }
+        }
+}
+
 void FN(unet__rt_convt_bwd_param)(const T *x, const T *dy, int64_t n, int64_t cin, int64_t h,
                                   int64_t w, int64_t cout, int f, T *dw, T *db, int threads)
 {
-    const int64_t oh = h * f, ow = w * f, ff = (int64_t)f * f;
-    if (dw) {
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-        for (int64_t t = 0; t < cin * cout; t++) {
-            const int64_t ci = t / cout, co = t % cout;
-            double acc[8 * 8]; /* f <= 8 (config bound) */
-            for (int64_t i = 0; i < ff; i++)
-                acc[i] = 0;
-            for (int64_t b = 0; b < n; b++) {
-                const T *xp = x + (b * cin + ci) * h * w;
-                const T *gp = dy + (b * cout + co) * oh * ow;
-                for (int64_t iy = 0; iy < h; iy++)
-                    for (int a = 0; a < f; a++) {
-                        const T *grow = gp + (iy * f + a) * ow;
-                        const T *xrow = xp + iy * w;
-                        for (int e = 0; e < f; e++) {
-                            double s = 0;
-                            for (int64_t ix = 0; ix < w; ix++)
-                                s += (double)xrow[ix] * (double)grow[ix * f + e];
-                            acc[a * f + e] += s;
-                        }
-                    }
-            }
-            for (int64_t i = 0; i < ff; i++)
-                dw[t * ff + i] = (T)acc[i];
-        }
-    }
-    if (db) {
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-        for (int64_t co = 0; co < cout; co++) {
-            double s = 0;
-            for (int64_t b = 0; b < n; b++) {
-                const T *p = dy + (b * cout + co) * oh * ow;
-                for (int64_t i = 0; i < oh * ow; i++)
-                    s += (double)p[i];
-            }
-            db[co] = (T)s;
-        }
-    }
+    const rt_wgrad g = {.n = n, .cin = cin, .cout = cout, .h = h, .w = w, .oh = h * f,
+                        .ow = w * f, .taps = (int64_t)f * f, .f = f, .cin_major = true};
+    FN(rt_param_grads)(x, dy, &g, FN(rt_convt_taps), dw, db, threads);
 }
 
 void FN(unet__rt_maxpool_bwd)(const T *x, const T *dy, int64_t n, int64_t c, int64_t h,
@@ -588,6 +592,29 @@ void FN(unet__rt_softmax_bwd)(const T *y, const T *dy, int64_t n, int64_t c, int
     }
 }
 
+/* The sums behind a norm's affine gradients over one plane of hw pixels, added to *sg (sum of
+ * dy) and *sgx (sum of dy * xhat, xhat = (x - mu) * rs). */
+static inline void FN(rt_affine_sums)(const T *xp, const T *gp, int64_t hw, double mu,
+                                      double rs, double *sg, double *sgx)
+{
+    double a = *sg, b = *sgx;
+    for (int64_t i = 0; i < hw; i++) {
+        a += (double)gp[i];
+        b += (double)gp[i] * ((double)xp[i] - mu) * rs;
+    }
+    *sg = a;
+    *sgx = b;
+}
+
+/* dgamma[ch] = sum of dy * xhat, dbeta[ch] = sum of dy (either may be NULL). */
+static inline void FN(rt_affine_store)(T *dgamma, T *dbeta, int64_t ch, double sg, double sgx)
+{
+    if (dgamma)
+        dgamma[ch] = (T)sgx;
+    if (dbeta)
+        dbeta[ch] = (T)sg;
+}
+
 void FN(unet__rt_bn_train_bwd)(const T *x, const T *dy, int64_t n, int64_t c, int64_t hw,
                                const T *gamma, const T *mean, const T *rstd, T *dx, T *dgamma,
                                T *dbeta, int threads)
@@ -597,17 +624,10 @@ void FN(unet__rt_bn_train_bwd)(const T *x, const T *dy, int64_t n, int64_t c, in
     for (int64_t ch = 0; ch < c; ch++) {
         const double mu = (double)mean[ch], rs = (double)rstd[ch];
         double sg = 0, sgx = 0; /* sum dy, sum dy * xhat */
-        for (int64_t b = 0; b < n; b++) {
-            const T *xp = x + (b * c + ch) * hw, *gp = dy + (b * c + ch) * hw;
-            for (int64_t i = 0; i < hw; i++) {
-                sg += (double)gp[i];
-                sgx += (double)gp[i] * ((double)xp[i] - mu) * rs;
-            }
-        }
-        if (dgamma)
-            dgamma[ch] = (T)sgx;
-        if (dbeta)
-            dbeta[ch] = (T)sg;
+        for (int64_t b = 0; b < n; b++)
+            FN(rt_affine_sums)(x + (b * c + ch) * hw, dy + (b * c + ch) * hw, hw, mu, rs, &sg,
+                               &sgx);
+        FN(rt_affine_store)(dgamma, dbeta, ch, sg, sgx);
         if (!dx)
             continue;
         const double k = (gamma ? (double)gamma[ch] : 1.0) * rs;
@@ -632,19 +652,15 @@ void FN(unet__rt_bn_eval_bwd)(const T *x, const T *dy, int64_t n, int64_t c, int
         const double k = (gamma ? (double)gamma[ch] : 1.0) * rs;
         double sg = 0, sgx = 0;
         for (int64_t b = 0; b < n; b++) {
-            const T *xp = x + (b * c + ch) * hw, *gp = dy + (b * c + ch) * hw;
-            T *dp = dx ? dx + (b * c + ch) * hw : NULL;
-            for (int64_t i = 0; i < hw; i++) {
-                sg += (double)gp[i];
-                sgx += (double)gp[i] * ((double)xp[i] - mu) * rs;
-                if (dp)
-                    dp[i] = (T)((double)dp[i] + k * (double)gp[i]);
-            }
+            const T *gp = dy + (b * c + ch) * hw;
+            FN(rt_affine_sums)(x + (b * c + ch) * hw, gp, hw, mu, rs, &sg, &sgx);
+            if (!dx)
+                continue;
+            T *dp = dx + (b * c + ch) * hw;
+            for (int64_t i = 0; i < hw; i++)
+                dp[i] = (T)((double)dp[i] + k * (double)gp[i]);
         }
-        if (dgamma)
-            dgamma[ch] = (T)sgx;
-        if (dbeta)
-            dbeta[ch] = (T)sg;
+        FN(rt_affine_store)(dgamma, dbeta, ch, sg, sgx);
     }
 }
 
@@ -686,17 +702,10 @@ void FN(unet__rt_gn_bwd)(const T *x, const T *dy, int64_t n, int64_t c, int64_t 
             double sg = 0, sgx = 0;
             for (int64_t b = 0; b < n; b++) {
                 const int64_t t = b * groups + ch / cpg;
-                const double mu = (double)mean[t], rs = (double)rstd[t];
-                const T *xp = x + (b * c + ch) * hw, *gp = dy + (b * c + ch) * hw;
-                for (int64_t i = 0; i < hw; i++) {
-                    sg += (double)gp[i];
-                    sgx += (double)gp[i] * ((double)xp[i] - mu) * rs;
-                }
+                FN(rt_affine_sums)(x + (b * c + ch) * hw, dy + (b * c + ch) * hw, hw,
+                                   (double)mean[t], (double)rstd[t], &sg, &sgx);
             }
-            if (dgamma)
-                dgamma[ch] = (T)sgx;
-            if (dbeta)
-                dbeta[ch] = (T)sg;
+            FN(rt_affine_store)(dgamma, dbeta, ch, sg, sgx);
         }
     }
 }
