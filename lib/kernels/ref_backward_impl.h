@@ -128,28 +128,8 @@ void FN(unet__rt_bn_train_fwd)(T *x, int64_t n, int64_t c, int64_t hw, const T *
 void FN(unet__rt_gn_fwd)(T *x, int64_t n, int64_t c, int64_t hw, int groups, const T *gamma,
                          const T *beta, T *save_mean, T *save_rstd, int threads)
 {
-    const int64_t cpg = c / groups, len = cpg * hw;
-#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
-    for (int64_t t = 0; t < n * groups; t++) {
-        T *p = x + t * len;
-        const int64_t c0 = (t % groups) * cpg;
-        double s = 0, ss = 0;
-        for (int64_t i = 0; i < len; i++)
-            s += (double)p[i];
-        const double mu = s / (double)len;
-        for (int64_t i = 0; i < len; i++)
-            ss += ((double)p[i] - mu) * ((double)p[i] - mu);
-        const double rstd = 1 / sqrt(ss / (double)len + UNET__NORM_EPS);
-        for (int64_t j = 0; j < cpg; j++) {
-            const double scale = (gamma ? (double)gamma[c0 + j] : 1.0) * rstd;
-            const double shift = beta ? (double)beta[c0 + j] : 0.0;
-            T *q = p + j * hw;
-            for (int64_t i = 0; i < hw; i++)
-                q[i] = (T)(((double)q[i] - mu) * scale + shift);
-        }
-        save_mean[t] = (T)mu;
-        save_rstd[t] = (T)rstd;
-    }
+    REF(groupnorm_save)(x, n, c, hw, groups, gamma, beta, UNET__NORM_EPS, save_mean, save_rstd,
+                        threads);
 }
 
 void FN(unet__rt_dropout_fwd)(T *x, int64_t count, double p, uint64_t key, int threads)

@@ -65,6 +65,11 @@ typedef enum unet__act {
      * y = (x - mean) / sqrt(var + eps) * weight[c] + bias[c]. groups divides c. */            \
     void unet__ref_groupnorm##S(T *x, int64_t n, int64_t c, int64_t hw, int groups,            \
                                 const T *weight, const T *bias, double eps, int threads);       \
+    /* The same, saving mean and 1/sqrt(var + eps) per (sample, group) into save_mean and      \
+     * save_rstd [n][groups] (both NULL: not saved), for the backward pass. */                 \
+    void unet__ref_groupnorm_save##S(T *x, int64_t n, int64_t c, int64_t hw, int groups,       \
+                                     const T *weight, const T *bias, double eps, T *save_mean,  \
+                                     T *save_rstd, int threads);                                \
     /* Copy a window: src [n][c][sh][sw], window origin (y0, x0) of size oh x ow, into dst     \
      * [n][dst_c][oh][ow] starting at channel dst_c0. Serves both centre crop and concat (a    \
      * full-size window is a plain copy). The caller guarantees the window lies inside src. */ \

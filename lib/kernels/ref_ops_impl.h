@@ -262,6 +262,12 @@ void REF(batchnorm)(T *x, int64_t n, int64_t c, int64_t hw, const T *weight, con
 void REF(groupnorm)(T *x, int64_t n, int64_t c, int64_t hw, int groups, const T *weight,
                     const T *bias, double eps, int threads)
 {
+    REF(groupnorm_save)(x, n, c, hw, groups, weight, bias, eps, NULL, NULL, threads);
+}
+
+void REF(groupnorm_save)(T *x, int64_t n, int64_t c, int64_t hw, int groups, const T *weight,
+                         const T *bias, double eps, T *save_mean, T *save_rstd, int threads)
+{
     const int64_t cpg = c / groups;
     const int64_t tasks = n * groups;
     const int64_t len = cpg * hw; /* a group's channels are consecutive: one contiguous run */
@@ -289,6 +295,10 @@ void REF(groupnorm)(T *x, int64_t n, int64_t c, int64_t hw, int groups, const T 
             T *q = p + j * hw;
             for (int64_t i = 0; i < hw; i++)
                 q[i] = (T)(((double)q[i] - mu) * scale + be);
+        }
+        if (save_mean) {
+            save_mean[t] = (T)mu;
+            save_rstd[t] = (T)inv_sd;
         }
     }
 }
