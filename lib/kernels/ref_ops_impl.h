@@ -4,23 +4,30 @@
  * float, unet__ref_name_f64 for double) and AXPY (ref_common.h's row loop for T) defined.
  */
 
-void REF(conv2d)(const T *in, int64_t n, int64_t cin, int64_t h, int64_t w, const T *weight,
-                 const T *bias, int64_t cout, int k, int pad, T *out, int threads)
+/* A convolution's input and weights: plain (k, pad) or transposed (kernel = stride = f). */
+typedef struct REF(conv_op) {
+    const T *in, *weight;
+    int64_t cin, h, w, cout;
+    int k, pad, f;
+} REF(conv_op);
+
+/* Adds to acc[0, x1 - x0) the taps of the output columns [x0, x1) of row y of channel co of
+ * image b, input channel by input channel. */
+typedef void (*REF(chunk_fn))(const REF(conv_op) *op, int64_t b, int64_t co, int64_t y,
+                              int64_t x0, int64_t x1, double *acc);
+
+/* out [n][cout][oh][ow], one task per output row (balances well even when cout is 1, the final
+ * layer): per chunk of the row the sums start at the bias, fn adds the taps, and each is
+ * rounded to T once. */
+static void REF(conv_rows)(const REF(conv_op) *op, int64_t n, int64_t oh, int64_t ow,
+                           const T *bias, T *out, int threads, REF(chunk_fn) fn)
 {
-    const int64_t oh = h + 2 * (int64_t)pad - k + 1;
-    const int64_t ow = w + 2 * (int64_t)pad - k + 1;
-    const int64_t kk = (int64_t)k * k;
-    /* One task per output row: balances well even when cout is 1 (the final layer). */
-    const int64_t rows = n * cout * oh;
+    const int64_t cout = op->cout, rows = n * cout * oh;
 
 #pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
-        const int64_t oy = r % oh;
-        const int64_t co = (r / oh) % cout;
-        const int64_t b = r / (oh * cout);
-        const T *in_b = in + b * cin * h * w;
-        const T *w_co = weight + co * cin * kk;
-        T *out_row = out + r * ow; /* out is [n][cout][oh][ow], r = (b*cout+co)*oh+oy */
+        const int64_t y = r % oh, co = (r / oh) % cout, b = r / (oh * cout);
+        T *out_row = out + r * ow; /* r = (b cout + co) oh + y */
         const double b0 = bias ? (double)bias[co] : 0.0;
         double acc[UNET__REF_CHUNK];
 
@@ -28,22 +35,60 @@ void REF(conv2d)(const T *in, int64_t n, int64_t cin, int64_t h, int64_t w, cons
             const int64_t x1 = unet__imin64(ow, x0 + UNET__REF_CHUNK);
             for (int64_t x = 0; x < x1 - x0; x++)
                 acc[x] = b0;
-            for (int64_t ci = 0; ci < cin; ci++) {
-                for (int ky = 0; ky < k; ky++) {
-                    const int64_t iy = oy + ky - pad;
-                    if (iy < 0 || iy >= h)
-                        continue; /* whole tap row lies in the zero padding */
-                    const T *in_row = in_b + (ci * h + iy) * w;
-                    const T *w_row = w_co + (ci * k + ky) * k;
-                    /* Output columns x whose input column x + kx - pad is inside [0, w):
-                     * clipping the range replaces per-pixel border tests. */
-                    for (int kx = 0; kx < k; kx++)
-                        AXPY(acc, x0, in_row, kx - pad, unet__imax64(x0, (int64_t)pad - kx),
-                             unet__imin64(x1, w + pad - kx), (double)w_row[kx]);
-                }
-            }
+            fn(op, b, co, y, x0, x1, acc);
             for (int64_t x = x0; x < x1; x++)
                 out_row[x] = (T)acc[x - x0];
+        }
+    }
+}
+
+static void REF(conv_chunk)(const REF(conv_op) *op, int64_t b, int64_t co, int64_t oy,
+                            int64_t x0, int64_t x1, double *acc)
+{
+    const int k = op->k, pad = op->pad;
+    const int64_t cin = op->cin, h = op->h, w = op->w;
+    const T *in_b = op->in + b * cin * h * w;
+    const T *w_co = op->weight + co * cin * k * k;
+    for (int64_t ci = 0; ci < cin; ci++) {
+        for (int ky = 0; ky < k; ky++) {
+            const int64_t iy = oy + ky - pad;
+            if (iy < 0 || iy >= h)
+                continue; /* whole tap row lies in the zero padding */
+            const T *in_row = in_b + (ci * h + iy) * w;
+            const T *w_row = w_co + (ci * k + ky) * k;
+            /* Output columns x whose input column x + kx - pad is inside [0, w): clipping
+             * the range replaces per-pixel border tests. */
+            for (int kx = 0; kx < k; kx++)
+                AXPY(acc, x0, in_row, kx - pad, unet__imax64(x0, (int64_t)pad - kx),
+                     unet__imin64(x1, w + pad - kx), (double)w_row[kx]);
+        }
+    }
+}
+
+void REF(conv2d)(const T *in, int64_t n, int64_t cin, int64_t h, int64_t w, const T *weight,
+                 const T *bias, int64_t cout, int k, int pad, T *out, int threads)
+{
+    const REF(conv_op) op = {in, weight, cin, h, w, cout, k, pad, 0};
+    REF(conv_rows)(&op, n, h + 2 * (int64_t)pad - k + 1, w + 2 * (int64_t)pad - k + 1, bias, out,
+                   threads, REF(conv_chunk));
+}
+
+static void REF(convt_chunk)(const REF(conv_op) *op, int64_t b, int64_t co, int64_t y,
+                             int64_t x0, int64_t x1, double *acc)
+{
+    const int f = op->f;
+    const int64_t cin = op->cin, h = op->h, w = op->w, cout = op->cout;
+    const int64_t iy = y / f, dy = y % f;
+    for (int64_t ci = 0; ci < cin; ci++) {
+        const T *src = op->in + ((b * cin + ci) * h + iy) * w;
+        const T *w_row = op->weight + ((ci * cout + co) * f + dy) * f;
+        /* Output columns x = ix f + dx share weight dx: one strided run per dx. */
+        for (int dx = 0; dx < f; dx++) {
+            const double wv = (double)w_row[dx];
+            const int64_t ix0 = x0 > dx ? (x0 - dx + f - 1) / f : 0;
+            const int64_t ix1 = (x1 - dx + f - 1) / f;
+            for (int64_t ix = ix0; ix < ix1; ix++)
+                acc[ix * f + dx - x0] += wv * (double)src[ix];
         }
     }
 }
@@ -52,35 +97,8 @@ void REF(conv_transpose2d)(const T *in, int64_t n, int64_t cin, int64_t h, int64
                            const T *weight, const T *bias, int64_t cout, int f, T *out,
                            int threads)
 {
-    const int64_t oh = h * f, ow = w * f;
-    const int64_t rows = n * cout * oh;
-
-#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t y = r % oh;
-        const int64_t co = (r / oh) % cout;
-        const int64_t b = r / (oh * cout);
-        const int64_t iy = y / f, dy = y % f;
-        const T *in_b = in + b * cin * h * w;
-        T *out_row = out + r * ow;
-        const double b0 = bias ? (double)bias[co] : 0.0;
-        double acc[UNET__REF_CHUNK];
-
-        /* Output columns with the same x % f = dx share one weight per ci: accumulate them
-         * as a contiguous row over the input columns, then scatter with stride f. */
-        for (int dx = 0; dx < f; dx++) {
-            for (int64_t x0 = 0; x0 < w; x0 += UNET__REF_CHUNK) {
-                const int64_t len = unet__imin64(w - x0, UNET__REF_CHUNK);
-                for (int64_t i = 0; i < len; i++)
-                    acc[i] = b0;
-                for (int64_t ci = 0; ci < cin; ci++)
-                    AXPY(acc, 0, in_b + (ci * h + iy) * w + x0, 0, 0, len,
-                         (double)weight[((ci * cout + co) * f + dy) * f + dx]);
-                for (int64_t i = 0; i < len; i++)
-                    out_row[(x0 + i) * f + dx] = (T)acc[i];
-            }
-        }
-    }
+    const REF(conv_op) op = {in, weight, cin, h, w, cout, 0, 0, f};
+    REF(conv_rows)(&op, n, h * f, w * f, bias, out, threads, REF(convt_chunk));
 }
 
 /* Output row y of an op that maps each h x w plane to an oh x ow one (pooling, upsampling by
