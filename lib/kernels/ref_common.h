@@ -38,16 +38,16 @@ static inline void unet__bilinear_src(int64_t d, int f, int64_t size, int64_t *i
  * one weight times the clipped run of a row that stays inside the image, the inner loop of
  * the reference convolutions (each element keeps its order of additions, so the vector loop
  * gives the same values). One per element type: unet__ref_axpy_f32 and _f64. */
-#define UNET__REF_AXPY(S, T)                                                                   \
-    static inline void unet__ref_axpy_##S(double *acc, int64_t x0, const T *row, int64_t shift, \
-                                          int64_t lo, int64_t hi, double wv)                   \
-    {                                                                                          \
-        if (lo >= hi)                                                                          \
-            return;                                                                            \
-        const T *src = row + (lo + shift);                                                     \
-        double *dst = acc + (lo - x0);                                                         \
-        const int64_t len = hi - lo;                                                           \
-        _Pragma("omp simd") for (int64_t i = 0; i < len; i++) dst[i] += wv * (double)src[i];   \
+#define UNET__REF_AXPY(S, T)                                                                       \
+    static inline void unet__ref_axpy_##S(double *acc, int64_t x0, const T *row, int64_t shift,    \
+                                          int64_t lo, int64_t hi, double wv)                       \
+    {                                                                                              \
+        if (lo >= hi)                                                                              \
+            return;                                                                                \
+        const T *src = row + (lo + shift);                                                         \
+        double *dst = acc + (lo - x0);                                                             \
+        const int64_t len = hi - lo;                                                               \
+        _Pragma("omp simd") for (int64_t i = 0; i < len; i++) dst[i] += wv * (double)src[i];       \
     }
 UNET__REF_AXPY(f32, float)
 UNET__REF_AXPY(f64, double)
