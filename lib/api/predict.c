@@ -15,6 +15,7 @@ static int check_image(const unet_model_t *m, const unet_predict_opts_t *opts, c
                        const void *input, unet_dtype_t dtype, int ndim, const int64_t *shape,
                        int64_t dims[4])
 {
+    dims[0] = dims[1] = dims[2] = dims[3] = 0; /* set on every path (-O3 flags the callers) */
     if (!m || !input || !shape)
         return unet__fail(UNET_E_INVALID_ARG, "%s: model, input or shape is NULL", what);
     int rc = unet__check_image("input", dtype, ndim, shape, 4, dims);

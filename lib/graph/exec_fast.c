@@ -586,6 +586,7 @@ static int enter(const unet__fast_plan *fp, const unet__exec_opts **opts,
                  struct unet__fast_impl **im, const unet__kernels **K)
 {
     static const unet__exec_opts defaults = UNET__EXEC_OPTS_DEFAULT;
+    *K = NULL; /* set on every path, the no-plan return too (-O3 flags the callers' reads) */
     if (!*opts)
         *opts = &defaults;
     *im = fp->impl;

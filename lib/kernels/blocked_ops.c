@@ -8,6 +8,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/ref_common.h"
+
 #define L UNET__BLK
 
 static inline int64_t imin64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -156,17 +158,14 @@ void unet__blk_up_nearest(const unet__btensor *in, const unet__btensor *out, int
     }
 }
 
-/* Source index and weight of output coordinate d (align_corners=False), as the reference. */
+/* Source index and weight of output coordinate d: the reference's (ref_common.h), the weight
+ * rounded to float once. */
 static inline void bilinear_src(int64_t d, int f, int64_t size, int64_t *i0, int64_t *i1,
                                 float *lambda)
 {
-    double s = ((double)d + 0.5) / f - 0.5;
-    if (s < 0.0)
-        s = 0.0;
-    const int64_t a = (int64_t)s;
-    *i0 = a;
-    *i1 = a + 1 < size ? a + 1 : size - 1;
-    *lambda = (float)(s - (double)a);
+    double l;
+    unet__bilinear_src(d, f, size, i0, i1, &l);
+    *lambda = (float)l;
 }
 
 void unet__blk_up_bilinear(const unet__btensor *in, const unet__btensor *out, int f,

@@ -29,6 +29,23 @@ static int channel_of(int nseg, const int *segc, int lanes, int b, int l)
     return -1;
 }
 
+/* Block (cob, b) of a packed weight: lanes x 16 floats at dst, lane l of input block b by
+ * output channel cob * 16 + j, from w[co * co_stride + ci * ci_stride] (0 for padding lanes and
+ * output channels past cout). Returns the end of the block. */
+static float *pack_block(const float *w, size_t co_stride, size_t ci_stride, int cout, int nseg,
+                         const int *segc, int lanes, int cob, int b, float *dst)
+{
+    for (int l = 0; l < lanes; l++) {
+        const int ci = channel_of(nseg, segc, lanes, b, l);
+        for (int j = 0; j < 16; j++) {
+            const int co = cob * 16 + j;
+            *dst++ = ci >= 0 && co < cout ? w[(size_t)co * co_stride + (size_t)ci * ci_stride]
+                                          : 0.0f;
+        }
+    }
+    return dst;
+}
+
 size_t unet__pack_conv_len(int cout, int nblk, int k, int lanes)
 {
     return (size_t)cdiv(cout, 16) * (size_t)nblk * (size_t)(k * k) * (size_t)lanes * 16;
@@ -38,17 +55,12 @@ void unet__pack_conv(const float *w, int cout, int cin, int k, int nseg, const i
                      int lanes, float *dst)
 {
     const int nblk = unet__pack_nblk(nseg, segc, lanes), ncob = cdiv(cout, 16);
+    const size_t kk = (size_t)k * k;
     for (int cob = 0; cob < ncob; cob++)
         for (int b = 0; b < nblk; b++)
-            for (int t = 0; t < k * k; t++)
-                for (int l = 0; l < lanes; l++) {
-                    const int ci = channel_of(nseg, segc, lanes, b, l);
-                    for (int j = 0; j < 16; j++) {
-                        const int co = cob * 16 + j;
-                        *dst++ = ci >= 0 && co < cout ? w[((size_t)co * cin + ci) * k * k + t]
-                                                      : 0.0f;
-                    }
-                }
+            for (size_t t = 0; t < kk; t++)
+                dst = pack_block(w + t, (size_t)cin * kk, kk, cout, nseg, segc, lanes, cob, b,
+                                 dst);
 }
 
 size_t unet__pack_convt_len(int cout, int nblk, int f)
@@ -60,19 +72,13 @@ void unet__pack_convt(const float *w, int cout, int cin, int f, int nseg, const 
                       float *dst)
 {
     const int nblk = unet__pack_nblk(nseg, segc, 16), ncob = cdiv(cout, 16);
+    const size_t ff = (size_t)f * f;
     (void)cin; /* [cin][cout][f][f]: the input channel is the outer index */
-    for (int t = 0; t < f * f; t++)
+    for (size_t t = 0; t < ff; t++)
         for (int cob = 0; cob < ncob; cob++)
             for (int b = 0; b < nblk; b++)
-                for (int l = 0; l < 16; l++) {
-                    const int ci = channel_of(nseg, segc, 16, b, l);
-                    for (int j = 0; j < 16; j++) {
-                        const int co = cob * 16 + j;
-                        *dst++ = ci >= 0 && co < cout
-                                     ? w[((size_t)ci * cout + co) * f * f + t]
-                                     : 0.0f;
-                    }
-                }
+                dst = pack_block(w + t, ff, (size_t)cout * ff, cout, nseg, segc, 16, cob, b,
+                                 dst);
 }
 
 size_t unet__pack_wino_len(int cout, int nblk)

@@ -4,9 +4,9 @@
  * statistics, group norm that keeps its statistics, dropout).
  *
  * Every kernel exists for float (suffix _f32, what training runs) and for double (_f64, the
- * double-precision reference that finite-difference gradient checks run against). The double
- * set also has the plain forward ops, so a whole network can run in double; the float set
- * takes those from ref_ops.h. Sums accumulate in double in both.
+ * double-precision reference that finite-difference gradient checks run against), with the
+ * plain forward ops too (ref_ops.h's operators of that type), so a whole network can run in
+ * either. Sums accumulate in double in both.
  *
  * Conventions: input gradients are ADDED into dx (a tensor read by several nodes collects the
  * gradients of all of them); parameter gradients are written (overwritten). Each output
@@ -30,7 +30,7 @@
 uint64_t unet__hash64(uint64_t x);
 
 #define UNET__RT_DECLARE(T, S)                                                                  \
-    /* ---- forward ops (double only: float uses ref_ops.h) ---- */                             \
+    /* ---- forward ops: ref_ops.h's operators of type T ---- */                               \
     void unet__rt_conv_fwd_##S(const T *in, int64_t n, int64_t cin, int64_t h, int64_t w,       \
                                const T *weight, const T *bias, int64_t cout, int k, int pad,    \
                                T *out, int threads);                                            \

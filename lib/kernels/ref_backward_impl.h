@@ -1,199 +1,87 @@
 /*
  * Body of the reference training kernels for one element type, included by ref_backward.c
- * once per type with T (the element type), S (the name suffix) and RT_FORWARD (1 to define
- * the plain forward ops here; float takes them from ref_ops.c) defined.
+ * once per type with T (the element type), S (the name suffix), REF(name) (ref_ops.h's name of
+ * an operator for T) and AXPY (ref_common.h's row loop for T) defined.
  * See ref_backward.h for the contracts.
  */
 #define RT_CAT2(a, b) a##_##b
 #define RT_CAT(a, b) RT_CAT2(a, b)
 #define FN(name) RT_CAT(name, S)
 
-#define CHUNK 1024
+/* ---- forward ops: the reference operators of ref_ops.h (REF names them for T) ---- */
 
-#if RT_FORWARD
 void FN(unet__rt_conv_fwd)(const T *in, int64_t n, int64_t cin, int64_t h, int64_t w,
                            const T *weight, const T *bias, int64_t cout, int k, int pad, T *out,
                            int threads)
 {
-    const int64_t oh = h + 2 * (int64_t)pad - k + 1, ow = w + 2 * (int64_t)pad - k + 1;
-    const int64_t kk = (int64_t)k * k, rows = n * cout * oh;
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t oy = r % oh, co = (r / oh) % cout, b = r / (oh * cout);
-        const T *in_b = in + b * cin * h * w;
-        const T *w_co = weight + co * cin * kk;
-        T *out_row = out + r * ow;
-        double acc[CHUNK];
-        for (int64_t x0 = 0; x0 < ow; x0 += CHUNK) {
-            const int64_t x1 = imin64(ow, x0 + CHUNK);
-            for (int64_t x = 0; x < x1 - x0; x++)
-                acc[x] = bias ? (double)bias[co] : 0.0;
-            for (int64_t ci = 0; ci < cin; ci++)
-                for (int ky = 0; ky < k; ky++) {
-                    const int64_t iy = oy + ky - pad;
-                    if (iy < 0 || iy >= h)
-                        continue;
-                    const T *in_row = in_b + (ci * h + iy) * w;
-                    for (int kx = 0; kx < k; kx++) {
-                        const int64_t lo = imax64(x0, (int64_t)pad - kx);
-                        const int64_t hi = imin64(x1, w + pad - kx);
-                        const double wv = (double)w_co[(ci * k + ky) * k + kx];
-                        for (int64_t x = lo; x < hi; x++)
-                            acc[x - x0] += wv * (double)in_row[x + kx - pad];
-                    }
-                }
-            for (int64_t x = x0; x < x1; x++)
-                out_row[x] = (T)acc[x - x0];
-        }
-    }
+    REF(conv2d)(in, n, cin, h, w, weight, bias, cout, k, pad, out, threads);
 }
 
 void FN(unet__rt_convt_fwd)(const T *in, int64_t n, int64_t cin, int64_t h, int64_t w,
                             const T *weight, const T *bias, int64_t cout, int f, T *out,
                             int threads)
 {
-    const int64_t oh = h * f, ow = w * f, rows = n * cout * oh;
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t y = r % oh, co = (r / oh) % cout, b = r / (oh * cout);
-        const int64_t iy = y / f, dy = y % f;
-        T *out_row = out + r * ow;
-        for (int64_t x = 0; x < ow; x++) {
-            double acc = bias ? (double)bias[co] : 0.0;
-            for (int64_t ci = 0; ci < cin; ci++)
-                acc += (double)weight[((ci * cout + co) * f + dy) * f + x % f] *
-                       (double)in[((b * cin + ci) * h + iy) * w + x / f];
-            out_row[x] = (T)acc;
-        }
-    }
+    REF(conv_transpose2d)(in, n, cin, h, w, weight, bias, cout, f, out, threads);
 }
 
 void FN(unet__rt_maxpool_fwd)(const T *in, int64_t n, int64_t c, int64_t h, int64_t w, int f,
                               T *out, int threads)
 {
-    const int64_t oh = h / f, ow = w / f, rows = n * c * oh;
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        const T *plane = in + (r / oh) * h * w;
-        for (int64_t ox = 0; ox < ow; ox++) {
-            const T *win = plane + (r % oh) * f * w + ox * f;
-            T m = win[0];
-            for (int dy = 0; dy < f; dy++)
-                for (int dx = 0; dx < f; dx++)
-                    if (win[dy * w + dx] > m || isnan(win[dy * w + dx]))
-                        m = win[dy * w + dx];
-            out[r * ow + ox] = m;
-        }
-    }
+    REF(maxpool2d)(in, n, c, h, w, f, out, threads);
 }
 
 void FN(unet__rt_avgpool_fwd)(const T *in, int64_t n, int64_t c, int64_t h, int64_t w, int f,
                               T *out, int threads)
 {
-    const int64_t oh = h / f, ow = w / f, rows = n * c * oh;
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        const T *plane = in + (r / oh) * h * w;
-        for (int64_t ox = 0; ox < ow; ox++) {
-            const T *win = plane + (r % oh) * f * w + ox * f;
-            double s = 0;
-            for (int dy = 0; dy < f; dy++)
-                for (int dx = 0; dx < f; dx++)
-                    s += (double)win[dy * w + dx];
-            out[r * ow + ox] = (T)(s / ((double)f * f));
-        }
-    }
+    REF(avgpool2d)(in, n, c, h, w, f, out, threads);
 }
 
 void FN(unet__rt_up_nearest_fwd)(const T *in, int64_t n, int64_t c, int64_t h, int64_t w,
                                  int f, T *out, int threads)
 {
-    const int64_t oh = h * f, ow = w * f, rows = n * c * oh;
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        const T *src = in + (r / oh) * h * w + ((r % oh) / f) * w;
-        for (int64_t x = 0; x < ow; x++)
-            out[r * ow + x] = src[x / f];
-    }
+    REF(upsample_nearest2d)(in, n, c, h, w, f, out, threads);
 }
 
 void FN(unet__rt_up_bilinear_fwd)(const T *in, int64_t n, int64_t c, int64_t h, int64_t w,
                                   int f, T *out, int threads)
 {
-    const int64_t oh = h * f, ow = w * f, rows = n * c * oh;
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        const T *plane = in + (r / oh) * h * w;
-        int64_t y0, y1, x0, x1;
-        double ly, lx;
-        rt_bilinear_src(r % oh, f, h, &y0, &y1, &ly);
-        for (int64_t x = 0; x < ow; x++) {
-            rt_bilinear_src(x, f, w, &x0, &x1, &lx);
-            const double top = (1 - lx) * plane[y0 * w + x0] + lx * plane[y0 * w + x1];
-            const double bot = (1 - lx) * plane[y1 * w + x0] + lx * plane[y1 * w + x1];
-            out[r * ow + x] = (T)((1 - ly) * top + ly * bot);
-        }
-    }
+    REF(upsample_bilinear2d)(in, n, c, h, w, f, out, threads);
 }
 
 void FN(unet__rt_act_fwd)(T *x, int64_t count, unet__act act, int threads)
 {
-    (void)threads; /* the double reference is for small checks */
-    for (int64_t i = 0; i < count; i++) {
-        const double v = (double)x[i];
-        switch (act) {
-        case UNET__ACT_NONE: break;
-        case UNET__ACT_RELU: x[i] = v < 0 ? 0 : x[i]; break;
-        case UNET__ACT_LEAKY_RELU: x[i] = v < 0 ? (T)(0.01 * v) : x[i]; break;
-        case UNET__ACT_ELU: x[i] = v > 0 ? x[i] : (T)expm1(v); break;
-        case UNET__ACT_SIGMOID:
-            x[i] = (T)(v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (1 + exp(v)));
-            break;
-        }
+    /* The training pass's rectifiers, in parallel and vectorisable (the reference's values:
+     * NaN is kept). */
+    if (act == UNET__ACT_RELU) {
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
+        for (int64_t i = 0; i < count; i++)
+            x[i] = x[i] < 0 ? 0 : x[i];
+    } else if (act == UNET__ACT_LEAKY_RELU) {
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
+        for (int64_t i = 0; i < count; i++)
+            x[i] = x[i] < 0 ? x[i] * (T)0.01 : x[i];
+    } else {
+        REF(activation)(x, (size_t)count, act);
     }
 }
 
 void FN(unet__rt_softmax_fwd)(T *x, int64_t n, int64_t c, int64_t hw, int threads)
 {
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-    for (int64_t t = 0; t < n * hw; t++) {
-        T *p = x + (t / hw) * c * hw + t % hw;
-        double m = (double)p[0], s = 0;
-        for (int64_t ch = 1; ch < c; ch++)
-            m = (double)p[ch * hw] > m ? (double)p[ch * hw] : m;
-        for (int64_t ch = 0; ch < c; ch++)
-            s += exp((double)p[ch * hw] - m);
-        for (int64_t ch = 0; ch < c; ch++)
-            p[ch * hw] = (T)(exp((double)p[ch * hw] - m) / s);
-    }
+    REF(softmax_channels)(x, n, c, hw, threads);
 }
 
 void FN(unet__rt_bn_eval_fwd)(T *x, int64_t n, int64_t c, int64_t hw, const T *gamma,
                               const T *beta, const T *mean, const T *var, int threads)
 {
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-    for (int64_t pl = 0; pl < n * c; pl++) {
-        const int64_t ch = pl % c;
-        const double scale = (double)gamma[ch] / sqrt((double)var[ch] + UNET__NORM_EPS);
-        T *p = x + pl * hw;
-        for (int64_t i = 0; i < hw; i++)
-            p[i] = (T)(((double)p[i] - (double)mean[ch]) * scale + (double)beta[ch]);
-    }
+    REF(batchnorm)(x, n, c, hw, gamma, beta, mean, var, UNET__NORM_EPS, threads);
 }
 
 void FN(unet__rt_copy_window)(const T *src, int64_t n, int64_t c, int64_t sh, int64_t sw,
                               int64_t y0, int64_t x0, int64_t oh, int64_t ow, T *dst,
                               int64_t dst_c, int64_t dst_c0, int threads)
 {
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-    for (int64_t pl = 0; pl < n * c; pl++) {
-        const T *s = src + pl * sh * sw + y0 * sw + x0;
-        T *d = dst + ((pl / c) * dst_c + dst_c0 + pl % c) * oh * ow;
-        for (int64_t y = 0; y < oh; y++)
-            memcpy(d + y * ow, s + y * sw, (size_t)ow * sizeof(T));
-    }
+    REF(copy_window)(src, n, c, sh, sw, y0, x0, oh, ow, dst, dst_c, dst_c0, threads);
 }
-#endif /* RT_FORWARD */
 
 /* ---- training forward ops ---- */
 
@@ -202,7 +90,7 @@ void FN(unet__rt_bn_train_fwd)(T *x, int64_t n, int64_t c, int64_t hw, const T *
                                T *running_var, int threads)
 {
     const int64_t m = n * hw;
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t ch = 0; ch < c; ch++) {
         double s = 0, ss = 0;
         for (int64_t b = 0; b < n; b++) {
@@ -240,39 +128,59 @@ void FN(unet__rt_bn_train_fwd)(T *x, int64_t n, int64_t c, int64_t hw, const T *
 void FN(unet__rt_gn_fwd)(T *x, int64_t n, int64_t c, int64_t hw, int groups, const T *gamma,
                          const T *beta, T *save_mean, T *save_rstd, int threads)
 {
-    const int64_t cpg = c / groups, len = cpg * hw;
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-    for (int64_t t = 0; t < n * groups; t++) {
-        T *p = x + t * len;
-        const int64_t c0 = (t % groups) * cpg;
-        double s = 0, ss = 0;
-        for (int64_t i = 0; i < len; i++)
-            s += (double)p[i];
-        const double mu = s / (double)len;
-        for (int64_t i = 0; i < len; i++)
-            ss += ((double)p[i] - mu) * ((double)p[i] - mu);
-        const double rstd = 1 / sqrt(ss / (double)len + UNET__NORM_EPS);
-        for (int64_t j = 0; j < cpg; j++) {
-            const double scale = (gamma ? (double)gamma[c0 + j] : 1.0) * rstd;
-            const double shift = beta ? (double)beta[c0 + j] : 0.0;
-            T *q = p + j * hw;
-            for (int64_t i = 0; i < hw; i++)
-                q[i] = (T)(((double)q[i] - mu) * scale + shift);
-        }
-        save_mean[t] = (T)mu;
-        save_rstd[t] = (T)rstd;
-    }
+    REF(groupnorm_save)(x, n, c, hw, groups, gamma, beta, UNET__NORM_EPS, save_mean, save_rstd,
+                        threads);
 }
 
 void FN(unet__rt_dropout_fwd)(T *x, int64_t count, double p, uint64_t key, int threads)
 {
     const double keep_scale = 1.0 / (1.0 - p);
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t i = 0; i < count; i++)
         x[i] = rt_keep(key, i, p) ? (T)((double)x[i] * keep_scale) : (T)0;
 }
 
 /* ---- backward ops ---- */
+
+/* One image's contribution to the taps of one weight (x plane of channel ci, dy plane of
+ * channel co), added to acc[g->taps]. */
+typedef void (*FN(rt_taps_fn))(const T *xp, const T *gp, const rt_wgrad *g, double *acc);
+
+/* The parameter gradients of a convolution (plain or transposed): dw, one task per (co, ci)
+ * pair, its taps summed over the images in order; db[co], the sum of dy over images and
+ * pixels. Either may be NULL. */
+static void FN(rt_param_grads)(const T *x, const T *dy, const rt_wgrad *g, FN(rt_taps_fn) taps,
+                               T *dw, T *db, int threads)
+{
+    const int64_t n = g->n, cin = g->cin, cout = g->cout, kk = g->taps;
+    const int64_t in_plane = g->h * g->w, out_plane = g->oh * g->ow;
+    if (dw) {
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
+        for (int64_t t = 0; t < cout * cin; t++) {
+            const int64_t co = g->cin_major ? t % cout : t / cin;
+            const int64_t ci = g->cin_major ? t / cout : t % cin;
+            double acc[RT_MAX_TAPS];
+            for (int64_t i = 0; i < kk; i++)
+                acc[i] = 0;
+            for (int64_t b = 0; b < n; b++)
+                taps(x + (b * cin + ci) * in_plane, dy + (b * cout + co) * out_plane, g, acc);
+            for (int64_t i = 0; i < kk; i++)
+                dw[t * kk + i] = (T)acc[i];
+        }
+    }
+    if (db) {
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
+        for (int64_t co = 0; co < cout; co++) {
+            double s = 0;
+            for (int64_t b = 0; b < n; b++) {
+                const T *p = dy + (b * cout + co) * out_plane;
+                for (int64_t i = 0; i < out_plane; i++)
+                    s += (double)p[i];
+            }
+            db[co] = (T)s;
+        }
+    }
+}
 
 void FN(unet__rt_conv_bwd_data)(const T *dy, int64_t n, int64_t cin, int64_t h, int64_t w,
                                 const T *weight, int64_t cout, int k, int pad, T *dx,
@@ -282,13 +190,13 @@ void FN(unet__rt_conv_bwd_data)(const T *dy, int64_t n, int64_t cin, int64_t h, 
     const int64_t kk = (int64_t)k * k, rows = n * cin * h;
     /* dx[b][ci][y][x] = sum_co,ky,kx dy[b][co][y + pad - ky][x + pad - kx] w[co][ci][ky][kx]:
      * one task per dx row, the x loop over a contiguous run of a dy row as in the forward. */
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
         const int64_t y = r % h, ci = (r / h) % cin, b = r / (h * cin);
         T *dx_row = dx + r * w;
-        double acc[CHUNK];
-        for (int64_t x0 = 0; x0 < w; x0 += CHUNK) {
-            const int64_t x1 = imin64(w, x0 + CHUNK);
+        double acc[UNET__REF_CHUNK];
+        for (int64_t x0 = 0; x0 < w; x0 += UNET__REF_CHUNK) {
+            const int64_t x1 = unet__imin64(w, x0 + UNET__REF_CHUNK);
             for (int64_t x = 0; x < x1 - x0; x++)
                 acc[x] = 0;
             for (int64_t co = 0; co < cout; co++) {
@@ -298,20 +206,10 @@ void FN(unet__rt_conv_bwd_data)(const T *dy, int64_t n, int64_t cin, int64_t h, 
                     if (oy < 0 || oy >= oh)
                         continue;
                     const T *dy_row = dy + ((b * cout + co) * oh + oy) * ow;
-                    for (int kx = 0; kx < k; kx++) {
-                        /* x with 0 <= x + pad - kx < ow */
-                        const int64_t lo = imax64(x0, (int64_t)kx - pad);
-                        const int64_t hi = imin64(x1, ow + kx - pad);
-                        if (lo >= hi)
-                            continue;
-                        const double wv = (double)w_co[ky * k + kx];
-                        const T *src = dy_row + (lo + pad - kx);
-                        double *dst = acc + (lo - x0);
-                        const int64_t len = hi - lo;
-#pragma omp simd
-                        for (int64_t i = 0; i < len; i++)
-                            dst[i] += wv * (double)src[i];
-                    }
+                    /* x with 0 <= x + pad - kx < ow */
+                    for (int kx = 0; kx < k; kx++)
+                        AXPY(acc, x0, dy_row, pad - kx, unet__imax64(x0, (int64_t)kx - pad),
+                             unet__imin64(x1, ow + kx - pad), (double)w_co[ky * k + kx]);
                 }
             }
             for (int64_t x = x0; x < x1; x++)
@@ -320,66 +218,47 @@ void FN(unet__rt_conv_bwd_data)(const T *dy, int64_t n, int64_t cin, int64_t h, 
     }
 }
 
+/* One image's k x k tap sums of a conv2d weight gradient for one (co, ci) pair, added to acc. */
+static void FN(rt_conv_taps)(const T *x_p, const T *dy_p, const rt_wgrad *g, double *acc)
+{
+    const int k = g->k, pad = g->pad;
+    const int64_t h = g->h, w = g->w, oh = g->oh, ow = g->ow;
+    for (int64_t oy = 0; oy < oh; oy++) {
+        const T *dy_row = dy_p + oy * ow;
+        for (int ky = 0; ky < k; ky++) {
+            const int64_t iy = oy + ky - pad;
+            if (iy < 0 || iy >= h)
+                continue;
+            const T *x_row = x_p + iy * w;
+            for (int kx = 0; kx < k; kx++) {
+                const int64_t lo = unet__imax64(0, (int64_t)pad - kx);
+                const int64_t hi = unet__imin64(ow, w + pad - kx);
+                const T *src = x_row + (kx - pad);
+                double s = 0;
+#pragma omp simd reduction(+ : s)
+                for (int64_t ox = lo; ox < hi; ox++)
+                    s += (double)dy_row[ox] * (double)src[ox];
+                acc[ky * k + kx] += s;
+            }
+        }
+    }
+}
+
 void FN(unet__rt_conv_bwd_param)(const T *x, const T *dy, int64_t n, int64_t cin, int64_t h,
                                  int64_t w, int64_t cout, int k, int pad, T *dw, T *db,
                                  int threads)
 {
-    const int64_t oh = h + 2 * (int64_t)pad - k + 1, ow = w + 2 * (int64_t)pad - k + 1;
-    const int64_t kk = (int64_t)k * k;
-    if (dw) {
-        /* One task per (co, ci): its k*k sums over every image and output pixel. */
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-        for (int64_t t = 0; t < cout * cin; t++) {
-            const int64_t co = t / cin, ci = t % cin;
-            double acc[16 * 16]; /* k <= 15 (config bound) */
-            for (int64_t i = 0; i < kk; i++)
-                acc[i] = 0;
-            for (int64_t b = 0; b < n; b++) {
-                const T *x_p = x + (b * cin + ci) * h * w;
-                const T *dy_p = dy + (b * cout + co) * oh * ow;
-                for (int64_t oy = 0; oy < oh; oy++) {
-                    const T *dy_row = dy_p + oy * ow;
-                    for (int ky = 0; ky < k; ky++) {
-                        const int64_t iy = oy + ky - pad;
-                        if (iy < 0 || iy >= h)
-                            continue;
-                        const T *x_row = x_p + iy * w;
-                        for (int kx = 0; kx < k; kx++) {
-                            const int64_t lo = imax64(0, (int64_t)pad - kx);
-                            const int64_t hi = imin64(ow, w + pad - kx);
-                            const T *src = x_row + (kx - pad);
-                            double s = 0;
-#pragma omp simd reduction(+ : s)
-                            for (int64_t ox = lo; ox < hi; ox++)
-                                s += (double)dy_row[ox] * (double)src[ox];
-                            acc[ky * k + kx] += s;
-                        }
-                    }
-                }
-            }
-            for (int64_t i = 0; i < kk; i++)
-                dw[t * kk + i] = (T)acc[i];
-        }
-    }
-    if (db) {
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-        for (int64_t co = 0; co < cout; co++) {
-            double s = 0;
-            for (int64_t b = 0; b < n; b++) {
-                const T *p = dy + (b * cout + co) * oh * ow;
-                for (int64_t i = 0; i < oh * ow; i++)
-                    s += (double)p[i];
-            }
-            db[co] = (T)s;
-        }
-    }
+    const rt_wgrad g = {.n = n, .cin = cin, .cout = cout, .h = h, .w = w,
+                        .oh = h + 2 * (int64_t)pad - k + 1, .ow = w + 2 * (int64_t)pad - k + 1,
+                        .taps = (int64_t)k * k, .k = k, .pad = pad};
+    FN(rt_param_grads)(x, dy, &g, FN(rt_conv_taps), dw, db, threads);
 }
 
 void FN(unet__rt_convt_bwd_data)(const T *dy, int64_t n, int64_t cin, int64_t h, int64_t w,
                                  const T *weight, int64_t cout, int f, T *dx, int threads)
 {
     const int64_t oh = h * f, ow = w * f, rows = n * cin * h;
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
         const int64_t iy = r % h, ci = (r / h) % cin, b = r / (h * cin);
         for (int64_t ix = 0; ix < w; ix++) {
@@ -396,55 +275,38 @@ void FN(unet__rt_convt_bwd_data)(const T *dy, int64_t n, int64_t cin, int64_t h,
     }
 }
 
+/* One image's f x f tap sums of a transposed convolution's weight gradient for one (ci, co)
+ * pair, added to acc. */
+static void FN(rt_convt_taps)(const T *xp, const T *gp, const rt_wgrad *g, double *acc)
+{
+    const int f = g->f;
+    const int64_t h = g->h, w = g->w, ow = g->ow;
+    for (int64_t iy = 0; iy < h; iy++)
+        for (int a = 0; a < f; a++) {
+            const T *grow = gp + (iy * f + a) * ow;
+            const T *xrow = xp + iy * w;
+            for (int e = 0; e < f; e++) {
+                double s = 0;
+                for (int64_t ix = 0; ix < w; ix++)
+                    s += (double)xrow[ix] * (double)grow[ix * f + e];
+                acc[a * f + e] += s;
+            }
+        }
+}
+
 void FN(unet__rt_convt_bwd_param)(const T *x, const T *dy, int64_t n, int64_t cin, int64_t h,
                                   int64_t w, int64_t cout, int f, T *dw, T *db, int threads)
 {
-    const int64_t oh = h * f, ow = w * f, ff = (int64_t)f * f;
-    if (dw) {
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-        for (int64_t t = 0; t < cin * cout; t++) {
-            const int64_t ci = t / cout, co = t % cout;
-            double acc[8 * 8]; /* f <= 8 (config bound) */
-            for (int64_t i = 0; i < ff; i++)
-                acc[i] = 0;
-            for (int64_t b = 0; b < n; b++) {
-                const T *xp = x + (b * cin + ci) * h * w;
-                const T *gp = dy + (b * cout + co) * oh * ow;
-                for (int64_t iy = 0; iy < h; iy++)
-                    for (int a = 0; a < f; a++) {
-                        const T *grow = gp + (iy * f + a) * ow;
-                        const T *xrow = xp + iy * w;
-                        for (int e = 0; e < f; e++) {
-                            double s = 0;
-                            for (int64_t ix = 0; ix < w; ix++)
-                                s += (double)xrow[ix] * (double)grow[ix * f + e];
-                            acc[a * f + e] += s;
-                        }
-                    }
-            }
-            for (int64_t i = 0; i < ff; i++)
-                dw[t * ff + i] = (T)acc[i];
-        }
-    }
-    if (db) {
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
-        for (int64_t co = 0; co < cout; co++) {
-            double s = 0;
-            for (int64_t b = 0; b < n; b++) {
-                const T *p = dy + (b * cout + co) * oh * ow;
-                for (int64_t i = 0; i < oh * ow; i++)
-                    s += (double)p[i];
-            }
-            db[co] = (T)s;
-        }
-    }
+    const rt_wgrad g = {.n = n, .cin = cin, .cout = cout, .h = h, .w = w, .oh = h * f,
+                        .ow = w * f, .taps = (int64_t)f * f, .f = f, .cin_major = true};
+    FN(rt_param_grads)(x, dy, &g, FN(rt_convt_taps), dw, db, threads);
 }
 
 void FN(unet__rt_maxpool_bwd)(const T *x, const T *dy, int64_t n, int64_t c, int64_t h,
                               int64_t w, int f, T *dx, int threads)
 {
     const int64_t oh = h / f, ow = w / f;
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t r = 0; r < n * c * oh; r++) {
         const int64_t pl = r / oh, oy = r % oh;
         const T *xp = x + pl * h * w;
@@ -467,7 +329,7 @@ void FN(unet__rt_avgpool_bwd)(const T *dy, int64_t n, int64_t c, int64_t h, int6
 {
     const int64_t oh = h / f, ow = w / f;
     const double inv = 1.0 / ((double)f * f);
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t r = 0; r < n * c * oh; r++) {
         const int64_t pl = r / oh, oy = r % oh;
         T *dp = dx + pl * h * w;
@@ -486,7 +348,7 @@ void FN(unet__rt_up_nearest_bwd)(const T *dy, int64_t n, int64_t c, int64_t h, i
                                  int f, T *dx, int threads)
 {
     const int64_t ow = w * f;
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t r = 0; r < n * c * h; r++) {
         const int64_t pl = r / h, iy = r % h;
         for (int64_t ix = 0; ix < w; ix++) {
@@ -504,41 +366,33 @@ void FN(unet__rt_up_bilinear_bwd)(const T *dy, int64_t n, int64_t c, int64_t h, 
 {
     const int64_t oh = h * f, ow = w * f;
     /* Scatter per plane: one task per plane, so no two threads write one element; the
-     * plane's gradient accumulates in double, then is added once. */
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+     * plane's gradient accumulates in double (in T when that memory cannot be had), then is
+     * added once. */
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t pl = 0; pl < n * c; pl++) {
-        double *acc = calloc((size_t)(h * w), sizeof *acc);
+        double *acc = calloc((size_t)(h * w), sizeof *acc); /* NULL: add into d in T */
         const T *g = dy + pl * oh * ow;
         T *d = dx + pl * h * w;
-        if (!acc) { /* fall back to direct accumulation in T */
-            for (int64_t y = 0; y < oh; y++) {
-                int64_t y0, y1, x0, x1;
-                double ly, lx;
-                rt_bilinear_src(y, f, h, &y0, &y1, &ly);
-                for (int64_t x = 0; x < ow; x++) {
-                    rt_bilinear_src(x, f, w, &x0, &x1, &lx);
-                    const double v = (double)g[y * ow + x];
-                    d[y0 * w + x0] += (T)((1 - ly) * (1 - lx) * v);
-                    d[y0 * w + x1] += (T)((1 - ly) * lx * v);
-                    d[y1 * w + x0] += (T)(ly * (1 - lx) * v);
-                    d[y1 * w + x1] += (T)(ly * lx * v);
-                }
-            }
-            continue;
-        }
         for (int64_t y = 0; y < oh; y++) {
             int64_t y0, y1, x0, x1;
             double ly, lx;
-            rt_bilinear_src(y, f, h, &y0, &y1, &ly);
+            unet__bilinear_src(y, f, h, &y0, &y1, &ly);
             for (int64_t x = 0; x < ow; x++) {
-                rt_bilinear_src(x, f, w, &x0, &x1, &lx);
+                unet__bilinear_src(x, f, w, &x0, &x1, &lx);
+                /* the four pixels the forward read, with their weights, in its order */
+                const int64_t at[4] = {y0 * w + x0, y0 * w + x1, y1 * w + x0, y1 * w + x1};
+                const double wt[4] = {(1 - ly) * (1 - lx), (1 - ly) * lx, ly * (1 - lx), ly * lx};
                 const double v = (double)g[y * ow + x];
-                acc[y0 * w + x0] += (1 - ly) * (1 - lx) * v;
-                acc[y0 * w + x1] += (1 - ly) * lx * v;
-                acc[y1 * w + x0] += ly * (1 - lx) * v;
-                acc[y1 * w + x1] += ly * lx * v;
+                for (int j = 0; j < 4; j++) {
+                    if (acc)
+                        acc[at[j]] += wt[j] * v;
+                    else
+                        d[at[j]] += (T)(wt[j] * v);
+                }
             }
         }
+        if (!acc)
+            continue;
         for (int64_t i = 0; i < h * w; i++)
             d[i] = (T)((double)d[i] + acc[i]);
         free(acc);
@@ -550,14 +404,14 @@ void FN(unet__rt_act_bwd)(const T *y, const T *dy, int64_t count, unet__act act,
 {
     if (act == UNET__ACT_RELU) {
         /* In T: a float sum of two floats rounds as the double sum rounded to float does. */
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
         for (int64_t i = 0; i < count; i++) {
             const T g = dy[i]; /* loaded unconditionally: the select vectorises */
             dx[i] += y[i] > 0 ? g : (T)0;
         }
         return;
     }
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t i = 0; i < count; i++) {
         const double v = (double)y[i], g = (double)dy[i];
         double d;
@@ -575,7 +429,7 @@ void FN(unet__rt_act_bwd)(const T *y, const T *dy, int64_t count, unet__act act,
 void FN(unet__rt_softmax_bwd)(const T *y, const T *dy, int64_t n, int64_t c, int64_t hw, T *dx,
                               int threads)
 {
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t t = 0; t < n * hw; t++) {
         const int64_t off = (t / hw) * c * hw + t % hw;
         double dot = 0;
@@ -588,26 +442,42 @@ void FN(unet__rt_softmax_bwd)(const T *y, const T *dy, int64_t n, int64_t c, int
     }
 }
 
+/* The sums behind a norm's affine gradients over one plane of hw pixels, added to *sg (sum of
+ * dy) and *sgx (sum of dy * xhat, xhat = (x - mu) * rs). */
+static inline void FN(rt_affine_sums)(const T *xp, const T *gp, int64_t hw, double mu,
+                                      double rs, double *sg, double *sgx)
+{
+    double a = *sg, b = *sgx;
+    for (int64_t i = 0; i < hw; i++) {
+        a += (double)gp[i];
+        b += (double)gp[i] * ((double)xp[i] - mu) * rs;
+    }
+    *sg = a;
+    *sgx = b;
+}
+
+/* dgamma[ch] = sum of dy * xhat, dbeta[ch] = sum of dy (either may be NULL). */
+static inline void FN(rt_affine_store)(T *dgamma, T *dbeta, int64_t ch, double sg, double sgx)
+{
+    if (dgamma)
+        dgamma[ch] = (T)sgx;
+    if (dbeta)
+        dbeta[ch] = (T)sg;
+}
+
 void FN(unet__rt_bn_train_bwd)(const T *x, const T *dy, int64_t n, int64_t c, int64_t hw,
                                const T *gamma, const T *mean, const T *rstd, T *dx, T *dgamma,
                                T *dbeta, int threads)
 {
     const double m = (double)(n * hw);
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t ch = 0; ch < c; ch++) {
         const double mu = (double)mean[ch], rs = (double)rstd[ch];
         double sg = 0, sgx = 0; /* sum dy, sum dy * xhat */
-        for (int64_t b = 0; b < n; b++) {
-            const T *xp = x + (b * c + ch) * hw, *gp = dy + (b * c + ch) * hw;
-            for (int64_t i = 0; i < hw; i++) {
-                sg += (double)gp[i];
-                sgx += (double)gp[i] * ((double)xp[i] - mu) * rs;
-            }
-        }
-        if (dgamma)
-            dgamma[ch] = (T)sgx;
-        if (dbeta)
-            dbeta[ch] = (T)sg;
+        for (int64_t b = 0; b < n; b++)
+            FN(rt_affine_sums)(x + (b * c + ch) * hw, dy + (b * c + ch) * hw, hw, mu, rs, &sg,
+                               &sgx);
+        FN(rt_affine_store)(dgamma, dbeta, ch, sg, sgx);
         if (!dx)
             continue;
         const double k = (gamma ? (double)gamma[ch] : 1.0) * rs;
@@ -626,25 +496,21 @@ void FN(unet__rt_bn_eval_bwd)(const T *x, const T *dy, int64_t n, int64_t c, int
                               const T *gamma, const T *mean, const T *var, T *dx, T *dgamma,
                               T *dbeta, int threads)
 {
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t ch = 0; ch < c; ch++) {
         const double rs = 1 / sqrt((double)var[ch] + UNET__NORM_EPS), mu = (double)mean[ch];
         const double k = (gamma ? (double)gamma[ch] : 1.0) * rs;
         double sg = 0, sgx = 0;
         for (int64_t b = 0; b < n; b++) {
-            const T *xp = x + (b * c + ch) * hw, *gp = dy + (b * c + ch) * hw;
-            T *dp = dx ? dx + (b * c + ch) * hw : NULL;
-            for (int64_t i = 0; i < hw; i++) {
-                sg += (double)gp[i];
-                sgx += (double)gp[i] * ((double)xp[i] - mu) * rs;
-                if (dp)
-                    dp[i] = (T)((double)dp[i] + k * (double)gp[i]);
-            }
+            const T *gp = dy + (b * c + ch) * hw;
+            FN(rt_affine_sums)(x + (b * c + ch) * hw, gp, hw, mu, rs, &sg, &sgx);
+            if (!dx)
+                continue;
+            T *dp = dx + (b * c + ch) * hw;
+            for (int64_t i = 0; i < hw; i++)
+                dp[i] = (T)((double)dp[i] + k * (double)gp[i]);
         }
-        if (dgamma)
-            dgamma[ch] = (T)sgx;
-        if (dbeta)
-            dbeta[ch] = (T)sg;
+        FN(rt_affine_store)(dgamma, dbeta, ch, sg, sgx);
     }
 }
 
@@ -654,7 +520,7 @@ void FN(unet__rt_gn_bwd)(const T *x, const T *dy, int64_t n, int64_t c, int64_t 
 {
     const int64_t cpg = c / groups, len = cpg * hw;
     if (dx) {
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
         for (int64_t t = 0; t < n * groups; t++) {
             const T *xp = x + t * len, *gp = dy + t * len;
             T *dp = dx + t * len;
@@ -681,22 +547,15 @@ void FN(unet__rt_gn_bwd)(const T *x, const T *dy, int64_t n, int64_t c, int64_t 
         }
     }
     if (dgamma || dbeta) {
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
         for (int64_t ch = 0; ch < c; ch++) {
             double sg = 0, sgx = 0;
             for (int64_t b = 0; b < n; b++) {
                 const int64_t t = b * groups + ch / cpg;
-                const double mu = (double)mean[t], rs = (double)rstd[t];
-                const T *xp = x + (b * c + ch) * hw, *gp = dy + (b * c + ch) * hw;
-                for (int64_t i = 0; i < hw; i++) {
-                    sg += (double)gp[i];
-                    sgx += (double)gp[i] * ((double)xp[i] - mu) * rs;
-                }
+                FN(rt_affine_sums)(x + (b * c + ch) * hw, dy + (b * c + ch) * hw, hw,
+                                   (double)mean[t], (double)rstd[t], &sg, &sgx);
             }
-            if (dgamma)
-                dgamma[ch] = (T)sgx;
-            if (dbeta)
-                dbeta[ch] = (T)sg;
+            FN(rt_affine_store)(dgamma, dbeta, ch, sg, sgx);
         }
     }
 }
@@ -705,7 +564,7 @@ void FN(unet__rt_dropout_bwd)(const T *dy, int64_t count, double p, uint64_t key
                               int threads)
 {
     const double keep_scale = 1.0 / (1.0 - p);
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t i = 0; i < count; i++)
         if (rt_keep(key, i, p))
             dx[i] = (T)((double)dx[i] + (double)dy[i] * keep_scale);
@@ -715,7 +574,7 @@ void FN(unet__rt_add_window)(const T *src, int64_t n, int64_t src_c, int64_t src
                              int64_t oh, int64_t ow, T *dst, int64_t sh, int64_t sw, int64_t y0,
                              int64_t x0, int threads)
 {
-#pragma omp parallel for num_threads(nthreads(threads)) schedule(static)
+#pragma omp parallel for num_threads(unet__omp_threads(threads)) schedule(static)
     for (int64_t pl = 0; pl < n * c; pl++) {
         const T *s = src + ((pl / c) * src_c + src_c0 + pl % c) * oh * ow;
         T *d = dst + pl * sh * sw + y0 * sw + x0;
@@ -728,4 +587,3 @@ void FN(unet__rt_add_window)(const T *src, int64_t n, int64_t src_c, int64_t src
 #undef RT_CAT2
 #undef RT_CAT
 #undef FN
-#undef CHUNK

@@ -47,11 +47,34 @@ static split split_threads(int64_t n, int threads)
     return s;
 }
 
-/* Per-thread work area: `a` floats (im2col or taps) then the product's packing buffers. */
-static float *work_area(unet__scratch *s, split sp, size_t a, size_t extra, size_t *stride)
+/* One image's share of a call: image b, its thread's work area and packing buffers, and the
+ * threads its products may use. Returns a status. */
+typedef int (*image_fn)(const void *call, int64_t b, float *work, float *packs, int inner);
+
+/* fn on images 0..n-1 in one parallel region, images shared among threads as split_threads
+ * says. Every thread has its own work area of `a` floats (im2col or taps) followed by its
+ * products' packing buffers; `extra` floats after all the areas belong to the call and are
+ * given in *extra_out before fn runs. Returns a failing image's status, or UNET_E_NOMEM. */
+static int for_each_image(unet__scratch *s, int64_t n, int threads, size_t a, size_t extra,
+                          float **extra_out, image_fn fn, const void *call)
 {
-    *stride = a + unet__sgemm_pack_floats(sp.inner);
-    return unet__scratch_get(s, *stride * (size_t)sp.outer + extra);
+    const split sp = split_threads(n, threads);
+    const size_t stride = a + unet__sgemm_pack_floats(sp.inner);
+    float *area = unet__scratch_get(s, stride * (size_t)sp.outer + extra);
+    if (!area)
+        return nomem();
+    if (extra_out)
+        *extra_out = area + stride * (size_t)sp.outer;
+    atomic_int rc;
+    atomic_init(&rc, UNET_OK);
+#pragma omp parallel for num_threads(sp.outer) schedule(static) if (sp.outer > 1)
+    for (int64_t b = 0; b < n; b++) {
+        float *work = area + stride * (size_t)omp_get_thread_num();
+        int r = fn(call, b, work, work + a, sp.inner);
+        if (r != UNET_OK)
+            atomic_store(&rc, r);
+    }
+    return atomic_load(&rc);
 }
 
 static void im2col(const float *x, int64_t cin, int64_t h, int64_t w, int k, int pad,
@@ -137,110 +160,133 @@ static void bias_grad(const float *dy, int64_t n, int64_t cout, int64_t P, float
     }
 }
 
+/* A convolution call: its geometry and operands (each pass uses some of them). A plain
+ * convolution (k, pad) has an im2col matrix of K x P per image; a transposed one (kernel =
+ * stride = f) is one product per image over the f x f taps as M = cout f f rows. */
+typedef struct conv_call {
+    int64_t n, cin, h, w, cout;
+    int k, pad, f;
+    int64_t oh, ow, K, P, M;
+    bool direct; /* 1x1 unpadded: the image is its own im2col matrix */
+    const float *x, *dy, *weight, *bias;
+    float *y, *dx, *dw, *part; /* part: per-image weight gradients when n > 1 */
+} conv_call;
+
+/* The geometry of a plain convolution, once n, cin, h, w and cout are set. */
+static void conv_geometry(conv_call *c, int k, int pad)
+{
+    c->k = k;
+    c->pad = pad;
+    c->oh = c->h + 2 * (int64_t)pad - k + 1;
+    c->ow = c->w + 2 * (int64_t)pad - k + 1;
+    c->K = c->cin * k * k;
+    c->P = c->oh * c->ow;
+    c->direct = k == 1 && pad == 0;
+}
+
+/* The geometry of a transposed convolution, once n, cin, h, w and cout are set. */
+static void convt_geometry(conv_call *c, int f)
+{
+    c->f = f;
+    c->P = c->h * c->w;
+    c->M = c->cout * (int64_t)f * f;
+}
+
+/* Floats of one image's im2col matrix (none when direct). */
+static size_t col_floats(const conv_call *c)
+{
+    return c->direct ? 0 : (size_t)(c->K * c->P);
+}
+
+static int conv_fwd_image(const void *call, int64_t b, float *col, float *packs, int inner)
+{
+    const conv_call *c = call;
+    const float *x = c->x + b * c->cin * c->h * c->w;
+    float *y = c->y + b * c->cout * c->P;
+    if (!c->direct)
+        im2col(x, c->cin, c->h, c->w, c->k, c->pad, c->oh, c->ow, col, inner);
+    for (int64_t co = 0; co < c->cout; co++)
+        for (int64_t p = 0; p < c->P; p++)
+            y[co * c->P + p] = c->bias ? c->bias[co] : 0.0f;
+    return unet__sgemm(0, 0, c->cout, c->P, c->K, c->weight, c->K, c->direct ? x : col, c->P, 1,
+                       y, c->P, packs, inner);
+}
+
 int unet__tc_conv_fwd(const float *in, int64_t n, int64_t cin, int64_t h, int64_t w,
                       const float *weight, const float *bias, int64_t cout, int k, int pad,
                       float *out, bool winograd, unet__scratch *s, int threads)
 {
     if (winograd && unet__tw_applies(cin, cout, k, pad, h, w))
         return unet__tw_conv_fwd(in, n, cin, h, w, weight, bias, cout, pad, out, s, threads);
-    const int64_t oh = h + 2 * (int64_t)pad - k + 1, ow = w + 2 * (int64_t)pad - k + 1;
-    const int64_t K = cin * k * k, P = oh * ow;
-    const bool direct = k == 1 && pad == 0;
-    const split sp = split_threads(n, threads);
-    size_t stride;
-    float *area = work_area(s, sp, direct ? 0 : (size_t)(K * P), 0, &stride);
-    if (!area)
-        return nomem();
-    atomic_int rc;
-    atomic_init(&rc, UNET_OK);
-#pragma omp parallel for num_threads(sp.outer) schedule(static) if (sp.outer > 1)
-    for (int64_t b = 0; b < n; b++) {
-        float *col = area + stride * (size_t)omp_get_thread_num();
-        float *packs = col + (direct ? 0 : K * P);
-        const float *x = in + b * cin * h * w;
-        float *y = out + b * cout * P;
-        if (!direct)
-            im2col(x, cin, h, w, k, pad, oh, ow, col, sp.inner);
-        for (int64_t co = 0; co < cout; co++)
-            for (int64_t p = 0; p < P; p++)
-                y[co * P + p] = bias ? bias[co] : 0.0f;
-        int r = unet__sgemm(0, 0, cout, P, K, weight, K, direct ? x : col, P, 1, y, P, packs,
-                            sp.inner);
-        if (r != UNET_OK)
-            atomic_store(&rc, r);
-    }
-    return atomic_load(&rc);
+    conv_call c = {.n = n, .cin = cin, .h = h, .w = w, .cout = cout, .x = in, .weight = weight,
+                   .bias = bias, .y = out};
+    conv_geometry(&c, k, pad);
+    return for_each_image(s, n, threads, col_floats(&c), 0, NULL, conv_fwd_image, &c);
+}
+
+static int conv_bwd_data_image(const void *call, int64_t b, float *dcol, float *packs,
+                               int inner)
+{
+    const conv_call *c = call;
+    const float *g = c->dy + b * c->cout * c->P;
+    float *d = c->dx + b * c->cin * c->h * c->w;
+    /* A = W^T: element (i, c) of the K x cout matrix is weight[c * K + i]. */
+    int r = unet__sgemm(1, 0, c->K, c->P, c->cout, c->weight, c->K, g, c->P, c->direct,
+                        c->direct ? d : dcol, c->P, packs, inner);
+    if (r == UNET_OK && !c->direct)
+        col2im_add(dcol, c->cin, c->h, c->w, c->k, c->pad, c->oh, c->ow, d, inner);
+    return r;
 }
 
 int unet__tc_conv_bwd_data(const float *dy, int64_t n, int64_t cin, int64_t h, int64_t w,
                            const float *weight, int64_t cout, int k, int pad, float *dx,
                            unet__scratch *s, int threads)
 {
-    const int64_t oh = h + 2 * (int64_t)pad - k + 1, ow = w + 2 * (int64_t)pad - k + 1;
-    const int64_t K = cin * k * k, P = oh * ow;
-    const bool direct = k == 1 && pad == 0;
-    const split sp = split_threads(n, threads);
-    size_t stride;
-    float *area = work_area(s, sp, direct ? 0 : (size_t)(K * P), 0, &stride);
-    if (!area)
-        return nomem();
-    atomic_int rc;
-    atomic_init(&rc, UNET_OK);
-#pragma omp parallel for num_threads(sp.outer) schedule(static) if (sp.outer > 1)
-    for (int64_t b = 0; b < n; b++) {
-        float *dcol = area + stride * (size_t)omp_get_thread_num();
-        float *packs = dcol + (direct ? 0 : K * P);
-        const float *g = dy + b * cout * P;
-        float *d = dx + b * cin * h * w;
-        /* A = W^T: element (i, c) of the K x cout matrix is weight[c * K + i]. */
-        int r = unet__sgemm(1, 0, K, P, cout, weight, K, g, P, direct, direct ? d : dcol, P,
-                            packs, sp.inner);
-        if (r != UNET_OK)
-            atomic_store(&rc, r);
-        else if (!direct)
-            col2im_add(dcol, cin, h, w, k, pad, oh, ow, d, sp.inner);
-    }
-    return atomic_load(&rc);
+    conv_call c = {.n = n, .cin = cin, .h = h, .w = w, .cout = cout, .dy = dy, .weight = weight,
+                   .dx = dx};
+    conv_geometry(&c, k, pad);
+    return for_each_image(s, n, threads, col_floats(&c), 0, NULL, conv_bwd_data_image, &c);
+}
+
+static int conv_bwd_weight_image(const void *call, int64_t b, float *col, float *packs,
+                                 int inner)
+{
+    const conv_call *c = call;
+    const float *xb = c->x + b * c->cin * c->h * c->w;
+    if (!c->direct)
+        im2col(xb, c->cin, c->h, c->w, c->k, c->pad, c->oh, c->ow, col, inner);
+    /* B = col^T: element (p, i) of the P x K matrix is col[i * P + p]. */
+    return unet__sgemm(0, 1, c->cout, c->K, c->P, c->dy + b * c->cout * c->P, c->P,
+                       c->direct ? xb : col, c->P, 0,
+                       c->n > 1 ? c->part + b * c->cout * c->K : c->dw, c->K, packs, inner);
+}
+
+/* dw (`count` floats) as the sum over images of the per-image products fn writes: with one
+ * image straight into dw, with several into per-image partials (*part, the call's own field,
+ * set here) summed in image order. */
+static int weight_grad(unet__scratch *s, int64_t n, int threads, size_t a, int64_t count,
+                       float **part, float *dw, image_fn fn, const void *call)
+{
+    int rc = for_each_image(s, n, threads, a, n > 1 ? (size_t)(n * count) : 0, part, fn, call);
+    if (rc == UNET_OK && n > 1)
+        sum_partials(*part, n, count, dw, threads);
+    return rc;
 }
 
 int unet__tc_conv_bwd_param(const float *x, const float *dy, int64_t n, int64_t cin, int64_t h,
                             int64_t w, int64_t cout, int k, int pad, float *dw, float *db,
                             unet__scratch *s, int threads)
 {
-    const int64_t oh = h + 2 * (int64_t)pad - k + 1, ow = w + 2 * (int64_t)pad - k + 1;
-    const int64_t K = cin * k * k, P = oh * ow;
-    const bool direct = k == 1 && pad == 0;
+    conv_call c = {.n = n, .cin = cin, .h = h, .w = w, .cout = cout, .x = x, .dy = dy, .dw = dw};
+    conv_geometry(&c, k, pad);
     if (dw) {
-        const split sp = split_threads(n, threads);
-        size_t stride;
-        /* per-image partial gradients after the work areas (none for a single image) */
-        const size_t parts = n > 1 ? (size_t)(n * cout * K) : 0;
-        float *area = work_area(s, sp, direct ? 0 : (size_t)(K * P), parts, &stride);
-        if (!area)
-            return nomem();
-        float *part = area + stride * (size_t)sp.outer;
-        atomic_int rc;
-        atomic_init(&rc, UNET_OK);
-#pragma omp parallel for num_threads(sp.outer) schedule(static) if (sp.outer > 1)
-        for (int64_t b = 0; b < n; b++) {
-            float *col = area + stride * (size_t)omp_get_thread_num();
-            float *packs = col + (direct ? 0 : K * P);
-            const float *xb = x + b * cin * h * w;
-            if (!direct)
-                im2col(xb, cin, h, w, k, pad, oh, ow, col, sp.inner);
-            /* B = col^T: element (p, i) of the P x K matrix is col[i * P + p]. */
-            int r = unet__sgemm(0, 1, cout, K, P, dy + b * cout * P, P, direct ? xb : col, P, 0,
-                                n > 1 ? part + b * cout * K : dw, K, packs, sp.inner);
-            if (r != UNET_OK)
-                atomic_store(&rc, r);
-        }
-        if (atomic_load(&rc) != UNET_OK)
-            return atomic_load(&rc);
-        if (n > 1)
-            sum_partials(part, n, cout * K, dw, threads);
+        int rc = weight_grad(s, n, threads, col_floats(&c), cout * c.K, &c.part, dw,
+                             conv_bwd_weight_image, &c);
+        if (rc != UNET_OK)
+            return rc;
     }
     if (db)
-        bias_grad(dy, n, cout, P, db, threads);
+        bias_grad(dy, n, cout, c.P, db, threads);
     return UNET_OK;
 }
 
@@ -263,43 +309,40 @@ int unet__tc_conv_bwd(const float *x, const float *dy, int64_t n, int64_t cin, i
     return rc;
 }
 
+static int convt_fwd_image(const void *call, int64_t b, float *y, float *packs, int inner)
+{
+    const conv_call *c = call;
+    const int64_t P = c->P, h = c->h, w = c->w, ow = w * c->f;
+    const int f = c->f;
+    /* A = W^T: element ((co, a, e), ci) is weight[ci * M + (co, a, e)]. */
+    int r = unet__sgemm(1, 0, c->M, P, c->cin, c->weight, c->M, c->x + b * c->cin * P, P, 0, y,
+                        P, packs, inner);
+    if (r != UNET_OK)
+        return r;
+    float *o = c->y + b * c->cout * P * f * f;
+    for (int64_t r2 = 0; r2 < c->cout * h; r2++) {
+        const int64_t co = r2 / h, iy = r2 % h;
+        const float bv = c->bias ? c->bias[co] : 0.0f;
+        for (int a = 0; a < f; a++) {
+            float *orow = o + (co * h * f + iy * f + a) * ow;
+            for (int e = 0; e < f; e++) {
+                const float *src = y + ((co * f + a) * f + e) * P + iy * w;
+                for (int64_t ix = 0; ix < w; ix++)
+                    orow[ix * f + e] = src[ix] + bv;
+            }
+        }
+    }
+    return UNET_OK;
+}
+
 int unet__tc_convt_fwd(const float *in, int64_t n, int64_t cin, int64_t h, int64_t w,
                        const float *weight, const float *bias, int64_t cout, int f, float *out,
                        unet__scratch *s, int threads)
 {
-    const int64_t ff = (int64_t)f * f, P = h * w, M = cout * ff, ow = w * f;
-    const split sp = split_threads(n, threads);
-    size_t stride;
-    float *area = work_area(s, sp, (size_t)(M * P), 0, &stride);
-    if (!area)
-        return nomem();
-    atomic_int rc;
-    atomic_init(&rc, UNET_OK);
-#pragma omp parallel for num_threads(sp.outer) schedule(static) if (sp.outer > 1)
-    for (int64_t b = 0; b < n; b++) {
-        float *y = area + stride * (size_t)omp_get_thread_num();
-        /* A = W^T: element ((co, a, e), ci) is weight[ci * M + (co, a, e)]. */
-        int r = unet__sgemm(1, 0, M, P, cin, weight, M, in + b * cin * P, P, 0, y, P, y + M * P,
-                            sp.inner);
-        if (r != UNET_OK) {
-            atomic_store(&rc, r);
-            continue;
-        }
-        float *o = out + b * cout * P * ff;
-        for (int64_t r2 = 0; r2 < cout * h; r2++) {
-            const int64_t co = r2 / h, iy = r2 % h;
-            const float bv = bias ? bias[co] : 0.0f;
-            for (int a = 0; a < f; a++) {
-                float *orow = o + (co * h * f + iy * f + a) * ow;
-                for (int e = 0; e < f; e++) {
-                    const float *src = y + ((co * f + a) * f + e) * P + iy * w;
-                    for (int64_t ix = 0; ix < w; ix++)
-                        orow[ix * f + e] = src[ix] + bv;
-                }
-            }
-        }
-    }
-    return atomic_load(&rc);
+    conv_call c = {.n = n, .cin = cin, .h = h, .w = w, .cout = cout, .x = in, .weight = weight,
+                   .bias = bias, .y = out};
+    convt_geometry(&c, f);
+    return for_each_image(s, n, threads, (size_t)(c.M * c.P), 0, NULL, convt_fwd_image, &c);
 }
 
 /* g [cout f f][h w]: the output gradient of one image regrouped by tap. */
@@ -319,60 +362,47 @@ static void gather_taps(const float *dy, int64_t cout, int64_t h, int64_t w, int
     }
 }
 
+static int convt_bwd_data_image(const void *call, int64_t b, float *g, float *packs, int inner)
+{
+    const conv_call *c = call;
+    gather_taps(c->dy + b * c->M * c->P, c->cout, c->h, c->w, c->f, g);
+    return unet__sgemm(0, 0, c->cin, c->P, c->M, c->weight, c->M, g, c->P, 1,
+                       c->dx + b * c->cin * c->P, c->P, packs, inner);
+}
+
 int unet__tc_convt_bwd_data(const float *dy, int64_t n, int64_t cin, int64_t h, int64_t w,
                             const float *weight, int64_t cout, int f, float *dx,
                             unet__scratch *s, int threads)
 {
-    const int64_t ff = (int64_t)f * f, P = h * w, M = cout * ff;
-    const split sp = split_threads(n, threads);
-    size_t stride;
-    float *area = work_area(s, sp, (size_t)(M * P), 0, &stride);
-    if (!area)
-        return nomem();
-    atomic_int rc;
-    atomic_init(&rc, UNET_OK);
-#pragma omp parallel for num_threads(sp.outer) schedule(static) if (sp.outer > 1)
-    for (int64_t b = 0; b < n; b++) {
-        float *g = area + stride * (size_t)omp_get_thread_num();
-        gather_taps(dy + b * M * P, cout, h, w, f, g);
-        int r = unet__sgemm(0, 0, cin, P, M, weight, M, g, P, 1, dx + b * cin * P, P,
-                            g + M * P, sp.inner);
-        if (r != UNET_OK)
-            atomic_store(&rc, r);
-    }
-    return atomic_load(&rc);
+    conv_call c = {.n = n, .cin = cin, .h = h, .w = w, .cout = cout, .dy = dy, .weight = weight,
+                   .dx = dx};
+    convt_geometry(&c, f);
+    return for_each_image(s, n, threads, (size_t)(c.M * c.P), 0, NULL, convt_bwd_data_image,
+                          &c);
+}
+
+static int convt_bwd_weight_image(const void *call, int64_t b, float *g, float *packs,
+                                  int inner)
+{
+    const conv_call *c = call;
+    gather_taps(c->dy + b * c->M * c->P, c->cout, c->h, c->w, c->f, g);
+    return unet__sgemm(0, 1, c->cin, c->M, c->P, c->x + b * c->cin * c->P, c->P, g, c->P, 0,
+                       c->n > 1 ? c->part + b * c->cin * c->M : c->dw, c->M, packs, inner);
 }
 
 int unet__tc_convt_bwd_param(const float *x, const float *dy, int64_t n, int64_t cin,
                              int64_t h, int64_t w, int64_t cout, int f, float *dw, float *db,
                              unet__scratch *s, int threads)
 {
-    const int64_t ff = (int64_t)f * f, P = h * w, M = cout * ff;
+    conv_call c = {.n = n, .cin = cin, .h = h, .w = w, .cout = cout, .x = x, .dy = dy, .dw = dw};
+    convt_geometry(&c, f);
     if (dw) {
-        const split sp = split_threads(n, threads);
-        size_t stride;
-        const size_t parts = n > 1 ? (size_t)(n * cin * M) : 0;
-        float *area = work_area(s, sp, (size_t)(M * P), parts, &stride);
-        if (!area)
-            return nomem();
-        float *part = area + stride * (size_t)sp.outer;
-        atomic_int rc;
-        atomic_init(&rc, UNET_OK);
-#pragma omp parallel for num_threads(sp.outer) schedule(static) if (sp.outer > 1)
-        for (int64_t b = 0; b < n; b++) {
-            float *g = area + stride * (size_t)omp_get_thread_num();
-            gather_taps(dy + b * M * P, cout, h, w, f, g);
-            int r = unet__sgemm(0, 1, cin, M, P, x + b * cin * P, P, g, P, 0,
-                                n > 1 ? part + b * cin * M : dw, M, g + M * P, sp.inner);
-            if (r != UNET_OK)
-                atomic_store(&rc, r);
-        }
-        if (atomic_load(&rc) != UNET_OK)
-            return atomic_load(&rc);
-        if (n > 1)
-            sum_partials(part, n, cin * M, dw, threads);
+        int rc = weight_grad(s, n, threads, (size_t)(c.M * c.P), cin * c.M, &c.part, dw,
+                             convt_bwd_weight_image, &c);
+        if (rc != UNET_OK)
+            return rc;
     }
     if (db)
-        bias_grad(dy, n, cout, P * ff, db, threads);
+        bias_grad(dy, n, cout, c.P * f * f, db, threads);
     return UNET_OK;
 }

@@ -154,3 +154,13 @@ int unet__sample_blur_fast(float *img, int w, int h, double sigma)
     free(strip);
     return 0;
 }
+
+void unet__sample_unit_rms(float *img, size_t np, double eps)
+{
+    double ss = 0;
+    for (size_t p = 0; p < np; p++)
+        ss += (double)img[p] * img[p];
+    float scale = (float)(1 / sqrt(ss / np + eps));
+    for (size_t p = 0; p < np; p++)
+        img[p] *= scale;
+}

@@ -280,12 +280,7 @@ static int make_texture(rng_t *r, const scene_t *s, float *tex, int w, int h)
         tex[p] = (float)gauss(r);
     if (unet__sample_blur(tex, w, h, s->tex_scale))
         return -1;
-    double ss = 0;
-    for (size_t p = 0; p < np; p++)
-        ss += (double)tex[p] * tex[p];
-    float scale = (float)(1 / sqrt(ss / np + 1e-12));
-    for (size_t p = 0; p < np; p++)
-        tex[p] *= scale;
+    unet__sample_unit_rms(tex, np, 1e-12);
     return 0;
 }
 
@@ -329,11 +324,11 @@ static void expose(rng_t *r, const scene_t *s, const float *sig, int bits, uint1
         }
 }
 
-int unet__sample_compact_labels(uint16_t *labels, size_t np, int placed)
+int unet__sample_compact_labels(uint16_t *labels, size_t np, int placed, int *count)
 {
     uint16_t *map = calloc((size_t)placed + 1, sizeof *map);
     if (!map)
-        return -1;
+        return UNET_E_NOMEM;
     for (size_t p = 0; p < np; p++)
         map[labels[p]] = 1;
     int n = 0;
@@ -343,7 +338,9 @@ int unet__sample_compact_labels(uint16_t *labels, size_t np, int placed)
     for (size_t p = 0; p < np; p++)
         labels[p] = map[labels[p]];
     free(map);
-    return n;
+    if (count)
+        *count = n;
+    return UNET_OK;
 }
 
 int unet__sample_nuclei(int width, int height, uint64_t seed, int bits, uint16_t *image,
@@ -373,10 +370,7 @@ int unet__sample_nuclei(int width, int height, uint64_t seed, int bits, uint16_t
         apply_psf(&r, &s, sig, tex, width, height))
         goto done;
     expose(&r, &s, sig, bits, image, width, height);
-    rc = unet__sample_compact_labels(owner, np, placed);
-    if (rc >= 0 && count)
-        *count = rc;
-    rc = rc < 0 ? UNET_E_NOMEM : UNET_OK;
+    rc = unet__sample_compact_labels(owner, np, placed, count);
 done:
     free(sig);
     free(tex);

@@ -22,7 +22,8 @@ int unet__sample_nuclei(int width, int height, uint64_t seed, int bits, uint16_t
                         uint16_t *labels, int *count);
 
 /* Labels 1..N without gaps, in place (a late nucleus may have taken every pixel of an edge
- * fragment): returns N, or -1 when out of memory. */
-int unet__sample_compact_labels(uint16_t *labels, size_t np, int placed);
+ * fragment), N stored in *count (when not NULL): returns UNET_OK, or UNET_E_NOMEM (labels and
+ * *count unchanged). */
+int unet__sample_compact_labels(uint16_t *labels, size_t np, int placed, int *count);
 
 #endif

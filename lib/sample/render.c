@@ -14,12 +14,7 @@ int unet__render_field(unet__rng *r, float *f, int w, int h, double sigma)
         f[p] = (float)(unet__uni(r) - 0.5);
     if (unet__sample_blur_fast(f, w, h, sigma))
         return -1;
-    double ss = 0;
-    for (size_t p = 0; p < np; p++)
-        ss += (double)f[p] * f[p];
-    float scale = (float)(1 / sqrt(ss / np + 1e-30));
-    for (size_t p = 0; p < np; p++)
-        f[p] *= scale;
+    unet__sample_unit_rms(f, np, 1e-30);
     return 0;
 }
 

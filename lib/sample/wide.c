@@ -210,10 +210,7 @@ int unet__sample_wide(int width, int height, uint64_t seed, int bits,
     unet__render_debris(&r, &s, sig);
     if (unet__camera(&camera, &s, sig, tmp, coarse, image))
         goto done;
-    rc = unet__sample_compact_labels(owner, np, placed);
-    if (rc >= 0 && count)
-        *count = rc;
-    rc = rc < 0 ? UNET_E_NOMEM : UNET_OK;
+    rc = unet__sample_compact_labels(owner, np, placed, count);
 done:
     free(all);
     free(sig);

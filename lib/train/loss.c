@@ -3,23 +3,20 @@
 
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "core/names.h"
 #include "core/status.h"
 
 static const char *const names[] = {"mse", "l1", "bce", "ce", "dice", "bce+dice"};
 
 int unet__loss_parse(const char *name)
 {
-    for (int i = 0; name && i < 6; i++)
-        if (strcmp(name, names[i]) == 0)
-            return i;
-    return -1;
+    return unet__name_find(names, 6, name);
 }
 
 const char *unet__loss_name(unet__loss_kind kind)
 {
-    return (unsigned)kind < 6 ? names[kind] : "?";
+    return unet__name_of(names, 6, (int)kind);
 }
 
 bool unet__loss_reads_logits(unet__loss_kind kind)

@@ -2,6 +2,7 @@
 #include "train/metrics.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,32 +143,35 @@ double unet__psnr(const float *x, const float *ref, int64_t count, double data_r
     return mse > 0 ? 10 * log10(data_range * data_range / mse) : INFINITY;
 }
 
-/* Separable Gaussian filter with scipy.ndimage's "reflect" border (d c b a | a b c d). */
+/* Index i folded into [0, n) by scipy.ndimage's "reflect" border (d c b a | a b c d). */
+static int64_t reflect(int64_t i, int64_t n)
+{
+    while (i < 0 || i >= n)
+        i = i < 0 ? -i - 1 : 2 * n - i - 1;
+    return i;
+}
+
+/* One pass of the Gaussian filter over an h x w image: along rows, or along columns. */
+static void gauss_pass(const double *in, double *out, int64_t h, int64_t w, bool columns,
+                       const double *k, int r)
+{
+    const int64_t n = columns ? h : w, step = columns ? w : 1;
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++) {
+            const int64_t p = columns ? y : x; /* the position along the pass */
+            double s = 0;
+            for (int t = -r; t <= r; t++)
+                s += k[t + r] * in[y * w + x + (reflect(p + t, n) - p) * step];
+            out[y * w + x] = s;
+        }
+}
+
+/* Separable Gaussian filter with the "reflect" border: rows, then columns. */
 static void gauss_filter(const double *in, double *tmp, double *out, int64_t h, int64_t w,
                          const double *k, int r)
 {
-    for (int64_t y = 0; y < h; y++)
-        for (int64_t x = 0; x < w; x++) {
-            double s = 0;
-            for (int t = -r; t <= r; t++) {
-                int64_t xx = x + t;
-                while (xx < 0 || xx >= w)
-                    xx = xx < 0 ? -xx - 1 : 2 * w - xx - 1;
-                s += k[t + r] * in[y * w + xx];
-            }
-            tmp[y * w + x] = s;
-        }
-    for (int64_t y = 0; y < h; y++)
-        for (int64_t x = 0; x < w; x++) {
-            double s = 0;
-            for (int t = -r; t <= r; t++) {
-                int64_t yy = y + t;
-                while (yy < 0 || yy >= h)
-                    yy = yy < 0 ? -yy - 1 : 2 * h - yy - 1;
-                s += k[t + r] * tmp[yy * w + x];
-            }
-            out[y * w + x] = s;
-        }
+    gauss_pass(in, tmp, h, w, false, k, r);
+    gauss_pass(tmp, out, h, w, true, k, r);
 }
 
 int unet__ssim(const float *x, const float *ref, int64_t h, int64_t w, double data_range,

@@ -6,21 +6,19 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/names.h"
 #include "core/status.h"
 
 static const char *const names[] = {"sgd", "adam", "adamw"};
 
 int unet__optim_parse(const char *name)
 {
-    for (int i = 0; name && i < 3; i++)
-        if (strcmp(name, names[i]) == 0)
-            return i;
-    return -1;
+    return unet__name_find(names, 3, name);
 }
 
 const char *unet__optim_name(unet__optim_kind kind)
 {
-    return (unsigned)kind < 3 ? names[kind] : "?";
+    return unet__name_of(names, 3, (int)kind);
 }
 
 void unet__optim_clear(unet__optim *o)

@@ -2,21 +2,19 @@
 #include "train/schedule.h"
 
 #include <math.h>
-#include <string.h>
+
+#include "core/names.h"
 
 static const char *const names[] = {"constant", "cosine", "plateau"};
 
 int unet__sched_parse(const char *name)
 {
-    for (int i = 0; name && i < 3; i++)
-        if (strcmp(name, names[i]) == 0)
-            return i;
-    return -1;
+    return unet__name_find(names, 3, name);
 }
 
 const char *unet__sched_name(unet__sched_kind kind)
 {
-    return (unsigned)kind < 3 ? names[kind] : "?";
+    return unet__name_of(names, 3, (int)kind);
 }
 
 void unet__sched_reset(unet__sched *s)
