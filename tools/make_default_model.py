@@ -286,12 +286,20 @@ def main():
     ap.add_argument("--val-images", type=int, help="synthetic tuning images")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bands", help="wide: the diameter ranges images take in turn, e.g. "
+                                    "10-80,16-56,18-36 (default: the recipe's)")
+    ap.add_argument("--empty-every", type=int, help="wide: every Nth image a field with no "
+                                                   "nuclei (default: the recipe's)")
     ap.add_argument("--evaluate", metavar="MODEL", help="only measure MODEL on nuclei2d")
     args = ap.parse_args()
     r = RECIPES[args.recipe]
     args.minutes = r["minutes"] if args.minutes is None else args.minutes
     args.images = r["images"] if args.images is None else args.images
     args.val_images = r["val_images"] if args.val_images is None else args.val_images
+    if args.bands:  # the recipe as this run uses it (generate and the metadata read RECIPES)
+        r["bands"] = tuple(tuple(float(v) for v in b.split("-")) for b in args.bands.split(","))
+    if args.empty_every is not None:
+        r["empty_every"] = args.empty_every
     if args.evaluate:
         evaluate(unet.Model.load(args.evaluate), args.data, args.threads)
         return 0
