@@ -38,7 +38,7 @@ final class Settings {
         gd.addStringField("Model", model, 24);
         gd.addMessage("A built-in model (nuclei) or the path of a .unet file.");
         gd.addNumericField("Tile", tile, 0, 6, tileHelp);
-        gd.addNumericField("Threads", threads, 0, 6, "(0: all cores)");
+        gd.addNumericField("Threads", threads, 0, 6, "(0: the CPUs ImageJ may use)");
     }
 
     void readModelFields(GenericDialog gd) {
