@@ -184,3 +184,28 @@ def test_blend_reaches_the_library(qtbot, dock, nuclei):
     # blended, tiled segmentation
     np.testing.assert_array_equal(viewer.layers["cells U-Net labels"].data,
                                   nuclei.segment(image, tile=64, blend=16))
+
+
+def test_diameter_reaches_segmentation_and_clicks(qtbot, dock, nuclei):
+    viewer, widget = dock
+    image, truth = unet.sample(size=256, seed=9)
+    widget.image.value = viewer.add_image(image, name="cells")
+    widget.reset_choices()
+    widget.diameter.value = 40  # about twice the sample's nuclei: a different scale
+    _, outcome = run_and_wait(qtbot, widget)
+    assert outcome == "done"
+    labels = viewer.layers["cells U-Net labels"].data
+    np.testing.assert_array_equal(labels, nuclei.segment(image, diameter=40))
+    assert not np.array_equal(labels, nuclei.segment(image))  # the automatic scale differs
+    # clicks run at the same scale, so a clicked object equals the segmented one under it
+    widget.click_button.native.click()
+    clicker = widget.clicker
+    ys, xs = np.nonzero(labels == labels[labels > 0][0])
+    y, x = int(np.median(ys)), int(np.median(xs))
+    if labels[y, x] == 0:
+        y, x = int(ys[0]), int(xs[0])
+    clicker.points.add(np.array([y, x], float))
+    wait_until(qtbot, lambda: len(clicker.latencies) == 1, 60)
+    assert clicker.session.scale == pytest.approx(nuclei.segment_scale(image, diameter=40))
+    clicked = clicker.labels.data > 0
+    np.testing.assert_array_equal(clicked, labels == labels[y, x])

@@ -18,7 +18,8 @@ from ._worker import STEPS, Job
 
 
 class UNetWidget(Container):
-    """Model choice, tile, blend, threads, Run / Cancel, progress, and click-to-segment."""
+    """Model choice, diameter, tile, blend, threads, Run / Cancel, progress, and
+    click-to-segment."""
 
     def __init__(self, napari_viewer: "napari.viewer.Viewer"):
         super().__init__()
@@ -32,7 +33,11 @@ class UNetWidget(Container):
                              tooltip="pixels of smooth blending at tile seams (0: exact "
                                      "stitching)")
         self.threads = SpinBox(label="threads", value=0, min=0, max=1024,
-                               tooltip="CPU threads (0: all)")
+                               tooltip="CPU threads (0: the CPUs napari may use)")
+        self.diameter = SpinBox(label="diameter", value=0, min=0, max=4096,
+                                tooltip="typical object diameter in pixels (0: measured on "
+                                        "each image by a quick first pass); segmentation and "
+                                        "clicks resize the image so objects match the model's")
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.progress = ProgressBar(label="progress", min=0, max=STEPS, value=0)
@@ -43,7 +48,8 @@ class UNetWidget(Container):
                     "Labels layer as a new label")
         buttons = Container(widgets=[self.run_button, self.cancel_button], layout="horizontal",
                             labels=False)
-        self.extend([self.image, *self.model.widgets, self.tile, self.blend, self.threads,
+        self.extend([self.image, *self.model.widgets, self.diameter, self.tile, self.blend,
+                     self.threads,
                      buttons, self.progress, self.status, self.click_button])
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
@@ -71,13 +77,14 @@ class UNetWidget(Container):
         rgb = layer.rgb
         options = {"threads": self.threads.value, "tile": self.tile.value,
                    "blend": self.blend.value}
+        diameter = self.diameter.value
         started = self.started_at = time.perf_counter()
 
         def work(report):
             model = _models.get(spec)
             if _models.is_segmentation(model):
                 return "labels", _segment.segment_array(data, model, rgb, progress=report,
-                                                        **options)
+                                                        diameter=diameter, **options)
             return "image", _segment.predict_array(data, model, rgb, progress=report, **options)
 
         def done(result):
@@ -130,11 +137,13 @@ class UNetWidget(Container):
             return
         clicker = self.clicker
         if clicker is not None and clicker.image is layer and clicker.points in self.viewer.layers \
-                and clicker.labels in self.viewer.layers and clicker.threads == self.threads.value:
+                and clicker.labels in self.viewer.layers and clicker.threads == self.threads.value \
+                and clicker.diameter == self.diameter.value:
             clicker.set_model(spec)  # same image: keep its layers, new session on the next click
         else:
             if clicker is not None:
                 clicker.stop()
-            self.clicker = ClickToSegment(self.viewer, layer, spec, threads=self.threads.value)
+            self.clicker = ClickToSegment(self.viewer, layer, spec, threads=self.threads.value,
+                                          diameter=self.diameter.value)
         self.clicker.points.mode = "add"
         self.viewer.layers.selection.active = self.clicker.points

@@ -25,16 +25,21 @@ def _run_options(threads, tile, blend):
     return options
 
 
-def segment_array(data, model, rgb=None, threads=0, tile=0, blend=0, progress=None):
+def segment_array(data, model, rgb=None, threads=0, tile=0, blend=0, diameter=0,
+                  progress=None):
     """uint32 instance labels of every plane of `data` (ids 1..N within each plane), shaped
     as the image without its colour axis. model: a unet.Model, a built-in name or a .unet
-    path. progress(fraction) may return True to cancel (unet.Cancelled is raised)."""
+    path. diameter: the objects' typical diameter in pixels (0: measured on each plane, the
+    automatic scale of `unet segment`). progress(fraction) may return True to cancel
+    (unet.Cancelled is raised)."""
     model = _models.get(model)
     rgb = _channels.guess_rgb(data.shape) if rgb is None else rgb
     labels = np.zeros(_channels.spatial_shape(data.shape, rgb), np.uint32)
     count = max(1, int(np.prod(_channels.plane_shape(data.shape, rgb))))
     plane_progress = _stack_progress(progress, count)
     options = _run_options(threads, tile, blend)
+    if diameter:
+        options["diameter"] = float(diameter)
     for i, (index, image) in enumerate(_channels.planes(data, model.in_channels, rgb)):
         labels[index] = model.segment(image, progress=plane_progress(i), **options)
     return labels
@@ -62,10 +67,11 @@ def predict_array(data, model, rgb=None, threads=0, tile=0, blend=0, progress=No
 
 
 def segment(image: "napari.types.ImageData", model: str = "nuclei", threads: int = 0,
-            tile: int = 0) -> "napari.types.LabelsData":
+            tile: int = 0, diameter: float = 0) -> "napari.types.LabelsData":
     """Instance labels of a 2-D image or of each plane of a stack, as `unet segment` makes
     them. model: a built-in model ("nuclei") or the path of a .unet file; threads: 0 uses
-    every core; tile: the tile core size in pixels (0: automatic). Colour images (a last
-    axis of 3 or 4) follow the channel rule of `unet segment`."""
+    every core; tile: the tile core size in pixels (0: automatic); diameter: the objects'
+    typical diameter in pixels (0: measured on each plane). Colour images (a last axis of 3
+    or 4) follow the channel rule of `unet segment`."""
     return segment_array(np.asarray(image) if isinstance(image, (list, tuple)) else image,
-                         model, threads=threads, tile=tile)
+                         model, threads=threads, tile=tile, diameter=diameter)
