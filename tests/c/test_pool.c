@@ -19,6 +19,7 @@
 #include "core/threads.h"
 
 #include "run_suite.h"
+#include "temp_files.h"
 
 /* ---- a loop that records who ran what ---- */
 
@@ -340,14 +341,6 @@ END_TEST
 
 /* ---- thread counts ---- */
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 START_TEST(test_cgroup_quota)
 {
     char root[] = "/tmp/unet_cgroupXXXXXX";
@@ -363,35 +356,35 @@ START_TEST(test_cgroup_quota)
 
     /* No proc file, no v2 line, a relative path: no limit. */
     ck_assert_int_eq(unet__cgroup_cpu_limit(sys, proc), 0);
-    write_file(proc, "12:cpu,cpuacct:/a/b\n");
+    write_text_file(proc, "12:cpu,cpuacct:/a/b\n");
     ck_assert_int_eq(unet__cgroup_cpu_limit(sys, proc), 0);
-    write_file(proc, "1:name=systemd:/x\n0::/a/b\n");
+    write_text_file(proc, "1:name=systemd:/x\n0::/a/b\n");
     /* No cpu.max anywhere: no limit. */
     ck_assert_int_eq(unet__cgroup_cpu_limit(sys, proc), 0);
     /* "max" is no limit; the smallest quota of the cgroup and its ancestors counts, rounded
      * up to whole CPUs. */
     snprintf(p, sizeof p, "%s/a/b/cpu.max", sys);
-    write_file(p, "max 100000\n");
+    write_text_file(p, "max 100000\n");
     ck_assert_int_eq(unet__cgroup_cpu_limit(sys, proc), 0);
     snprintf(p, sizeof p, "%s/a/cpu.max", sys);
-    write_file(p, "150000 100000\n");
+    write_text_file(p, "150000 100000\n");
     ck_assert_int_eq(unet__cgroup_cpu_limit(sys, proc), 2);
     snprintf(p, sizeof p, "%s/cpu.max", sys);
-    write_file(p, "50000 100000\n");
+    write_text_file(p, "50000 100000\n");
     ck_assert_int_eq(unet__cgroup_cpu_limit(sys, proc), 1);
-    write_file(p, "400000 100000\n");
+    write_text_file(p, "400000 100000\n");
     ck_assert_int_eq(unet__cgroup_cpu_limit(sys, proc), 2);
     snprintf(p, sizeof p, "%s/a/b/cpu.max", sys);
-    write_file(p, "300000 100000\n");
+    write_text_file(p, "300000 100000\n");
     ck_assert_int_eq(unet__cgroup_cpu_limit(sys, proc), 2);
     /* The root of a namespaced hierarchy ("0::/") is /sys/fs/cgroup itself. */
-    write_file(proc, "0::/\n");
+    write_text_file(proc, "0::/\n");
     ck_assert_int_eq(unet__cgroup_cpu_limit(sys, proc), 4);
     /* Garbage is no limit, not a crash. */
     snprintf(p, sizeof p, "%s/cpu.max", sys);
-    write_file(p, "lots 0\n");
+    write_text_file(p, "lots 0\n");
     ck_assert_int_eq(unet__cgroup_cpu_limit(sys, proc), 0);
-    write_file(p, "-5 100000\n");
+    write_text_file(p, "-5 100000\n");
     ck_assert_int_eq(unet__cgroup_cpu_limit(sys, proc), 0);
 
     snprintf(p, sizeof p, "rm -rf '%s'", root);
