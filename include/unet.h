@@ -191,6 +191,8 @@ UNET_API int unet_model_forward(const unet_model_t *model, const unet_predict_op
  *   norm_mean double 0        (fixed)
  *   norm_std  double 1        > 0     (fixed)
  *   precise   bool false      direct convolutions everywhere (no Winograd)
+ *   tta       bool false      test-time augmentation: every tile's output averaged over the
+ *                             four flips of its input window (4x the network time)
  *   max_pixels int 0          0 (auto) or 1..2^62 pixels (planes x height x width) a call
  *                             accepts; auto: no limit for streaming calls, 2^28 for whole-image
  *                             reads (see unet_predict_opts_set_max_pixels)
@@ -800,7 +802,7 @@ typedef struct unet_click_session unet_click_session_t;
 typedef struct unet_click_result unet_click_result_t;
 
 /* Click options hold a copy of every predict option (of which threads, halo, border,
- * normalize..., precise are used; tile, blend and batch are the session's business) and these
+ * normalize..., precise, tta are used; tile, blend and batch are the session's business) and these
  * (key: type, default, range):
  *   threshold, min_distance, split, min_size   as for segment options (auto: the model's)
  *   max_extent    int 1024      the largest window side searched for one object, from the cell
@@ -835,7 +837,7 @@ UNET_API void unet_click_session_free(unet_click_session_t *session);
 /* Replace the session's options by a copy of `opts`. Changing only post-processing keys
  * (threshold, min_distance, split, min_size, max_extent, first_window) keeps the cache; any
  * prediction key that changes the probabilities (halo, unsafe_halo, border, normalize,
- * norm_*, precise) drops it; threads applies to later network runs (tile, blend and batch are
+ * norm_*, precise, tta) drops it; threads applies to later network runs (tile, blend and batch are
  * not used by sessions). Applies to later clicks; on failure the session is unchanged. */
 UNET_API int unet_click_session_set_opts(unet_click_session_t *session,
                                          const unet_click_opts_t *opts);

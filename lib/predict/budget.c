@@ -58,6 +58,8 @@ int unet__predict_check_run(const unet__net *net, const unet__run_size *rs, int 
     uint64_t maps = unet__sat_mul((uint64_t)(rs->win_y > rs->win_x ? rs->win_y : rs->win_x),
                                   2 * sizeof(int64_t));
     uint64_t total = unet__sat_add(unet__sat_add(in, out), unet__sat_add(band, region));
+    if (rs->tta) /* the flipped copies of the windows and their outputs */
+        total = unet__sat_add(total, unet__sat_add(in, out));
     total = unet__sat_add(total, unet__sat_add(strip, maps));
     /* The network's activations, asked only for windows whose input fits at all (so the
      * planner never sees sizes its own products could not hold). */

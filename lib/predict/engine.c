@@ -50,6 +50,8 @@ typedef struct engine {
     int64_t *map_y, *map_x;  /* window -> source coordinates */
     float *batch_in, *batch_out;
     int64_t batch_in_cap, batch_out_cap;
+    float *flip_in, *flip_out; /* test-time augmentation's flipped batch */
+    int64_t flip_in_cap, flip_out_cap;
     float *band;             /* accumulated output rows [band0, band0 + band_rows) */
     int64_t band_rows, band0;
     unet__progress prog;
@@ -186,8 +188,16 @@ static int run_batch(engine *e, int64_t plane, int64_t ky, const unet__span *sy,
     }
     /* Origins relative to the canvas, where a whole-image pass starts. */
     unet__run_at at = {sy->win0 - e->ay.canvas0, origin_x, e->opts->precise};
-    if (rc == UNET_OK)
+    if (rc == UNET_OK && e->opts->tta) {
+        rc = grow(&e->flip_in, &e->flip_in_cap, (uint64_t)e->batch_in_cap);
+        if (rc == UNET_OK)
+            rc = grow(&e->flip_out, &e->flip_out_cap, (uint64_t)e->batch_out_cap);
+        unet__tta_run t = {e->batch_in, n, wh, ww, oh, ow, e->batch_out, e->flip_in, e->flip_out};
+        if (rc == UNET_OK)
+            rc = unet__run_tta(e->net, &t, e->threads, &at);
+    } else if (rc == UNET_OK) {
         rc = e->net->run(e->net->run_ctx, e->batch_in, n, wh, ww, e->batch_out, e->threads, &at);
+    }
     for (int64_t k = kx0; k < kx1 && rc == UNET_OK; k++) {
         unet__axis_span(e->net, &e->ax, k, &sx);
         accumulate(e, ky, k, sy, &sx, e->batch_out + (k - kx0) * Co * oh * ow, oh, ow);
@@ -323,7 +333,7 @@ int unet__predict_run(const unet__net *net, const struct unet_predict_opts *opts
     if (e.band_rows > e.ay.size)
         e.band_rows = e.ay.size;
     unet__run_size rs = {opts->batch < e.ax.count ? opts->batch : e.ax.count, win[0], win[1],
-                         e.band_rows, e.ax.size};
+                         e.band_rows, e.ax.size, opts->tta};
     rc = unet__predict_check_run(net, &rs, opts->threads);
     if (rc == UNET_OK && net->reserve)
         rc = net->reserve(net->run_ctx, rs.batch, rs.win_y, rs.win_x, opts->threads);
@@ -358,6 +368,8 @@ int unet__predict_run(const unet__net *net, const struct unet_predict_opts *opts
     unet__free_aligned(e.region);
     unet__free_aligned(e.batch_in);
     unet__free_aligned(e.batch_out);
+    unet__free_aligned(e.flip_in);
+    unet__free_aligned(e.flip_out);
     free(e.affine);
     return rc;
 }

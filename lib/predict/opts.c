@@ -44,6 +44,9 @@ const unet__opt unet__predict_opt_entries[] = {
      .help = "standard deviation divided by (normalize fixed)"},
     {UNET__OPT_AT(P, precise), .type = UNET__OPT_BOOL, .def = 0,
      .help = "direct convolutions everywhere (no Winograd; slower, within ~1e-5 otherwise)"},
+    {UNET__OPT_AT(P, tta), .type = UNET__OPT_BOOL, .def = 0,
+     .help = "test-time augmentation: every tile's output averaged over its four flips (none, "
+             "left-right, up-down, both; 4x the network time)"},
     {UNET__OPT_AT(P, max_pixels), .type = UNET__OPT_I64, .def = 0, .min = 1,
      .max = (double)((int64_t)1 << 62), .special = {{"auto", 0, true}},
      .help = "largest image a call accepts, in pixels (planes x height x width; 0 / auto: no "

@@ -29,6 +29,7 @@ struct unet_predict_opts {
     double norm_low, norm_high; /* percentiles */
     double norm_mean, norm_std; /* fixed */
     bool precise;      /* direct convolutions only (no Winograd) */
+    bool tta;          /* outputs averaged over the four flips of every window (tta.c) */
     int64_t max_pixels; /* 0 (auto): none, as every predict call streams */
     int64_t channel;   /* the channel a one-channel model reads; -1: the channel rule */
     int pages;         /* TIFF pages: 0 planes, 1 channels (UNET__PAGES_*) */
@@ -41,7 +42,7 @@ struct unet_predict_opts {
 
 /* The predict entries; segment and click options embed them (core/opts_table.h). */
 #include "core/opts_table.h"
-#define UNET__PREDICT_OPT_COUNT 16
+#define UNET__PREDICT_OPT_COUNT 17
 enum { UNET__PAGES_PLANES = 0, UNET__PAGES_CHANNELS = 1 };
 extern const unet__opt unet__predict_opt_entries[UNET__PREDICT_OPT_COUNT];
 /* Normalisation parameters a, b of the options' mode (percentiles, or mean and std). */
@@ -197,10 +198,24 @@ typedef struct unet__run_size {
     int64_t batch;          /* windows per network run */
     int64_t win_y, win_x;   /* the largest window along each axis */
     int64_t band_rows, width;
+    bool tta;               /* a second copy of the batch's windows, for the flipped runs */
 } unet__run_size;
 /* UNET_E_NOMEM with a message when one run's memory (windows, band, the network's workspace)
  * exceeds the memory budget. */
 int unet__predict_check_run(const unet__net *net, const unet__run_size *rs, int threads);
+
+/* ---- test-time augmentation (predict/tta.c) ---- */
+
+/* A batch of n windows (C, h, w) -> outputs (C_out, oh, ow), and scratch of the same sizes. */
+typedef struct unet__tta_run {
+    const float *in;
+    int64_t n, h, w, oh, ow;
+    float *out;
+    float *flip_in, *flip_out;
+} unet__tta_run;
+/* The network's outputs for the batch averaged over the four flips of its windows. */
+int unet__run_tta(const unet__net *net, const unet__tta_run *t, int threads,
+                  const unet__run_at *at);
 
 /* ---- the engine (predict/engine.c) ---- */
 

@@ -125,6 +125,9 @@ static int measure_window(const unet__autoscale_job *j, double scale, unet_read_
     unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, &po, j->predict);
     po.normalize = UNET_NORMALIZE_NONE;
     po.max_pixels = 0; /* the caller counted the image; windows are this file's business */
+    /* One plain pass: flips would quadruple the estimate's time for a median diameter they
+     * hardly move, and the scale stays the same with and without tta. */
+    po.tta = false;
     /* One tile of a fixed size, not the automatic one: that depends on the thread count, and
      * tilings differ in float rounding (~1e-6), which must not change the scale between a
      * segmentation and a click session run with other thread counts. */

@@ -30,6 +30,8 @@ static const char *const usage_predict =
     "  --deflate         compress the output\n"
     "  --precise         direct convolutions only (no Winograd: slower; tiles then equal\n"
     "                    the whole image bit for bit)\n"
+    "  --tta             test-time augmentation: every tile's output averaged over its four\n"
+    "                    flips (4x the network time)\n"
     "  --channel N       the image channel (0-based) a one-channel model reads (default: the\n"
     "                    channel rule: colour gives its luminance 0.299 R + 0.587 G +\n"
     "                    0.114 B, or the channel itself when R, G and B are equal; alpha is\n"
@@ -114,8 +116,8 @@ int cmd_predict(int argc, char **argv)
             flags |= UNET_TIFF_DEFLATE;
             continue;
         }
-        if (strcmp(a, "--precise") == 0) {
-            rc = unet_predict_opts_set_precise(o, 1);
+        if (strcmp(a, "--precise") == 0 || strcmp(a, "--tta") == 0) {
+            rc = unet_predict_opts_set(o, a + 2, "true");
             if (rc != UNET_OK)
                 break;
             continue;

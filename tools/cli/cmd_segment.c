@@ -37,6 +37,8 @@ static const char *const usage_segment =
     "  --diameter PX     the objects' typical diameter in pixels, instead of measuring it\n"
     "  --threshold T     foreground probability threshold (default: the model's, or 0.5)\n"
     "  --min-size N      remove objects under N pixels (default: the model's, or 16)\n"
+    "  --tta             test-time augmentation: the probabilities averaged over four flips\n"
+    "                    of the image (none, left-right, up-down, both; 4x the network time)\n"
     "  --threads N       threads (default: the CPUs this process may use)\n"
     "  --channel N       the image channel (0-based) a one-channel model reads (default: the\n"
     "                    channel rule: colour gives its luminance 0.299 R + 0.587 G +\n"
@@ -406,6 +408,10 @@ int cmd_segment(int argc, char **argv)
         }
         if (a[0] != '-' || strcmp(a, "-") == 0) {
             folder |= add_input(&inputs, a, &error);
+            continue;
+        }
+        if (strcmp(a, "--tta") == 0) {
+            unet_segment_opts_set(so, "tta", "true");
             continue;
         }
         static const char *const with_value[] = {"--model", "-m", "-o", "--overlay",

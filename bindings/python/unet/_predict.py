@@ -133,11 +133,11 @@ def border_name(border):
 
 
 def predict_keys(threads=0, tile=None, blend=0, batch=1, border=None, normalize=None,
-                 precise=False, max_pixels=None, channel=None):
+                 precise=False, max_pixels=None, channel=None, tta=False):
     """Predict option keys from Model.predict's keyword arguments (None: the default)."""
     keys = {"threads": threads, "tile": tile, "blend": blend, "batch": batch,
             "border": border_name(border), "precise": precise, "max_pixels": max_pixels,
-            "channel": channel}
+            "channel": channel, "tta": tta}
     keys.update(normalize_keys(normalize))
     return keys
 

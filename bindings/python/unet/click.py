@@ -38,7 +38,7 @@ class ClickSession(OwnedHandle):
     """Click-to-segment on one image. image: as Model.predict takes it (axes None guesses YX,
     CYX or ZYX, ZCYX); the array is referenced, not copied, when it is already contiguous in
     native byte order: do not change it while the session lives. threads, border, normalize,
-    precise: as for Model.predict. threshold, min_distance, min_size, split: None takes the
+    precise, tta: as for Model.predict. threshold, min_distance, min_size, split: None takes the
     model's output metadata (else 0.5, 4, 16, True; split=False takes the connected component
     under the click without the watershed); max_extent (largest window side searched for one
     object, default 1024) and first_window (side of the window predicted around a click on
@@ -58,7 +58,8 @@ class ClickSession(OwnedHandle):
                  min_distance: Optional[int] = None, min_size: Optional[int] = None,
                  max_extent: Optional[int] = None, first_window: Optional[int] = None,
                  split: Optional[bool] = None, scale: Union[float, str, None] = None,
-                 diameter: Optional[float] = None, channel: Optional[int] = None) -> None:
+                 diameter: Optional[float] = None, channel: Optional[int] = None,
+                 tta: bool = False) -> None:
         """Create the session (see the class documentation for the arguments)."""
         super().__init__()
         x = np.asarray(image)
@@ -69,7 +70,7 @@ class ClickSession(OwnedHandle):
                              precise=precise, threshold=threshold, min_distance=min_distance,
                              min_size=min_size, max_extent=max_extent,
                              first_window=first_window, split=split, scale=scale,
-                             diameter=diameter, channel=channel)
+                             diameter=diameter, channel=channel, tta=tta)
         self._model = None
         # The session uses the model until it is closed: the model refuses close() meanwhile.
         model_handle = model._acquire()
@@ -101,7 +102,7 @@ class ClickSession(OwnedHandle):
     def _click_opts(o):
         try:
             keys = _predict.predict_keys(o["threads"], None, 0, 1, o["border"], o["normalize"],
-                                         o["precise"], channel=o["channel"])
+                                         o["precise"], channel=o["channel"], tta=o["tta"])
         except ValueError as e:
             raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
         for k in ("tile", "blend", "batch"):  # the session's business

@@ -285,7 +285,7 @@ class Model(OwnedHandle):
                 progress: Optional[Progress] = None, precise: bool = False,
                 cancel: Optional[CancelToken] = None,
                 max_pixels: Optional[int] = None,
-                channel: Optional[int] = None) -> np.ndarray:
+                channel: Optional[int] = None, tta: bool = False) -> np.ndarray:
         """Predict an image of any size, tiled with exact stitching.
 
         x: uint8, uint16, int16, uint32, float32 or float64. axes: its dimensions as letters
@@ -301,7 +301,8 @@ class Model(OwnedHandle):
         blend: seam blending width. border: "network", "reflect" or "zero" (None: the model's
         default). normalize: None (the model's metadata), "none", "zmuv",
         "percentile:LOW,HIGH" or "fixed:MEAN,STD". precise: direct convolutions only (no
-        Winograd; slower). progress(fraction) may return True to cancel; an exception it
+        Winograd; slower). tta: test-time augmentation, every tile's output averaged over
+        its four flips (4x the network time). progress(fraction) may return True to cancel; an exception it
         raises cancels the run and is re-raised here. cancel: a unet.CancelToken another
         thread may cancel. Cancellation raises unet.Cancelled; Ctrl-C on the main thread
         cancels the run and raises KeyboardInterrupt. max_pixels: refuse (UnetError naming
@@ -313,7 +314,7 @@ class Model(OwnedHandle):
                              "float32 or float64 input, not %s" % x.dtype)
         try:
             keys = _predict.predict_keys(threads, tile, blend, batch, border, normalize, precise,
-                                         max_pixels=max_pixels, channel=channel)
+                                         max_pixels=max_pixels, channel=channel, tta=tta)
         except ValueError as e:
             raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
         with self._use() as h:

@@ -31,7 +31,8 @@ def segment(self: Model, image: Any, threshold: Optional[float] = None,
             border: Optional[str] = None, normalize: Normalize = None, precise: bool = False,
             axes: Optional[str] = None, cancel: Optional[CancelToken] = None,
             max_pixels: Optional[int] = None,
-            diameter: Optional[float] = None, channel: Optional[int] = None) -> np.ndarray:
+            diameter: Optional[float] = None, channel: Optional[int] = None,
+            tta: bool = False) -> np.ndarray:
     """Instance labels (uint32 (Y, X), 0 background, 1..N in raster order) of one 2-D image:
     (Y, X), (C, Y, X), or (Y, X, 3|4) colour read by the library's channel rule (axes: as
     for Model.predict, without plane axes; channel: the channel a one-channel model reads,
@@ -44,8 +45,9 @@ def segment(self: Model, image: Any, threshold: Optional[float] = None,
     image's grid. diameter: the objects' typical diameter in pixels (the scale becomes the
     model's training diameter / diameter; an explicit scale wins). strip / overlap: rows per
     strip and of context (None: automatic).
-    tile, blend, batch, threads, border, normalize, precise: the prediction options, as for
-    Model.predict. progress(fraction) may return True to cancel; cancel: a unet.CancelToken;
+    tile, blend, batch, threads, border, normalize, precise, tta: the prediction options, as
+    for Model.predict (tta: the probabilities averaged over four flips of the image; the
+    automatic scale is measured without it). progress(fraction) may return True to cancel; cancel: a unet.CancelToken;
     both raise unet.Cancelled, and Ctrl-C on the main thread raises KeyboardInterrupt.
     max_pixels: refuse (UnetError naming max_pixels) an image of more pixels (height x width,
     before scale) before predicting (None: no limit)."""
@@ -73,7 +75,8 @@ def segment_scale(self: Model, image: Any, threshold: Optional[float] = None,
                   border: Optional[str] = None, normalize: Normalize = None,
                   precise: bool = False, axes: Optional[str] = None,
                   cancel: Optional[CancelToken] = None, max_pixels: Optional[int] = None,
-                  diameter: Optional[float] = None, channel: Optional[int] = None) -> float:
+                  diameter: Optional[float] = None, channel: Optional[int] = None,
+                  tta: bool = False) -> float:
     """The resize factor Model.segment uses for this image with these arguments: the scale
     given, or the one the diameter or pixel sizes give, or the automatic estimate (measured
     here, as segment measures it). Passing it back as scale= segments without measuring the
@@ -104,7 +107,8 @@ def _call(self: Model, image: Any, run: Any, args: dict) -> str:
     try:
         keys = _predict.predict_keys(a["threads"], a["tile"], a["blend"], a["batch"],
                                      a["border"], a["normalize"], a["precise"],
-                                     max_pixels=a["max_pixels"], channel=a["channel"])
+                                     max_pixels=a["max_pixels"], channel=a["channel"],
+                                     tta=a["tta"])
     except ValueError as e:
         raise UnetError(_lib.E_INVALID_ARG, str(e)) from None
     progress = a["progress"]
