@@ -114,7 +114,7 @@ class ClickSession(OwnedHandle):
     def set_options(self, **options: Any) -> None:
         """Change options (the keyword arguments of the constructor but axes) for later
         clicks: post-processing ones keep the cache of predictions, prediction ones (border,
-        normalize, precise) drop it."""
+        normalize, precise, tta) drop it."""
         unknown = set(options) - set(self._options)
         if unknown:
             raise TypeError("unknown click session options: %s" % ", ".join(sorted(unknown)))
