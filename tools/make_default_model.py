@@ -21,6 +21,9 @@ Today's shipped model is the classic recipe: `--recipe classic --steps 561 --thr
 1. generates training pairs with the project's own generator (unet.sample, what `unet sample`
    writes), so the model owes nothing to any real data set:
    - classic: the classic scene (nuclei 10-60 px), 8- and 16-bit, one scene per seed;
+   - mixed: every other image classic, the others wide with one clutter kind each (flat,
+     ramp, debris, noise, ramp, haze in turn: haze in 1 of 12 instead of about 1 in 2), one
+     image in 12 a field with no nuclei; 3-class target as wide;
    - wide: the wide scene (`unet sample --scene wide`): nuclei 8-90 px across in every other
      image, 12-40 px (what most images have) in the others (scale augmentation: every image
      draws its own median diameter, log-uniform over its range), dense clusters, unlabelled
