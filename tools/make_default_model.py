@@ -94,16 +94,17 @@ def generate(recipe, seeds, size):
     other image classic, the others wide (their diameter bands and clutter kinds in turn)."""
     r = RECIPES[recipe]
     pairs = []
-    wide = 0  # wide images with nuclei so far: the bands and clutter kinds take turns by it
+    wide = 0  # mixed: wide images with nuclei so far, what its bands and clutter kinds follow
     for i, seed in enumerate(seeds):
         empty = r["empty_every"] and i % r["empty_every"] == r["empty_every"] - 1
         if recipe == "classic" or (recipe == "mixed" and i % 2 == 0 and not empty):
             opts = {"bits": 8 if seed % 3 == 0 else 16}
         else:
             opts = dict(r["scene"], bits=(8, 12, 16)[seed % 3])
-            opts["min_diameter"], opts["max_diameter"] = r["bands"][wide % len(r["bands"])]
+            turn = wide if recipe == "mixed" else i  # wide: every image takes its band turn
+            opts["min_diameter"], opts["max_diameter"] = r["bands"][turn % len(r["bands"])]
             if r.get("backgrounds"):
-                opts["background"] = r["backgrounds"][wide % len(r["backgrounds"])]
+                opts["background"] = r["backgrounds"][turn % len(r["backgrounds"])]
             if empty:
                 kind = EMPTY_KINDS[(i // r["empty_every"]) % len(EMPTY_KINDS)]
                 opts.update(nuclei=0, background=kind)
