@@ -29,6 +29,7 @@ sys.path.append(os.path.join(os.path.dirname(HERE), "bindings", "python"))  # PY
 import unet  # noqa: E402
 import unet.segment  # noqa: E402,F401 - adds Model.segment_scale
 from unet import post  # noqa: E402
+from eval_nuclei_val import image_pairs  # noqa: E402 - beside this file
 
 
 def instances(model, image, min_distance, min_size, threads):
@@ -68,14 +69,12 @@ def main():
     if model.metadata.get("output", {}).get("target") != "3class":
         sys.exit("%s is not a 3-class model" % args.model)
     min_size = int(model.metadata["output"].get("min_size", 16))
-    pairs = [("%02d" % k, "nuclei-val/%02d_image.tif" % k, "nuclei-val/%02d_labels.tif" % k)
-             for k in range(1, 30)] + [("nuclei2d", "nuclei2d/img2d.tif", "nuclei2d/mask2d.tif")]
     rows = []
-    for name, image, truth in pairs:
-        img = tifffile.imread(os.path.join(args.data, image))
+    for name, image, truth in image_pairs(args.data):
+        img = tifffile.imread(image)
         if img.ndim == 3:  # colour with R = G = B (the channel rule takes the channel)
             img = img[..., 0]
-        truth = tifffile.imread(os.path.join(args.data, truth))
+        truth = tifffile.imread(truth)
         scale, arms = instances(model, img, args.min_distance, min_size, args.threads)
         row = {"image": name, "scale": scale}
         for arm, labels in arms.items():

@@ -66,13 +66,18 @@ def scale_of(line):
     return float(line.rsplit("(scale ", 1)[1].split(")")[0].split(",")[0])
 
 
-def evaluate(cli, data, settings, threads, folder):
+def image_pairs(data):
+    """(name, image path, labels path) of the 29 nuclei-val images, then nuclei2d."""
     pairs = [("%02d" % k, os.path.join(data, "nuclei-val", "%02d_image.tif" % k),
               os.path.join(data, "nuclei-val", "%02d_labels.tif" % k)) for k in range(1, 30)]
     pairs.append(("nuclei2d", os.path.join(data, "nuclei2d", "img2d.tif"),
                   os.path.join(data, "nuclei2d", "mask2d.tif")))
+    return pairs
+
+
+def evaluate(cli, data, settings, threads, folder):
     rows = []
-    for name, image, truth_path in pairs:
+    for name, image, truth_path in image_pairs(data):
         truth = tifffile.imread(truth_path)
         row = {"image": name, "nuclei": int(len(np.unique(truth)) - 1)}
         for setting, extra in settings:
