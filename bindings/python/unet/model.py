@@ -302,12 +302,12 @@ class Model(OwnedHandle):
         default). normalize: None (the model's metadata), "none", "zmuv",
         "percentile:LOW,HIGH" or "fixed:MEAN,STD". precise: direct convolutions only (no
         Winograd; slower). tta: test-time augmentation, every tile's output averaged over
-        its four flips (4x the network time). progress(fraction) may return True to cancel; an exception it
-        raises cancels the run and is re-raised here. cancel: a unet.CancelToken another
-        thread may cancel. Cancellation raises unet.Cancelled; Ctrl-C on the main thread
-        cancels the run and raises KeyboardInterrupt. max_pixels: refuse (UnetError naming
-        max_pixels) an image of more pixels (planes x height x width) before predicting
-        (None: no limit; the library streams the image)."""
+        its four flips (4x the network time). progress(fraction) may return True to cancel;
+        an exception it raises cancels the run and is re-raised here. cancel: a
+        unet.CancelToken another thread may cancel. Cancellation raises unet.Cancelled;
+        Ctrl-C on the main thread cancels the run and raises KeyboardInterrupt. max_pixels:
+        refuse (UnetError naming max_pixels) an image of more pixels (planes x height x
+        width) before predicting (None: no limit; the library streams the image)."""
         x = np.asarray(x)
         if x.dtype.newbyteorder("=") not in _PREDICT_DTYPES:
             raise DtypeError(_lib.E_INVALID_ARG, "predict takes uint8, uint16, int16, uint32, "

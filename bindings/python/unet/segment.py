@@ -47,8 +47,9 @@ def segment(self: Model, image: Any, threshold: Optional[float] = None,
     strip and of context (None: automatic).
     tile, blend, batch, threads, border, normalize, precise, tta: the prediction options, as
     for Model.predict (tta: the probabilities averaged over four flips of the image; the
-    automatic scale is measured without it). progress(fraction) may return True to cancel; cancel: a unet.CancelToken;
-    both raise unet.Cancelled, and Ctrl-C on the main thread raises KeyboardInterrupt.
+    automatic scale is measured without it). progress(fraction) may return True to cancel;
+    cancel: a unet.CancelToken; both raise unet.Cancelled, and Ctrl-C on the main thread
+    raises KeyboardInterrupt.
     max_pixels: refuse (UnetError naming max_pixels) an image of more pixels (height x width,
     before scale) before predicting (None: no limit)."""
     labels = []
