@@ -69,16 +69,23 @@ CONFIGS = {  # small: a few MB, fast enough for click-to-segment on 2 cores
 # What each recipe trains on and for how long by default.
 RECIPES = {
     "classic": {"target": "foreground", "scene": {}, "images": 300, "val_images": 12,
-                "minutes": 22.0, "patch": 128, "empty_every": 0},
+                "minutes": 22.0, "patch": 128, "empty_every": 0, "classic_every": 1},
+    # the classic recipe (the shipped model's) with fields of no nuclei, noise and haze the
+    # most often: the kinds the mixed model still found objects in (models/nuclei-mixed.log)
+    "classic-empty": {"target": "foreground", "scene": {"scene": "wide"}, "images": 420,
+                      "val_images": 12, "minutes": 75.0, "patch": 128, "empty_every": 7,
+                      "classic_every": 1,
+                      "empty_kinds": ("noise", "haze", "flat", "noise", "debris", "ramp",
+                                      "haze", "noise")},
     "wide": {"target": "3class", "scene": {"scene": "wide"}, "images": 480, "val_images": 16,
-             "minutes": 105.0, "patch": 192, "empty_every": 10,
+             "minutes": 105.0, "patch": 192, "empty_every": 10, "classic_every": 0,
              # diameter ranges in turn: every size, then the sizes most images have
              "bands": ((8, 90), (12, 40))},
     # half classic scenes, half wide ones whose clutter is mostly not haze: the wide recipe's
     # haze (dim, soft out-of-focus nuclei as background) taught its models to reject the dim
     # real nuclei of nuclei-val (see models/nuclei-wide-2.log)
     "mixed": {"target": "3class", "scene": {"scene": "wide"}, "images": 600, "val_images": 16,
-              "minutes": 80.0, "patch": 192, "empty_every": 12,
+              "minutes": 80.0, "patch": 192, "empty_every": 12, "classic_every": 2,
               "bands": ((10, 60), (12, 40)),
               "backgrounds": ("flat", "ramp", "debris", "noise", "ramp", "haze")},
 }
@@ -91,22 +98,26 @@ TRAIN_SEEDS, TUNE_SEEDS = 1, 1000000  # disjoint seed ranges: tuning never sees 
 def generate(recipe, seeds, size):
     """(image, labels) pairs from the sample generator. classic: every third one 8-bit; wide:
     8-, 12- and 16-bit in turn, every `empty_every`-th one a field with no nuclei; mixed: every
-    other image classic, the others wide (their diameter bands and clutter kinds in turn)."""
+    other image classic, the others wide (their diameter bands and clutter kinds in turn);
+    classic-empty: classic, every `empty_every`-th a field of no nuclei (its `empty_kinds` in
+    turn)."""
     r = RECIPES[recipe]
     pairs = []
     wide = 0  # mixed: wide images with nuclei so far, what its bands and clutter kinds follow
     for i, seed in enumerate(seeds):
         empty = r["empty_every"] and i % r["empty_every"] == r["empty_every"] - 1
-        if recipe == "classic" or (recipe == "mixed" and i % 2 == 0 and not empty):
+        if not empty and r["classic_every"] and i % r["classic_every"] == 0:
             opts = {"bits": 8 if seed % 3 == 0 else 16}
         else:
             opts = dict(r["scene"], bits=(8, 12, 16)[seed % 3])
             turn = wide if recipe == "mixed" else i  # wide: every image takes its band turn
-            opts["min_diameter"], opts["max_diameter"] = r["bands"][turn % len(r["bands"])]
+            if r.get("bands"):
+                opts["min_diameter"], opts["max_diameter"] = r["bands"][turn % len(r["bands"])]
             if r.get("backgrounds"):
                 opts["background"] = r["backgrounds"][turn % len(r["backgrounds"])]
             if empty:
-                kind = EMPTY_KINDS[(i // r["empty_every"]) % len(EMPTY_KINDS)]
+                kinds = r.get("empty_kinds", EMPTY_KINDS)
+                kind = kinds[(i // r["empty_every"]) % len(kinds)]
                 opts.update(nuclei=0, background=kind)
             else:
                 wide += 1
@@ -274,7 +285,8 @@ def train(args):
     model.set_metadata("preprocessing", PREPROCESSING)
     meta = model.metadata.get("training", {})
     r = RECIPES[args.recipe]
-    scenes = {"classic": "classic", "wide": "wide", "mixed": "classic and wide"}[args.recipe]
+    scenes = {"classic": "classic", "wide": "wide", "mixed": "classic and wide",
+              "classic-empty": "classic"}[args.recipe]
     source = "unet sample (synthetic, %s scene), seeds %d..%d, %d px" % (
         scenes, TRAIN_SEEDS, TRAIN_SEEDS + args.images - 1, args.size)
     if r.get("bands"):
