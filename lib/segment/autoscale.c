@@ -22,12 +22,26 @@ static const double LEVELS[] = {0.125, 0.25, 0.5, 1.0};
 #define CONFIDENT 0.8     /* mean object probability of a confident object */
 #define MIN_OBJECTS 5     /* confident objects a level needs to speak */
 #define RESOLVED 16.0     /* median diameter (resized px) at which a level resolves objects */
+#define PERSIST 0.3       /* share of a level's objects the next finer level must still see */
+#define MAX_WINDOWS 4
+
+/* Where a level found its confident objects: one mask per window, resized pixels. */
+typedef struct object_mask {
+    int64_t y, x, h, w;
+    uint8_t *m;
+} object_mask;
 
 typedef struct level {
     bool done;
     double *d; /* confident objects' diameters, image pixels */
     int64_t n, cap;
     double median;
+    double sy, sx; /* resized pixels per image pixel along each axis */
+    object_mask mask[MAX_WINDOWS];
+    int nmask;
+    /* Of the previous (coarser) level's object pixels, as this level's pixels see them: how
+     * many this level saw, and how many of those it found inside an object of its own. */
+    int64_t covered, kept;
 } level;
 
 /* Progress of one network run mapped into [a, b] of the caller's call. */
@@ -88,11 +102,57 @@ static int push_diameter(level *l, double d)
     return UNET_OK;
 }
 
+/* Whether the level found a confident object at image pixel (iy, ix) (0 outside its windows). */
+static int object_at(const level *l, double iy, double ix, bool *inside)
+{
+    int64_t y = (int64_t)(iy * l->sy), x = (int64_t)(ix * l->sx);
+    for (int k = 0; k < l->nmask; k++) {
+        const object_mask *o = &l->mask[k];
+        if (y >= o->y && y < o->y + o->h && x >= o->x && x < o->x + o->w) {
+            *inside = true;
+            return o->m[(y - o->y) * o->w + (x - o->x)];
+        }
+    }
+    *inside = false;
+    return 0;
+}
+
+/* Keep the window's confident objects as the level's mask (for the next level's check), and
+ * count how much of the coarser level's objects this window's objects confirm. */
+static int compare_levels(const uint32_t *labels, const bool *confident, int64_t y, int64_t x,
+                          int64_t h, int64_t w, const level *coarser, level *l)
+{
+    if (l->nmask == MAX_WINDOWS)
+        return unet__fail(UNET_E_INTERNAL, "more scale windows than %d", MAX_WINDOWS);
+    object_mask *o = &l->mask[l->nmask];
+    o->m = malloc((size_t)(h * w));
+    if (!o->m)
+        return unet__fail(UNET_E_NOMEM, "out of memory for a %lld x %lld object mask",
+                          (long long)h, (long long)w);
+    *o = (object_mask){y, x, h, w, o->m};
+    l->nmask++;
+    for (int64_t yy = 0; yy < h; yy++)
+        for (int64_t xx = 0; xx < w; xx++) {
+            uint32_t id = labels[yy * w + xx];
+            o->m[yy * w + xx] = id && confident[id];
+            if (!coarser)
+                continue;
+            bool inside; /* the pixel's centre on the image grid */
+            if (object_at(coarser, (double)(y + yy) / l->sy + 0.5 / l->sy,
+                          (double)(x + xx) / l->sx + 0.5 / l->sx, &inside) && inside) {
+                l->covered++;
+                l->kept += id != 0;
+            }
+        }
+    return UNET_OK;
+}
+
 /* Segment one window (the resized image's rows [y, y+h), columns [x, x+w)) and add its
- * confident objects' diameters to the level. */
+ * confident objects' diameters to the level; `coarser`, when given, is checked against it. */
 static int measure_window(const unet__autoscale_job *j, double scale, unet_read_fn read,
                           void *read_user, const unet__affine *affine, int64_t y, int64_t x,
-                          int64_t h, int64_t w, const span_progress *sp, level *l)
+                          int64_t h, int64_t w, const span_progress *sp, const level *coarser,
+                          level *l)
 {
     const int64_t C = j->src.channels, Co = j->model->cfg.out_channels, n = h * w;
     float *in = unet__alloc_floats((size_t)(C * n));
@@ -100,7 +160,7 @@ static int measure_window(const unet__autoscale_job *j, double scale, unet_read_
     uint32_t *labels = malloc((size_t)n * sizeof *labels);
     int64_t *area = NULL;
     double *conf = NULL;
-    bool *edge = NULL;
+    bool *edge = NULL, *confident = NULL;
     unet__seg *seg = NULL;
     int rc = UNET_OK;
     if (!in || !out || !labels) {
@@ -153,7 +213,8 @@ static int measure_window(const unet__autoscale_job *j, double scale, unet_read_
     area = calloc((size_t)count + 1, sizeof *area);
     conf = calloc((size_t)count + 1, sizeof *conf);
     edge = calloc((size_t)count + 1, sizeof *edge);
-    if (!area || !conf || !edge) {
+    confident = calloc((size_t)count + 1, sizeof *confident);
+    if (!area || !conf || !edge || !confident) {
         rc = unet__fail(UNET_E_NOMEM, "out of memory measuring %u objects", count);
         goto done;
     }
@@ -166,9 +227,13 @@ static int measure_window(const unet__autoscale_job *j, double scale, unet_read_
         conf[id] += object_probability(j, out, n, i);
         edge[id] = edge[id] || yy == 0 || yy == h - 1 || xx == 0 || xx == w - 1;
     }
-    for (uint32_t id = 1; id <= count && rc == UNET_OK; id++)
-        if (area[id] > 0 && !edge[id] && conf[id] >= CONFIDENT * (double)area[id])
+    for (uint32_t id = 1; id <= count && rc == UNET_OK; id++) {
+        confident[id] = area[id] > 0 && !edge[id] && conf[id] >= CONFIDENT * (double)area[id];
+        if (confident[id])
             rc = push_diameter(l, sqrt(4.0 * (double)area[id] / M_PI) / scale);
+    }
+    if (rc == UNET_OK)
+        rc = compare_levels(labels, confident, y, x, h, w, coarser, l);
 done:
     unet__seg_free(seg);
     unet__free_aligned(in);
@@ -177,6 +242,7 @@ done:
     free(area);
     free(conf);
     free(edge);
+    free(confident);
     return rc;
 }
 
@@ -214,7 +280,7 @@ static int compare_double(const void *a, const void *b)
 }
 
 static int measure_level(const unet__autoscale_job *j, const unet__affine *affine, int k,
-                         double f0, double f1, level *l)
+                         double f0, double f1, const level *coarser, level *l)
 {
     const double s = LEVELS[k];
     const int64_t H = j->src.height, W = j->src.width;
@@ -226,6 +292,8 @@ static int measure_level(const unet__autoscale_job *j, const unet__affine *affin
     }
     if (sh < MIN_AXIS || sw < MIN_AXIS)
         return UNET_OK;
+    l->sy = (double)sh / (double)H;
+    l->sx = (double)sw / (double)W;
     unet__scaled_reader sr = {j->src.read, j->src.user, j->src.channels, H, W, sh, sw, NULL, 0};
     bool resized = sh != H || sw != W;
     unet_read_fn read = resized ? unet__scaled_read : j->src.read;
@@ -240,7 +308,7 @@ static int measure_level(const unet__autoscale_job *j, const unet__affine *affin
             span_progress sp = {j, f0 + (f1 - f0) * done / total,
                                 f0 + (f1 - f0) * (done + px) / total};
             rc = measure_window(j, s, read, read_user, affine, sy[a], sx[b], ly[a], lx[b], &sp,
-                                l);
+                                coarser, l);
             done += px;
         }
     unet__scaled_reader_free(&sr);
@@ -249,6 +317,18 @@ static int measure_level(const unet__autoscale_job *j, const unet__affine *affin
         l->median = l->n % 2 ? l->d[l->n / 2] : 0.5 * (l->d[l->n / 2 - 1] + l->d[l->n / 2]);
     }
     return rc;
+}
+
+/* Whether the level after k (twice as fine) still finds objects where level k found them:
+ * out-of-focus haze shrunk 4x looks like nuclei, but seen twice as fine a model trained on
+ * haze finds nothing there, while real objects stay objects (large ones cut into their
+ * textures, still inside objects). The finest level, and a level whose successor saw none of
+ * its objects (other windows), stand unchallenged. */
+static bool confirmed(const level *lv, int k)
+{
+    if (k == NLEVELS - 1 || !lv[k + 1].done)
+        return true;
+    return (double)lv[k + 1].kept >= PERSIST * (double)lv[k + 1].covered;
 }
 
 int unet__estimate_diameter(const unet__autoscale_job *j, unet__autoscale *out)
@@ -280,24 +360,46 @@ int unet__estimate_diameter(const unet__autoscale_job *j, unet__autoscale *out)
     unet__progress prog = {&po, -1.0, 0.0};
     unet__norm norm = unet__predict_norm(j->model, &po);
     int rc = unet__plane_normalization(&j->src, j->plane, &norm, affine, &prog, 0.0, 1.0);
-    /* Coarse to fine: the first level that resolves the objects decides. */
-    int pick = -1;
+    /* Coarse to fine: the first level that resolves the objects decides, once the next finer
+     * level confirms them (confirmed()). */
+    int pick = -1, candidate = -1;
     for (int k = 0; k < NLEVELS && rc == UNET_OK && pick < 0; k++) {
-        rc = measure_level(j, affine, k, at[k + 1], at[k + 2], &lv[k]);
-        if (rc == UNET_OK && lv[k].n >= MIN_OBJECTS && lv[k].median * LEVELS[k] >= RESOLVED)
+        rc = measure_level(j, affine, k, at[k + 1], at[k + 2], k > 0 ? &lv[k - 1] : NULL,
+                           &lv[k]);
+        if (rc != UNET_OK)
+            break;
+        if (candidate >= 0 && confirmed(lv, candidate)) {
+            pick = candidate;
+            break;
+        }
+        candidate = -1;
+        if (lv[k].n >= MIN_OBJECTS && lv[k].median * LEVELS[k] >= RESOLVED) {
+            if (k == NLEVELS - 1)
+                pick = k;
+            else
+                candidate = k;
+        }
+    }
+    /* Nothing resolved: the finest level that saw enough objects (small ones), if every finer
+     * level confirms what it saw (haze seen as objects at 1/8 may still be blobs at 1/4). */
+    bool chain = true;
+    for (int k = NLEVELS - 1; k >= 0 && rc == UNET_OK && pick < 0; k--) {
+        if (!lv[k].done)
+            continue;
+        chain = chain && confirmed(lv, k);
+        if (chain && lv[k].n >= MIN_OBJECTS)
             pick = k;
     }
-    /* Nothing resolved: the finest level that saw enough objects (small ones). */
-    for (int k = NLEVELS - 1; k >= 0 && rc == UNET_OK && pick < 0; k--)
-        if (lv[k].done && lv[k].n >= MIN_OBJECTS)
-            pick = k;
     if (rc == UNET_OK && pick >= 0) {
         out->diameter = lv[pick].median;
         out->objects = lv[pick].n;
         out->level = LEVELS[pick];
     }
-    for (int k = 0; k < NLEVELS; k++)
+    for (int k = 0; k < NLEVELS; k++) {
         free(lv[k].d);
+        for (int m = 0; m < lv[k].nmask; m++)
+            free(lv[k].mask[m].m);
+    }
     free(affine);
     return rc;
 }

@@ -11,11 +11,16 @@
  * are merged (touching small nuclei seen as one) or missed, while objects much larger than the
  * model's training range are cut into their textures (chromocentres) at finer levels, so the
  * coarsest resolving level is the one to trust (levels a factor 2 apart: objects resolved at
- * one level under 16 px are under 32 px, well inside the training range, at the next). With
- * no resolving level the finest level with 5 confident objects speaks; with none at all there
- * is no estimate (diameter 0: empty or unclear fields keep scale 1). Every constant was chosen
- * on `unet sample` images of 256 and 384 px resampled by 0.5..3 and on nuclei2d, never on
- * validation data; tools/eval_autoscale.py measures the estimator there.
+ * one level under 16 px are under 32 px, well inside the training range, at the next). A
+ * level's objects count only if the next finer level still finds objects over at least 30% of
+ * their pixels: out-of-focus haze shrunk 4-8x looks like nuclei, but a model that learnt haze
+ * as background sees nothing there at twice the resolution, while real nuclei stay objects
+ * (large ones cut into their textures, still mostly inside objects). With no resolving level
+ * the finest level with 5 confident objects speaks, if every finer level confirms it; with
+ * none at all there is no estimate (diameter 0: empty or unclear fields keep scale 1). Every
+ * constant was chosen on `unet sample` images of 256 and 384 px resampled by 0.5..3, on empty
+ * haze fields and on nuclei2d, never on validation data; tools/eval_autoscale.py measures the
+ * estimator there.
  */
 #ifndef UNET_SEGMENT_AUTOSCALE_H
 #define UNET_SEGMENT_AUTOSCALE_H
