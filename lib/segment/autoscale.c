@@ -102,19 +102,17 @@ static int push_diameter(level *l, double d)
     return UNET_OK;
 }
 
-/* Whether the level found a confident object at image pixel (iy, ix) (0 outside its windows). */
-static int object_at(const level *l, double iy, double ix, bool *inside)
+/* Whether the level found a confident object at image position (iy, ix) (false outside its
+ * windows). */
+static bool object_at(const level *l, double iy, double ix)
 {
     int64_t y = (int64_t)(iy * l->sy), x = (int64_t)(ix * l->sx);
     for (int k = 0; k < l->nmask; k++) {
         const object_mask *o = &l->mask[k];
-        if (y >= o->y && y < o->y + o->h && x >= o->x && x < o->x + o->w) {
-            *inside = true;
+        if (y >= o->y && y < o->y + o->h && x >= o->x && x < o->x + o->w)
             return o->m[(y - o->y) * o->w + (x - o->x)];
-        }
     }
-    *inside = false;
-    return 0;
+    return false;
 }
 
 /* Keep the window's confident objects as the level's mask (for the next level's check), and
@@ -124,22 +122,18 @@ static int compare_levels(const uint32_t *labels, const bool *confident, int64_t
 {
     if (l->nmask == MAX_WINDOWS)
         return unet__fail(UNET_E_INTERNAL, "more scale windows than %d", MAX_WINDOWS);
-    object_mask *o = &l->mask[l->nmask];
-    o->m = malloc((size_t)(h * w));
-    if (!o->m)
+    uint8_t *m = malloc((size_t)(h * w));
+    if (!m)
         return unet__fail(UNET_E_NOMEM, "out of memory for a %lld x %lld object mask",
                           (long long)h, (long long)w);
-    *o = (object_mask){y, x, h, w, o->m};
-    l->nmask++;
+    l->mask[l->nmask++] = (object_mask){y, x, h, w, m};
     for (int64_t yy = 0; yy < h; yy++)
         for (int64_t xx = 0; xx < w; xx++) {
             uint32_t id = labels[yy * w + xx];
-            o->m[yy * w + xx] = id && confident[id];
-            if (!coarser)
-                continue;
-            bool inside; /* the pixel's centre on the image grid */
-            if (object_at(coarser, (double)(y + yy) / l->sy + 0.5 / l->sy,
-                          (double)(x + xx) / l->sx + 0.5 / l->sx, &inside) && inside) {
+            m[yy * w + xx] = id && confident[id];
+            /* the pixel's centre on the image grid */
+            if (coarser && object_at(coarser, ((double)(y + yy) + 0.5) / l->sy,
+                                     ((double)(x + xx) + 0.5) / l->sx)) {
                 l->covered++;
                 l->kept += id != 0;
             }
