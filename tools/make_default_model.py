@@ -12,15 +12,19 @@ then `tools/empty_fields.py --model models/nuclei-wide.unet` (issue 15, point 4)
 models/nuclei.unet (the built-in model) once it beats it (issue 15, point 6), committed with
 its log. The step count comes from the time budget (a short timed run first) and
 is printed, so `--steps N` repeats a run; the budget also stops training at its deadline.
-Today's shipped model is the classic recipe: `--recipe classic --steps 561 --threads 2`.
+Today's shipped model (since 2026-12-07; models/nuclei.log) is the classic-empty recipe:
+`--recipe classic-empty --steps 10000 --threads 1` (before it, the classic recipe at 561 steps).
 
     PYTHONPATH=bindings/python UNET_LIBRARY=build/lib/libunet.so \\
-        /usr/bin/python3 tools/make_default_model.py [--recipe wide|classic] [--minutes M] \\
+        /usr/bin/python3 tools/make_default_model.py [--recipe RECIPE] [--minutes M] \\
         [--steps N] [--threads 2] [--out models/nuclei.unet]
 
 1. generates training pairs with the project's own generator (unet.sample, what `unet sample`
    writes), so the model owes nothing to any real data set:
    - classic: the classic scene (nuclei 10-60 px), 8- and 16-bit, one scene per seed;
+   - classic-empty: classic, one image in 7 a field with no nuclei (noise 3 in 8, haze 2 in
+     8, flat, debris, ramp); classic-clusters: classic-empty with every other image wide
+     (12-40 px, dense clusters; flat, ramp or debris clutter);
    - mixed: every other image classic, the others wide with one clutter kind each (flat,
      ramp, debris, noise, ramp, haze in turn: haze in 1 of 12 instead of about 1 in 2), one
      image in 12 a field with no nuclei; 3-class target as wide;
