@@ -2,10 +2,12 @@
 at most 2 objects in each of 20 512^2 fields with no nuclei of every background kind
 (`unet sample --nuclei 0 --background KIND`; tools/empty_fields.py does the counting).
 
-Not yet listed in tests/meson.build: today's built-in model (trained on the classic scene)
-fails it by far (2026-12-06: mean 103 to 245 objects per field by kind, 99 of 100 fields
-over 2). List it (py_tests and cli_py_tests) with the model that tools/make_default_model.py
---recipe wide trains, once that model is the built-in one."""
+Not yet listed in tests/meson.build: no built-in model passes it. The classic-recipe model
+(built in until 2026-12-06) failed it by far (8 fields per kind: 361, 59, 88, 1695 and 1145
+objects on average for flat, ramp, haze, debris and noise); today's (classic-empty recipe,
+trained with fields of no nuclei) gives 0 on flat and ramp fields but still finds objects in
+1 haze, 2 debris and 2 noise fields of 8 (81, 124-154, 150-1357 objects). List it (py_tests
+and cli_py_tests) with the built-in model that passes."""
 
 import os
 import sys
