@@ -316,11 +316,12 @@ static int measure_level(const unet__autoscale_job *j, const unet__affine *affin
 /* Whether the level after k (twice as fine) still finds objects where level k found them:
  * out-of-focus haze shrunk 4x looks like nuclei, but seen twice as fine a model trained on
  * haze finds nothing there, while real objects stay objects (large ones cut into their
- * textures, still inside objects). The finest level, and a level whose successor saw none of
- * its objects (other windows), stand unchallenged. */
+ * textures, still inside objects). Only resized levels judge: at the image's own pixels the
+ * soft edges of oversampled nuclei (a 2x-upsampled `unet sample` image) look like haze too.
+ * A level whose successor saw none of its objects (other windows) stands unchallenged. */
 static bool confirmed(const level *lv, int k)
 {
-    if (k == NLEVELS - 1 || !lv[k + 1].done)
+    if (k + 1 >= NLEVELS - 1 || !lv[k + 1].done)
         return true;
     return (double)lv[k + 1].kept >= PERSIST * (double)lv[k + 1].covered;
 }

@@ -30,9 +30,23 @@ def img2d():
     return tifffile.imread(path)
 
 
-def assert_same_objects(got, want):
-    """Instance F1 = 1.0 at IoU 0.5, and (stronger) the same labels."""
+def near_threshold(model, image):
+    """Pixels whose foreground probability (whole image) lies within the fast path's accuracy
+    contract (1e-4 x its largest value) of the model's threshold: there a block and the whole
+    image may round to different sides (nuclei2d has one at 0.5999999 for a threshold of 0.6)."""
+    prob = model.predict(image)[0]
+    threshold = model.metadata["output"].get("threshold", 0.5)
+    return np.abs(prob - threshold) <= 1e-4 * np.abs(prob).max()
+
+
+def assert_same_objects(got, want, may_differ=None):
+    """Instance F1 = 1.0 at IoU 0.5, and (stronger) the same labels, except at the pixels
+    `may_differ` marks (see near_threshold)."""
     match = unet.post.instance_f1(got, want, 0.5)
     assert match.f1 == 1.0, match
-    assert np.array_equal(got, want)
+    differ = got != want
+    if may_differ is not None:
+        differ &= ~may_differ
+    assert not differ.any(), "%d pixels differ at %s" % (differ.sum(),
+                                                         np.argwhere(differ)[:5].tolist())
     return match

@@ -166,7 +166,8 @@ def test_cli_prints_and_records_the_scale(model, tmp_path):
     assert desc == {"scale": 0.5} and "(scale 0.5)" in text
     np.testing.assert_array_equal(labels, model.segment(image, scale=0.5))
     text, desc, _ = outs["diameter"]
-    assert desc == {"scale": pytest.approx(0.5, rel=1e-4), "diameter": 34.22}
+    D = model.metadata["output"]["diameter"]
+    assert desc == {"scale": pytest.approx(D / 34.22, rel=1e-4), "diameter": 34.22}
 
 
 def test_progress_covers_the_measure_and_cancel_stops_it(model):
