@@ -1,19 +1,19 @@
 #!/usr/bin/python3
 """Reproduce the built-in default model, models/nuclei.unet, from scratch.
 
-The next built-in model (issue 15: the wide sample scene, 3-class output), in the background,
-about 1 h 50 min on 2 free cores (105 min of training, then tuning and evaluation):
+The built-in model (models/nuclei.log: the classic-empty recipe), in the background, about
+50 minutes on one free core:
 
     PYTHONPATH=bindings/python UNET_LIBRARY=build/lib/libunet.so \\
-        nohup nice /usr/bin/python3 tools/make_default_model.py --recipe wide --minutes 105 \\
-        --threads 2 --out models/nuclei-wide.unet > models/nuclei-wide.log 2>&1 &
+        nohup /usr/bin/python3 tools/make_default_model.py --recipe classic-empty \\
+        --steps 10000 --threads 1 --out models/nuclei-next.unet > models/nuclei-next.log 2>&1 &
 
-then `tools/empty_fields.py --model models/nuclei-wide.unet` (issue 15, point 4); it replaces
-models/nuclei.unet (the built-in model) once it beats it (issue 15, point 6), committed with
-its log. The step count comes from the time budget (a short timed run first) and
-is printed, so `--steps N` repeats a run; the budget also stops training at its deadline.
-Today's shipped model (since 2026-12-07; models/nuclei.log) is the classic-empty recipe:
-`--recipe classic-empty --steps 10000 --threads 1` (before it, the classic recipe at 561 steps).
+then tools/eval_nuclei_val.py, tools/error_types.py and tools/empty_fields.py with
+`--model models/nuclei-next.unet` (issue 15, points 4 and 6); a candidate replaces
+models/nuclei.unet (the built-in model) once it beats it on nuclei-val, committed with its log.
+Without --steps the step count comes from the time budget (a short timed run first) and is
+printed, so `--steps N` repeats a run; the budget also stops training at its deadline.
+Before 2026-12-07 the built-in model was the classic recipe at 561 steps.
 
     PYTHONPATH=bindings/python UNET_LIBRARY=build/lib/libunet.so \\
         /usr/bin/python3 tools/make_default_model.py [--recipe RECIPE] [--minutes M] \\
@@ -321,7 +321,7 @@ def main():
     ap.add_argument("--data", default=os.environ.get(
         "UNET_SHARED_DATA", os.path.join(os.path.dirname(REPO), "shared", "data")))
     ap.add_argument("--out", default=os.path.join(REPO, "models", "nuclei.unet"))
-    ap.add_argument("--recipe", choices=sorted(RECIPES), default="wide")
+    ap.add_argument("--recipe", choices=sorted(RECIPES), default="classic-empty")
     ap.add_argument("--minutes", type=float, help="wall-time budget (default: the recipe's)")
     ap.add_argument("--steps", type=int, default=0, help="fixed step count (0: from budget)")
     ap.add_argument("--threads", type=int, default=2)
