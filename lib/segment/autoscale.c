@@ -319,9 +319,14 @@ static int measure_level(const unet__autoscale_job *j, const unet__affine *affin
  * textures, still inside objects). Only resized levels judge: at the image's own pixels the
  * soft edges of oversampled nuclei (a 2x-upsampled `unet sample` image) look like haze too.
  * A level whose successor saw none of its objects (other windows) stands unchallenged. */
+static bool judged(int k)
+{
+    return k + 1 < NLEVELS - 1; /* the level after k is a resized one */
+}
+
 static bool confirmed(const level *lv, int k)
 {
-    if (k + 1 >= NLEVELS - 1 || !lv[k + 1].done)
+    if (!judged(k) || !lv[k + 1].done)
         return true;
     return (double)lv[k + 1].kept >= PERSIST * (double)lv[k + 1].covered;
 }
@@ -369,10 +374,10 @@ int unet__estimate_diameter(const unet__autoscale_job *j, unet__autoscale *out)
         }
         candidate = -1;
         if (lv[k].n >= MIN_OBJECTS && lv[k].median * LEVELS[k] >= RESOLVED) {
-            if (k == NLEVELS - 1)
-                pick = k;
-            else
+            if (judged(k))
                 candidate = k;
+            else
+                pick = k; /* no level judges it: measuring the next would be wasted */
         }
     }
     /* Nothing resolved: the finest level that saw enough objects (small ones), if every finer
