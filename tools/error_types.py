@@ -27,20 +27,16 @@ import tifffile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.append(os.path.join(os.path.dirname(HERE), "bindings", "python"))  # PYTHONPATH first
 
+from unet import post  # noqa: E402
 from eval_nuclei_val import cli_path, image_pairs, segment  # noqa: E402 - beside this file
 
 KINDS = ("merged", "split", "missed", "loose")
 
 
-def consecutive(labels):
-    """Labels renumbered 1..N (true label files may skip ids)."""
-    return np.unique(labels, return_inverse=True)[1].reshape(labels.shape)
-
-
 def error_kinds(pred, truth):
     """{tp, fp, fp_background, fn, merged, split, missed, loose} of one image."""
-    pred, truth = consecutive(pred), consecutive(truth)
-    P, T = int(pred.max()), int(truth.max())
+    (pred, P), (truth, T) = post.relabel(pred), post.relabel(truth)  # true files skip ids
+    pred, truth = pred.astype(np.int64), truth.astype(np.int64)
     overlap = np.bincount(truth.ravel() * (P + 1) + pred.ravel(),
                           minlength=(T + 1) * (P + 1)).reshape(T + 1, P + 1)
     area_t, area_p = overlap.sum(1), overlap.sum(0)
