@@ -37,6 +37,7 @@ typedef struct level {
     int64_t n, cap;
     double median;
     double sy, sx; /* resized pixels per image pixel along each axis */
+    bool keep_mask; /* the next level checks this one's objects (judged()) */
     object_mask mask[MAX_WINDOWS];
     int nmask;
     /* Of the previous (coarser) level's object pixels, as this level's pixels see them: how
@@ -115,22 +116,28 @@ static bool object_at(const level *l, double iy, double ix)
     return false;
 }
 
-/* Keep the window's confident objects as the level's mask (for the next level's check), and
- * count how much of the coarser level's objects this window's objects confirm. */
+/* Keep the window's confident objects as the level's mask when the next level checks them,
+ * and count how much of the coarser level's objects (when given) this window's objects
+ * confirm. */
 static int compare_levels(const uint32_t *labels, const bool *confident, int64_t y, int64_t x,
                           int64_t h, int64_t w, const level *coarser, level *l)
 {
-    if (l->nmask == MAX_WINDOWS)
-        return unet__fail(UNET_E_INTERNAL, "more scale windows than %d", MAX_WINDOWS);
-    uint8_t *m = malloc((size_t)(h * w));
-    if (!m)
-        return unet__fail(UNET_E_NOMEM, "out of memory for a %lld x %lld object mask",
-                          (long long)h, (long long)w);
-    l->mask[l->nmask++] = (object_mask){y, x, h, w, m};
+    uint8_t *m = NULL;
+    if (l->keep_mask) {
+        if (l->nmask == MAX_WINDOWS)
+            return unet__fail(UNET_E_INTERNAL, "more scale windows than %d", MAX_WINDOWS);
+        if (!(m = malloc((size_t)(h * w))))
+            return unet__fail(UNET_E_NOMEM, "out of memory for a %lld x %lld object mask",
+                              (long long)h, (long long)w);
+        l->mask[l->nmask++] = (object_mask){y, x, h, w, m};
+    } else if (!coarser) {
+        return UNET_OK;
+    }
     for (int64_t yy = 0; yy < h; yy++)
         for (int64_t xx = 0; xx < w; xx++) {
             uint32_t id = labels[yy * w + xx];
-            m[yy * w + xx] = id && confident[id];
+            if (m)
+                m[yy * w + xx] = id && confident[id];
             /* the pixel's centre on the image grid */
             if (coarser && object_at(coarser, ((double)(y + yy) + 0.5) / l->sy,
                                      ((double)(x + xx) + 0.5) / l->sx)) {
@@ -364,8 +371,9 @@ int unet__estimate_diameter(const unet__autoscale_job *j, unet__autoscale *out)
      * level confirms them (confirmed()). */
     int pick = -1, candidate = -1;
     for (int k = 0; k < NLEVELS && rc == UNET_OK && pick < 0; k++) {
-        rc = measure_level(j, affine, k, at[k + 1], at[k + 2], k > 0 ? &lv[k - 1] : NULL,
-                           &lv[k]);
+        lv[k].keep_mask = judged(k);
+        rc = measure_level(j, affine, k, at[k + 1], at[k + 2],
+                           k > 0 && judged(k - 1) ? &lv[k - 1] : NULL, &lv[k]);
         if (rc != UNET_OK)
             break;
         if (candidate >= 0 && confirmed(lv, candidate)) {
