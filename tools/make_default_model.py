@@ -90,13 +90,15 @@ RECIPES = {
                              "empty_every": 7, "classic_every": 1,
                              "empty_kinds": ("noise", "haze", "flat", "noise", "debris",
                                              "ramp", "haze", "noise")},
-    # classic-empty with every other image (fields of no nuclei too) shrunk by 1-2x and
-    # enlarged back, labels kept: what the automatic scale shows the model when it enlarges
-    # an image of small nuclei (blurred contacts, coarser grain). The classic-empty model
-    # merges small touching nuclei and finds nuclei in debris and noise enlarged 1.5-2x.
+    # classic-empty seen as the automatic scale shows images to the model: every other image
+    # with nuclei shrunk by 1-2x and enlarged back, labels kept (an image of small nuclei
+    # enlarged: blurred contacts, coarser grain), and every field of no nuclei at a scale
+    # from 1/4 to 2 (an empty field may get any scale). The classic-empty model merges small
+    # touching nuclei and finds nuclei in debris and noise enlarged 1.5-2x and haze shrunk 2x.
     "classic-resampled": {"target": "foreground", "scene": {"scene": "wide"}, "images": 420,
                           "val_images": 12, "minutes": 75.0, "patch": 128, "empty_every": 7,
                           "classic_every": 1, "resample": (1.0, 2.0),
+                          "resample_empty": (0.25, 2.0),
                           "empty_kinds": ("noise", "haze", "flat", "noise", "debris", "ramp",
                                           "haze", "noise")},
     # classic-empty with every other image from the wide scene (dense clusters of touching
@@ -153,24 +155,46 @@ def generate(recipe, seeds, size):
                 opts.update(nuclei=0, background=kind)
             else:
                 wide += 1
-        img, lab = unet.sample(size, seed=seed, **opts)
-        if r.get("resample") and i % 2 == 1:
-            factor = np.random.default_rng(seed).uniform(*r["resample"])
-            img = shrunk_and_enlarged(img, factor)
+        rng = np.random.default_rng(seed)
+        if empty and r.get("resample_empty"):  # log-uniform: as many fields shrunk as enlarged
+            factor = float(np.exp(rng.uniform(*np.log(r["resample_empty"]))))
+            if factor < 1:  # a larger field shrunk, as the segmenter resizes (bilinear)
+                img, lab = unet.sample(int(round(size / factor)), seed=seed, **opts)
+                img, lab = resized(img, size), np.zeros((size, size), lab.dtype)
+            else:
+                img, lab = unet.sample(size, seed=seed, **opts)
+                img = shrunk_and_enlarged(img, factor)
+        else:
+            img, lab = unet.sample(size, seed=seed, **opts)
+            if not empty and r.get("resample") and i % 2 == 1:
+                img = shrunk_and_enlarged(img, rng.uniform(*r["resample"]))
         pairs.append((img, lab))
     return pairs
 
 
+def bilinear(x, shape):
+    """x (float) bilinearly resized to shape (half-pixel centres, as the segmenter resizes)."""
+    return ndimage.zoom(x, (shape[0] / x.shape[0], shape[1] / x.shape[1]), order=1,
+                        grid_mode=True, mode="nearest")
+
+
+def as_type_of(x, img):
+    info = np.iinfo(img.dtype)
+    return np.clip(np.rint(x), info.min, info.max).astype(img.dtype)
+
+
+def resized(img, size):
+    """img resized to size x size as the segmenter resizes it."""
+    return as_type_of(bilinear(img.astype(np.float32), (size, size)), img)
+
+
 def shrunk_and_enlarged(img, factor):
     """The image as if taken with pixels `factor` times larger (sampled, so its noise stays
-    pixel-sized there) and enlarged back to its size by linear interpolation, as the automatic
-    scale enlarges images of small nuclei."""
-    small = ndimage.zoom(img.astype(np.float32), 1.0 / factor, order=1, grid_mode=True,
-                         mode="nearest")
-    back = ndimage.zoom(small, (img.shape[0] / small.shape[0], img.shape[1] / small.shape[1]),
-                        order=1, grid_mode=True, mode="nearest")
-    info = np.iinfo(img.dtype)
-    return np.clip(np.rint(back), info.min, info.max).astype(img.dtype)
+    pixel-sized there) and enlarged back to its size, as the automatic scale enlarges images
+    of small nuclei."""
+    shape = tuple(max(int(round(n / factor)), 1) for n in img.shape)
+    small = bilinear(img.astype(np.float32), shape)
+    return as_type_of(bilinear(small, img.shape), img)
 
 
 def equivalent_diameters(label_images):
