@@ -24,7 +24,12 @@ Before 2026-12-07 the built-in model was the classic recipe at 561 steps.
    - classic: the classic scene (nuclei 10-60 px), 8- and 16-bit, one scene per seed;
    - classic-empty: classic, one image in 7 a field with no nuclei (noise 3 in 8, haze 2 in
      8, flat, debris, ramp); classic-clusters: classic-empty with every other image wide
-     (12-40 px, dense clusters; flat, ramp or debris clutter);
+     (12-40 px, dense clusters; flat, ramp or debris clutter); classic-empty-3class:
+     classic-empty with the 3-class target; classic-empty-scales: classic-empty with every
+     field of no nuclei resized by a factor from 1/4 to 2 (log-uniform), as the automatic
+     scale may resize an empty field; classic-resampled: classic-empty-scales with every
+     other image with nuclei shrunk by 1-2x and enlarged back (as an image of small nuclei is
+     enlarged), labels kept;
    - mixed: every other image classic, the others wide with one clutter kind each (flat,
      ramp, debris, noise, ramp, haze in turn: haze in 1 of 12 instead of about 1 in 2), one
      image in 12 a field with no nuclei; 3-class target as wide;
