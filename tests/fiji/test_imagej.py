@@ -17,7 +17,7 @@ from scipy import ndimage
 
 ENV = os.environ
 IMG2D = os.path.join(ENV["UNET_SHARED_DATA"], "nuclei2d", "img2d.tif")
-KEYS = "model=nuclei tile=0 threads=0 threshold=auto min_size=auto min_distance=auto"
+KEYS = "model=nuclei tile=0 threads=0 threshold=auto min_size=auto min_distance=auto diameter=auto"
 TIMEOUT = 300
 
 
@@ -156,6 +156,32 @@ print("again_ms " + (getTime() - t0));
     print(f"\nfigure: U-Net Segment on img2d (512x512) in ImageJ: {float(value(out, 'first_ms')):.0f} ms"
           f" first run (model load and JIT included), {float(value(out, 'again_ms')):.0f} ms again;"
           f" `unet segment` CLI: {1000 * cli['seconds']:.0f} ms (whole process)")
+
+
+def test_diameter_equals_cli(ijdir, cli, tmp_path):
+    """`diameter=30` resizes as `unet segment --diameter 30` does, for Segment and Click."""
+    expected_file = tmp_path / "cli.tif"
+    subprocess.run([ENV["UNET_CLI"], "segment", IMG2D, "-o", str(expected_file), "--diameter",
+                    "30", "--quiet"], check=True, stdout=subprocess.DEVNULL, timeout=TIMEOUT)
+    expected = tifffile.imread(expected_file)
+    assert expected.max() != cli["labels"].max()  # another scale than the automatic one
+    (x, y), = click_points(expected, 1)
+    keys = KEYS.replace("diameter=auto", "diameter=30")
+    macro = f"""
+args = split(getArgument(), " ");
+open(args[0]);
+id = getImageID();
+run("U-Net Segment...", "{keys}");
+saveAs("Tiff", args[1] + "/labels.tif");
+selectImage(id);
+makePoint({x}, {y});
+run("U-Net Click...", "{keys}");
+{ROI_LINES}
+"""
+    out = run_macro(ijdir, "diameter", macro, f"{IMG2D} {tmp_path}")
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "labels.tif"), expected)
+    (rx, ry, w, h, area, name), = rois(out)
+    assert (area, (rx, ry, w, h)) == objects(expected)[int(expected[y, x])], name
 
 
 def test_click_macro(ijdir, cli, tmp_path):
@@ -331,6 +357,7 @@ def test_errors_stop_the_macro(ijdir, tmp_path):
     for keys, message in [
             ("model=/nonexistent/model.unet", "neither a built-in model"),
             ("model=nuclei threshold=2", "threshold"),
+            ("model=nuclei diameter=0.5", "diameter"),
             ("model=nuclei tile=20", "20")]:
         macro = f"""
 open(getArgument());

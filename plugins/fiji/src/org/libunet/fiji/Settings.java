@@ -4,19 +4,20 @@ import ij.Macro;
 import ij.gui.GenericDialog;
 
 import org.libunet.ClickOptions;
+import org.libunet.Options;
 import org.libunet.SegmentOptions;
 
 /**
  * The values the dialogs share, with their macro keys: model, tile, threads (every command),
- * threshold, min_size, min_distance (Segment and Click). The object keys are text so that
- * "auto" (the model's own value) can be given; libunet validates every value and its error
- * names the bounds.
+ * threshold, min_size, min_distance, diameter (Segment and Click). The object keys are text so
+ * that "auto" (the model's own value; for diameter: measured on the image) can be given;
+ * libunet validates every value and its error names the bounds.
  */
 final class Settings {
     String model = Models.DEFAULT;
     int tile = 0;
     int threads = 0;
-    String threshold = "auto", minSize = "auto", minDistance = "auto";
+    String threshold = "auto", minSize = "auto", minDistance = "auto", diameter = "auto";
 
     Settings copy() {
         Settings s = new Settings();
@@ -26,6 +27,7 @@ final class Settings {
         s.threshold = threshold;
         s.minSize = minSize;
         s.minDistance = minDistance;
+        s.diameter = diameter;
         return s;
     }
 
@@ -53,13 +55,16 @@ final class Settings {
         gd.addStringField("Threshold", threshold, 8);
         gd.addStringField("Min_size", minSize, 8);
         gd.addStringField("Min_distance", minDistance, 8);
-        gd.addMessage("auto: the model's value.");
+        gd.addStringField("Diameter", diameter, 8);
+        gd.addMessage("auto: the model's value. Diameter: the objects' typical size in pixels,\n"
+                + "which the image is resized from to the model's (auto: measured on the image).");
     }
 
     void readObjectFields(GenericDialog gd) {
         threshold = gd.getNextString().trim();
         minSize = gd.getNextString().trim();
         minDistance = gd.getNextString().trim();
+        diameter = gd.getNextString().trim();
     }
 
     static int integer(double v, String key) {
@@ -72,7 +77,7 @@ final class Settings {
         SegmentOptions o = new SegmentOptions();
         try {
             o.set("tile", tile).threads(threads);
-            o.set("threshold", threshold).set("min_size", minSize).set("min_distance", minDistance);
+            objectOptions(o);
             return o;
         } catch (RuntimeException e) {
             o.close();
@@ -87,12 +92,20 @@ final class Settings {
             o.threads(threads);
             if (tile > 0)
                 o.set("first_window", tile);
-            o.set("threshold", threshold).set("min_size", minSize).set("min_distance", minDistance);
+            objectOptions(o);
             return o;
         } catch (RuntimeException e) {
             o.close();
             throw e;
         }
+    }
+
+    /** The object keys: the same for Segment and Click, so clicks give the segmented objects. */
+    private void objectOptions(Options<?> o) {
+        o.set("threshold", threshold);
+        o.set("min_size", minSize);
+        o.set("min_distance", minDistance);
+        o.set("diameter", diameter);
     }
 
     /** What decides a click session's predictions (changing these rebuilds it). */
@@ -102,6 +115,7 @@ final class Settings {
 
     /** Everything a click session's options hold. */
     String clickKey() {
-        return sessionKey() + "|" + tile + "|" + threshold + "|" + minSize + "|" + minDistance;
+        return sessionKey() + "|" + tile + "|" + threshold + "|" + minSize + "|" + minDistance
+                + "|" + diameter;
     }
 }
