@@ -56,6 +56,34 @@ def test_planes_each_with_their_statistics(nuclei, image):
     assert stats.mean.shape == (3, 1) and len(set(stats.mean[:, 0].tolist())) == 3
 
 
+def windows_read_from_storage(y):
+    return any(name.startswith("unet-window-") for name in y.dask.layers)
+
+
+def test_stored_arrays_read_window_by_window(nuclei, image, whole_precise, tmp_path):
+    # A numpy or zarr array is read by each block's own window task (no dask overlap): the
+    # same result, bit for bit, for planes, chunks smaller than the halo and channels last.
+    import zarr
+
+    stored = zarr.create_array(str(tmp_path / "image.zarr"), shape=image.shape,
+                               chunks=(128, 200), dtype=image.dtype)
+    stored[...] = image
+    y = unet.dask.predict(nuclei, stored, precise=True)
+    assert windows_read_from_storage(y) and np.array_equal(run(y), whole_precise)
+    y = unet.dask.predict(nuclei, da.from_array(image, chunks=(128, 200)), precise=True)
+    assert not windows_read_from_storage(y)  # a dask array: its graph is computed once
+    stack = np.stack([image, image[::-1] // 2])
+    y = unet.dask.predict(nuclei, stack, axes="ZYX", precise=True)
+    assert windows_read_from_storage(y)
+    assert np.array_equal(run(y), nuclei.predict(stack, axes="ZYX", precise=True))
+    model = unet.Model.create({"depth": 3, "base_features": 8, "in_channels": 2,
+                               "out_channels": 2, "final_activation": "sigmoid"}, seed=3)
+    last = np.stack([image, image // 7 + 900], axis=-1)
+    y = unet.dask.predict(model, last[:, :130], axes="YXC", precise=True)
+    assert windows_read_from_storage(y)
+    assert np.array_equal(run(y), model.predict(last[:, :130], axes="YXC", precise=True))
+
+
 def test_channels_and_channel_axis_last():
     model = unet.Model.create({"depth": 3, "base_features": 8, "in_channels": 2,
                                "out_channels": 2, "final_activation": "sigmoid"}, seed=3)

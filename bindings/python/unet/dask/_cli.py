@@ -67,18 +67,21 @@ def _client(args):
 
 
 def _source(args, model):
+    """(image, x): the input's level, and what the blocks read it as (the stored array in
+    blocks of --chunk, or of the input's chunks on the block grid)."""
     from . import _layout
-    from ._zarr import check_destination, read_ome_zarr
+    from ._zarr import check_destination, read_ome_zarr, stored_level
 
     check_destination(args.output, [args.input])  # before any work
     image = read_ome_zarr(args.input, args.level)
     x = image.array
     if args.chunk:
-        chunks = {i: args.chunk for i, a in enumerate(image.axes) if a in "YX"}
+        size = {a: args.chunk for a in "YX"}
     else:  # the input's chunks on the block grid
-        chunks = {i: _layout.round_up(x.chunks[i][0], model.block_multiple)
-                  for i, a in enumerate(image.axes) if a in "YX"}
-    return image, x.rechunk(chunks)
+        size = {a: _layout.round_up(x.chunks[image.axes.index(a)][0], model.block_multiple)
+                for a in "YX"}
+    chunks = tuple(size.get(a, c[0]) for a, c in zip(image.axes, x.chunks))
+    return image, _layout.Rechunked(stored_level(image), chunks)
 
 
 def _store_chunk(image):

@@ -25,6 +25,27 @@ def as_dask(array):
     return da.from_array(array, chunks=chunks if chunks is not None else "auto")
 
 
+def stored(array):
+    """`array` itself when it is stored data every task can read any window of (a zarr array,
+    a numpy array, anything but a dask array), else None."""
+    import dask.array as da
+
+    return None if isinstance(array, da.Array) else array
+
+
+class Rechunked:
+    """Stored data read in other chunks than its own (the `unet` program's --chunk, or its
+    input's chunks on the block grid): what as_dask sees, while windows still read the data
+    itself."""
+
+    def __init__(self, array, chunks):
+        self.array, self.chunks = array, chunks
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, len(array.shape)
+
+    def __getitem__(self, index):
+        return self.array[index]
+
+
 def check_dtype(x):
     if np.dtype(x.dtype).name not in DTYPES:
         raise DtypeError(_lib.E_INVALID_ARG, "unet.dask takes %s arrays, not %s"
@@ -85,3 +106,44 @@ def window(core0, core1, size, depth):
     """The window [start, stop) a block with overlap `depth` holds around core [core0, core1)
     (dask's overlap with boundary "none": nothing past the array's edges)."""
     return max(0, core0 - depth), min(size, core1 + depth)
+
+
+def windows(x, axes, depth, source):
+    """x (prepared from `source`, stored data: see stored) with `depth` pixels of its
+    neighbours around every chunk on Y and X and nothing past the array's edges, as dask's
+    overlap with boundary "none" gives, each window read by its own task straight from
+    `source`.
+
+    Why not da.overlap.overlap of x: its windows are assembled from pieces of the chunks, and
+    dask's scheduler reads the chunks far ahead of the windows that need them, so most of the
+    input sits in memory at once (108 of 144 chunks of a 6144^2 image held at the peak,
+    memory growing with the image). Here a task holds one window and nothing else is kept;
+    the price is that the chunks around a window are read again for its edges."""
+    import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    name = "unet-window-" + tokenize(x, depth)
+    held = "unet-source-" + tokenize(x, depth)
+    added_channel = x.ndim == len(source.shape) + 1  # with_channels put a C axis first
+    ends = [np.cumsum((0,) + c) for c in x.chunks]
+    spatial = {axes.index("Y"), axes.index("X")}
+    chunks = [tuple(c + depth * (k > 0) + depth * (k < len(cs) - 1) for k, c in enumerate(cs))
+              if i in spatial else cs for i, cs in enumerate(x.chunks)]
+    graph = {held: source}
+    for index in np.ndindex(*x.numblocks):
+        where = []
+        for i, k in enumerate(index):
+            start, stop = int(ends[i][k]), int(ends[i][k + 1])
+            if i in spatial:
+                start, stop = max(0, start - depth), min(x.shape[i], stop + depth)
+            where.append(slice(start, stop))
+        graph[(name,) + index] = (_read_window, held, tuple(where), added_channel)
+    layer = HighLevelGraph.from_collections(name, graph, dependencies=[])
+    return da.Array(layer, name, tuple(chunks), meta=np.empty((0,) * x.ndim, x.dtype))
+
+
+def _read_window(source, where, added_channel):
+    if added_channel:
+        return np.asarray(source[where[1:]])[None]
+    return np.asarray(source[where])

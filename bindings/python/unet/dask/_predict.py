@@ -66,14 +66,15 @@ def predict_block(block, ref, mean, std, axes, depth, shape, keys, plan, block_i
 
 
 def prepare(model, array, axes, minimum_chunk=0):
-    """(x, axes): the array as dask with a C axis, its chunks on the block grid, at least
-    `minimum_chunk` and the network's depth on Y and X."""
+    """(x, axes, source): the array as dask with a C axis, its chunks on the block grid, at
+    least `minimum_chunk` and the network's depth on Y and X; and the stored data the blocks
+    may read their windows from (see _layout.stored), or None."""
     x = _layout.as_dask(array)
     _layout.check_dtype(x)
     x, axes = _layout.with_channels(x, axes, model.in_channels)
     depth = _layout.halo_depth(model)
     x = _layout.rechunk(x, axes, model.block_multiple, max(depth, minimum_chunk))
-    return x, axes
+    return x, axes, _layout.stored(array)
 
 
 def check_options(model, precise=False, tile=None, batch=1, threads=0, border=None):
@@ -89,15 +90,22 @@ def check_options(model, precise=False, tile=None, batch=1, threads=0, border=No
                         "multiple %d" % (tile, model.block_multiple))
 
 
-def blocks(model, x, axes, stats, precise=False, tile=None, batch=1, threads=0, border=None):
-    """The lazy prediction of a prepared array (see prepare): float32, C_out where C is."""
+def blocks(model, x, axes, stats, precise=False, tile=None, batch=1, threads=0, border=None,
+           source=None):
+    """The lazy prediction of a prepared array (see prepare): float32, C_out where C is. The
+    blocks read their windows straight from `source` when given (memory then stays that of
+    the blocks being predicted, whatever the image's size)."""
     import dask.array as da
 
     check_options(model, precise, tile, batch, threads, border)
     depth = _layout.halo_depth(model)
     ic = axes.index("C")
-    overlapped = da.overlap.overlap(x, depth={axes.index("Y"): depth, axes.index("X"): depth},
-                                    boundary="none", allow_rechunk=False)
+    if source is not None:
+        overlapped = _layout.windows(x, axes, depth, source)
+    else:
+        overlapped = da.overlap.overlap(x, depth={axes.index("Y"): depth,
+                                                  axes.index("X"): depth},
+                                        boundary="none", allow_rechunk=False)
     chunks = list(x.chunks)
     chunks[ic] = (model.out_channels,)
     keys = {"threads": threads, "tile": tile, "batch": batch, "border": border,
@@ -122,10 +130,13 @@ def predict(model, array, axes=None, precise=False, tile=None, batch=1, threads=
     pass for 8/16-bit images with percentile normalisation) unless `stats` (from
     unet.dask.statistics) is given; every block is then normalised with them. tile, batch,
     border, precise: as for Model.predict, per block; threads: libunet threads per task (0:
-    the task's share of its machine's cores)."""
+    the task's share of its machine's cores). Stored data (a zarr or numpy array: anything
+    but a dask array) is read by each block's own task, its window and nothing more, so
+    memory stays that of the blocks at work whatever the array's size; a dask array's chunks
+    are computed once and overlapped by dask, which may hold many of them at once."""
     model = _workers.as_model(model)
     check_options(model, precise, tile, batch, threads, border)
-    x, axes = prepare(model, array, axes)
+    x, axes, source = prepare(model, array, axes)
     if stats is None:
         stats = _stats.compute(model, x, axes, normalize)
-    return blocks(model, x, axes, stats, precise, tile, batch, threads, border)
+    return blocks(model, x, axes, stats, precise, tile, batch, threads, border, source)

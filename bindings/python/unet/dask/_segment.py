@@ -174,13 +174,14 @@ def segment(model, array, axes=None, largest_object=128, overlap=None, threshold
     elif overlap < need:
         raise ValueError("overlap %d is less than the model's halo (%d) or twice the largest "
                          "object (%d)" % (overlap, model.halo, 2 * int(largest_object)))
-    x, axes = _predict.prepare(model, array, axes, minimum_chunk=overlap)
+    x, axes, source = _predict.prepare(model, array, axes, minimum_chunk=overlap)
     if axes != "CYX":
         raise ShapeError(_lib.E_SHAPE, "segment takes a (Y, X) or (C, Y, X) array, not axes %r"
                          % axes)
     if stats is None:
         stats = _stats.compute(model, x, axes, normalize)
-    probs = _predict.blocks(model, x, axes, stats, precise, tile, batch, threads, border)
+    probs = _predict.blocks(model, x, axes, stats, precise, tile, batch, threads, border,
+                            source)
     import dask.array as da
 
     H, W = x.shape[1:]

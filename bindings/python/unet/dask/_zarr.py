@@ -37,9 +37,8 @@ def _quiet_ome_zarr():
             log.setLevel(level)
 
 
-def read_ome_zarr(path, level=0):
-    """The image of an OME-Zarr store (multiscale; level 0 is full resolution) as an Image
-    (array, axes, scale, ...). Nothing is read but metadata until the array is computed."""
+def _image_node(path):
+    """ome-zarr's node of the (first) multiscale image in the store at `path`."""
     from ome_zarr.io import parse_url
     from ome_zarr.reader import Label, Multiscales, Reader
 
@@ -55,7 +54,25 @@ def read_ome_zarr(path, level=0):
                  and not any(isinstance(s, Label) for s in n.specs)]
     if not nodes:
         raise ValueError("%s holds no OME-Zarr multiscale image" % path)
-    node = nodes[0]
+    return nodes[0]
+
+
+def stored_level(image):
+    """The zarr array of an Image's level (what image.array reads lazily): blocks read their
+    windows from it directly (see _layout.windows)."""
+    import zarr
+    from ome_zarr.reader import Multiscales
+
+    node = _image_node(image.path)
+    spec = next(s for s in node.specs if isinstance(s, Multiscales))
+    return zarr.open_array(store=node.zarr.store, path=spec.datasets[image.level], mode="r")
+
+
+def read_ome_zarr(path, level=0):
+    """The image of an OME-Zarr store (multiscale; level 0 is full resolution) as an Image
+    (array, axes, scale, ...). Nothing is read but metadata until the array is computed."""
+    path = os.fspath(path)
+    node = _image_node(path)
     levels = len(node.data)
     if not 0 <= level < levels:
         raise ValueError("%s has levels 0 to %d, not %d" % (path, levels - 1, level))
