@@ -5,6 +5,7 @@
  * until few enough values remain to select it directly.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,10 @@
 #include "predict/predict.h"
 
 #define STRIP_FLOATS ((int64_t)1 << 20) /* floats per strip read (4 MiB) */
+/* A plane up to this many floats (32 MiB) is read once and kept for every pass: the passes
+ * (about ten for two percentiles) would otherwise each read it again, and a resized source
+ * (automatic scale) resamples the whole plane on every read. */
+#define WHOLE_FLOATS ((int64_t)1 << 23)
 #define BINS 4096
 #define SELECT_LIMIT ((int64_t)1 << 21) /* values gathered for the final selection */
 
@@ -22,6 +27,7 @@ typedef struct strip_reader {
     const unet__source *src;
     int64_t plane, rows, row;
     float *buf;
+    bool kept; /* the whole plane is in buf (read once, checked once) */
 } strip_reader;
 
 static int reader_open(strip_reader *r, const unet__source *src, int64_t plane)
@@ -29,13 +35,20 @@ static int reader_open(strip_reader *r, const unet__source *src, int64_t plane)
     r->src = src;
     r->plane = plane;
     r->buf = NULL;
+    r->kept = false;
+    r->row = 0;
     int64_t per_row = src->channels * src->width;
-    r->rows = STRIP_FLOATS / per_row;
+    if (per_row * src->height <= WHOLE_FLOATS) {
+        r->rows = src->height;
+        r->buf = unet__alloc_floats((size_t)(r->rows * per_row));
+        if (r->buf)
+            return UNET_OK;
+    }
+    r->rows = STRIP_FLOATS / per_row; /* strips: large planes, or no memory for the whole */
     if (r->rows < 1)
         r->rows = 1;
     if (r->rows > src->height)
         r->rows = src->height;
-    r->row = 0;
     r->buf = unet__alloc_floats((size_t)(r->rows * per_row));
     if (!r->buf)
         return unet__fail(UNET_E_NOMEM, "out of memory for a %lld-row strip",
@@ -49,6 +62,10 @@ static int reader_next(strip_reader *r, int64_t *n)
     *n = r->src->height - r->row < r->rows ? r->src->height - r->row : r->rows;
     if (*n == 0)
         return UNET_OK;
+    if (r->kept) {
+        r->row += *n;
+        return UNET_OK;
+    }
     int rc = r->src->read(r->src->user, r->plane, r->row, 0, *n, r->src->width, r->buf);
     if (rc != 0)
         return rc < 0 ? rc : unet__fail(UNET_E_IO, "reading rows %lld..%lld of plane %lld "
@@ -60,6 +77,7 @@ static int reader_next(strip_reader *r, int64_t *n)
             return unet__fail(UNET_E_INVALID_ARG, "input plane %lld has a non-finite value "
                                                   "near row %lld",
                               (long long)r->plane, (long long)r->row);
+    r->kept = *n == r->src->height;
     r->row += *n;
     return UNET_OK;
 }
@@ -115,33 +133,40 @@ typedef struct select_state {
     int64_t *ngathered;
 } select_state;
 
-static int64_t bin_of(double v, double lo, double hi)
-{
-    if (!isfinite(lo) || !isfinite(hi) || hi <= lo)
-        return 0;
-    int64_t b = (int64_t)((v - lo) / (hi - lo) * BINS);
-    return b < 0 ? 0 : b >= BINS ? BINS - 1 : b;
-}
-
 static void visit_hist(void *ctx, int64_t c, const float *v, int64_t n)
 {
     select_state *s = ctx;
-    double lo = s->lo[c], hi = s->hi[c];
+    const double lo = s->lo[c], hi = s->hi[c];
+    /* Bins only once the range is finite (the first pass finds the extremes); a multiply per
+     * value, not a divide: the narrowing widens the kept bin by a hair for such rounding. */
+    const double per_value = isfinite(lo) && isfinite(hi) && hi > lo ? BINS / (hi - lo) : 0;
     int64_t *h = s->hist + c * BINS;
     float *g = s->gathered[c];
+    int64_t below = 0, inside = 0, ng = s->ngathered[c];
+    double inmin = s->inmin[c], inmax = s->inmax[c];
     for (int64_t i = 0; i < n; i++) {
-        if (v[i] < lo) {
-            s->below[c]++;
-        } else if (v[i] <= hi) {
-            s->inside[c]++;
-            s->inmin[c] = v[i] < s->inmin[c] ? v[i] : s->inmin[c];
-            s->inmax[c] = v[i] > s->inmax[c] ? v[i] : s->inmax[c];
-            if (g)
-                g[s->ngathered[c]++] = v[i];
-            else
-                h[bin_of(v[i], lo, hi)]++;
+        const double x = v[i];
+        if (x < lo) {
+            below++;
+            continue;
+        }
+        if (!(x <= hi))
+            continue;
+        inside++;
+        inmin = x < inmin ? x : inmin;
+        inmax = x > inmax ? x : inmax;
+        if (g) {
+            g[ng++] = v[i];
+        } else {
+            int64_t b = (int64_t)((x - lo) * per_value);
+            h[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
         }
     }
+    s->below[c] += below;
+    s->inside[c] += inside;
+    s->ngathered[c] = ng;
+    s->inmin[c] = inmin;
+    s->inmax[c] = inmax;
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -186,7 +211,7 @@ static int kth_values(strip_reader *r, int64_t rank, double *out)
         s.hi[c] = INFINITY;
     }
     /* Each round keeps the one bin (of 4096) holding the rank, widened by a hair for
-     * rounding in bin_of, and clipped to the extremes actually seen: float ranges close in
+     * rounding in visit_hist, and clipped to the extremes actually seen: float ranges close in
      * a few rounds. The first round only finds the extremes (the range is infinite). */
     for (int round = 0; round < 64; round++) {
         bool searching = false;

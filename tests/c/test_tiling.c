@@ -596,6 +596,84 @@ START_TEST(test_percentile_statistics)
 }
 END_TEST
 
+/* A plane generated on the fly (no image held): many ties (integers) and fractions. */
+typedef struct made_plane {
+    int64_t channels, height, width;
+    int reads;
+} made_plane;
+
+static float made_value(int64_t c, int64_t y, int64_t x)
+{
+    uint64_t v = (uint64_t)(c * 1000003 + y * 7919 + x) * 0x9E3779B97F4A7C15ull;
+    v ^= v >> 29;
+    return (v & 3) ? (float)((v >> 8) % 4096) : (float)((v >> 8) % 100000) / 7.0f;
+}
+
+static int made_read(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
+                     float *dst)
+{
+    made_plane *p = user;
+    (void)plane;
+    p->reads++;
+    for (int64_t c = 0; c < p->channels; c++)
+        for (int64_t i = 0; i < h; i++)
+            for (int64_t j = 0; j < w; j++)
+                dst[(c * h + i) * w + j] = made_value(c, y + i, x + j);
+    return 0;
+}
+
+static int compare_floats(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static double numpy_percentile(const float *sorted, int64_t n, double q)
+{
+    double pos = q / 100.0 * (double)(n - 1);
+    int64_t k = (int64_t)floor(pos);
+    double t = pos - (double)k;
+    return t > 0 ? sorted[k] + t * ((double)sorted[k + 1] - sorted[k]) : sorted[k];
+}
+
+/* The plane statistics exactly (==) NumPy's percentiles, for a plane small enough to be read
+ * once and kept for every pass (one read), and for one of more than 8M floats read in strips
+ * on every pass. */
+START_TEST(test_percentiles_kept_and_in_strips)
+{
+    const int64_t sizes[2][3] = {{2, 700, 900}, {2, 2100, 2050}};
+    for (int k = 0; k < 2; k++) {
+        made_plane mp = {sizes[k][0], sizes[k][1], sizes[k][2], 0};
+        int64_t n = mp.height * mp.width;
+        unet__source src = {1, mp.channels, mp.height, mp.width, made_read, &mp};
+        unet__norm norm = {UNET_NORMALIZE_PERCENTILE, 1.0, 99.8, 0};
+        struct unet_predict_opts po;
+        unet__predict_opts_defaults(&po);
+        unet__progress prog = {&po, -1.0, 0.0};
+        unet__norm_stats stats[2];
+        ck_assert_int_eq(unet__plane_stats(&src, 0, &norm, stats, &prog, 0, 1), UNET_OK);
+        if (k == 0)
+            ck_assert_int_eq(mp.reads, 1);
+        else
+            ck_assert_int_gt(mp.reads, 10);
+        float *v = malloc((size_t)n * sizeof *v);
+        ck_assert_ptr_nonnull(v);
+        for (int64_t c = 0; c < mp.channels; c++) {
+            for (int64_t i = 0; i < n; i++)
+                v[i] = made_value(c, i / mp.width, i % mp.width);
+            qsort(v, (size_t)n, sizeof *v, compare_floats);
+            double lo = numpy_percentile(v, n, 1.0), hi = numpy_percentile(v, n, 99.8);
+            ck_assert_msg(stats[c].shift == lo, "plane %lld channel %lld: low %.9g, not %.9g",
+                          (long long)k, (long long)c, stats[c].shift, lo);
+            ck_assert_msg(stats[c].denominator == hi - lo + 1e-20,
+                          "plane %lld channel %lld: range %.9g, not %.9g", (long long)k,
+                          (long long)c, stats[c].denominator, hi - lo + 1e-20);
+        }
+        free(v);
+    }
+}
+END_TEST
+
 /* ---- progress, cancel, threads ---- */
 
 typedef struct progress_log {
@@ -797,6 +875,7 @@ int main(void)
     tcase_add_test(tc, test_blending);
     tcase_add_test(tc, test_streaming_equals_memory);
     tcase_add_test(tc, test_percentile_statistics);
+    tcase_add_test(tc, test_percentiles_kept_and_in_strips);
     tcase_add_test(tc, test_progress_and_cancel);
     tcase_add_test(tc, test_cancel_from_another_thread);
     tcase_add_test(tc, test_four_threads_share_a_model);
