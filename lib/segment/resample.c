@@ -51,21 +51,34 @@ int unet__scaled_read(void *user, int64_t plane, int64_t y, int64_t x, int64_t h
                                                    "failed (callback returned %d)",
                                         (long long)y0, (long long)x0, (long long)rh,
                                         (long long)rw, rc);
-    for (int64_t c = 0; c < r->channels; c++) {
-        const float *src = r->buf + c * rh * rw;
-        for (int64_t i = 0; i < h; i++) {
-            double fy = source_coord(y + i, r->height, r->sheight);
-            int64_t a = (int64_t)fy, b = a + 1 < r->height ? a + 1 : a;
-            double ty = fy - (double)a;
-            const float *ra = src + (a - y0) * rw, *rb = src + (b - y0) * rw;
-            float *out = dst + (c * h + i) * w;
-            for (int64_t j = 0; j < w; j++) {
-                double fx = source_coord(x + j, r->width, r->swidth);
-                int64_t p = (int64_t)fx, q = p + 1 < r->width ? p + 1 : p;
-                double tx = fx - (double)p;
-                double top = ra[p - x0] + tx * (ra[q - x0] - ra[p - x0]);
-                double bot = rb[p - x0] + tx * (rb[q - x0] - rb[p - x0]);
-                out[j] = (float)(top + ty * (bot - top));
+    /* Columns in runs of COLUMN_RUN, their source pixels and weights worked out once for every
+     * row and channel (the same arithmetic as per pixel, so the same values). */
+    enum { COLUMN_RUN = 256 };
+    int64_t left[COLUMN_RUN], right[COLUMN_RUN];
+    double weight[COLUMN_RUN];
+    for (int64_t j0 = 0; j0 < w; j0 += COLUMN_RUN) {
+        const int64_t nj = w - j0 < COLUMN_RUN ? w - j0 : COLUMN_RUN;
+        for (int64_t j = 0; j < nj; j++) {
+            double fx = source_coord(x + j0 + j, r->width, r->swidth);
+            int64_t p = (int64_t)fx;
+            left[j] = p - x0;
+            right[j] = (p + 1 < r->width ? p + 1 : p) - x0;
+            weight[j] = fx - (double)p;
+        }
+        for (int64_t c = 0; c < r->channels; c++) {
+            const float *src = r->buf + c * rh * rw;
+            for (int64_t i = 0; i < h; i++) {
+                double fy = source_coord(y + i, r->height, r->sheight);
+                int64_t a = (int64_t)fy, b = a + 1 < r->height ? a + 1 : a;
+                double ty = fy - (double)a;
+                const float *ra = src + (a - y0) * rw, *rb = src + (b - y0) * rw;
+                float *out = dst + (c * h + i) * w + j0;
+                for (int64_t j = 0; j < nj; j++) {
+                    double tx = weight[j];
+                    double top = ra[left[j]] + tx * (ra[right[j]] - ra[left[j]]);
+                    double bot = rb[left[j]] + tx * (rb[right[j]] - rb[left[j]]);
+                    out[j] = (float)(top + ty * (bot - top));
+                }
             }
         }
     }
