@@ -128,7 +128,8 @@ typedef struct unet__norm_stats {
 int unet__plane_stats(const unet__source *src, int64_t plane, const unet__norm *norm,
                       unet__norm_stats *stats, unet__progress *prog, double f0, double f1);
 /* Statistics of one plane, every channel (affine has `channels` entries). Reads the plane in
- * strips; exact percentiles (NumPy's linear interpolation) in bounded memory. */
+ * strips (once, kept, up to 32 MiB); exact percentiles (NumPy's linear interpolation) in
+ * bounded memory. */
 int unet__plane_normalization(const unet__source *src, int64_t plane, const unet__norm *norm,
                               unet__affine *affine, unet__progress *prog, double f0, double f1);
 /* unet_predict_stats after its argument checks (model_stats.c): per plane and model channel

@@ -1,6 +1,7 @@
 /*
- * Normalisation statistics of a whole plane, read strip by strip so memory stays bounded:
- * mean and standard deviation in two passes (double sums), and exact percentiles by
+ * Normalisation statistics of a whole plane, read strip by strip so memory stays bounded (a
+ * plane of up to 32 MiB is read once and kept for every pass): mean and standard deviation
+ * in two passes (double sums), and exact percentiles by
  * histogram refinement: each pass narrows the value range holding the wanted order statistic
  * until few enough values remain to select it directly.
  */
