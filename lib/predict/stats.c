@@ -138,9 +138,13 @@ static void visit_hist(void *ctx, int64_t c, const float *v, int64_t n)
 {
     select_state *s = ctx;
     const double lo = s->lo[c], hi = s->hi[c];
-    /* Bins only once the range is finite (the first pass finds the extremes); a multiply per
-     * value, not a divide: the narrowing widens the kept bin by a hair for such rounding. */
-    const double per_value = isfinite(lo) && isfinite(hi) && hi > lo ? BINS / (hi - lo) : 0;
+    /* Bins only once the range is finite (the first pass finds the extremes: no bins, and
+     * x - lo is infinite); a multiply per value, not a divide (the narrowing widens the kept
+     * bin by a hair for such rounding), unless the range is so narrow that BINS over it
+     * overflows. */
+    const bool binned = isfinite(lo) && isfinite(hi) && hi > lo;
+    const double range = hi - lo, per_value = binned ? BINS / range : 0;
+    const bool divide = binned && !isfinite(per_value);
     int64_t *h = s->hist + c * BINS;
     float *g = s->gathered[c];
     int64_t below = 0, inside = 0, ng = s->ngathered[c];
@@ -158,9 +162,11 @@ static void visit_hist(void *ctx, int64_t c, const float *v, int64_t n)
         inmax = x > inmax ? x : inmax;
         if (g) {
             g[ng++] = v[i];
+        } else if (binned) {
+            const double t = divide ? (x - lo) / range * BINS : (x - lo) * per_value;
+            h[t >= 1 ? (t < BINS ? (int64_t)t : BINS - 1) : 0]++; /* lo <= x <= hi: t >= 0 */
         } else {
-            int64_t b = (int64_t)((x - lo) * per_value);
-            h[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
+            h[0]++;
         }
     }
     s->below[c] += below;
