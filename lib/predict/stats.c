@@ -140,11 +140,10 @@ static void visit_hist(void *ctx, int64_t c, const float *v, int64_t n)
     const double lo = s->lo[c], hi = s->hi[c];
     /* Bins only once the range is finite (the first pass finds the extremes: no bins, and
      * x - lo is infinite); a multiply per value, not a divide (the narrowing widens the kept
-     * bin by a hair for such rounding), unless the range is so narrow that BINS over it
-     * overflows. */
+     * bin by a hair for such rounding). BINS / (hi - lo) stays finite: a range holding two
+     * distinct floats is at least their gap, and 64 rounds shrink it by at most 4096^64. */
     const bool binned = isfinite(lo) && isfinite(hi) && hi > lo;
-    const double range = hi - lo, per_value = binned ? BINS / range : 0;
-    const bool divide = binned && !isfinite(per_value);
+    const double per_value = binned ? BINS / (hi - lo) : 0;
     int64_t *h = s->hist + c * BINS;
     float *g = s->gathered[c];
     int64_t below = 0, inside = 0, ng = s->ngathered[c];
@@ -163,7 +162,7 @@ static void visit_hist(void *ctx, int64_t c, const float *v, int64_t n)
         if (g) {
             g[ng++] = v[i];
         } else if (binned) {
-            const double t = divide ? (x - lo) / range * BINS : (x - lo) * per_value;
+            const double t = (x - lo) * per_value;
             h[t >= 1 ? (t < BINS ? (int64_t)t : BINS - 1) : 0]++; /* lo <= x <= hi: t >= 0 */
         } else {
             h[0]++;

@@ -554,6 +554,21 @@ START_TEST(test_streaming_equals_memory)
 }
 END_TEST
 
+/* NumPy's percentile (linear) of sorted values. */
+static int compare_floats(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static double numpy_percentile(const float *sorted, int64_t n, double q)
+{
+    double pos = q / 100.0 * (double)(n - 1);
+    int64_t k = (int64_t)floor(pos);
+    double t = pos - (double)k;
+    return t > 0 ? sorted[k] + t * ((double)sorted[k + 1] - sorted[k]) : sorted[k];
+}
+
 /* Percentile normalisation: the streamed statistics equal NumPy-style percentiles computed
  * by sorting (checked through a fixed normalisation with those values). */
 START_TEST(test_percentile_statistics)
@@ -574,10 +589,7 @@ START_TEST(test_percentile_statistics)
         }
         sorted[j + 1] = v;
     }
-    double pos_lo = 0.02 * (n - 1), pos_hi = 0.998 * (n - 1);
-    int64_t klo = (int64_t)pos_lo, khi = (int64_t)pos_hi;
-    double lo = sorted[klo] + (pos_lo - klo) * ((double)sorted[klo + 1] - sorted[klo]);
-    double hi = sorted[khi] + (pos_hi - khi) * ((double)sorted[khi + 1] - sorted[khi]);
+    double lo = numpy_percentile(sorted, n, 2.0), hi = numpy_percentile(sorted, n, 99.8);
     unet_predict_opts_t *o = opts_for(UNET_BORDER_NETWORK, 32, 1, 1);
     ck_assert_int_eq(unet_predict_opts_set_normalize(o, UNET_NORMALIZE_PERCENTILE, 2, 99.8),
                      UNET_OK);
@@ -620,20 +632,6 @@ static int made_read(void *user, int64_t plane, int64_t y, int64_t x, int64_t h,
             for (int64_t j = 0; j < w; j++)
                 dst[(c * h + i) * w + j] = made_value(c, y + i, x + j);
     return 0;
-}
-
-static int compare_floats(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-static double numpy_percentile(const float *sorted, int64_t n, double q)
-{
-    double pos = q / 100.0 * (double)(n - 1);
-    int64_t k = (int64_t)floor(pos);
-    double t = pos - (double)k;
-    return t > 0 ? sorted[k] + t * ((double)sorted[k + 1] - sorted[k]) : sorted[k];
 }
 
 /* The plane statistics exactly (==) NumPy's percentiles, for a plane small enough to be read

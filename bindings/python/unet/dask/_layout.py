@@ -136,7 +136,7 @@ def windows(x, axes, depth, source):
         for i, k in enumerate(index):
             start, stop = int(ends[i][k]), int(ends[i][k + 1])
             if i in spatial:
-                start, stop = max(0, start - depth), min(x.shape[i], stop + depth)
+                start, stop = window(start, stop, x.shape[i], depth)
             where.append(slice(start, stop))
         graph[(name,) + index] = (_read_window, held, tuple(where), added_channel)
     layer = HighLevelGraph.from_collections(name, graph, dependencies=[])
