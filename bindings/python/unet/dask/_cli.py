@@ -146,16 +146,21 @@ def segment_main(args):
             raise ValueError("segment takes 2-D images (axes c, y, x); %s has %s"
                              % (args.input, image.axes.lower()))
         start = time.time()
-        labels = _segment.segment(model, x, axes=image.axes, largest_object=args.largest,
-                                  threshold=args.threshold, min_distance=args.min_distance,
-                                  min_size=args.min_size, split=False if args.no_split else None,
-                                  precise=args.precise, tile=args.tile, batch=args.batch,
-                                  threads=args.threads, border=args.border,
-                                  normalize=args.normalize)
+        plan = _segment.plan(model, x, image.axes, args.largest, None, args.threshold,
+                             args.min_distance, args.min_size,
+                             False if args.no_split else None, args.precise, args.tile,
+                             args.batch, args.threads, args.border, args.normalize, None)
         chunk = args.chunk or _store_chunk(image)
-        _run(lambda: write_ome_zarr_labels(labels, args.output, "YX", scale=image.scale,
-                                           chunk=chunk, name=args.name, source=args.input,
-                                           inputs=[args.input]), args.quiet, client)
+        # Probabilities and provisional ids wait in a scratch store beside the output, not in
+        # memory (see _segment).
+        out = os.path.abspath(args.output)
+        scratch = os.path.join(os.path.dirname(out), ".%s.scratch-%d" % (os.path.basename(out),
+                                                                        os.getpid()))
+        _run(lambda: _segment.segment_to_store(
+            plan, scratch,
+            lambda labels: write_ome_zarr_labels(labels, args.output, "YX", scale=image.scale,
+                                                 chunk=chunk, name=args.name, source=args.input,
+                                                 inputs=[args.input])), args.quiet, client)
         import dask.array as da
         count = int(da.from_zarr(os.path.join(args.output, "labels", args.name, "0")).max()
                     .compute())

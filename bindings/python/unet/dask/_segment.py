@@ -18,7 +18,20 @@ Three stages:
    neighbouring chunks), so an object never has two ids (giant components may end up as one
    object); then ids become 1..N in raster order of each object's first pixel, the numbering
    of Model.segment, which the result then equals for components smaller than the overlap.
+
+In memory, stage 3 needs every chunk's provisional ids before any chunk's final ones, so dask
+holds all of them (4 bytes a pixel) until the end, and stage 2's overlap of the computed
+probabilities holds many of those too. Written into a store (`unet segment IN.zarr`,
+segment_to_store), both go through scratch arrays beside the output instead: the
+probabilities are stored, each chunk's window is read back by its own task, the ids are stored,
+and the mapping and the relabelling read them back chunk by chunk. Memory then stays that of
+the chunks at work (8192^2 against 2048^2 with a small model: +373 MB of peak memory held in
+memory, +40 MB through the scratch arrays), for scratch space of about 8 bytes a pixel before
+compression.
 """
+
+import collections
+import os
 
 import numpy as np
 
@@ -126,11 +139,10 @@ def relabel(block, mapping):
     return final[np.searchsorted(ids, block)]
 
 
-def labels_from_ids(prov, flag):
-    """The final labels of provisional ids: a lazy uint32 array (dask-image's pattern: a
-    delayed mapping from the blocks' ids and the faces' pairs)."""
+def id_mapping(prov, flag):
+    """The delayed (ids, final labels) of provisional ids (dask-image's pattern: from the
+    blocks' ids and the faces' pairs)."""
     import dask
-    import dask.array as da
 
     # Delayed pieces of the array's own graph (not optimised copies, whose renamed keys would
     # compute the blocks again).
@@ -142,8 +154,50 @@ def labels_from_ids(prov, flag):
             face = prov[int(b) - 1:int(b) + 1] if axis == 0 else prov[:, int(b) - 1:int(b) + 1]
             parts = face.to_delayed(optimize_graph=False).tolist()
             pairs.append(dask.delayed(face_pairs)(parts, axis, flag))
-    mapping = dask.delayed(resolve, pure=True)(block_ids, pairs, flag)
-    return da.map_blocks(relabel, prov, mapping, dtype=np.uint32, token="unet-segment")
+    return dask.delayed(resolve, pure=True)(block_ids, pairs, flag)
+
+
+def labels_from_ids(prov, flag):
+    """The final labels of provisional ids: a lazy uint32 array."""
+    import dask.array as da
+
+    return da.map_blocks(relabel, prov, id_mapping(prov, flag), dtype=np.uint32,
+                         token="unet-segment")
+
+
+def segment_to_store(job, scratch, write):
+    """Final labels of a Plan (`job`) in bounded memory, through zarr arrays under the new folder
+    `scratch` (removed afterwards): the probabilities are computed into one, the provisional
+    ids of windows read from it into another, the mapping is computed from that, and
+    `write(labels)` then computes the lazy labels, which read their chunks from it."""
+    import shutil
+
+    import dask
+    import dask.array as da
+    import zarr
+
+    def stored(array, name):
+        path = os.path.join(scratch, name)
+        chunks = tuple(c[0] for c in array.chunks)
+        z = zarr.open_array(path, mode="w-", shape=array.shape, chunks=chunks,
+                            dtype=array.dtype, fill_value=0, zarr_format=2)
+        # Blocks write whole zarr chunks unless a block boundary falls inside one (blocks
+        # merged on the block grid need not be multiples of the first): then one at a time.
+        aligned = all(b % c == 0 for c, cs in zip(chunks, array.chunks)
+                      for b in np.cumsum(cs)[:-1])
+        da.store(array, z, lock=not aligned)
+        return da.from_zarr(path, chunks=array.chunks), zarr.open_array(path, mode="r")
+
+    os.mkdir(scratch)
+    try:
+        probs, source = stored(job.probs, "probabilities")
+        prov, _ = stored(provisional_ids(job, _layout.windows(probs, "CYX", job.overlap,
+                                                               source)), "ids")
+        (mapping,) = dask.compute(id_mapping(prov, job.flag))
+        return write(da.map_blocks(relabel, prov, dask.delayed(mapping), dtype=np.uint32,
+                                   token="unet-segment-stored"))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def segment(model, array, axes=None, largest_object=128, overlap=None, threshold=None,
@@ -163,6 +217,23 @@ def segment(model, array, axes=None, largest_object=128, overlap=None, threshold
     image is segmented at its own pixel size, as Model.segment(image, scale=1) segments it;
     Model.segment's automatic scale would resize the distributed image first, which this does
     not do)."""
+    import dask.array as da
+
+    p = plan(model, array, axes, largest_object, overlap, threshold, min_distance, min_size,
+             split, precise, tile, batch, threads, border, normalize, stats)
+    windows = da.overlap.overlap(p.probs, depth={1: p.overlap, 2: p.overlap},
+                                 boundary="none", allow_rechunk=False)
+    return labels_from_ids(provisional_ids(p, windows), p.flag)
+
+
+Plan = collections.namedtuple("Plan", "model probs overlap keys flag")
+Plan.__doc__ = """segment()'s stage 1 and what stage 2 needs: the lazy probabilities (C, Y, X),
+the overlap of their windows, the post-processing keys and the flag of cut components' ids."""
+
+
+def plan(model, array, axes, largest_object, overlap, threshold, min_distance, min_size, split,
+         precise, tile, batch, threads, border, normalize, stats):
+    """The Plan of segment()'s arguments (checked here, not later on a worker)."""
     model = _workers.as_model(model)
     _predict.check_options(model, precise, tile, batch, threads, border)
     with Options("segment", threads=threads, threshold=threshold, min_distance=min_distance,
@@ -182,15 +253,20 @@ def segment(model, array, axes=None, largest_object=128, overlap=None, threshold
         stats = _stats.compute(model, x, axes, normalize)
     probs = _predict.blocks(model, x, axes, stats, precise, tile, batch, threads, border,
                             source)
-    import dask.array as da
-
-    H, W = x.shape[1:]
-    dtype, flag = id_type(H, W)
-    windows = da.overlap.overlap(probs, depth={1: overlap, 2: overlap}, boundary="none",
-                                 allow_rechunk=False)
     keys = {"threads": threads, "threshold": threshold, "min_distance": min_distance,
             "min_size": min_size, "split": split}
-    prov = da.map_blocks(segment_block, windows, _workers.shipped(model), overlap, (H, W), keys,
-                         _workers.thread_plan(), drop_axis=0, chunks=probs.chunks[1:],
-                         dtype=dtype, meta=np.empty((0, 0), dtype), token="unet-segment-ids")
-    return labels_from_ids(prov, flag)
+    return Plan(model, probs, overlap, keys, id_type(*x.shape[1:])[1])
+
+
+def provisional_ids(plan, windows):
+    """Stage 2: the lazy provisional ids of the plan's probabilities, given as `windows` (each
+    chunk with `plan.overlap` pixels of its neighbours, as dask's overlap with boundary "none"
+    gives)."""
+    import dask.array as da
+
+    H, W = plan.probs.shape[1:]
+    dtype = id_type(H, W)[0]
+    return da.map_blocks(segment_block, windows, _workers.shipped(plan.model), plan.overlap,
+                         (H, W), plan.keys, _workers.thread_plan(), drop_axis=0,
+                         chunks=plan.probs.chunks[1:], dtype=dtype, meta=np.empty((0, 0), dtype),
+                         token="unet-segment-ids")
