@@ -507,8 +507,12 @@ UNET_API int unet_trainer_progress(const unet_trainer_t *trainer, int64_t *step,
  * one (with a schedule over the new total); a total at or below the steps already taken makes
  * unet_trainer_train return at once. */
 UNET_API int unet_trainer_set_total_steps(unet_trainer_t *trainer, int64_t total_steps);
-/* Thread-safe: stop the running call after its current step (UNET_E_CANCELLED). */
+/* Thread-safe: stop the running call after its current step (UNET_E_CANCELLED); calls started
+ * afterwards are cancelled too, until unet_trainer_reset_cancel. */
 UNET_API int unet_trainer_cancel(unet_trainer_t *trainer);
+/* Thread-safe: let the trainer run again after a cancel; it continues from where the cancelled
+ * call stopped (weights, optimizer state, step). */
+UNET_API int unet_trainer_reset_cancel(unet_trainer_t *trainer);
 
 /* Save the model as a .unet file with preprocessing and training provenance metadata. */
 UNET_API int unet_trainer_save(unet_trainer_t *trainer, const char *path);

@@ -141,6 +141,14 @@ UNET_API int unet_trainer_cancel(unet_trainer_t *t)
     return UNET_OK;
 }
 
+UNET_API int unet_trainer_reset_cancel(unet_trainer_t *t)
+{
+    if (!t)
+        return UNET_E_INVALID_ARG; /* no message: as unet_trainer_cancel */
+    atomic_store(&t->cancel, 0);
+    return UNET_OK;
+}
+
 UNET_API int unet_trainer_save(unet_trainer_t *t, const char *path)
 {
     unet__clear_error();

@@ -339,6 +339,14 @@ START_TEST(progress_cancels)
     /* cancel from "another thread": the next call stops before its first step */
     ck_assert_int_eq(unet_trainer_cancel(t), UNET_OK);
     ck_assert_int_eq(unet_trainer_step(t, 2), UNET_E_CANCELLED);
+    ck_assert_int_eq(unet_trainer_step(t, 2), UNET_E_CANCELLED); /* the request stays ... */
+    unet_trainer_progress(t, &step, NULL);
+    ck_assert_int_eq(step, 5);
+    ck_assert_int_eq(unet_trainer_reset_cancel(t), UNET_OK); /* ... until reset */
+    ck_assert_int_eq(unet_trainer_step(t, 2), UNET_OK);
+    unet_trainer_progress(t, &step, NULL);
+    ck_assert_int_eq(step, 7);
+    ck_assert_int_eq(unet_trainer_reset_cancel(NULL), UNET_E_INVALID_ARG);
     unet_trainer_free(t);
     unet_train_opts_free(o);
     unet_model_free(m);

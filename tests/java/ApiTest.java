@@ -681,6 +681,12 @@ public class ApiTest {
                 check(e.isCancelled(), "trainer cancel: " + e.getMessage());
                 long done = t.progress()[0];
                 check(done >= 1 && done < 100000, "steps done " + done);
+                // The request stays until resetCancel(); then training continues from there.
+                check(expect(UnetException.class, () -> t.step(1)).isCancelled(),
+                      "step after cancel");
+                t.resetCancel();
+                t.step(2);
+                check(t.progress()[0] == done + 2, "steps after resetCancel " + t.progress()[0]);
             }
         }
     }

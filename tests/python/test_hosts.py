@@ -92,7 +92,18 @@ def test_trainer_cancel_token():
             t.train(cancel=token)
         timer.join()
         assert time.monotonic() - when[0] < 1.0
-        assert 0 < t.progress[0] < 100000
+        done = t.progress[0]
+        assert 0 < done < 100000
+        # The token cancelled that call only: the trainer continues where it stopped.
+        t.step(2)
+        assert t.progress[0] == done + 2
+        # Trainer.cancel() stays until reset_cancel().
+        t.cancel()
+        with pytest.raises(unet.Cancelled):
+            t.step(1)
+        t.reset_cancel()
+        t.step(1)
+        assert t.progress[0] == done + 3
 
 
 # ---- handles in use (issue 16, item 8) -----------------------------------------------------

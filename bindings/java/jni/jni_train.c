@@ -164,3 +164,11 @@ JNIEXPORT void JNICALL Java_org_libunet_Native_trainerCancel(JNIEnv *env, jclass
     jni_trainer *t = jni_ptr(trainer);
     jni_fail(env, unet_trainer_cancel(t->trainer));
 }
+
+JNIEXPORT void JNICALL Java_org_libunet_Native_trainerResetCancel(JNIEnv *env, jclass cls,
+                                                                  jlong trainer)
+{
+    (void)cls;
+    jni_trainer *t = jni_ptr(trainer);
+    jni_fail(env, unet_trainer_reset_cancel(t->trainer));
+}

@@ -105,6 +105,7 @@ _PROTOTYPES = {
     "unet_trainer_metrics": (c_int, [_trainer_p, _str_p]),
     "unet_trainer_progress": (c_int, [_trainer_p, _i64_p, _i64_p]),
     "unet_trainer_cancel": (c_int, [_trainer_p]),
+    "unet_trainer_reset_cancel": (c_int, [_trainer_p]),
     "unet_trainer_save": (c_int, [_trainer_p, c_char_p]),
     "unet_trainer_save_state": (c_int, [_trainer_p, c_char_p]),
     "unet_trainer_load_state": (c_int, [_trainer_p, c_char_p]),

@@ -127,15 +127,24 @@ class Trainer(OwnedHandle):
     # ---- running ----
     def _run_call(self, fn: Callable[[Any], int], cancel: Optional[CancelToken]) -> None:
         with self._use() as h:
-            status, message = _run.call(lambda: fn(h), lambda: lib.unet_trainer_cancel(h),
-                                        cancel)
+            stopped = []  # this call's token or Ctrl-C cancelled it
+
+            def stop():
+                stopped.append(True)
+                lib.unet_trainer_cancel(h)
+
+            try:
+                status, message = _run.call(lambda: fn(h), stop, cancel)
+            finally:
+                if stopped:  # what cancelled this call stays with it: the next one runs
+                    lib.unet_trainer_reset_cancel(h)
         _predict.raise_after_call(self._bridge, status, message)
 
     def train(self, cancel: Optional[CancelToken] = None) -> None:
         """Train to the planned step count (validating, checkpointing, logging). cancel: a
         unet.CancelToken; cancellation (and Ctrl-C, which raises KeyboardInterrupt) stops
-        after the current step and raises unet.Cancelled. The library's trainer cancel is
-        final: a cancelled trainer does not train again."""
+        after the current step and raises unet.Cancelled. The trainer keeps its weights,
+        optimizer state and step, and a later train() or step() continues from there."""
         self._run_call(lib.unet_trainer_train, cancel)
 
     def step(self, steps: int = 1, cancel: Optional[CancelToken] = None) -> None:
@@ -163,8 +172,13 @@ class Trainer(OwnedHandle):
         return step.value, total.value
 
     def cancel(self) -> None:
-        """Stop the running train() or step() after its current step (thread-safe)."""
+        """Stop the running train() or step() after its current step (thread-safe); later
+        calls stop at once too, until reset_cancel()."""
         self._checked(lib.unet_trainer_cancel)
+
+    def reset_cancel(self) -> None:
+        """Let train() and step() run again after cancel() (thread-safe)."""
+        self._checked(lib.unet_trainer_reset_cancel)
 
     def save(self, path: PathLike) -> None:
         """Save the model as a .unet file with preprocessing and training metadata."""

@@ -576,8 +576,11 @@ extern "C" {
     ) -> c_int;
     /// Plan the run to end at step total_steps (continues a resumed run to a new total).
     pub fn unet_trainer_set_total_steps(trainer: *mut unet_trainer_t, total_steps: i64) -> c_int;
-    /// Thread-safe: stop the running call after its current step (UNET_E_CANCELLED).
+    /// Thread-safe: stop the running call after its current step (UNET_E_CANCELLED), and
+    /// calls started afterwards, until unet_trainer_reset_cancel.
     pub fn unet_trainer_cancel(trainer: *mut unet_trainer_t) -> c_int;
+    /// Thread-safe: let the trainer run again after a cancel (from where it stopped).
+    pub fn unet_trainer_reset_cancel(trainer: *mut unet_trainer_t) -> c_int;
     /// Save the model as a .unet file with preprocessing and training provenance metadata.
     pub fn unet_trainer_save(trainer: *mut unet_trainer_t, path: *const c_char) -> c_int;
     /// Save everything a resumed run needs (weights, optimizer, schedule, step).

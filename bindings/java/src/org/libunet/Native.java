@@ -78,4 +78,5 @@ final class Native {
     static native long[] trainerProgress(long trainer);
     static native void trainerSave(long trainer, String path);
     static native void trainerCancel(long trainer);
+    static native void trainerResetCancel(long trainer);
 }

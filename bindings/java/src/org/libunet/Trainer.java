@@ -161,13 +161,25 @@ public final class Trainer extends Handle {
 
     /**
      * Thread-safe: stops a running train() or step() after its current step (CANCELLED). The
-     * request stays: later runs of this trainer stop at once (libunet has no reset for it).
+     * request stays: later runs of this trainer stop at once, until resetCancel().
      */
     public void cancel() {
         synchronized (this) {
             long t = pointerOrZero();
             if (t != 0)
                 Native.trainerCancel(t);
+        }
+    }
+
+    /**
+     * Thread-safe: lets train() and step() run again after cancel(); they continue from where
+     * the cancelled run stopped (weights, optimizer state, step).
+     */
+    public void resetCancel() {
+        synchronized (this) {
+            long t = pointerOrZero();
+            if (t != 0)
+                Native.trainerResetCancel(t);
         }
     }
 }
