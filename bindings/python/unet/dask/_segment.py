@@ -157,12 +157,12 @@ def id_mapping(prov, flag):
     return dask.delayed(resolve, pure=True)(block_ids, pairs, flag)
 
 
-def labels_from_ids(prov, flag):
-    """The final labels of provisional ids: a lazy uint32 array."""
+def labels_from_ids(prov, mapping):
+    """The final labels of provisional ids given their (delayed) mapping: a lazy uint32
+    array."""
     import dask.array as da
 
-    return da.map_blocks(relabel, prov, id_mapping(prov, flag), dtype=np.uint32,
-                         token="unet-segment")
+    return da.map_blocks(relabel, prov, mapping, dtype=np.uint32, token="unet-segment")
 
 
 def segment_to_store(job, scratch, write):
@@ -176,26 +176,26 @@ def segment_to_store(job, scratch, write):
     import dask.array as da
     import zarr
 
+    from ._zarr import _create
+
     def stored(array, name):
-        path = os.path.join(scratch, name)
         chunks = tuple(c[0] for c in array.chunks)
-        z = zarr.open_array(path, mode="w-", shape=array.shape, chunks=chunks,
-                            dtype=array.dtype, fill_value=0, zarr_format=2)
+        z = _create(root, name, array, chunks)
         # Blocks write whole zarr chunks unless a block boundary falls inside one (blocks
         # merged on the block grid need not be multiples of the first): then one at a time.
         aligned = all(b % c == 0 for c, cs in zip(chunks, array.chunks)
                       for b in np.cumsum(cs)[:-1])
         da.store(array, z, lock=not aligned)
-        return da.from_zarr(path, chunks=array.chunks), zarr.open_array(path, mode="r")
+        return da.from_zarr(z, chunks=array.chunks), z
 
     os.mkdir(scratch)
     try:
+        root = zarr.open_group(scratch, mode="w", zarr_format=2)
         probs, source = stored(job.probs, "probabilities")
         prov, _ = stored(provisional_ids(job, _layout.windows(probs, "CYX", job.overlap,
                                                                source)), "ids")
         (mapping,) = dask.compute(id_mapping(prov, job.flag))
-        return write(da.map_blocks(relabel, prov, dask.delayed(mapping), dtype=np.uint32,
-                                   token="unet-segment-stored"))
+        return write(labels_from_ids(prov, dask.delayed(mapping)))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -223,7 +223,8 @@ def segment(model, array, axes=None, largest_object=128, overlap=None, threshold
              split, precise, tile, batch, threads, border, normalize, stats)
     windows = da.overlap.overlap(p.probs, depth={1: p.overlap, 2: p.overlap},
                                  boundary="none", allow_rechunk=False)
-    return labels_from_ids(provisional_ids(p, windows), p.flag)
+    prov = provisional_ids(p, windows)
+    return labels_from_ids(prov, id_mapping(prov, p.flag))
 
 
 Plan = collections.namedtuple("Plan", "model probs overlap keys flag")
