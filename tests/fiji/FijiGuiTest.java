@@ -29,7 +29,8 @@ import ij.process.ImageProcessor;
  * (-Dplugins.dir) as a user installs it; test_imagej.py runs it and checks what it prints.
  * Selects the U-Net Click Tool from its menu command, presses the mouse on nuclei of an image
  * as a user would (events dispatched to the image canvas), prints each ROI the tool added and
- * the latency of each click, saves a screenshot; runs "U-Net Segment..." from the menu with
+ * the latency of each click (press to ROI in the manager: the tool works off the event
+ * thread, which must be free meanwhile), saves a screenshot; runs "U-Net Segment..." from the menu with
  * the macro recorder open and prints what it recorded; then starts "U-Net Segment..." on a
  * large image, presses Esc, and prints whether a result appeared and what the status bar says.
  *
@@ -55,8 +56,15 @@ public class FijiGuiTest {
             int before = count();
             long t0 = System.nanoTime();
             press(canvas, canvas.screenX(x), canvas.screenY(y));
+            // The tool segments off the event thread: the event thread is free again (it runs
+            // this empty task) while the ROI is still on its way.
+            EventQueue.invokeAndWait(() -> { });
+            double eventMs = (System.nanoTime() - t0) / 1e6;
+            boolean pending = count() == before;
+            waitForRois(before + 1, 120);
             double ms = (System.nanoTime() - t0) / 1e6;
-            System.out.printf("click %d %d latency_ms %.1f added %d%n", x, y, ms, count() - before);
+            System.out.printf("click %d %d latency_ms %.1f added %d event_ms %.1f pending %s%n", x,
+                              y, ms, count() - before, eventMs, pending ? "yes" : "no");
         }
         RoiManager rm = RoiManager.getInstance();
         Roi[] rois = rm == null ? new Roi[0] : rm.getRoisAsArray();
@@ -200,6 +208,13 @@ public class FijiGuiTest {
 
     interface Condition {
         boolean holds();
+    }
+
+    /** Until the ROI Manager holds n ROIs (polled every millisecond) or the time is up. */
+    static void waitForRois(int n, int seconds) throws InterruptedException {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (count() < n && System.nanoTime() < deadline)
+            Thread.sleep(1);
     }
 
     static void waitFor(Condition c) throws InterruptedException {

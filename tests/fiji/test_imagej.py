@@ -372,7 +372,7 @@ print("reached the next line");
 
 def test_tool_click_and_escape(ijdir, cli):
     """The tool on a real image window: mouse presses on 5 nuclei give their outlines in the
-    ROI Manager; a screenshot is saved; the macro recorder records a dialog confirmed with OK;
+    ROI Manager, segmented off the event thread (ImageJ stays responsive); a screenshot is saved; the macro recorder records a dialog confirmed with OK;
     Esc stops a long Segment and a long Fine-tune, leaving no result."""
     points = click_points(cli["labels"])
     shot = os.path.join(ENV["FIJI_TEST_OUTPUT"], "fiji-click-tool.png")
@@ -391,6 +391,11 @@ def test_tool_click_and_escape(ijdir, cli):
         assert (area, (x, y, w, h)) == found[int(cli["labels"][py, px])], name
     assert os.path.getsize(shot) > 20000
     latencies = [float(v) for v in re.findall(r"^click \d+ \d+ latency_ms (\S+)", out, re.M)]
+    # ImageJ stays responsive during a click: the first one (scale, session, network) was
+    # still running when the event thread had handled the press and run another task.
+    first = re.search(r"^click \d+ \d+ latency_ms \S+ added 1 event_ms (\S+) pending (\w+)",
+                      out, re.M)
+    assert first and first.group(2) == "yes", out
     # The dialog, shown and confirmed as a user does, is recorded with every key.
     assert value(out, "recorded") == f'run("U-Net Segment...", "{KEYS}");', out
     assert value(out, "escape seconds").endswith("result no"), out
@@ -401,5 +406,6 @@ def test_tool_click_and_escape(ijdir, cli):
           f"{latencies[0]:.0f} ms (session and first window; the model loads when the tool is "
           f"selected), next "
           f"{', '.join(f'{v:.0f}' for v in latencies[1:-1])} ms, same nucleus again "
-          f"{latencies[-1]:.0f} ms; Esc stopped a 2048x2048 Segment after "
+          f"{latencies[-1]:.0f} ms; the event thread was free after "
+          f"{float(first.group(1)):.0f} ms of the first click; Esc stopped a 2048x2048 Segment after "
           f"{value(out, 'escape seconds').split()[0]} s; screenshot {shot}")

@@ -1,7 +1,10 @@
 package org.libunet.fiji;
 
 import java.awt.event.MouseEvent;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
+import ij.IJ;
 import ij.ImagePlus;
 import ij.gui.GenericDialog;
 import ij.gui.ImageCanvas;
@@ -34,17 +37,44 @@ public class ClickTool extends PlugInTool {
         preload.start();
     }
 
+    /**
+     * Runs the click off the event thread: a first click measures the image's scale and runs
+     * the network, which takes seconds on a large image, and ImageJ must stay responsive
+     * meanwhile (menus, zoom, other windows). Clicks made during a slow one wait their turn
+     * in order, each on the plane it was made on.
+     */
     @Override
     public void mousePressed(ImagePlus imp, MouseEvent e) {
         e.consume(); // no selection or other default handling of the press
         ImageCanvas canvas = imp.getCanvas();
-        int x = canvas != null ? canvas.offScreenX(e.getX()) : e.getX();
-        int y = canvas != null ? canvas.offScreenY(e.getY()) : e.getY();
-        try {
-            Clicker.click(imp, channel, settings, x, y);
-        } catch (RuntimeException | LinkageError t) {
-            Errors.report(NAME, t);
-        }
+        final int x = canvas != null ? canvas.offScreenX(e.getX()) : e.getX();
+        final int y = canvas != null ? canvas.offScreenY(e.getY()) : e.getY();
+        final int slice = imp.getSlice(), frame = imp.getFrame();
+        final int c = channel > 0 ? channel : imp.getChannel(); // the one shown now
+        final Settings s = settings;
+        IJ.showStatus("U-Net: segmenting at (" + x + ", " + y + ")...");
+        worker().execute(() -> {
+            if (imp.getWindow() == null)
+                return; // the image was closed while the click waited
+            try {
+                Clicker.click(imp, c, slice, frame, s, x, y);
+            } catch (RuntimeException | LinkageError t) {
+                Errors.report(NAME, t);
+            }
+        });
+    }
+
+    private static ExecutorService clicks;
+
+    /** One daemon thread for every click of the tool (sessions are used one call at a time). */
+    private static synchronized ExecutorService worker() {
+        if (clicks == null)
+            clicks = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "U-Net clicks");
+                t.setDaemon(true);
+                return t;
+            });
+        return clicks;
     }
 
     @Override

@@ -42,12 +42,21 @@ final class Clicker {
      * Segments the object under (x, y) on the plane shown (of `channel`, 0: the current one)
      * and adds its outline to the ROI Manager; returns the result (empty on background).
      */
-    static synchronized ClickResult click(ImagePlus imp, int channel, Settings s, int x, int y) {
+    static ClickResult click(ImagePlus imp, int channel, Settings s, int x, int y) {
+        return click(imp, channel, imp.getSlice(), imp.getFrame(), s, x, y);
+    }
+
+    /**
+     * The same on the plane (channel, slice, frame) given (1-based; channel 0: the current
+     * one), so a click queued behind a slow one segments the plane it was made on.
+     */
+    static synchronized ClickResult click(ImagePlus imp, int channel, int slice, int frame,
+                                          Settings s, int x, int y) {
         listen();
         long start = System.nanoTime();
-        Pixels px = Pixels.current(imp, channel);
-        int c = channel > 0 ? channel : imp.getChannel();
-        int plane = imp.getStackIndex(c, imp.getSlice(), imp.getFrame());
+        int c = Pixels.channel(imp, channel);
+        Pixels px = Pixels.of(imp, c, slice, frame);
+        int plane = imp.getStackIndex(c, slice, frame);
         if (x < 0 || y < 0 || x >= px.width || y >= px.height)
             throw new IllegalArgumentException("point (" + x + ", " + y + ") is outside the image");
         Entry e = sessions.get(imp.getID());
@@ -87,8 +96,7 @@ final class Clicker {
         if (!r.isEmpty()) {
             Roi roi = Rois.fromClick(r);
             RoiManager rm = Rois.manager();
-            Rois.add(rm, imp, roi, Rois.name(++e.objects, r.area()), c, imp.getSlice(),
-                     imp.getFrame());
+            Rois.add(rm, imp, roi, Rois.name(++e.objects, r.area()), c, slice, frame);
             if (!IJ.isMacro() || !ij.macro.Interpreter.isBatchMode())
                 imp.setRoi((Roi) roi.clone());
         }

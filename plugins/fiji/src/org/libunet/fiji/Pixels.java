@@ -46,11 +46,16 @@ final class Pixels {
 
     /** The plane shown now, of the given channel (0: the current channel). */
     static Pixels current(ImagePlus imp, int channel) {
+        return of(imp, channel(imp, channel), imp.getSlice(), imp.getFrame());
+    }
+
+    /** The channel meant (0: the current one), checked to exist. */
+    static int channel(ImagePlus imp, int channel) {
         int c = channel > 0 ? channel : imp.getChannel();
         if (c > imp.getNChannels())
             throw new IllegalArgumentException("channel " + c + " does not exist: "
                     + imp.getTitle() + " has " + imp.getNChannels() + " channel(s)");
-        return of(imp, c, imp.getSlice(), imp.getFrame());
+        return c;
     }
 
     /** RGB through the library's channel rule (unpacked to (3, H, W) bytes first). */
