@@ -853,6 +853,14 @@ UNET_API int unet_click_session_set_opts(unet_click_session_t *session,
 UNET_API int unet_click_session_set_scale(unet_click_session_t *session, double scale);
 /* The scale clicks use; an automatic one not measured yet is measured now, on plane 0. */
 UNET_API int unet_click_session_scale(unet_click_session_t *session, double *scale);
+/* Thread-safe: stop a click running in another thread at its next check (during the plane's
+ * statistics, the scale estimate and each network run; UNET_E_CANCELLED); clicks started
+ * afterwards are cancelled too, until unet_click_session_reset_cancel. What finished before
+ * the cancel stays cached; nothing half-done is kept, so after the reset a click gives what
+ * it would have given without the cancel. */
+UNET_API int unet_click_session_cancel(unet_click_session_t *session);
+/* Thread-safe: let the session click again after a cancel. */
+UNET_API int unet_click_session_reset_cancel(unet_click_session_t *session);
 /* Work done so far (any pointer may be NULL): network runs, input pixels they processed
  * (halo included), and image pixels whose probabilities are cached. */
 UNET_API int unet_click_session_stats(const unet_click_session_t *session, int64_t *network_runs,

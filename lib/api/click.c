@@ -90,6 +90,22 @@ UNET_API int unet_click_session_scale(unet_click_session_t *s, double *scale)
     return rc;
 }
 
+UNET_API int unet_click_session_cancel(unet_click_session_t *s)
+{
+    CHECK_SESSION(s);
+    atomic_store(&s->cancel, 1);
+    atomic_store(&s->run_opts.cancel, 1);
+    return UNET_OK;
+}
+
+UNET_API int unet_click_session_reset_cancel(unet_click_session_t *s)
+{
+    CHECK_SESSION(s);
+    atomic_store(&s->cancel, 0);
+    atomic_store(&s->run_opts.cancel, 0);
+    return UNET_OK;
+}
+
 UNET_API int unet_click_session_stats(const unet_click_session_t *s, int64_t *network_runs,
                                       int64_t *network_pixels, int64_t *cached_pixels)
 {

@@ -14,6 +14,7 @@
 #ifndef UNET_CLICK_CLICK_H
 #define UNET_CLICK_CLICK_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -93,6 +94,9 @@ struct unet_click_session {
     int64_t max_extent;                /* largest window side searched for one object */
     int threads;
     int64_t runs, run_pixels, cached_pixels;
+    /* Set from any thread (unet_click_session_cancel); mirrored into run_opts.cancel, which
+     * the engine and the statistics pass check. */
+    atomic_int cancel;
 };
 
 struct unet_click_result {
@@ -118,7 +122,8 @@ int unet__click_session_set_opts(struct unet_click_session *s,
                                  const struct unet_click_opts *opts);
 /* The session's options with scale `scale` (0: automatic). */
 int unet__click_session_set_scale(struct unet_click_session *s, double scale);
-/* The object under the caller's pixel (x, y) of `plane` (in range), on the caller's image. */
+/* The object under the caller's pixel (x, y) of `plane` (in range), on the caller's image;
+ * UNET_E_CANCELLED while the session is cancelled. */
 int unet__click_at(struct unet_click_session *s, int64_t x, int64_t y, int64_t plane,
                    struct unet_click_result **out);
 
@@ -165,6 +170,8 @@ void unet__click_to_grid(const struct unet_click_session *s, int64_t x, int64_t 
 /* A result on the grid made a result on the caller's image (nearest, as unet_segment maps
  * labels back), in place. */
 int unet__click_map_back(const struct unet_click_session *s, struct unet_click_result *r);
+/* UNET_E_CANCELLED when the session is cancelled (unet_click_session_cancel). */
+int unet__click_check_cancel(const struct unet_click_session *s);
 /* Drop the cache and the resized image (the grid is made again at the next click). */
 void unet__click_drop_grid(struct unet_click_session *s);
 

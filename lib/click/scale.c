@@ -44,6 +44,26 @@ static int check_source(struct unet_click_session *s, int64_t p)
     return UNET_OK;
 }
 
+static int cancelled(void)
+{
+    return unet__fail(UNET_E_CANCELLED, "click cancelled (unet_click_session_cancel; "
+                                        "unet_click_session_reset_cancel lets the session click "
+                                        "again)");
+}
+
+int unet__click_check_cancel(const struct unet_click_session *s)
+{
+    return atomic_load(&((struct unet_click_session *)s)->cancel) ? cancelled() : UNET_OK;
+}
+
+/* The estimate's progress: it only asks whether the session was cancelled meanwhile. */
+static int estimate_cancelled(void *user, double fraction, const char *stage)
+{
+    (void)fraction;
+    (void)stage;
+    return atomic_load(&((struct unet_click_session *)user)->cancel);
+}
+
 int unet__click_measure(struct unet_click_session *s, int64_t p)
 {
     if (!s->scale.pending)
@@ -67,8 +87,9 @@ int unet__click_measure(struct unet_click_session *s, int64_t p)
     unet__autoscale_job job = {s->model, &s->opts.predict, &seg,
                                {s->planes, s->channels, s->src_height, s->src_width,
                                 unet__memory_read, &im},
-                               p, NULL, NULL, 0, 0};
-    return unet__scale_estimate(&job, &s->scale);
+                               p, estimate_cancelled, s, 0, 0};
+    rc = unet__scale_estimate(&job, &s->scale);
+    return rc == UNET_E_CANCELLED ? cancelled() : rc;
 }
 
 void unet__click_drop_grid(struct unet_click_session *s)

@@ -43,6 +43,8 @@ static int configure_prediction(struct unet_click_session *s, const struct unet_
 {
     unet__predict_opts_defaults(&s->run_opts);
     unet__opts_copy(unet__predict_opt_entries, UNET__PREDICT_OPT_COUNT, &s->run_opts, po);
+    /* New options keep a pending cancel (the defaults cleared the mirror). */
+    atomic_store(&s->run_opts.cancel, atomic_load(&s->cancel));
     int rc = unet__predict_opts_check(&s->run_opts);
     if (rc != UNET_OK)
         return rc;
@@ -142,6 +144,7 @@ int unet__click_session_new(const unet_model_t *m, const struct unet_click_opts 
     struct unet_click_session *s = calloc(1, sizeof *s);
     if (!s)
         return unet__fail(UNET_E_NOMEM, "out of memory for a click session");
+    atomic_init(&s->cancel, 0);
     s->model = m;
     s->image = image;
     s->dtype = dtype;
@@ -246,7 +249,9 @@ int unet__click_session_set_scale(struct unet_click_session *s, double scale)
 int unet__click_at(struct unet_click_session *s, int64_t x, int64_t y, int64_t plane,
                    struct unet_click_result **out)
 {
-    int rc = unet__click_settle(s, plane);
+    int rc = unet__click_check_cancel(s);
+    if (rc == UNET_OK)
+        rc = unet__click_settle(s, plane);
     if (rc != UNET_OK)
         return rc;
     int64_t gx, gy;

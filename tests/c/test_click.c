@@ -9,9 +9,11 @@
  * a wrong halo, alignment or normalisation still changes the numbers. */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "click/click.h"
 #include "unet.h"
@@ -1022,6 +1024,94 @@ START_TEST(test_scaled_sessions)
 }
 END_TEST
 
+/* ---- cancel ---- */
+
+typedef struct delayed_cancel {
+    unet_click_session_t *s;
+    long micros;
+} delayed_cancel;
+
+static void *cancel_after(void *user)
+{
+    delayed_cancel *c = user;
+    struct timespec t = {c->micros / 1000000, c->micros % 1000000 * 1000};
+    nanosleep(&t, NULL);
+    unet_click_session_cancel(c->s);
+    return NULL;
+}
+
+/* The object under (x, y) as (area, x, y, width, height). */
+static void click_box(unet_click_session_t *s, int64_t x, int64_t y, int64_t out[5])
+{
+    unet_click_result_t *res;
+    ck_assert_int_eq(unet_click(s, x, y, 0, &res), UNET_OK);
+    out[0] = result_area(res);
+    ck_assert_int_eq(unet_click_result_bbox(res, out + 1), UNET_OK);
+    unet_click_result_free(res);
+}
+
+START_TEST(test_cancel)
+{
+    /* A model that records a training diameter: a first click measures the scale too. */
+    unet_model_t *m = fg_model("same", 4, 15);
+    ck_assert_int_eq(unet_model_set_metadata(m, "output", "{\"target\": \"foreground\", "
+                                             "\"diameter\": 17}"), UNET_OK);
+    int64_t h = 1024, w = 1024, shape[2] = {h, w};
+    disc d[] = {{300, 300, 12}, {700, 650, 10}, {500, 520, 9}};
+    uint16_t *img = disc_image(h, w, d, 3, false, 41);
+    unet_click_session_t *s;
+    int64_t want[5], got[5], runs;
+    ck_assert_int_eq(session_with(m, NULL, NULL, img, UNET_U16, 2, shape, &s), UNET_OK);
+    click_box(s, 300, 300, want);
+    ck_assert_int_gt(want[0], 200);
+    unet_click_session_free(s);
+
+    /* Cancelled before the click, and it stays so (also across new options) until reset. */
+    ck_assert_int_eq(session_with(m, NULL, NULL, img, UNET_U16, 2, shape, &s), UNET_OK);
+    ck_assert_int_eq(unet_click_session_cancel(s), UNET_OK);
+    unet_click_result_t *res = (unet_click_result_t *)&res;
+    ck_assert_int_eq(unet_click(s, 300, 300, 0, &res), UNET_E_CANCELLED);
+    ck_assert_ptr_null(res);
+    ck_assert_ptr_nonnull(strstr(unet_last_error(), "cancelled"));
+    double scale = -1;
+    ck_assert_int_eq(unet_click_session_scale(s, &scale), UNET_E_CANCELLED);
+    ck_assert_int_eq(session_set(s, NULL, "{\"threshold\": 0.5}"), UNET_OK);
+    ck_assert_int_eq(unet_click(s, 300, 300, 0, &res), UNET_E_CANCELLED);
+    ck_assert_int_eq(unet_click_session_stats(s, &runs, NULL, NULL), UNET_OK);
+    ck_assert_int_eq(runs, 0);
+    ck_assert_int_eq(unet_click_session_reset_cancel(s), UNET_OK);
+    click_box(s, 300, 300, got);
+    ck_assert_mem_eq(got, want, sizeof want);
+    unet_click_session_free(s);
+
+    /* Cancelled from another thread at different moments of a first click (statistics, scale
+     * estimate, network runs): either it finished first, or it stops with CANCELLED; after
+     * the reset the click gives the same object as an uncancelled session. */
+    int stopped = 0;
+    for (long micros = 200; micros <= 51200; micros *= 4) {
+        ck_assert_int_eq(session_with(m, NULL, NULL, img, UNET_U16, 2, shape, &s), UNET_OK);
+        delayed_cancel c = {s, micros};
+        pthread_t t;
+        ck_assert_int_eq(pthread_create(&t, NULL, cancel_after, &c), 0);
+        int rc = unet_click(s, 300, 300, 0, &res);
+        pthread_join(t, NULL);
+        ck_assert_msg(rc == UNET_OK || rc == UNET_E_CANCELLED, "cancel after %ld us: rc %d",
+                      micros, rc);
+        unet_click_result_free(rc == UNET_OK ? res : NULL);
+        stopped += rc == UNET_E_CANCELLED;
+        ck_assert_int_eq(unet_click_session_reset_cancel(s), UNET_OK);
+        click_box(s, 300, 300, got);
+        ck_assert_mem_eq(got, want, sizeof want);
+        unet_click_session_free(s);
+    }
+    ck_assert_int_gt(stopped, 0);
+    ck_assert_int_eq(unet_click_session_cancel(NULL), UNET_E_INVALID_ARG);
+    ck_assert_int_eq(unet_click_session_reset_cancel(NULL), UNET_E_INVALID_ARG);
+    free(img);
+    unet_model_free(m);
+}
+END_TEST
+
 START_TEST(test_outline_tracer)
 {
     rng r = {29};
@@ -1077,6 +1167,7 @@ int main(void)
     tcase_add_test(t, test_threeclass);
     tcase_add_test(t, test_max_extent);
     tcase_add_test(t, test_scaled_sessions);
+    tcase_add_test(t, test_cancel);
     suite_add_tcase(s, t);
     return run_suite(s);
 }

@@ -115,7 +115,7 @@ public class ApiTest {
         int passed = 0;
         String[] order = {"testLoadsFromJarIntoPrivateCache", "testLibraryPathProperty",
             "testVersionAndBuiltins", "testPredictEqualsC", "testSegmentEqualsC",
-            "testClickMatchesSegment", "testErrorsBecomeUnetException", "testBadArrays",
+            "testClickMatchesSegment", "testClickCancel", "testErrorsBecomeUnetException", "testBadArrays",
             "testOptionsJson", "testListenerExceptionRethrown", "testCancelFromAnotherThread",
             "testSegmentCancel", "testCloseWhileRunningRefused", "testCloseWithSessionRefused",
             "testConcurrentPredictions", "testTrainer", "testTrainerListenerAndCancel",
@@ -362,6 +362,56 @@ public class ApiTest {
             check(s.click(0, 0, 0).isEmpty() || referenceLabels[0] != 0, "corner is background");
             long[] stats = s.stats();
             check(stats[0] > 0 && stats[2] > 0, "stats " + Arrays.toString(stats));
+        }
+    }
+
+    static void testClickCancel() throws Exception {
+        // cancel() stays until resetCancel(); from another thread it stops a first click (or
+        // that finished first); after the reset the click is what an uncancelled session gives.
+        try (Model m = Model.builtin("nuclei")) {
+            long x = 0, y = 0;
+            for (int i = 0; i < referenceLabels.length && x == 0; i++)
+                if (referenceLabels[i] == 5) {
+                    x = i % W + 2;
+                    y = i / W + 2;
+                }
+            ClickResult want;
+            try (ClickSession s = m.clickSession(image, SHAPE, null)) {
+                want = s.click(x, y, 0);
+            }
+            check(want.area() > 0, "no object at " + x + ", " + y);
+            int stopped = 0;
+            for (int delay : new int[] {-1, 1, 5, 20}) {
+                try (ClickSession s = m.clickSession(image, SHAPE, null)) {
+                    Thread t = new Thread(() -> {
+                        try {
+                            Thread.sleep(Math.max(delay, 0));
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        s.cancel();
+                    });
+                    if (delay < 0)
+                        s.cancel(); // before the click
+                    else
+                        t.start();
+                    final long cx = x, cy = y;
+                    try {
+                        s.click(cx, cy, 0);
+                        check(delay >= 0, "a cancelled session clicked");
+                    } catch (UnetException e) {
+                        check(e.isCancelled(), "click cancel: " + e.getMessage());
+                        stopped++;
+                    }
+                    if (delay >= 0)
+                        t.join();
+                    s.resetCancel();
+                    ClickResult got = s.click(cx, cy, 0);
+                    check(got.area() == want.area() && got.x() == want.x() && got.y() == want.y()
+                          && Arrays.equals(got.mask(), want.mask()), "click after the reset differs");
+                }
+            }
+            check(stopped > 0, "no click was cancelled");
         }
     }
 

@@ -2,6 +2,7 @@
 post-processing, the cache, background clicks, errors, outlines (shoelace == area), stacks."""
 
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -150,6 +151,39 @@ def test_errors():
     bad[10, 11] = np.nan
     with pytest.raises(unet.UnetError, match="not finite"):
         ClickSession(m, bad).click(32, 32)
+
+
+def test_cancel():
+    """cancel() from another thread stops a first click (or it finished first); it stays
+    until reset_cancel(), and the click after the reset is the one an uncancelled session
+    gives."""
+    m = identity_model(depth=4)
+    img = disc_image(1024, 1024, [(300, 300, 12), (700, 650, 10)])
+    with ClickSession(m, img, threads=2) as fresh:
+        want = fresh.click(300, 300)
+    s = ClickSession(m, img, threads=2)
+    s.cancel()
+    with pytest.raises(unet.Cancelled, match="cancelled"):
+        s.click(300, 300)
+    assert s.stats()["network_runs"] == 0
+    s.reset_cancel()
+    got = s.click(300, 300)
+    assert got.bbox == want.bbox and np.array_equal(got.mask, want.mask)
+    s.close()
+    stopped = 0
+    for delay in (0.0005, 0.002, 0.008, 0.032):
+        with ClickSession(m, img, threads=2) as s:
+            t = threading.Timer(delay, s.cancel)
+            t.start()
+            try:
+                s.click(300, 300)
+            except unet.Cancelled:
+                stopped += 1
+            t.join()
+            s.reset_cancel()
+            got = s.click(300, 300)
+            assert got.bbox == want.bbox and np.array_equal(got.mask, want.mask)
+    assert stopped > 0
 
 
 def test_default_model_if_present():

@@ -54,6 +54,22 @@ JNIEXPORT void JNICALL Java_org_libunet_Native_clickSetOpts(JNIEnv *env, jclass 
     jni_fail(env, unet_click_session_set_opts(c->session, jni_ptr(opts)));
 }
 
+JNIEXPORT void JNICALL Java_org_libunet_Native_clickCancel(JNIEnv *env, jclass cls,
+                                                           jlong session)
+{
+    (void)cls;
+    jni_click *c = jni_ptr(session);
+    jni_fail(env, unet_click_session_cancel(c->session));
+}
+
+JNIEXPORT void JNICALL Java_org_libunet_Native_clickResetCancel(JNIEnv *env, jclass cls,
+                                                                jlong session)
+{
+    (void)cls;
+    jni_click *c = jni_ptr(session);
+    jni_fail(env, unet_click_session_reset_cancel(c->session));
+}
+
 JNIEXPORT jlongArray JNICALL Java_org_libunet_Native_clickStats(JNIEnv *env, jclass cls,
                                                                 jlong session)
 {

@@ -153,6 +153,8 @@ _PROTOTYPES = {
     "unet_click_session_set_scale": (c_int, [c_void_p, c_double]),
     "unet_click_session_scale": (c_int, [c_void_p, POINTER(c_double)]),
     "unet_click_session_stats": (c_int, [c_void_p, _i64_p, _i64_p, _i64_p]),
+    "unet_click_session_cancel": (c_int, [c_void_p]),
+    "unet_click_session_reset_cancel": (c_int, [c_void_p]),
     "unet_click": (c_int, [c_void_p, c_int64, c_int64, c_int64, POINTER(c_void_p)]),
     "unet_click_result_free": (None, [c_void_p]),
     "unet_click_result_bbox": (c_int, [c_void_p, _i64_p]),

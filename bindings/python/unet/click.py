@@ -47,7 +47,8 @@ class ClickSession(OwnedHandle):
     measures the image), so clicked objects are the objects Model.segment gives with the same
     arguments. set_options() changes them later, but for channel: the channel a one-channel
     model reads (as for Model.predict), fixed for the session; set_scale() the scale alone;
-    .scale is the scale in force. A session is used from one thread at a time."""
+    .scale is the scale in force. A session is used from one thread at a time, but cancel()
+    and reset_cancel() may be called from any thread."""
 
     _free_name = "unet_click_session_free"
     _what = "click session"
@@ -156,6 +157,15 @@ class ClickSession(OwnedHandle):
             return _result(res.value)
         finally:
             lib.unet_click_result_free(res.value)
+
+    def cancel(self) -> None:
+        """Stop a click running in another thread (it raises unet.Cancelled); later clicks
+        raise it too, until reset_cancel(). What finished before stays cached; thread-safe."""
+        self._checked(lib.unet_click_session_cancel)
+
+    def reset_cancel(self) -> None:
+        """Let the session click again after cancel() (thread-safe)."""
+        self._checked(lib.unet_click_session_reset_cancel)
 
     def stats(self) -> Dict[str, int]:
         """Work so far: network runs, input pixels they processed, image pixels cached."""

@@ -970,6 +970,11 @@ extern "C" {
     pub fn unet_click_session_set_scale(session: *mut unet_click_session_t, scale: f64) -> c_int;
     /// The scale clicks use (an automatic one not measured yet is measured now, on plane 0).
     pub fn unet_click_session_scale(session: *mut unet_click_session_t, scale: *mut f64) -> c_int;
+    /// Thread-safe: stop a click running in another thread (UNET_E_CANCELLED), and clicks
+    /// started afterwards, until unet_click_session_reset_cancel.
+    pub fn unet_click_session_cancel(session: *mut unet_click_session_t) -> c_int;
+    /// Thread-safe: let the session click again after a cancel.
+    pub fn unet_click_session_reset_cancel(session: *mut unet_click_session_t) -> c_int;
     /// Work done so far (any pointer may be NULL): network runs, input pixels they processed (halo
     /// included), and image pixels whose probabilities are cached.
     pub fn unet_click_session_stats(

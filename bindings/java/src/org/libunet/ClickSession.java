@@ -4,8 +4,8 @@ package org.libunet;
  * Click-to-segment on one image: {@link #click} returns the object under a pixel, predicting
  * only a window around it (cached, so later clicks nearby run no network). The session keeps
  * its own copy of the image and borrows the model, which cannot be closed until the session
- * is. Clicks on one session are serialised; several sessions may share a model across
- * threads.
+ * is. Clicks on one session are serialised ({@link #cancel} stops one from another thread);
+ * several sessions may share a model across threads.
  */
 public final class ClickSession extends Handle {
     private final Model model;
@@ -90,6 +90,30 @@ public final class ClickSession extends Handle {
             } finally {
                 release();
             }
+        }
+    }
+
+    /**
+     * Thread-safe: stops a click running in another thread (it throws a cancelled
+     * UnetException); later clicks are cancelled too, until resetCancel(). What finished before
+     * stays cached.
+     */
+    public void cancel() {
+        long s = acquire();
+        try {
+            Native.clickCancel(s);
+        } finally {
+            release();
+        }
+    }
+
+    /** Thread-safe: lets the session click again after cancel(). */
+    public void resetCancel() {
+        long s = acquire();
+        try {
+            Native.clickResetCancel(s);
+        } finally {
+            release();
         }
     }
 

@@ -66,6 +66,8 @@ final class Native {
     static native void clickSetOpts(long session, long opts);
     static native ClickResult click(long session, long x, long y, long plane);
     static native long[] clickStats(long session);
+    static native void clickCancel(long session);
+    static native void clickResetCancel(long session);
 
     static native long trainerCreate(long model, long opts, TrainListener listener);
     static native void trainerFree(long trainer);
