@@ -74,6 +74,8 @@ public class FijiGuiTest {
                               r.getContainedPoints().length, r.getName());
         }
         screenshot(imp, rm, new File(args[1]));
+        String[] first = args[2].split(",");
+        escapeClick(imp.getProcessor(), Integer.parseInt(first[0]), Integer.parseInt(first[1]));
         recorded(imp);
         escape(imp.getProcessor());
         escapeTraining(imp, new File(new File(args[1]).getAbsoluteFile().getParentFile(),
@@ -147,16 +149,51 @@ public class FijiGuiTest {
         EventQueue.invokeAndWait(recorder::close);
     }
 
-    /** "U-Net Segment..." on a 2048 x 2048 image made of copies of `tile`, stopped by Esc. */
-    static void escape(ImageProcessor tile) throws Exception {
+    /** A shown 2048 x 2048 image made of copies of `tile`. */
+    static ImagePlus big(ImageProcessor tile, String title) throws Exception {
         int w = tile.getWidth(), h = tile.getHeight(), n = 4;
         ImageProcessor big = tile.createProcessor(w * n, h * n);
         for (int y = 0; y < n; y++)
             for (int x = 0; x < n; x++)
                 big.insert(tile, x * w, y * h);
-        ImagePlus imp = new ImagePlus("big", big);
+        ImagePlus imp = new ImagePlus(title, big);
         imp.show();
         waitFor(() -> imp.getWindow() != null && imp.getWindow().isShowing());
+        return imp;
+    }
+
+    /**
+     * The Click Tool's first click on a 2048 x 2048 image (scale, statistics, network), with
+     * Esc pressed 100 ms after it: prints whether a ROI was added and the status; then the
+     * same click again, which must work.
+     */
+    static void escapeClick(ImageProcessor tile, int x, int y) throws Exception {
+        ImagePlus imp = big(tile, "big-click");
+        ImageCanvas canvas = imp.getCanvas();
+        int before = count();
+        long t0 = System.nanoTime();
+        press(canvas, canvas.screenX(x), canvas.screenY(y));
+        Thread.sleep(100);
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (!ImageJ.getStatusBarText().contains("cancelled") && count() == before
+               && System.nanoTime() < deadline) {
+            IJ.setKeyDown(KeyEvent.VK_ESCAPE);
+            Thread.sleep(10);
+        }
+        IJ.setKeyUp(KeyEvent.VK_ESCAPE);
+        System.out.printf("click_escape seconds %.2f added %d%n", (System.nanoTime() - t0) / 1e9,
+                          count() - before);
+        System.out.println("click_status " + ImageJ.getStatusBarText());
+        press(canvas, canvas.screenX(x), canvas.screenY(y));
+        waitForRois(before + 1, 120);
+        System.out.printf("click_after_escape added %d%n", count() - before);
+        imp.changes = false;
+        imp.close();
+    }
+
+    /** "U-Net Segment..." on a 2048 x 2048 image made of copies of `tile`, stopped by Esc. */
+    static void escape(ImageProcessor tile) throws Exception {
+        ImagePlus imp = big(tile, "big");
         IJ.resetEscape();
         Thread run = new Thread(() -> IJ.run(imp, "U-Net Segment...",
                 "model=nuclei tile=256 threads=1 threshold=auto min_size=auto min_distance=auto"));

@@ -372,7 +372,8 @@ print("reached the next line");
 
 def test_tool_click_and_escape(ijdir, cli):
     """The tool on a real image window: mouse presses on 5 nuclei give their outlines in the
-    ROI Manager, segmented off the event thread (ImageJ stays responsive); a screenshot is saved; the macro recorder records a dialog confirmed with OK;
+    ROI Manager, segmented off the event thread (ImageJ stays responsive); Esc stops a slow
+    first click and the next click works; a screenshot is saved; the macro recorder records a dialog confirmed with OK;
     Esc stops a long Segment and a long Fine-tune, leaving no result."""
     points = click_points(cli["labels"])
     shot = os.path.join(ENV["FIJI_TEST_OUTPUT"], "fiji-click-tool.png")
@@ -396,6 +397,10 @@ def test_tool_click_and_escape(ijdir, cli):
     first = re.search(r"^click \d+ \d+ latency_ms \S+ added 1 event_ms (\S+) pending (\w+)",
                       out, re.M)
     assert first and first.group(2) == "yes", out
+    # Esc during a first click on a 2048 x 2048 image stops it (no ROI); the next click works.
+    assert value(out, "click_escape seconds").endswith("added 0"), out
+    assert value(out, "click_status") == "U-Net Click Tool: cancelled", out
+    assert value(out, "click_after_escape added") == "1", out
     # The dialog, shown and confirmed as a user does, is recorded with every key.
     assert value(out, "recorded") == f'run("U-Net Segment...", "{KEYS}");', out
     assert value(out, "escape seconds").endswith("result no"), out
@@ -407,5 +412,6 @@ def test_tool_click_and_escape(ijdir, cli):
           f"selected), next "
           f"{', '.join(f'{v:.0f}' for v in latencies[1:-1])} ms, same nucleus again "
           f"{latencies[-1]:.0f} ms; the event thread was free after "
-          f"{float(first.group(1)):.0f} ms of the first click; Esc stopped a 2048x2048 Segment after "
+          f"{float(first.group(1)):.0f} ms of the first click; Esc stopped a first click on "
+          f"a 2048x2048 image after {value(out, 'click_escape seconds').split()[0]} s; Esc stopped a 2048x2048 Segment after "
           f"{value(out, 'escape seconds').split()[0]} s; screenshot {shot}")

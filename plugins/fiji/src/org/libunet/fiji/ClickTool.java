@@ -41,7 +41,8 @@ public class ClickTool extends PlugInTool {
      * Runs the click off the event thread: a first click measures the image's scale and runs
      * the network, which takes seconds on a large image, and ImageJ must stay responsive
      * meanwhile (menus, zoom, other windows). Clicks made during a slow one wait their turn
-     * in order, each on the plane it was made on.
+     * in order, each on the plane it was made on. Esc stops the running click and drops the
+     * waiting ones, as it stops ImageJ's commands; the next press starts afresh.
      */
     @Override
     public void mousePressed(ImagePlus imp, MouseEvent e) {
@@ -52,16 +53,45 @@ public class ClickTool extends PlugInTool {
         final int slice = imp.getSlice(), frame = imp.getFrame();
         final int c = channel > 0 ? channel : imp.getChannel(); // the one shown now
         final Settings s = settings;
+        IJ.resetEscape(); // a new press: an Esc pressed before it is history
         IJ.showStatus("U-Net: segmenting at (" + x + ", " + y + ")...");
         worker().execute(() -> {
             if (imp.getWindow() == null)
                 return; // the image was closed while the click waited
+            if (IJ.escapePressed()) {
+                IJ.showStatus(NAME + ": cancelled");
+                return;
+            }
+            Thread escape = escapeWatcher();
             try {
                 Clicker.click(imp, c, slice, frame, s, x, y);
             } catch (RuntimeException | LinkageError t) {
                 Errors.report(NAME, t);
+            } finally {
+                escape.interrupt();
             }
         });
+    }
+
+    /**
+     * Polls ImageJ's Esc flag while a click runs and cancels the click while it is set (again
+     * and again: the session may not be running yet when Esc is pressed).
+     */
+    private static Thread escapeWatcher() {
+        Thread t = new Thread(() -> {
+            try {
+                for (;;) {
+                    if (IJ.escapePressed())
+                        Clicker.cancelRunning();
+                    Thread.sleep(20);
+                }
+            } catch (InterruptedException e) {
+                // the click ended
+            }
+        }, "U-Net click Esc");
+        t.setDaemon(true);
+        t.start();
+        return t;
     }
 
     private static ExecutorService clicks;

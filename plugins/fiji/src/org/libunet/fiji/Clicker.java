@@ -22,6 +22,10 @@ final class Clicker {
     private static final Map<Integer, Entry> sessions = new HashMap<Integer, Entry>();
     private static boolean listening;
 
+    /** The session of the click running now (cancelRunning stops it), else null. */
+    private static ClickSession running;
+    private static final Object runningLock = new Object();
+
     /** Latency of the last click in milliseconds, and whether it built a new session. */
     static volatile double lastMillis;
     static volatile boolean lastWasFirst;
@@ -92,7 +96,19 @@ final class Clicker {
             }
             e.clickKey = s.clickKey();
         }
-        ClickResult r = e.session.click(x, y, 0);
+        synchronized (runningLock) {
+            running = e.session;
+        }
+        ClickResult r;
+        try {
+            r = e.session.click(x, y, 0);
+        } finally {
+            // Under the lock: a cancel cannot land after the reset and stop the next click.
+            synchronized (runningLock) {
+                running = null;
+                e.session.resetCancel();
+            }
+        }
         if (!r.isEmpty()) {
             Roi roi = Rois.fromClick(r);
             RoiManager rm = Rois.manager();
@@ -105,6 +121,17 @@ final class Clicker {
         IJ.showStatus(r.isEmpty() ? "U-Net: no object under the click"
                 : String.format("U-Net: %d px object in %.0f ms", r.area(), lastMillis));
         return r;
+    }
+
+    /**
+     * Stops the click running now, if any (it throws a cancelled UnetException); thread-safe.
+     * The session stays: what finished before stays cached.
+     */
+    static void cancelRunning() {
+        synchronized (runningLock) {
+            if (running != null)
+                running.cancel();
+        }
     }
 
     /** Frees every session (the cache can be large). */
