@@ -121,3 +121,18 @@ def test_click_on_a_plane_of_a_stack(qtbot, make_napari_viewer):
     labels = clicker.labels.data
     assert labels[0].max() == 0 and labels[1][pa] == 1
     assert iou(labels[1] == 1, truth == a) > 0.6
+
+
+def test_stop_cancels_a_running_click(qtbot, make_napari_viewer):
+    """Replacing the clicker (another image in the dock) stops the click still running: the
+    worker ends without painting or reporting anything."""
+    image, truth = unet.sample(size=2048, seed=14)
+    a, pa = next(iter(objects(truth, 100).items()))
+    viewer, layer, clicker = start(make_napari_viewer, image)
+    clicker.points.add(np.asarray(pa, float))  # a first click: statistics, scale, network
+    wait_until(qtbot, lambda: clicker._worker is not None, 10)
+    qtbot.wait(50)
+    clicker.stop()
+    wait_until(qtbot, lambda: clicker._worker is None, 60)
+    assert clicker.latencies == [] and clicker.labels.data.max() == 0
+

@@ -48,6 +48,7 @@ class ClickToSegment:
                                         face_color="yellow", **place)
         self.points.mode = "add"
         self.session = None
+        self._stopped = False
         self._session_source = None
         self._source = None  # (image data, model) the next session is built from
         self._invalidate()
@@ -68,10 +69,15 @@ class ClickToSegment:
         self._source = (data, self._model)
 
     def stop(self):
-        """Stop listening (the layers stay)."""
+        """Stop listening (the layers stay); a click still running stops too, painting
+        nothing (a first click on a large image can take seconds)."""
         self.points.events.data.disconnect(self._on_points)
         self.image.events.data.disconnect(self._invalidate)
         self._queue.clear()
+        self._stopped = True
+        session = self.session
+        if session is not None:
+            session.cancel()  # thread-safe; the session is not used again
 
     def stats(self):
         """The session's work so far (unet.ClickSession.stats), zeros before the first click."""
@@ -130,10 +136,14 @@ class ClickToSegment:
             started, pixel = self._queue.popleft()
             try:
                 session = self._current_session()
+                if self._stopped:  # after the session is set: stop() cancels it from then on
+                    return
                 plane = int(np.ravel_multi_index(pixel[:-2], self.plane_shape)) \
                     if self.plane_shape else 0
                 result = session.click(pixel[-1], pixel[-2], plane=plane)
                 yield started, pixel, result, None
+            except unet.Cancelled:
+                return  # stop() cancelled it: nothing to paint or report
             except (unet.UnetError, ValueError, OSError) as e:
                 yield started, pixel, None, e
 
