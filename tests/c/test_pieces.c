@@ -189,6 +189,35 @@ START_TEST(stats_percentile_exact_with_ties)
 }
 END_TEST
 
+/* A camera image's background peak: most of a 1024^2 plane within a few grey levels, so the
+ * bin holding the low percentile gathers hundreds of thousands of equal values for the final
+ * selection; both percentiles must still equal a sort's. */
+START_TEST(stats_percentile_exact_background_peak)
+{
+    rng r = {9};
+    const int64_t H = 1024, W = 1024, n = H * W;
+    float *img = malloc((size_t)n * sizeof *img);
+    for (int64_t i = 0; i < n; i++) {
+        double u = uniform(&r);
+        img[i] = (float)(u < 0.8 ? 1000 + floor(7 * uniform(&r)) : floor(1000 + 60000 * u * u));
+    }
+    unet_model_t *m = small_model(1, 1, "sigmoid");
+    unet_predict_opts_t *o = opts_with("{\"normalize\": \"percentile\", \"norm_low\": 1, "
+                                       "\"norm_high\": 99.8}");
+    image im = {img, 1, H, W, -1, 0};
+    double low, range;
+    ck_assert_int_eq(unet_predict_stats(m, o, 1, 1, H, W, read_image, &im, &low, &range, 1),
+                     UNET_OK);
+    double lo = numpy_percentile(img, n, 1), hi = numpy_percentile(img, n, 99.8);
+    ck_assert_msg(low == lo, "low %.17g, sort gives %.17g", low, lo);
+    ck_assert_msg(range == hi - lo + 1e-20, "range %.17g, sort gives %.17g", range,
+                  hi - lo + 1e-20);
+    unet_predict_opts_free(o);
+    unet_model_free(m);
+    free(img);
+}
+END_TEST
+
 START_TEST(stats_zmuv_fixed_none_and_model)
 {
     rng r = {4};
@@ -467,6 +496,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, stats_percentile_exact);
     tcase_add_test(tc, stats_percentile_exact_with_ties);
+    tcase_add_test(tc, stats_percentile_exact_background_peak);
     tcase_add_test(tc, stats_zmuv_fixed_none_and_model);
     tcase_add_test(tc, stats_channels);
     tcase_add_test(tc, stats_progress_cancel_and_errors);
