@@ -1,34 +1,13 @@
 /*
  * A plane's normalisation for the session. Percentiles of 8- and 16-bit images come from one
- * histogram pass (exact order statistics, combined by the same formula as predict/stats.c, so
- * the numbers are identical); everything else goes through predict/stats.c, whose exact
- * percentiles of float data take many passes over the plane.
+ * histogram of the pixels as they are (no conversion to float), combined by predict/stats.c's
+ * own formula (unet__hist_percentile), so the numbers are identical; everything else goes
+ * through predict/stats.c.
  */
-#include <math.h>
 #include <stdlib.h>
 
 #include "click/click.h"
 #include "core/status.h"
-
-/* Value of rank k (0-based, ascending) from a histogram. */
-static double kth(const int64_t *hist, int64_t offset, int64_t k)
-{
-    int64_t b = 0, acc = hist[0];
-    while (acc <= k)
-        acc += hist[++b];
-    return (double)(b - offset);
-}
-
-/* NumPy's linear percentile, as predict/stats.c computes it. */
-static double percentile(const int64_t *hist, int64_t offset, int64_t n, double q)
-{
-    double pos = q / 100.0 * (double)(n - 1);
-    int64_t k = (int64_t)floor(pos);
-    double t = pos - (double)k, v = kth(hist, offset, k);
-    if (t > 0 && k + 1 < n)
-        v = v + t * (kth(hist, offset, k + 1) - v);
-    return v;
-}
 
 static int integer_percentiles(const struct unet_click_session *s, int64_t p,
                                unet__affine *affine)
@@ -58,8 +37,8 @@ static int integer_percentiles(const struct unet_click_session *s, int64_t p,
             for (int64_t i = 0; i < n; i++)
                 hist[v[i] + 32768]++;
         }
-        double lo = percentile(hist, offset, n, s->norm.a);
-        double hi = percentile(hist, offset, n, s->norm.b);
+        double lo = unet__hist_percentile(hist, offset, n, s->norm.a);
+        double hi = unet__hist_percentile(hist, offset, n, s->norm.b);
         affine[c] = (unet__affine){lo, 1.0 / (hi - lo + 1e-20)};
     }
     free(hist);

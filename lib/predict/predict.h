@@ -127,6 +127,9 @@ typedef struct unet__norm_stats {
 } unet__norm_stats;
 int unet__plane_stats(const unet__source *src, int64_t plane, const unet__norm *norm,
                       unet__norm_stats *stats, unet__progress *prog, double f0, double f1);
+/* NumPy's linear percentile q of the n values a histogram of integers counts (bin b holds the
+ * value b - offset), exactly as the plane statistics compute it. */
+double unet__hist_percentile(const int64_t *hist, int64_t offset, int64_t n, double q);
 /* Statistics of one plane, every channel (affine has `channels` entries). Reads the plane in
  * strips (once, kept, up to 32 MiB); exact percentiles (NumPy's linear interpolation) in
  * bounded memory. */

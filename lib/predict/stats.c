@@ -1,9 +1,10 @@
 /*
  * Normalisation statistics of a whole plane, read strip by strip so memory stays bounded (a
  * plane of up to 32 MiB is read once and kept for every pass): mean and standard deviation
- * in two passes (double sums), and exact percentiles by
- * histogram refinement: each pass narrows the value range holding the wanted order statistic
- * until few enough values remain to select it directly.
+ * in two passes (double sums), and exact percentiles: from one histogram when every value is
+ * an integer of 8- or 16-bit range, else by histogram refinement, each pass narrowing the value
+ * range holding the wanted order statistic until few enough values remain to select it
+ * directly.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -83,19 +84,25 @@ static int reader_next(strip_reader *r, int64_t *n)
     return UNET_OK;
 }
 
-/* One pass over the plane calling visit(ctx, channel, values, count) per channel strip. */
+/* One pass over the plane calling visit(ctx, channel, values, count) per channel strip; with
+ * `go`, only while *go holds (checked before every strip). */
 typedef void (*visit_fn)(void *ctx, int64_t channel, const float *v, int64_t n);
 
-static int pass(strip_reader *r, visit_fn visit, void *ctx)
+static int pass_while(strip_reader *r, visit_fn visit, void *ctx, const bool *go)
 {
     const unet__source *src = r->src;
     int64_t n;
-    int rc;
+    int rc = UNET_OK;
     r->row = 0;
-    while ((rc = reader_next(r, &n)) == UNET_OK && n > 0)
+    while ((!go || *go) && (rc = reader_next(r, &n)) == UNET_OK && n > 0)
         for (int64_t c = 0; c < src->channels; c++)
             visit(ctx, c, r->buf + c * n * src->width, n * src->width);
-    return rc;
+    return go && !*go ? UNET_OK : rc;
+}
+
+static int pass(strip_reader *r, visit_fn visit, void *ctx)
+{
+    return pass_while(r, visit, ctx, NULL);
 }
 
 /* ---- mean and standard deviation ---- */
@@ -383,6 +390,72 @@ done:
     return rc;
 }
 
+/* ---- integer images: one histogram ---- */
+
+/* Value of rank k (0-based, ascending) from a histogram of integers (bin b holds b - offset). */
+static double hist_kth(const int64_t *hist, int64_t offset, int64_t k)
+{
+    int64_t b = 0, acc = hist[0];
+    while (acc <= k)
+        acc += hist[++b];
+    return (double)(b - offset);
+}
+
+double unet__hist_percentile(const int64_t *hist, int64_t offset, int64_t n, double q)
+{
+    double pos = q / 100.0 * (double)(n - 1);
+    int64_t k = (int64_t)floor(pos);
+    double t = pos - (double)k, v = hist_kth(hist, offset, k);
+    if (t > 0 && k + 1 < n)
+        v = v + t * (hist_kth(hist, offset, k + 1) - v);
+    return v;
+}
+
+/* 8- and 16-bit images arrive as floats holding integers: every value an integer in
+ * [INT_LO, INT_HI] gives exact percentiles from one histogram pass instead of the passes of
+ * the search below. */
+#define INT_LO (-32768)
+#define INT_HI 65535
+#define INT_BINS ((int64_t)INT_HI - INT_LO + 1)
+
+typedef struct int_hist_state {
+    int64_t *hist; /* channels x INT_BINS */
+    bool integers; /* every value so far */
+} int_hist_state;
+
+static void visit_int_hist(void *ctx, int64_t c, const float *v, int64_t n)
+{
+    int_hist_state *s = ctx;
+    int64_t *h = s->hist + c * INT_BINS;
+    for (int64_t i = 0; i < n && s->integers; i++) {
+        const float x = v[i];
+        if (x >= (float)INT_LO && x <= (float)INT_HI && x == (float)(int32_t)x)
+            h[(int32_t)x - INT_LO]++;
+        else
+            s->integers = false;
+    }
+}
+
+/* Both percentiles of every channel from one pass when the plane holds integers only;
+ * *integers false (and nothing written) otherwise. */
+static int integer_percentiles(strip_reader *r, double qlo, double qhi, double *lo,
+                               double *hi, bool *integers)
+{
+    const int64_t C = r->src->channels, n = r->src->height * r->src->width;
+    int_hist_state s = {calloc((size_t)(C * INT_BINS), sizeof(int64_t)), true};
+    *integers = false;
+    if (!s.hist) /* no memory for the shortcut: the search needs little */
+        return UNET_OK;
+    int rc = pass_while(r, visit_int_hist, &s, &s.integers); /* stops at a fraction */
+    for (int64_t c = 0; c < C && rc == UNET_OK && s.integers; c++) {
+        lo[c] = unet__hist_percentile(s.hist + c * INT_BINS, -INT_LO, n, qlo);
+        hi[c] = unet__hist_percentile(s.hist + c * INT_BINS, -INT_LO, n, qhi);
+    }
+    *integers = rc == UNET_OK && s.integers;
+    free(s.hist);
+    return rc;
+}
+
 /* NumPy's percentile (linear): v[k] + t (v[k+1] - v[k]) with pos = q/100 (n - 1). */
 static int percentile(strip_reader *r, double q, double *out)
 {
@@ -435,10 +508,13 @@ int unet__plane_stats(const unet__source *src, int64_t plane, const unet__norm *
             stats[c] = (unet__norm_stats){m.mean[c], sqrt(m.sq[c] / n) + norm->eps};
     } else if (rc == UNET_OK) {
         double *lo = a, *hi = a + C;
-        rc = percentile(&r, norm->a, lo);
-        if (rc == UNET_OK)
+        bool integers;
+        rc = integer_percentiles(&r, norm->a, norm->b, lo, hi, &integers);
+        if (rc == UNET_OK && !integers)
+            rc = percentile(&r, norm->a, lo);
+        if (rc == UNET_OK && !integers)
             rc = unet__progress_report(prog, (f0 + f1) / 2, "statistics", false);
-        if (rc == UNET_OK)
+        if (rc == UNET_OK && !integers)
             rc = percentile(&r, norm->b, hi);
         for (int64_t c = 0; c < C && rc == UNET_OK; c++)
             stats[c] = (unet__norm_stats){lo[c], hi[c] - lo[c] + 1e-20};
