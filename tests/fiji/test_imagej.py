@@ -184,6 +184,33 @@ run("U-Net Click...", "{keys}");
     assert (area, (rx, ry, w, h)) == objects(expected)[int(expected[y, x])], name
 
 
+def test_tta_equals_cli(ijdir, cli, tmp_path):
+    """The `tta` key averages the four flips as `unet segment --tta` does, for Segment and
+    Click."""
+    expected_file = tmp_path / "cli.tif"
+    subprocess.run([ENV["UNET_CLI"], "segment", IMG2D, "-o", str(expected_file), "--tta",
+                    "--quiet"], check=True, stdout=subprocess.DEVNULL, timeout=TIMEOUT)
+    expected = tifffile.imread(expected_file)
+    assert not np.array_equal(expected, cli["labels"])  # the flips change the labels
+    (x, y), = click_points(expected, 1)
+    keys = KEYS + " tta"
+    macro = f"""
+args = split(getArgument(), " ");
+open(args[0]);
+id = getImageID();
+run("U-Net Segment...", "{keys}");
+saveAs("Tiff", args[1] + "/labels.tif");
+selectImage(id);
+makePoint({x}, {y});
+run("U-Net Click...", "{keys}");
+{ROI_LINES}
+"""
+    out = run_macro(ijdir, "tta", macro, f"{IMG2D} {tmp_path}")
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "labels.tif"), expected)
+    (rx, ry, w, h, area, name), = rois(out)
+    assert (area, (rx, ry, w, h)) == objects(expected)[int(expected[y, x])], name
+
+
 def test_click_macro(ijdir, cli, tmp_path):
     points = click_points(cli["labels"])
     assert len(points) == 5

@@ -9,7 +9,7 @@ import org.libunet.SegmentOptions;
 
 /**
  * The values the dialogs share, with their macro keys: model, tile, threads (every command),
- * threshold, min_size, min_distance, diameter (Segment and Click). The object keys are text so
+ * threshold, min_size, min_distance, diameter, tta (Segment and Click). The object keys are text so
  * that "auto" (the model's own value; for diameter: measured on the image) can be given;
  * libunet validates every value and its error names the bounds.
  */
@@ -18,6 +18,7 @@ final class Settings {
     int tile = 0;
     int threads = 0;
     String threshold = "auto", minSize = "auto", minDistance = "auto", diameter = "auto";
+    boolean tta = false;
 
     Settings copy() {
         Settings s = new Settings();
@@ -28,6 +29,7 @@ final class Settings {
         s.minSize = minSize;
         s.minDistance = minDistance;
         s.diameter = diameter;
+        s.tta = tta;
         return s;
     }
 
@@ -56,6 +58,8 @@ final class Settings {
         gd.addStringField("Min_size", minSize, 8);
         gd.addStringField("Min_distance", minDistance, 8);
         gd.addStringField("Diameter", diameter, 8);
+        gd.addCheckbox("TTA (average over the four flips; about four times the network time)",
+                       tta);
         gd.addMessage("auto: the model's value. Diameter: the objects' typical size in pixels,\n"
                 + "which the image is resized from to the model's (auto: measured on the image).");
     }
@@ -65,6 +69,7 @@ final class Settings {
         minSize = gd.getNextString().trim();
         minDistance = gd.getNextString().trim();
         diameter = gd.getNextString().trim();
+        tta = gd.getNextBoolean();
     }
 
     static int integer(double v, String key) {
@@ -106,11 +111,12 @@ final class Settings {
         o.set("min_size", minSize);
         o.set("min_distance", minDistance);
         o.set("diameter", diameter);
+        o.set("tta", tta);
     }
 
     /** What decides a click session's predictions (changing these rebuilds it). */
     String sessionKey() {
-        return model + "|" + threads;
+        return model + "|" + threads + "|" + tta;
     }
 
     /** Everything a click session's options hold. */
