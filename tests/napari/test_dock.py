@@ -209,3 +209,28 @@ def test_diameter_reaches_segmentation_and_clicks(qtbot, dock, nuclei):
     assert clicker.session.scale == pytest.approx(nuclei.segment_scale(image, diameter=40))
     clicked = clicker.labels.data > 0
     np.testing.assert_array_equal(clicked, labels == labels[y, x])
+
+
+def test_tta_reaches_segmentation_and_clicks(qtbot, dock, nuclei):
+    viewer, widget = dock
+    image, _ = unet.sample(size=256, seed=9)
+    widget.image.value = viewer.add_image(image, name="cells")
+    widget.reset_choices()
+    widget.tta.value = True
+    _, outcome = run_and_wait(qtbot, widget)
+    assert outcome == "done"
+    labels = viewer.layers["cells U-Net labels"].data
+    np.testing.assert_array_equal(labels, nuclei.segment(image, tta=True))
+    assert not np.array_equal(labels, nuclei.segment(image))  # the flips change the labels
+    # clicks average the same flips: a clicked object equals the segmented one under it
+    widget.click_button.native.click()
+    clicker = widget.clicker
+    assert clicker.tta
+    ys, xs = np.nonzero(labels == labels[labels > 0][0])
+    y, x = int(np.median(ys)), int(np.median(xs))
+    if labels[y, x] == 0:
+        y, x = int(ys[0]), int(xs[0])
+    clicker.points.add(np.array([y, x], float))
+    wait_until(qtbot, lambda: len(clicker.latencies) == 1, 60)
+    np.testing.assert_array_equal(clicker.labels.data > 0, labels == labels[y, x])
+

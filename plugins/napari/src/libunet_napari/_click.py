@@ -30,12 +30,13 @@ class ClickToSegment:
     to the viewer for `image_layer`. latencies: seconds from each point's addition to its object
     painted (or found empty)."""
 
-    def __init__(self, viewer, image_layer, model, threads=0, diameter=0):
+    def __init__(self, viewer, image_layer, model, threads=0, diameter=0, tta=False):
         self.viewer = viewer
         self.image = image_layer
         self.rgb = image_layer.rgb
         self.threads = int(threads)
         self.diameter = diameter  # 0: the automatic scale, measured at the first click
+        self.tta = bool(tta)  # probabilities averaged over the four flips, as segmentation
         self._model = model
         data = image_layer.data[0] if image_layer.multiscale else image_layer.data
         self.spatial = _channels.spatial_shape(data.shape, self.rgb)
@@ -156,6 +157,7 @@ class ClickToSegment:
             if self.session is not None:
                 self.session.close()
             self.session = unet.ClickSession(model, image, axes=axes, threads=self.threads,
-                                             diameter=float(self.diameter) or None)
+                                             diameter=float(self.diameter) or None,
+                                             tta=self.tta)
             self._session_source = source
         return self.session

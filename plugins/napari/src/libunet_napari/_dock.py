@@ -8,7 +8,8 @@ viewer stays live; the layer is added on the GUI thread when the result arrives.
 import time
 
 import napari
-from magicgui.widgets import Container, Label, ProgressBar, PushButton, SpinBox, create_widget
+from magicgui.widgets import (CheckBox, Container, Label, ProgressBar, PushButton, SpinBox,
+                              create_widget)
 from napari.utils.notifications import show_error
 
 from . import _models, _segment
@@ -18,7 +19,7 @@ from ._worker import STEPS, Job
 
 
 class UNetWidget(Container):
-    """Model choice, diameter, tile, blend, threads, Run / Cancel, progress, and
+    """Model choice, diameter, tile, blend, tta, threads, Run / Cancel, progress, and
     click-to-segment."""
 
     def __init__(self, napari_viewer: "napari.viewer.Viewer"):
@@ -32,6 +33,10 @@ class UNetWidget(Container):
         self.blend = SpinBox(label="blend", value=0, min=0, max=4096,
                              tooltip="pixels of smooth blending at tile seams (0: exact "
                                      "stitching)")
+        self.tta = CheckBox(label="tta", value=False,
+                            tooltip="test-time augmentation: average the model's output over "
+                                    "the four flips of the image (about four times the network "
+                                    "time; segmentation and clicks)")
         self.threads = SpinBox(label="threads", value=0, min=0, max=1024,
                                tooltip="CPU threads (0: the CPUs napari may use)")
         self.diameter = SpinBox(label="diameter", value=0, min=0, max=4096,
@@ -49,7 +54,7 @@ class UNetWidget(Container):
         buttons = Container(widgets=[self.run_button, self.cancel_button], layout="horizontal",
                             labels=False)
         self.extend([self.image, *self.model.widgets, self.diameter, self.tile, self.blend,
-                     self.threads,
+                     self.tta, self.threads,
                      buttons, self.progress, self.status, self.click_button])
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
@@ -76,7 +81,7 @@ class UNetWidget(Container):
         data = layer.data[0] if layer.multiscale else layer.data
         rgb = layer.rgb
         options = {"threads": self.threads.value, "tile": self.tile.value,
-                   "blend": self.blend.value}
+                   "blend": self.blend.value, "tta": self.tta.value}
         diameter = self.diameter.value
         started = self.started_at = time.perf_counter()
 
@@ -138,12 +143,12 @@ class UNetWidget(Container):
         clicker = self.clicker
         if clicker is not None and clicker.image is layer and clicker.points in self.viewer.layers \
                 and clicker.labels in self.viewer.layers and clicker.threads == self.threads.value \
-                and clicker.diameter == self.diameter.value:
+                and clicker.diameter == self.diameter.value and clicker.tta == self.tta.value:
             clicker.set_model(spec)  # same image: keep its layers, new session on the next click
         else:
             if clicker is not None:
                 clicker.stop()
             self.clicker = ClickToSegment(self.viewer, layer, spec, threads=self.threads.value,
-                                          diameter=self.diameter.value)
+                                          diameter=self.diameter.value, tta=self.tta.value)
         self.clicker.points.mode = "add"
         self.viewer.layers.selection.active = self.clicker.points
