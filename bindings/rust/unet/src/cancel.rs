@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::opts::{Cancellable, RawOpts};
 
-trait Target: Send + Sync {
+pub(crate) trait Target: Send + Sync {
     fn cancel(&self);
 }
 
@@ -17,14 +17,17 @@ impl<K: Cancellable> Target for RawOpts<K> {
     }
 }
 
-/// Cancels the calls running with one options object, from any thread (a GUI's Cancel button,
-/// a request timeout).
+/// Cancels the calls running with one options object or on one click session, from any thread
+/// (a GUI's Cancel button, a request timeout).
 ///
-/// Get one from [`PredictOptions::cancel_handle`](crate::PredictOptions::cancel_handle) or
-/// [`SegmentOptions::cancel_handle`](crate::SegmentOptions::cancel_handle). The running call
-/// returns [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) within one tile batch. The
-/// request stays set: later calls with those options are cancelled too until the options'
-/// `reset_cancel`. The handle keeps the options' C object alive, so it may outlive them.
+/// Get one from [`PredictOptions::cancel_handle`](crate::PredictOptions::cancel_handle),
+/// [`SegmentOptions::cancel_handle`](crate::SegmentOptions::cancel_handle) or
+/// [`ClickSession::cancel_handle`](crate::ClickSession::cancel_handle). The running call
+/// returns [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) within one tile batch (a
+/// click: at its next network run or statistics pass). The request stays set: later calls are
+/// cancelled too until `reset_cancel` of the options or the session. The handle keeps the
+/// options' C object alive, so it may outlive them; a handle of a dropped click session does
+/// nothing.
 #[derive(Clone)]
 pub struct CancelHandle {
     target: Arc<dyn Target>,
@@ -33,6 +36,10 @@ pub struct CancelHandle {
 impl CancelHandle {
     pub(crate) fn new<K: Cancellable + 'static>(opts: &Arc<RawOpts<K>>) -> Self {
         CancelHandle { target: opts.clone() }
+    }
+
+    pub(crate) fn of(target: Arc<dyn Target>) -> Self {
+        CancelHandle { target }
     }
 
     /// Requests cancellation.

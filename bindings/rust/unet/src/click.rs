@@ -3,9 +3,11 @@
 
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
+use std::sync::{Arc, Mutex};
 
 use unet_sys as sys;
 
+use crate::cancel::{CancelHandle, Target};
 use crate::click_options::ClickOptions;
 use crate::element::{c_shape, Element};
 use crate::error::{check, Error, Result};
@@ -55,7 +57,29 @@ use crate::Model;
 /// ```
 pub struct ClickSession<'a> {
     ptr: NonNull<sys::unet_click_session_t>,
+    /// The same pointer for cancel handles, cleared (under its lock) before the session is
+    /// freed, so a handle that outlives the session never reaches freed memory.
+    shared: Arc<SharedSession>,
     _borrows: PhantomData<(&'a Model, &'a [u8])>,
+}
+
+/// What a [`CancelHandle`] of a click session holds.
+struct SharedSession(Mutex<Option<SessionPtr>>);
+
+struct SessionPtr(NonNull<sys::unet_click_session_t>);
+
+// SAFETY: only unet_click_session_cancel, which is thread-safe, is called through it, and
+// only while the session lives (the lock orders it before the free).
+unsafe impl Send for SessionPtr {}
+
+impl Target for SharedSession {
+    fn cancel(&self) {
+        let live = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = live.as_ref() {
+            // SAFETY: the session is alive while the pointer is set (Drop clears it first).
+            unsafe { sys::unet_click_session_cancel(p.0.as_ptr()) };
+        }
+    }
 }
 
 // SAFETY: the C session may move between threads; it is never used from two at once (`&mut`
@@ -122,7 +146,8 @@ impl Model {
         })?;
         let ptr =
             NonNull::new(ptr).ok_or_else(|| Error::new(sys::UNET_E_INTERNAL, "no session"))?;
-        Ok(ClickSession { ptr, _borrows: PhantomData })
+        let shared = Arc::new(SharedSession(Mutex::new(Some(SessionPtr(ptr)))));
+        Ok(ClickSession { ptr, shared, _borrows: PhantomData })
     }
 }
 
@@ -150,6 +175,20 @@ impl<'a> ClickSession<'a> {
         check(unsafe { sys::unet_click_session_set_opts(self.ptr.as_ptr(), opts.raw.as_ptr()) })
     }
 
+    /// A handle that cancels a click running on this session from another thread (the click
+    /// returns [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled)); later clicks are
+    /// cancelled too until [`reset_cancel`](Self::reset_cancel). What finished before stays
+    /// cached, and after the reset a click gives what it would have given without the cancel.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        CancelHandle::of(self.shared.clone())
+    }
+
+    /// Lets the session click again after a cancel.
+    pub fn reset_cancel(&self) -> Result<()> {
+        // SAFETY: a live session; the call is thread-safe.
+        check(unsafe { sys::unet_click_session_reset_cancel(self.ptr.as_ptr()) })
+    }
+
     /// Work done so far.
     pub fn stats(&self) -> Result<ClickStats> {
         let (mut runs, mut pixels, mut cached) = (0i64, 0i64, 0i64);
@@ -167,6 +206,9 @@ impl<'a> ClickSession<'a> {
 
 impl Drop for ClickSession<'_> {
     fn drop(&mut self) {
+        // Under the lock: a handle's cancel either finished or will find no session.
+        let mut live = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
+        *live = None;
         // SAFETY: created by unet_click_session_create, freed once.
         unsafe { sys::unet_click_session_free(self.ptr.as_ptr()) }
     }

@@ -114,3 +114,53 @@ fn options_change_and_bad_clicks_are_errors() {
     assert!(again.area() > 0 && first.area() > 0);
     assert!(ClickOptions::builder().min_distance(0).build().is_err());
 }
+
+#[test]
+fn a_cancel_handle_stops_a_click_and_the_reset_click_is_unchanged() {
+    let model = common::nuclei();
+    let s = common::sample(1024, 1024, 8);
+    let (x, y) = inside_an_object(&s);
+    let want = {
+        let mut fresh = model.click_session(&s.image, &[1024, 1024], None).unwrap();
+        let r = fresh.click(x, y).unwrap();
+        (r.bbox(), r.area(), r.mask().to_vec())
+    };
+    // Cancelled before the click: it stays so until the reset.
+    let mut session = model.click_session(&s.image, &[1024, 1024], None).unwrap();
+    let handle = session.cancel_handle();
+    handle.cancel();
+    let err = session.click(x, y).unwrap_err();
+    assert_eq!(err.kind(), unet::ErrorKind::Cancelled);
+    assert_eq!(session.stats().unwrap().network_runs, 0);
+    session.reset_cancel().unwrap();
+    let r = session.click(x, y).unwrap();
+    assert_eq!((r.bbox(), r.area(), r.mask().to_vec()), want);
+    // From another thread during first clicks (statistics, scale, network runs): the click
+    // stops or finished first; after the reset it gives the same object.
+    let mut stopped = 0;
+    for micros in [200u64, 2000, 20000] {
+        let mut session = model.click_session(&s.image, &[1024, 1024], None).unwrap();
+        let handle = session.cancel_handle();
+        let result = std::thread::scope(|scope| {
+            scope.spawn(move || {
+                std::thread::sleep(std::time::Duration::from_micros(micros));
+                handle.cancel();
+            });
+            session.click(x, y)
+        });
+        match result {
+            Ok(_) => {}
+            Err(e) => {
+                assert_eq!(e.kind(), unet::ErrorKind::Cancelled);
+                stopped += 1;
+            }
+        }
+        session.reset_cancel().unwrap();
+        let r = session.click(x, y).unwrap();
+        assert_eq!((r.bbox(), r.area(), r.mask().to_vec()), want);
+    }
+    assert!(stopped > 0);
+    // A handle that outlives its session does nothing (no use after free).
+    let handle = model.click_session(&s.image, &[1024, 1024], None).unwrap().cancel_handle();
+    handle.cancel();
+}
