@@ -158,15 +158,18 @@ print("again_ms " + (getTime() - t0));
           f" `unet segment` CLI: {1000 * cli['seconds']:.0f} ms (whole process)")
 
 
-def test_diameter_equals_cli(ijdir, cli, tmp_path):
-    """`diameter=30` resizes as `unet segment --diameter 30` does, for Segment and Click."""
-    expected_file = tmp_path / "cli.tif"
-    subprocess.run([ENV["UNET_CLI"], "segment", IMG2D, "-o", str(expected_file), "--diameter",
-                    "30", "--quiet"], check=True, stdout=subprocess.DEVNULL, timeout=TIMEOUT)
-    expected = tifffile.imread(expected_file)
-    assert expected.max() != cli["labels"].max()  # another scale than the automatic one
+def cli_labels(tmp_path, *flags):
+    """`unet segment img2d` with extra flags: its labels."""
+    out = tmp_path / "cli.tif"
+    subprocess.run([ENV["UNET_CLI"], "segment", IMG2D, "-o", str(out), "--quiet", *flags],
+                   check=True, stdout=subprocess.DEVNULL, timeout=TIMEOUT)
+    return tifffile.imread(out)
+
+
+def assert_segment_and_click_match(ijdir, tmp_path, name, keys, expected):
+    """U-Net Segment with `keys` gives `expected`, and U-Net Click with them on one of its
+    objects gives that object."""
     (x, y), = click_points(expected, 1)
-    keys = KEYS.replace("diameter=auto", "diameter=30")
     macro = f"""
 args = split(getArgument(), " ");
 open(args[0]);
@@ -178,37 +181,26 @@ makePoint({x}, {y});
 run("U-Net Click...", "{keys}");
 {ROI_LINES}
 """
-    out = run_macro(ijdir, "diameter", macro, f"{IMG2D} {tmp_path}")
+    out = run_macro(ijdir, name, macro, f"{IMG2D} {tmp_path}")
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "labels.tif"), expected)
-    (rx, ry, w, h, area, name), = rois(out)
-    assert (area, (rx, ry, w, h)) == objects(expected)[int(expected[y, x])], name
+    (rx, ry, w, h, area, roi), = rois(out)
+    assert (area, (rx, ry, w, h)) == objects(expected)[int(expected[y, x])], roi
+
+
+def test_diameter_equals_cli(ijdir, cli, tmp_path):
+    """`diameter=30` resizes as `unet segment --diameter 30` does, for Segment and Click."""
+    expected = cli_labels(tmp_path, "--diameter", "30")
+    assert expected.max() != cli["labels"].max()  # another scale than the automatic one
+    assert_segment_and_click_match(ijdir, tmp_path, "diameter",
+                                   KEYS.replace("diameter=auto", "diameter=30"), expected)
 
 
 def test_tta_equals_cli(ijdir, cli, tmp_path):
     """The `tta` key averages the four flips as `unet segment --tta` does, for Segment and
     Click."""
-    expected_file = tmp_path / "cli.tif"
-    subprocess.run([ENV["UNET_CLI"], "segment", IMG2D, "-o", str(expected_file), "--tta",
-                    "--quiet"], check=True, stdout=subprocess.DEVNULL, timeout=TIMEOUT)
-    expected = tifffile.imread(expected_file)
+    expected = cli_labels(tmp_path, "--tta")
     assert not np.array_equal(expected, cli["labels"])  # the flips change the labels
-    (x, y), = click_points(expected, 1)
-    keys = KEYS + " tta"
-    macro = f"""
-args = split(getArgument(), " ");
-open(args[0]);
-id = getImageID();
-run("U-Net Segment...", "{keys}");
-saveAs("Tiff", args[1] + "/labels.tif");
-selectImage(id);
-makePoint({x}, {y});
-run("U-Net Click...", "{keys}");
-{ROI_LINES}
-"""
-    out = run_macro(ijdir, "tta", macro, f"{IMG2D} {tmp_path}")
-    np.testing.assert_array_equal(tifffile.imread(tmp_path / "labels.tif"), expected)
-    (rx, ry, w, h, area, name), = rois(out)
-    assert (area, (rx, ry, w, h)) == objects(expected)[int(expected[y, x])], name
+    assert_segment_and_click_match(ijdir, tmp_path, "tta", KEYS + " tta", expected)
 
 
 def test_click_macro(ijdir, cli, tmp_path):

@@ -186,6 +186,21 @@ def test_blend_reaches_the_library(qtbot, dock, nuclei):
                                   nuclei.segment(image, tile=64, blend=16))
 
 
+def click_one_segmented_object(qtbot, widget, labels):
+    """Click to segment, then one point inside the first object of `labels`: the clicked
+    object must be that object. Returns the clicker."""
+    widget.click_button.native.click()
+    clicker = widget.clicker
+    ys, xs = np.nonzero(labels == labels[labels > 0][0])
+    y, x = int(np.median(ys)), int(np.median(xs))
+    if labels[y, x] == 0:
+        y, x = int(ys[0]), int(xs[0])
+    clicker.points.add(np.array([y, x], float))
+    wait_until(qtbot, lambda: len(clicker.latencies) == 1, 60)
+    np.testing.assert_array_equal(clicker.labels.data > 0, labels == labels[y, x])
+    return clicker
+
+
 def test_diameter_reaches_segmentation_and_clicks(qtbot, dock, nuclei):
     viewer, widget = dock
     image, truth = unet.sample(size=256, seed=9)
@@ -198,17 +213,8 @@ def test_diameter_reaches_segmentation_and_clicks(qtbot, dock, nuclei):
     np.testing.assert_array_equal(labels, nuclei.segment(image, diameter=40))
     assert not np.array_equal(labels, nuclei.segment(image))  # the automatic scale differs
     # clicks run at the same scale, so a clicked object equals the segmented one under it
-    widget.click_button.native.click()
-    clicker = widget.clicker
-    ys, xs = np.nonzero(labels == labels[labels > 0][0])
-    y, x = int(np.median(ys)), int(np.median(xs))
-    if labels[y, x] == 0:
-        y, x = int(ys[0]), int(xs[0])
-    clicker.points.add(np.array([y, x], float))
-    wait_until(qtbot, lambda: len(clicker.latencies) == 1, 60)
+    clicker = click_one_segmented_object(qtbot, widget, labels)
     assert clicker.session.scale == pytest.approx(nuclei.segment_scale(image, diameter=40))
-    clicked = clicker.labels.data > 0
-    np.testing.assert_array_equal(clicked, labels == labels[y, x])
 
 
 def test_tta_reaches_segmentation_and_clicks(qtbot, dock, nuclei):
@@ -223,14 +229,5 @@ def test_tta_reaches_segmentation_and_clicks(qtbot, dock, nuclei):
     np.testing.assert_array_equal(labels, nuclei.segment(image, tta=True))
     assert not np.array_equal(labels, nuclei.segment(image))  # the flips change the labels
     # clicks average the same flips: a clicked object equals the segmented one under it
-    widget.click_button.native.click()
-    clicker = widget.clicker
-    assert clicker.tta
-    ys, xs = np.nonzero(labels == labels[labels > 0][0])
-    y, x = int(np.median(ys)), int(np.median(xs))
-    if labels[y, x] == 0:
-        y, x = int(ys[0]), int(xs[0])
-    clicker.points.add(np.array([y, x], float))
-    wait_until(qtbot, lambda: len(clicker.latencies) == 1, 60)
-    np.testing.assert_array_equal(clicker.labels.data > 0, labels == labels[y, x])
+    assert click_one_segmented_object(qtbot, widget, labels).tta
 
