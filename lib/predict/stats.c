@@ -13,7 +13,9 @@
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "core/threads.h"
 #include "predict/predict.h"
+#include "predict/stats_kept.h"
 
 #define STRIP_FLOATS ((int64_t)1 << 20) /* floats per strip read (4 MiB) */
 /* A plane up to this many floats (32 MiB) is read once and kept for every pass: the passes
@@ -193,7 +195,7 @@ static int cmp_float(const void *a, const void *b)
  * values (a background peak gathers millions of equal pixels; sorting them took a quarter of
  * a 2048^2 segmentation). After 64 rounds the rest is sorted, so the worst case stays
  * O(n log n). */
-static float select_kth(float *v, int64_t n, int64_t k)
+float unet__select_kth(float *v, int64_t n, int64_t k)
 {
     int64_t lo = 0, hi = n - 1;
     for (int round = 0; lo < hi; round++) {
@@ -324,7 +326,7 @@ static int kth_values(strip_reader *r, int64_t rank, double *out)
                             (long long)rank);
             goto done;
         }
-        out[c] = select_kth(s.gathered[c], s.ngathered[c], k);
+        out[c] = unet__select_kth(s.gathered[c], s.ngathered[c], k);
     }
 done:
     if (s.gathered)
@@ -508,8 +510,17 @@ int unet__plane_stats(const unet__source *src, int64_t plane, const unet__norm *
             stats[c] = (unet__norm_stats){m.mean[c], sqrt(m.sq[c] / n) + norm->eps};
     } else if (rc == UNET_OK) {
         double *lo = a, *hi = a + C;
-        bool integers;
-        rc = integer_percentiles(&r, norm->a, norm->b, lo, hi, &integers);
+        bool integers = false;
+        if (r.rows == src->height) { /* the plane fits: read it once, count it in parallel */
+            int64_t rows;
+            int threads = prog && prog->opts ? unet__resolve_threads(prog->opts->threads) : 1;
+            rc = reader_next(&r, &rows);
+            if (rc == UNET_OK && r.kept)
+                rc = unet__kept_percentiles(r.buf, C, src->height * src->width, norm->a,
+                                            norm->b, threads, lo, hi, &integers);
+        }
+        if (rc == UNET_OK && !integers)
+            rc = integer_percentiles(&r, norm->a, norm->b, lo, hi, &integers);
         if (rc == UNET_OK && !integers)
             rc = percentile(&r, norm->a, lo);
         if (rc == UNET_OK && !integers)

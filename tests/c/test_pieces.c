@@ -220,6 +220,41 @@ START_TEST(stats_percentile_exact_background_peak)
 }
 END_TEST
 
+/* A peak of more values than the in-memory path selects among (3M of a 2048^2 plane within a
+ * hair of one value): the statistics fall back to the search, and still equal a sort's. */
+START_TEST(stats_percentile_exact_huge_peak)
+{
+    rng r = {10};
+    const int64_t H = 2048, W = 2048, n = H * W;
+    float *img = malloc((size_t)n * sizeof *img);
+    ck_assert_ptr_nonnull(img);
+    for (int64_t i = 0; i < n; i++) {
+        double u = uniform(&r);
+        img[i] = u < 0.72 ? 1000.0f / 3 + (float)floor(4 * uniform(&r)) * 3e-5f
+                          : (float)(1000 + 60000 * u * u) / 7;
+    }
+    unet_model_t *m = small_model(1, 1, "sigmoid");
+    const double qs[][2] = {{1, 99.8}, {50, 70}};
+    for (int k = 0; k < 2; k++) {
+        char json[120];
+        snprintf(json, sizeof json, "{\"normalize\": \"percentile\", \"norm_low\": %g, "
+                                    "\"norm_high\": %g}", qs[k][0], qs[k][1]);
+        unet_predict_opts_t *o = opts_with(json);
+        image im = {img, 1, H, W, -1, 0};
+        double low, range;
+        ck_assert_int_eq(unet_predict_stats(m, o, 1, 1, H, W, read_image, &im, &low, &range, 1),
+                         UNET_OK);
+        double lo = numpy_percentile(img, n, qs[k][0]), hi = numpy_percentile(img, n, qs[k][1]);
+        ck_assert_msg(low == lo, "q %g: low %.17g, sort gives %.17g", qs[k][0], low, lo);
+        ck_assert_msg(range == hi - lo + 1e-20, "q %g: range %.17g, sort gives %.17g",
+                      qs[k][1], range, hi - lo + 1e-20);
+        unet_predict_opts_free(o);
+    }
+    unet_model_free(m);
+    free(img);
+}
+END_TEST
+
 START_TEST(stats_zmuv_fixed_none_and_model)
 {
     rng r = {4};
@@ -499,6 +534,7 @@ int main(void)
     tcase_add_test(tc, stats_percentile_exact);
     tcase_add_test(tc, stats_percentile_exact_with_ties);
     tcase_add_test(tc, stats_percentile_exact_background_peak);
+    tcase_add_test(tc, stats_percentile_exact_huge_peak);
     tcase_add_test(tc, stats_zmuv_fixed_none_and_model);
     tcase_add_test(tc, stats_channels);
     tcase_add_test(tc, stats_progress_cancel_and_errors);
