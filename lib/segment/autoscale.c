@@ -203,9 +203,6 @@ static int measure_window(const unet__autoscale_job *j, double scale, unet_read_
     unet__seg_params p = *j->seg;
     p.strip = h;
     p.overlap = 1;
-    /* One thread: on a window this small a parallel region costs more than it saves (120 ms
-     * instead of 3-20 ms per 256^2 window on 2 busy cores). */
-    p.threads = 1;
     label_buffer lb = {labels, w};
     if ((rc = unet__seg_create(&p, h, w, emit_labels, &lb, &seg)) != UNET_OK ||
         (rc = unet__seg_push(seg, 0, h, out)) != UNET_OK)
