@@ -1,12 +1,14 @@
 /* TIFF reading by region and streaming writing through libtiff 4.5 (see tiff.h). */
 #include "io/tiff.h"
 #include "io/chunk_cache.h"
+#include "io/deflate_batch.h"
 
 #include "core/alloc.h"
 #include "core/budget.h"
 #include "core/files.h"
 #include "core/dtype.h"
 #include "core/status.h"
+#include "core/threads.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +35,8 @@
 #define MAX_CACHE_ENTRIES 4096
 #define WRITER_STRIP_ROWS 64
 #define WRITER_STRIP_BYTES ((size_t)16 << 20)
+/* Strips compressed together hold up to this many bytes (at most 4 per thread). */
+#define WRITER_BATCH_BYTES ((size_t)8 << 20)
 /* Room kept below 4 GiB for tags and IFDs when choosing classic TIFF. */
 #define BIGTIFF_MARGIN ((uint64_t)64 << 20)
 
@@ -789,8 +793,13 @@ struct unet__tiff_writer {
     bool bigtiff;
     int64_t rows_per_strip;
     int64_t page, row;   /* where the next rows must start */
-    uint8_t *strip;      /* the strip being filled, chunky */
-    int64_t strip_rows;  /* rows in it */
+    uint8_t *strip;      /* `batch` strips of strip_bytes: filled ones, then the one filling */
+    int64_t strip_rows;  /* rows in the one filling */
+    size_t strip_bytes;  /* of a full strip */
+    int batch, batch_used; /* strips the buffer holds; filled ones not yet written */
+    uint32_t batch_first;  /* the strip number of the first filled one */
+    size_t *batch_bytes;   /* bytes of each filled one */
+    unet__deflate_batch *packer; /* deflates a batch on several threads; NULL: libtiff does */
     uint16_t *extra_samples; /* channels - 1 zeros (EXTRASAMPLE_UNSPECIFIED) */
     char *description;   /* ImageDescription (a copy), or NULL */
     int status;          /* the first failure; sticky */
@@ -867,6 +876,10 @@ static void writer_free(unet__tiff_writer *w)
     free(w->description);
     free(w->extra_samples);
     free(w->strip);
+    free(w->batch_bytes);
+#ifdef UNET_HAVE_LIBDEFLATE
+    unet__deflate_batch_free(w->packer);
+#endif
     free(w->path);
     free(w);
 }
@@ -942,11 +955,26 @@ int unet__tiff_writer_open(const char *path, int64_t width, int64_t height, int6
     }
     if (w->rows_per_strip > height)
         w->rows_per_strip = height;
-    size_t strip_bytes;
-    if (unet__mul_size(w->row_bytes, (size_t)w->rows_per_strip, &strip_bytes))
-        w->strip = malloc(strip_bytes);
+    size_t strip_bytes = 0, batch_bytes = 0;
+    w->batch = 1;
+    bool sized = unet__mul_size(w->row_bytes, (size_t)w->rows_per_strip, &strip_bytes);
+#ifdef UNET_HAVE_LIBDEFLATE
+    if (sized && o.deflate) { /* compress strips in batches on the pool's threads */
+        int threads = unet__resolve_threads(o.threads);
+        size_t by_size = WRITER_BATCH_BYTES / strip_bytes;
+        w->batch = by_size < 2 ? 1 : by_size > (size_t)(4 * threads) ? 4 * threads
+                                                                        : (int)by_size;
+        if (w->batch > 1 && unet__deflate_batch_create(threads, w->batch, strip_bytes,
+                                                       &w->packer) != UNET_OK)
+            w->batch = 0; /* no memory: refused below */
+    }
+#endif
+    w->strip_bytes = strip_bytes;
+    if (sized && w->batch > 0 && unet__mul_size(strip_bytes, (size_t)w->batch, &batch_bytes))
+        w->strip = malloc(batch_bytes);
+    w->batch_bytes = calloc((size_t)(w->batch > 0 ? w->batch : 1), sizeof *w->batch_bytes);
     w->extra_samples = calloc((size_t)channels, sizeof *w->extra_samples);
-    if (!w->path || !w->strip || !w->extra_samples) {
+    if (!w->path || !w->strip || !w->batch_bytes || !w->extra_samples) {
         int rc = unet__fail(UNET_E_NOMEM,
                             "tiff '%s': no memory for a strip of %lld rows of %zu bytes", path,
                             (long long)w->rows_per_strip, w->row_bytes);
@@ -987,22 +1015,55 @@ bool unet__tiff_writer_is_bigtiff(const unet__tiff_writer *w)
     return w && w->bigtiff;
 }
 
+/* The filled strips of the batch, compressed together, into the file. */
+static int write_batch(unet__tiff_writer *w)
+{
+#ifdef UNET_HAVE_LIBDEFLATE
+    int rc = unet__deflate_batch_run(w->packer, w->strip, w->strip_bytes, w->batch_bytes,
+                                     w->batch_used);
+    if (rc != UNET_OK)
+        return writer_fail(w, rc, "tiff '%s': cannot compress strips of page %lld", w->path,
+                           (long long)w->page);
+    for (int i = 0; i < w->batch_used; i++) {
+        size_t bytes;
+        const uint8_t *data = unet__deflate_batch_out(w->packer, i, &bytes);
+        uint32_t strip = w->batch_first + (uint32_t)i;
+        log_reset(&w->log);
+        if (TIFFWriteRawStrip(w->tif, strip, (void *)data, (tmsize_t)bytes) != (tmsize_t)bytes)
+            return writer_fail(w, UNET_E_IO, "tiff '%s': cannot write strip %u of page %lld: "
+                                             "%s",
+                               w->path, strip, (long long)w->page, log_text(&w->log));
+    }
+#endif
+    w->batch_used = 0;
+    return UNET_OK;
+}
+
+/* The strip just filled: written at once (libtiff compresses it), or kept for its batch, which
+ * is written when full and at the page's end. */
 static int flush_strip(unet__tiff_writer *w)
 {
     uint32_t strip = (uint32_t)((w->row - w->strip_rows) / w->rows_per_strip);
-    tmsize_t bytes = (tmsize_t)(w->row_bytes * (size_t)w->strip_rows);
+    size_t bytes = w->row_bytes * (size_t)w->strip_rows;
+    w->strip_rows = 0;
+    if (w->packer) {
+        if (w->batch_used == 0)
+            w->batch_first = strip;
+        w->batch_bytes[w->batch_used++] = bytes;
+        return w->batch_used == w->batch || w->row == w->height ? write_batch(w) : UNET_OK;
+    }
     log_reset(&w->log);
-    if (TIFFWriteEncodedStrip(w->tif, strip, w->strip, bytes) != bytes)
+    if (TIFFWriteEncodedStrip(w->tif, strip, w->strip, (tmsize_t)bytes) != (tmsize_t)bytes)
         return writer_fail(w, UNET_E_IO, "tiff '%s': cannot write strip %u of page %lld: %s",
                            w->path, strip, (long long)w->page, log_text(&w->log));
-    w->strip_rows = 0;
     return UNET_OK;
 }
 
 /* One row of `channels` planes (each `plane_stride` bytes apart) into the strip, interleaved. */
 static void interleave_row(unet__tiff_writer *w, const uint8_t *src, size_t plane_stride)
 {
-    uint8_t *dst = w->strip + (size_t)w->strip_rows * w->row_bytes;
+    uint8_t *dst = w->strip + (size_t)w->batch_used * w->strip_bytes +
+                   (size_t)w->strip_rows * w->row_bytes;
     const size_t C = (size_t)w->channels, size = w->sample_bytes, n = (size_t)w->width;
     if (C == 1) {
         memcpy(dst, src, w->row_bytes);

@@ -87,7 +87,7 @@ uint64_t unet__tiff_decoded_chunks(const unet__tiff_reader *r);
 typedef struct unet__tiff_writer unet__tiff_writer;
 
 typedef struct unet__tiff_write_opts {
-    bool deflate;            /* deflate compression (zlib level 6, no predictor) */
+    bool deflate;            /* deflate compression (libtiff's default level, no predictor) */
     bool force_bigtiff;      /* BigTIFF even when the image would fit a classic TIFF */
     int64_t rows_per_strip;  /* 0: 64 rows, fewer when a row is very wide (strips <= 16 MiB) */
     /* Resolution tags, written when both are > 0. resolution_unit: 1 none, 2 inch, 3 cm. */
@@ -95,6 +95,8 @@ typedef struct unet__tiff_write_opts {
     int resolution_unit;
     /* ImageDescription of every page (ASCII, copied at open); NULL: none. */
     const char *description;
+    /* Threads that compress strips (deflate; 0: the CPUs this process may use). */
+    int threads;
 } unet__tiff_write_opts;
 
 /* Start a new file for `path` (written beside it and renamed into place by a successful close;

@@ -85,6 +85,7 @@ int unet__predict_tiff_file(const unet_model_t *m, const unet_predict_opts_t *op
     if (rc == UNET_OK) {
         unet__tiff_write_opts wopts;
         unet__tiff_write_opts_init(&wopts, flags, in.info);
+        wopts.threads = opts ? opts->threads : 0;
         unet__source src = {in.planes, in.channels, in.info->height, in.info->width,
                             unet__tiff_source_read, &in};
         rc = predict_into_tiff(m, opts, &src, &wopts, output_path, output_dtype);
@@ -102,5 +103,6 @@ int unet__predict_memory_tiff(const unet_model_t *m, const unet_predict_opts_t *
     unet__source src = {dims[0], dims[1], dims[2], dims[3], unet__memory_read, &im};
     unet__tiff_write_opts wopts;
     unet__tiff_write_opts_init(&wopts, flags, NULL);
+    wopts.threads = opts ? opts->threads : 0;
     return predict_into_tiff(m, opts, &src, &wopts, output_path, output_dtype);
 }

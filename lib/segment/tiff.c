@@ -129,6 +129,7 @@ int unet__segment_tiff(const unet_model_t *m, const unet_segment_opts_t *o,
     }
     unet__tiff_write_opts wo;
     unet__tiff_write_opts_init(&wo, flags, in.info);
+    wo.threads = o ? o->predict.threads : 0;
     wo.description = description;
     sink out = {0};
     uint32_t total = 0;

@@ -1158,6 +1158,86 @@ START_TEST(test_writer_streaming_rows)
 }
 END_TEST
 
+/* Deflate strips written in batches on several threads: byte for byte what libtiff's own
+ * encoder gives each strip, whatever the thread count (a label image: long runs, as the
+ * segmenter writes them). */
+static void write_with_libtiff(const char *path, int64_t W, int64_t H, int pages,
+                               const uint16_t *data, uint32_t rows_per_strip)
+{
+    TIFF *t = TIFFOpen(path, "w");
+    ck_assert_ptr_nonnull(t);
+    for (int p = 0; p < pages; p++) {
+        ck_assert(TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)W) &&
+                  TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)H) &&
+                  TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1) &&
+                  TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 16) &&
+                  TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK) &&
+                  TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE) &&
+                  TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, rows_per_strip));
+        for (uint32_t s = 0; s * rows_per_strip < (uint32_t)H; s++) {
+            int64_t rows = H - (int64_t)s * rows_per_strip;
+            rows = rows < rows_per_strip ? rows : rows_per_strip;
+            tmsize_t bytes = (tmsize_t)(rows * W * 2);
+            const uint16_t *strip = data + ((size_t)p * H + (size_t)s * rows_per_strip) * W;
+            ck_assert_int_eq(TIFFWriteEncodedStrip(t, s, (void *)strip, bytes), bytes);
+        }
+        ck_assert(TIFFWriteDirectory(t));
+    }
+    TIFFClose(t);
+}
+
+/* The raw (compressed) bytes of every strip of every page. */
+static void assert_same_strips(const char *a_path, const char *b_path, int pages)
+{
+    TIFF *a = TIFFOpen(a_path, "r"), *b = TIFFOpen(b_path, "r");
+    ck_assert(a && b);
+    for (int p = 0; p < pages; p++) {
+        ck_assert(TIFFSetDirectory(a, (tdir_t)p) && TIFFSetDirectory(b, (tdir_t)p));
+        uint32_t n = TIFFNumberOfStrips(a);
+        ck_assert_uint_eq(n, TIFFNumberOfStrips(b));
+        for (uint32_t s = 0; s < n; s++) {
+            uint64_t an = TIFFGetStrileByteCount(a, s), bn = TIFFGetStrileByteCount(b, s);
+            ck_assert_msg(an == bn, "page %d strip %u: %llu bytes, libtiff %llu", p, s,
+                          (unsigned long long)an, (unsigned long long)bn);
+            uint8_t *x = malloc(an), *y = malloc(bn);
+            ck_assert(x && y);
+            ck_assert_int_eq(TIFFReadRawStrip(a, s, x, (tmsize_t)an), (tmsize_t)an);
+            ck_assert_int_eq(TIFFReadRawStrip(b, s, y, (tmsize_t)bn), (tmsize_t)bn);
+            ck_assert_msg(memcmp(x, y, an) == 0, "page %d strip %u differs", p, s);
+            free(x);
+            free(y);
+        }
+    }
+    TIFFClose(a);
+    TIFFClose(b);
+}
+
+START_TEST(test_writer_deflate_batches)
+{
+    const int64_t W = 300, H = 203;
+    const int pages = 2;
+    uint16_t *data = malloc((size_t)(pages * H * W) * sizeof *data);
+    ck_assert_ptr_nonnull(data);
+    for (int64_t i = 0; i < pages * H * W; i++) { /* blobs of ids on a zero background */
+        int64_t y = i / W % H, x = i % W;
+        data[i] = (y / 17 + x / 23) % 3 ? 0 : (uint16_t)(1 + y / 17 * 20 + x / 23 + i / (H * W));
+    }
+    const char *ref_path = path_in(tmp_dir, "libtiff.tif");
+    const char *path = path_in(tmp_dir, "batched.tif");
+    write_with_libtiff(ref_path, W, H, pages, data, 7);
+    const int threads[] = {1, 2, 5};
+    for (int k = 0; k < 3; k++) {
+        unet__tiff_write_opts o = {.deflate = true, .rows_per_strip = 7,
+                                   .threads = threads[k]};
+        write_image(path, W, H, pages, 1, UNET_U16, &o, (const uint8_t *)data);
+        assert_same_strips(path, ref_path, pages);
+    }
+    unlink(path);
+    unlink(ref_path);
+    free(data);
+}
+END_TEST
+
 START_TEST(test_writer_errors)
 {
     const char *path = path_in(tmp_dir, "err.tif");
@@ -1598,6 +1678,7 @@ int main(void)
     tcase_add_test(tc, test_writer_seen_by_libtiff);
     tcase_add_test(tc, test_writer_bigtiff);
     tcase_add_test(tc, test_writer_streaming_rows);
+    tcase_add_test(tc, test_writer_deflate_batches);
     tcase_add_test(tc, test_writer_errors);
     suite_add_tcase(s, tc);
 
