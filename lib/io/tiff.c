@@ -7,6 +7,7 @@
 #include "core/budget.h"
 #include "core/files.h"
 #include "core/dtype.h"
+#include "core/pool.h"
 #include "core/status.h"
 #include "core/threads.h"
 
@@ -19,6 +20,9 @@
 #include <sys/stat.h>
 #include <tiffio.h>
 #include <unistd.h>
+#ifdef UNET_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 
 #define TIFF_MSG_LEN 256
 /* More images (IFDs) than this is taken for a corrupt IFD chain (and bounds the page table). */
@@ -166,6 +170,7 @@ typedef struct page_layout {
     uint32_t per_plane;       /* across * down */
     int samples_per_chunk;    /* channels when chunky, 1 when separate */
     uint64_t chunk_bytes;     /* a whole decoded chunk (strips at the bottom are shorter) */
+    bool plain_deflate;       /* deflate, no predictor, native byte order: decodable in parallel */
 } page_layout;
 
 typedef struct mem_source {
@@ -187,6 +192,7 @@ struct unet__tiff_reader {
     unet__chunk_cache cache;
     size_t cache_budget;
     uint64_t decoded;
+    int threads;              /* that decode chunks (plain deflate with libdeflate) */
 };
 
 static tmsize_t mem_read(thandle_t h, void *buf, tmsize_t n)
@@ -267,6 +273,12 @@ const unet__tiff_info *unet__tiff_reader_info(const unet__tiff_reader *r)
 uint64_t unet__tiff_decoded_chunks(const unet__tiff_reader *r)
 {
     return r ? r->decoded : 0;
+}
+
+void unet__tiff_set_threads(unet__tiff_reader *r, int threads)
+{
+    if (r)
+        r->threads = threads < 1 ? 1 : threads;
 }
 
 void unet__tiff_set_cache_bytes(unet__tiff_reader *r, size_t bytes)
@@ -384,6 +396,13 @@ static int read_page(unet__tiff_reader *r, int64_t page, bool first, page_layout
     memset(L, 0, sizeof *L);
     L->dir_offset = TIFFCurrentDirOffset(tif);
     L->compression = compression;
+    uint16_t predictor = PREDICTOR_NONE, fill = FILLORDER_MSB2LSB;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PREDICTOR, &predictor);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_FILLORDER, &fill);
+    L->plain_deflate = (compression == COMPRESSION_ADOBE_DEFLATE ||
+                        compression == COMPRESSION_DEFLATE) &&
+                       predictor == PREDICTOR_NONE && fill == FILLORDER_MSB2LSB &&
+                       (bits == 8 || !TIFFIsByteSwapped(tif));
     L->separate = planar == PLANARCONFIG_SEPARATE && spp > 1;
     L->samples_per_chunk = L->separate ? 1 : spp;
     L->tiled = TIFFIsTiled(tif) != 0;
@@ -505,6 +524,7 @@ static unet__tiff_reader *new_reader(const char *name)
         return NULL;
     }
     r->cache_budget = DEFAULT_CACHE_BYTES;
+    r->threads = 1;
     unet__chunk_cache_clear(&r->cache); /* an empty cache with empty list ends */
     r->current_page = -1;
     return r;
@@ -622,6 +642,19 @@ static size_t cache_capacity(const unet__tiff_reader *r, const page_layout *L)
     return cap ? cap : 1;
 }
 
+/* The decoded bytes of a chunk: a whole one, or the rows left in the bottom strip. */
+static size_t chunk_need(const unet__tiff_reader *r, const page_layout *L, uint32_t chunk)
+{
+    size_t need = (size_t)L->chunk_bytes;
+    if (!L->tiled) {
+        uint32_t row0 = (chunk % L->per_plane) * L->chunk_h;
+        uint32_t rows = (uint32_t)r->info.height - row0;
+        if (rows < L->chunk_h)
+            need = need / L->chunk_h * rows;
+    }
+    return need;
+}
+
 /* The decoded chunk `chunk` of `page` (the current page), from the cache or libtiff. */
 static int get_chunk(unet__tiff_reader *r, int64_t page, uint32_t chunk, const uint8_t **out)
 {
@@ -632,13 +665,7 @@ static int get_chunk(unet__tiff_reader *r, int64_t page, uint32_t chunk, const u
     }
     const page_layout *L = &r->pages[page];
     const char *kind = L->tiled ? "tile" : "strip";
-    size_t need = (size_t)L->chunk_bytes;
-    if (!L->tiled) { /* the bottom strip holds only the rows left */
-        uint32_t row0 = (chunk % L->per_plane) * L->chunk_h;
-        uint32_t rows = (uint32_t)r->info.height - row0;
-        if (rows < L->chunk_h)
-            need = need / L->chunk_h * rows;
-    }
+    size_t need = chunk_need(r, L, chunk);
     uint64_t stored = TIFFGetStrileByteCount(r->tif, chunk);
     if (stored == 0) /* libtiff would decode whatever bytes it guesses and call it success */
         return unet__fail(UNET_E_FORMAT,
@@ -713,6 +740,111 @@ static void copy_samples(uint8_t *dst, const uint8_t *src, size_t n, size_t stri
     }
 }
 
+#ifdef UNET_HAVE_LIBDEFLATE
+/* Chunks inflated on the pool's threads from their stored bytes (read one by one through
+ * libtiff) straight into their cache entries. */
+typedef struct inflate_job {
+    uint8_t **raw, **out;
+    uint64_t *stored;
+    size_t *need;
+    bool *ok;
+    struct libdeflate_decompressor **dec; /* per thread */
+} inflate_job;
+
+static void inflate_chunks(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    const inflate_job *j = ctx;
+    for (int64_t i = begin; i < end; i++) {
+        size_t got = 0;
+        j->ok[i] = j->raw[i] &&
+                   libdeflate_zlib_decompress(j->dec[tid], j->raw[i], j->stored[i], j->out[i],
+                                              j->need[i], &got) == LIBDEFLATE_SUCCESS &&
+                   got == j->need[i];
+    }
+}
+
+/* Decode the chunks of a region that the cache lacks on the reader's threads, before the copy
+ * loop asks for them one by one: plain deflate only (no predictor, native byte order), as many
+ * as the cache holds. A chunk this cannot decode exactly (or that looks odd: no bytes, more
+ * stored bytes than deflate needs) is left to libtiff, which reports what is wrong with it. */
+static void prefetch_chunks(unet__tiff_reader *r, int64_t page, const page_layout *L,
+                            int planes, int64_t cy0, int64_t cy1, int64_t cx0, int64_t cx1)
+{
+    if (r->threads < 2 || !L->plain_deflate)
+        return;
+    const size_t cap = cache_capacity(r, L);
+    uint64_t total = (uint64_t)planes * (uint64_t)(cy1 - cy0 + 1) * (uint64_t)(cx1 - cx0 + 1);
+    size_t n = total < cap ? (size_t)total : cap, k = 0;
+    if (n < 2)
+        return;
+    uint32_t *chunk = malloc(n * sizeof *chunk), *entry = malloc(n * sizeof *entry);
+    uint8_t **raw = calloc(n, sizeof *raw), **out = calloc(n, sizeof *out);
+    uint64_t *stored = calloc(n, sizeof *stored);
+    size_t *need = calloc(n, sizeof *need);
+    bool *ok = calloc(n, sizeof *ok);
+    struct libdeflate_decompressor **dec = calloc((size_t)r->threads, sizeof *dec);
+    bool ready = chunk && entry && raw && out && stored && need && ok && dec;
+    for (int t = 0; ready && t < r->threads; t++)
+        ready = (dec[t] = libdeflate_alloc_decompressor()) != NULL;
+    for (int plane = 0; ready && plane < planes && k < n; plane++)
+        for (int64_t cy = cy0; cy <= cy1 && k < n; cy++)
+            for (int64_t cx = cx0; cx <= cx1 && k < n; cx++) {
+                uint32_t c = (uint32_t)((uint64_t)plane * L->per_plane +
+                                        (uint64_t)cy * L->across + (uint64_t)cx);
+                if (unet__chunk_cache_find(&r->cache, page, c))
+                    continue;
+                chunk[k] = c;
+                need[k] = chunk_need(r, L, c);
+                stored[k] = TIFFGetStrileByteCount(r->tif, c);
+                if (stored[k] == 0 || stored[k] > need[k] + need[k] / 8 + 1024)
+                    continue; /* libtiff's to decode or refuse */
+                /* The entry, fresh or the least recently used (never one taken here: k stays
+                 * below the cache's size); kept by index, as a later slot may move entries. */
+                unet__chunk *e = unet__chunk_cache_slot(&r->cache, cap, (size_t)L->chunk_bytes);
+                if (!e)
+                    break;
+                e->zeroed = false;
+                entry[k] = (uint32_t)(e - r->cache.entries);
+                if ((raw[k] = malloc(stored[k]))) {
+                    log_reset(&r->log);
+                    tmsize_t got = L->tiled
+                                       ? TIFFReadRawTile(r->tif, c, raw[k], (tmsize_t)stored[k])
+                                       : TIFFReadRawStrip(r->tif, c, raw[k], (tmsize_t)stored[k]);
+                    if (got != (tmsize_t)stored[k]) {
+                        free(raw[k]);
+                        raw[k] = NULL;
+                    }
+                }
+                k++;
+            }
+    if (ready && k >= 2) {
+        for (size_t i = 0; i < k; i++)
+            out[i] = raw[i] ? r->cache.entries[entry[i]].data : NULL;
+        inflate_job job = {raw, out, stored, need, ok, dec};
+        unet__pool_for(r->threads, (int64_t)k, 1, inflate_chunks, &job);
+        for (size_t i = 0; i < k; i++)
+            if (ok[i]) { /* the others stay unindexed entries, reused by the next slot */
+                unet__chunk_cache_insert(&r->cache, &r->cache.entries[entry[i]], page,
+                                         chunk[i]);
+                r->decoded++;
+            }
+    }
+    for (size_t i = 0; i < n && raw; i++)
+        free(raw[i]);
+    for (int t = 0; dec && t < r->threads; t++)
+        if (dec[t])
+            libdeflate_free_decompressor(dec[t]);
+    free(dec);
+    free(ok);
+    free(need);
+    free(stored);
+    free(out);
+    free(raw);
+    free(entry);
+    free(chunk);
+}
+#endif
+
 int unet__tiff_read_region(unet__tiff_reader *r, int64_t page, int64_t y0, int64_t x0,
                            int64_t h, int64_t w, void *dst)
 {
@@ -743,6 +875,9 @@ int unet__tiff_read_region(unet__tiff_reader *r, int64_t page, int64_t y0, int64
     const int64_t cy0 = y0 / L->chunk_h, cy1 = (y0 + h - 1) / L->chunk_h;
     const int64_t cx0 = x0 / L->chunk_w, cx1 = (x0 + w - 1) / L->chunk_w;
     uint8_t *out = dst;
+#ifdef UNET_HAVE_LIBDEFLATE
+    prefetch_chunks(r, page, L, planes, cy0, cy1, cx0, cx1);
+#endif
 
     for (int plane = 0; plane < planes; plane++) {
         for (int64_t cy = cy0; cy <= cy1; cy++) {

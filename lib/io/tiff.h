@@ -79,6 +79,9 @@ int unet__tiff_read_region_float(unet__tiff_reader *r, int64_t page, int64_t y0,
 /* Budget for cached decoded chunks (default 64 MiB); the cache keeps at least one row of
  * chunks regardless. Shrinking it drops cached chunks. */
 void unet__tiff_set_cache_bytes(unet__tiff_reader *r, size_t bytes);
+/* Threads that decode the chunks of a region at once (plain deflate, with libdeflate; 1, the
+ * default: libtiff decodes them one by one as the region's rows need them). */
+void unet__tiff_set_threads(unet__tiff_reader *r, int threads);
 /* How many strips/tiles this reader has decoded so far (cache misses). */
 uint64_t unet__tiff_decoded_chunks(const unet__tiff_reader *r);
 

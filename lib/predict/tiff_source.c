@@ -4,6 +4,7 @@
 #include "predict/tiff_source.h"
 #include "core/alloc.h"
 #include "core/status.h"
+#include "core/threads.h"
 
 int unet__tiff_source_open(unet__tiff_source *s, const char *path,
                            const struct unet_predict_opts *opts)
@@ -16,6 +17,7 @@ int unet__tiff_source_open(unet__tiff_source *s, const char *path,
     /* Regions are read row band by row band: a cache of a few rows of chunks suffices (the
      * reader keeps at least one row of chunks whatever the budget). */
     unet__tiff_set_cache_bytes(s->reader, (size_t)16 << 20);
+    unet__tiff_set_threads(s->reader, unet__resolve_threads(opts ? opts->threads : 0));
     s->pages = opts ? opts->pages : UNET__PAGES_PLANES;
     s->planes = s->info->pages;
     s->channels = s->info->channels;

@@ -288,6 +288,12 @@ static void roundtrip_spec(const spec *s, int random_regions)
         int64_t h = 1 + rnd_below(H - y0), w = 1 + rnd_below(W - x0);
         check_region(r, s, src, (int)rnd_below(s->pages), y0, x0, h, w, name);
     }
+    /* Again with chunks decoded on three threads (plain deflate), from an empty cache. */
+    unet__tiff_set_threads(r, 3);
+    unet__tiff_set_cache_bytes(r, (size_t)64 << 20);
+    for (int p = 0; p < s->pages; p++)
+        check_region(r, s, src, p, 0, 0, s->height, s->width, name);
+    check_region(r, s, src, last, H / 3, W / 4, H - H / 3, W / 2, name);
     unet__tiff_close(r);
     ck_assert_int_eq(global_tiff_messages, before);
     unlink(path);
@@ -1368,9 +1374,9 @@ static int read_all_bounded(unet__tiff_reader *r, bool backwards, uint64_t *hash
     return rc;
 }
 
-/* Open from memory and read everything twice: forwards with the default cache, then
+/* Open from memory and read everything three times: forwards with the default cache, then
  * backwards with a one-chunk cache, so every chunk is decoded again into a buffer that held
- * another chunk. Failures carry messages; the passes agree (no stale or uninitialised bytes
+ * another chunk, then forwards with chunks decoded on three threads. Failures carry messages; the passes agree (no stale or uninitialised bytes
  * reach the output). Returns the status. */
 static int probe(const uint8_t *data, size_t len, const char *what)
 {
@@ -1387,12 +1393,18 @@ static int probe(const uint8_t *data, size_t len, const char *what)
         ck_assert_msg(unet_last_error()[0] != '\0', "%s: open failed silently", what);
         ck_assert_ptr_null(r);
     } else {
-        uint64_t h1, h2;
+        uint64_t h1, h2, h3;
         int rc1 = read_all_bounded(r, false, &h1);
         unet__tiff_set_cache_bytes(r, 1);
         int rc2 = read_all_bounded(r, true, &h2);
         ck_assert_msg((rc1 == UNET_OK) == (rc2 == UNET_OK) && (rc1 != UNET_OK || h1 == h2),
                       "%s: two reads differ (%d, %d)", what, rc1, rc2);
+        /* Chunks decoded on three threads (plain deflate) read as libtiff reads them. */
+        unet__tiff_set_cache_bytes(r, (size_t)16 << 20);
+        unet__tiff_set_threads(r, 3);
+        int rc3 = read_all_bounded(r, false, &h3);
+        ck_assert_msg((rc1 == UNET_OK) == (rc3 == UNET_OK) && (rc1 != UNET_OK || h1 == h3),
+                      "%s: the threaded read differs (%d, %d)", what, rc1, rc3);
         ck_assert_msg(rc1 == UNET_OK || rc1 == UNET_E_FORMAT || rc1 == UNET_E_UNSUPPORTED ||
                           rc1 == UNET_E_NOMEM,
                       "%s: read rc %d", what, rc1);

@@ -105,6 +105,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int rc2 = read_pieces(r, list, n, 1, element_bytes, buf, &h2);
         require((rc1 == UNET_OK) == (rc2 == UNET_OK));
         require(rc1 != UNET_OK || h1 == h2);
+        /* Chunks decoded on two threads (plain deflate) read as libtiff reads them. */
+        uint64_t h3;
+        unet__tiff_set_cache_bytes(r, (size_t)16 << 20);
+        unet__tiff_set_threads(r, 2);
+        int rc3 = read_pieces(r, list, n, 0, element_bytes, buf, &h3);
+        require((rc1 == UNET_OK) == (rc3 == UNET_OK));
+        require(rc1 != UNET_OK || h1 == h3);
         free(buf);
     }
     unet__tiff_close(r);
