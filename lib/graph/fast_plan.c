@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/pool.h"
 #include "core/status.h"
+#include "core/threads.h"
 #include "graph/fast_impl.h"
 #include "kernels/pack.h"
 
@@ -73,6 +75,51 @@ static int wino_eligible(const unet__node *nd, int cin, int in_lanes)
 
 /* The analysis and packing, done once, on the first forward pass (so that setting tensors
  * one by one, which rebuilds the plans each time, stays cheap). */
+/* Pack the weights of nodes [begin, end) into the places analyze() gave them. */
+static void pack_nodes(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    struct unet__fast_impl *im = ctx;
+    const unet__plan *ref = im->ref;
+    const unet__graph *g = ref->graph;
+    const fnode *fn = im->nodes;
+    for (int64_t i = begin; i < end; i++) {
+        const fnode *f = &fn[i];
+        const unet__node *nd = &g->nodes[i];
+        if (f->kind == K_CONV || f->kind == K_CONVT) {
+            const fnode *in = &fn[nd->in[0]];
+            int segc[FAST_MAXSEG], cin = 0;
+            for (int s = 0; s < in->nseg; s++) {
+                segc[s] = g->nodes[in->segs[s].node].channels;
+                cin += segc[s];
+            }
+            const int cout = nd->channels;
+            const float *w = ref->weight[i];
+            if (f->kind == K_CONV) {
+                unet__pack_conv(w, cout, cin, nd->k, in->nseg, segc, f->in_lanes,
+                                im->packed + f->w_off);
+                if (f->wino)
+                    unet__pack_wino(w, cout, cin, in->nseg, segc, im->packed + f->u_off);
+            } else {
+                unet__pack_convt(w, cout, cin, nd->factor, in->nseg, segc,
+                                 im->packed + f->w_off);
+            }
+            unet__pack_bias(ref->bias[i], cout, im->packed + f->b_off);
+        } else if (f->kind == K_AFFINE && nd->op == UNET__OP_BATCHNORM) {
+            const int c = nd->channels;
+            float *sc = im->packed + f->s_off, *sh = sc + blk_floats(c);
+            const float *gm = ref->weight[i], *be = ref->bias[i];
+            const float *mu = ref->params[nd->param[2]], *var = ref->params[nd->param[3]];
+            for (int ch = 0; ch < blk_floats(c); ch++) {
+                const double sv =
+                    ch < c ? (gm ? gm[ch] : 1.0) / sqrt((double)var[ch] + UNET__NORM_EPS) : 0.0;
+                sc[ch] = (float)sv;
+                sh[ch] = ch < c ? (float)((be ? be[ch] : 0.0) - mu[ch] * sv) : 0.0f;
+            }
+        }
+    }
+}
+
 static int analyze(struct unet__fast_impl *im)
 {
     const unet__plan *ref = im->ref;
@@ -213,77 +260,48 @@ static int analyze(struct unet__fast_impl *im)
             im->stores[f->store].last = f->last_read;
     }
 
-    /* 4. Weights. */
+    /* 4. Weights: where each node's packed arrays go, then the packing on the pool's threads
+     * (the Winograd transforms of every 3x3 kernel would otherwise hold up a first call). */
     size_t total = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < count; i++) {
-            fnode *f = &fn[i];
-            const unet__node *nd = &g->nodes[i];
-            if (f->kind == K_CONV || f->kind == K_CONVT) {
-                const fnode *in = &fn[nd->in[0]];
-                int segc[FAST_MAXSEG], cin = 0;
-                f->in_lanes = fn[in->segs[0].node].lanes;
-                for (int s = 0; s < in->nseg; s++) {
-                    segc[s] = g->nodes[in->segs[s].node].channels;
-                    cin += segc[s];
-                }
-                f->nblk = unet__pack_nblk(in->nseg, segc, f->in_lanes);
-                if (f->nblk > im->max_nblk)
-                    im->max_nblk = f->nblk;
-                const int cout = nd->channels;
-                const float *w = ref->weight[i];
-                if (f->kind == K_CONV) {
-                    f->wino = wino_eligible(nd, cin, f->in_lanes);
-                    f->w_off = total;
-                    total += unet__pack_conv_len(cout, f->nblk, nd->k, f->in_lanes);
-                    if (pass)
-                        unet__pack_conv(w, cout, cin, nd->k, in->nseg, segc, f->in_lanes,
-                                        im->packed + f->w_off);
-                    if (f->wino) {
-                        f->u_off = total;
-                        total += unet__pack_wino_len(cout, f->nblk);
-                        if (pass)
-                            unet__pack_wino(w, cout, cin, in->nseg, segc,
-                                            im->packed + f->u_off);
-                    }
-                } else {
-                    f->w_off = total;
-                    total += unet__pack_convt_len(cout, f->nblk, nd->factor);
-                    if (pass)
-                        unet__pack_convt(w, cout, cin, nd->factor, in->nseg, segc,
-                                         im->packed + f->w_off);
-                }
-                f->b_off = total;
-                total += (size_t)blk_floats(cout);
-                if (pass)
-                    unet__pack_bias(ref->bias[i], cout, im->packed + f->b_off);
-            } else if (f->kind == K_AFFINE && nd->op == UNET__OP_BATCHNORM) {
-                const int c = nd->channels;
-                f->s_off = total;
-                total += 2 * (size_t)blk_floats(c);
-                if (pass) {
-                    float *sc = im->packed + f->s_off, *sh = sc + blk_floats(c);
-                    const float *gm = ref->weight[i], *be = ref->bias[i];
-                    const float *mu = ref->params[nd->param[2]], *var = ref->params[nd->param[3]];
-                    for (int ch = 0; ch < blk_floats(c); ch++) {
-                        const double s =
-                            ch < c ? (gm ? gm[ch] : 1.0) / sqrt((double)var[ch] + UNET__NORM_EPS)
-                                   : 0.0;
-                        sc[ch] = (float)s;
-                        sh[ch] = ch < c ? (float)((be ? be[ch] : 0.0) - mu[ch] * s) : 0.0f;
-                    }
-                }
+    for (int i = 0; i < count; i++) {
+        fnode *f = &fn[i];
+        const unet__node *nd = &g->nodes[i];
+        if (f->kind == K_CONV || f->kind == K_CONVT) {
+            const fnode *in = &fn[nd->in[0]];
+            int segc[FAST_MAXSEG], cin = 0;
+            f->in_lanes = fn[in->segs[0].node].lanes;
+            for (int s = 0; s < in->nseg; s++) {
+                segc[s] = g->nodes[in->segs[s].node].channels;
+                cin += segc[s];
             }
-            /* keep every packed array aligned */
-            total = (total + FAST_ALIGN_FLOATS - 1) / FAST_ALIGN_FLOATS * FAST_ALIGN_FLOATS;
+            f->nblk = unet__pack_nblk(in->nseg, segc, f->in_lanes);
+            if (f->nblk > im->max_nblk)
+                im->max_nblk = f->nblk;
+            const int cout = nd->channels;
+            f->w_off = total;
+            if (f->kind == K_CONV) {
+                f->wino = wino_eligible(nd, cin, f->in_lanes);
+                total += unet__pack_conv_len(cout, f->nblk, nd->k, f->in_lanes);
+                if (f->wino) {
+                    f->u_off = total;
+                    total += unet__pack_wino_len(cout, f->nblk);
+                }
+            } else {
+                total += unet__pack_convt_len(cout, f->nblk, nd->factor);
+            }
+            f->b_off = total;
+            total += (size_t)blk_floats(cout);
+        } else if (f->kind == K_AFFINE && nd->op == UNET__OP_BATCHNORM) {
+            f->s_off = total;
+            total += 2 * (size_t)blk_floats(nd->channels);
         }
-        if (pass == 0) {
-            im->packed = unet__alloc_floats(total ? total : FAST_ALIGN_FLOATS);
-            if (!im->packed)
-                goto nomem;
-            total = 0;
-        }
+        /* keep every packed array aligned */
+        total = (total + FAST_ALIGN_FLOATS - 1) / FAST_ALIGN_FLOATS * FAST_ALIGN_FLOATS;
     }
+    im->packed = unet__alloc_floats(total ? total : FAST_ALIGN_FLOATS);
+    if (!im->packed)
+        goto nomem;
+    unet__pool_for(unet__resolve_threads(0), count, 1, pack_nodes, im);
     return UNET_OK;
 nomem:
     impl_release(im);
