@@ -216,12 +216,19 @@ static int emit_core(unet__seg *s, int64_t a, int64_t b)
 {
     int64_t W = s->W, n = (b - a) * W, rest = (s->p.strip + s->p.overlap) * W;
     int rc = UNET_OK;
+    uint32_t last_v = 0, last_f = 0; /* runs of one object along a row: one lookup per run */
     for (int64_t i = 0; i < n && rc == UNET_OK; i++) {
         uint32_t v = s->glob[i], f = 0;
         if (v && v != DROPPED) {
-            f = unet__labelmap_get(&s->final, v);
-            if (!f)
-                rc = unet__labelmap_set(&s->final, v, f = ++s->nfinal);
+            if (v == last_v) {
+                f = last_f;
+            } else {
+                f = unet__labelmap_get(&s->final, v);
+                if (!f)
+                    rc = unet__labelmap_set(&s->final, v, f = ++s->nfinal);
+                last_v = v;
+                last_f = f;
+            }
         }
         s->out[i] = f;
     }
