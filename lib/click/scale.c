@@ -148,7 +148,7 @@ int unet__click_source_plane(struct unet_click_session *s, int64_t p)
     const int64_t C = s->channels, h = s->height, w = s->width;
     unet__memory_image im = {s->src_image, s->src_dtype, C, s->src_height, s->src_width};
     unet__scaled_reader sr = {unet__memory_read, &im, C, s->src_height, s->src_width, h, w,
-                              NULL, 0};
+                              NULL, 0, s->threads};
     int64_t rows = h < BAND_ROWS ? h : BAND_ROWS;
     float *band = unet__alloc_floats((size_t)(C * rows * w));
     if (!band)

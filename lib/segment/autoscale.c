@@ -292,7 +292,8 @@ static int measure_level(const unet__autoscale_job *j, const unet__affine *affin
         return UNET_OK;
     l->sy = (double)sh / (double)H;
     l->sx = (double)sw / (double)W;
-    unet__scaled_reader sr = {j->src.read, j->src.user, j->src.channels, H, W, sh, sw, NULL, 0};
+    unet__scaled_reader sr = {j->src.read, j->src.user, j->src.channels, H, W, sh, sw, NULL, 0,
+                              j->seg->threads};
     bool resized = sh != H || sw != W;
     unet_read_fn read = resized ? unet__scaled_read : j->src.read;
     void *read_user = resized ? (void *)&sr : j->src.user;

@@ -191,7 +191,8 @@ int unet__segment_run_part(const unet_model_t *m, const unet_segment_opts_t *o,
     if (rc != UNET_OK)
         return rc;
     auto_strip(o, sw, &p);
-    unet__scaled_reader sr = {read, read_user, channels, height, width, sh, sw, NULL, 0};
+    unet__scaled_reader sr = {read, read_user, channels, height, width, sh, sw, NULL, 0,
+                              p.threads};
     unet__label_mapper lm = {write, write_user, height, width, sh, sw, 0, NULL, NULL};
     unet__seg *seg = NULL;
     rc = unet__label_mapper_init(&lm);

@@ -4,6 +4,7 @@
 
 #include "core/alloc.h"
 #include "core/budget.h"
+#include "core/pool.h"
 #include "core/status.h"
 #include "segment/resample.h"
 
@@ -24,6 +25,38 @@ static double source_coord(int64_t j, int64_t n, int64_t m)
 {
     double f = ((double)j + 0.5) * (double)n / (double)m - 0.5;
     return f < 0 ? 0 : f > (double)(n - 1) ? (double)(n - 1) : f;
+}
+
+/* Rows of a resized region from the source pixels in the reader's buffer. */
+typedef struct resize_job {
+    const unet__scaled_reader *r;
+    int64_t y, y0, h, w, rh, rw;
+    const int64_t *cols; /* left and right source column of each column, from the buffer's */
+    const double *weight;
+    float *dst;
+} resize_job;
+
+static void resize_rows(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    const resize_job *j = ctx;
+    const unet__scaled_reader *r = j->r;
+    for (int64_t k = begin; k < end; k++) { /* row i of channel c */
+        const int64_t c = k / j->h, i = k % j->h;
+        const float *src = r->buf + c * j->rh * j->rw;
+        double fy = source_coord(j->y + i, r->height, r->sheight);
+        int64_t a = (int64_t)fy, b = a + 1 < r->height ? a + 1 : a;
+        double ty = fy - (double)a;
+        const float *ra = src + (a - j->y0) * j->rw, *rb = src + (b - j->y0) * j->rw;
+        float *out = j->dst + (c * j->h + i) * j->w;
+        for (int64_t x = 0; x < j->w; x++) {
+            const int64_t left = j->cols[2 * x], right = j->cols[2 * x + 1];
+            double tx = j->weight[x];
+            double top = ra[left] + tx * (ra[right] - ra[left]);
+            double bot = rb[left] + tx * (rb[right] - rb[left]);
+            out[x] = (float)(top + ty * (bot - top));
+        }
+    }
 }
 
 int unet__scaled_read(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
@@ -51,37 +84,30 @@ int unet__scaled_read(void *user, int64_t plane, int64_t y, int64_t x, int64_t h
                                                    "failed (callback returned %d)",
                                         (long long)y0, (long long)x0, (long long)rh,
                                         (long long)rw, rc);
-    /* Columns in runs of COLUMN_RUN, their source pixels and weights worked out once for every
-     * row and channel (the same arithmetic as per pixel, so the same values). */
-    enum { COLUMN_RUN = 256 };
-    int64_t left[COLUMN_RUN], right[COLUMN_RUN];
-    double weight[COLUMN_RUN];
-    for (int64_t j0 = 0; j0 < w; j0 += COLUMN_RUN) {
-        const int64_t nj = w - j0 < COLUMN_RUN ? w - j0 : COLUMN_RUN;
-        for (int64_t j = 0; j < nj; j++) {
-            double fx = source_coord(x + j0 + j, r->width, r->swidth);
-            int64_t p = (int64_t)fx;
-            left[j] = p - x0;
-            right[j] = (p + 1 < r->width ? p + 1 : p) - x0;
-            weight[j] = fx - (double)p;
-        }
-        for (int64_t c = 0; c < r->channels; c++) {
-            const float *src = r->buf + c * rh * rw;
-            for (int64_t i = 0; i < h; i++) {
-                double fy = source_coord(y + i, r->height, r->sheight);
-                int64_t a = (int64_t)fy, b = a + 1 < r->height ? a + 1 : a;
-                double ty = fy - (double)a;
-                const float *ra = src + (a - y0) * rw, *rb = src + (b - y0) * rw;
-                float *out = dst + (c * h + i) * w + j0;
-                for (int64_t j = 0; j < nj; j++) {
-                    double tx = weight[j];
-                    double top = ra[left[j]] + tx * (ra[right[j]] - ra[left[j]]);
-                    double bot = rb[left[j]] + tx * (rb[right[j]] - rb[left[j]]);
-                    out[j] = (float)(top + ty * (bot - top));
-                }
-            }
-        }
+    /* Each column's source pixels and weight, worked out once for every row and channel (the
+     * same arithmetic as per pixel, so the same values); rows interpolated on the reader's
+     * threads. */
+    int64_t *cols = malloc((size_t)w * 2 * sizeof *cols);
+    double *weight = malloc((size_t)w * sizeof *weight);
+    if (!cols || !weight) {
+        free(cols);
+        free(weight);
+        return unet__fail(UNET_E_NOMEM, "out of memory resizing a %lld-column region",
+                          (long long)w);
     }
+    for (int64_t j = 0; j < w; j++) {
+        double fx = source_coord(x + j, r->width, r->swidth);
+        int64_t p = (int64_t)fx;
+        cols[2 * j] = p - x0;
+        cols[2 * j + 1] = (p + 1 < r->width ? p + 1 : p) - x0;
+        weight[j] = fx - (double)p;
+    }
+    resize_job job = {r, y, y0, h, w, rh, rw, cols, weight, dst};
+    int64_t rows = r->channels * h;
+    int threads = r->threads > 1 ? r->threads : 1;
+    unet__pool_for(threads, rows, unet__pool_chunk(rows, threads, 4, 16), resize_rows, &job);
+    free(cols);
+    free(weight);
     return 0;
 }
 

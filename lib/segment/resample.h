@@ -22,6 +22,7 @@ typedef struct unet__scaled_reader {
     int64_t sheight, swidth;               /* resized */
     float *buf;
     int64_t buf_cap;
+    int threads;                           /* that interpolate rows (0 or 1: the caller's) */
 } unet__scaled_reader;
 /* A unet_read_fn over the resized image; user is a unet__scaled_reader. */
 int unet__scaled_read(void *user, int64_t plane, int64_t y, int64_t x, int64_t h, int64_t w,
