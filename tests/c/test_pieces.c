@@ -158,18 +158,13 @@ START_TEST(stats_percentile_exact)
 }
 END_TEST
 
-/* Ties (integer images): the value after rank k is often rank k's own value, and sometimes the
- * next distinct one; both must equal a sort's. */
-START_TEST(stats_percentile_exact_with_ties)
+/* The plane statistics of img (H x W) with each pair of percentiles equal a sort's. */
+static void assert_percentiles_equal_sort(const float *img, int64_t H, int64_t W,
+                                          const double (*qs)[2], size_t count)
 {
-    rng r = {5};
-    const int64_t H = 61, W = 53, n = H * W;
-    float *img = random_image(n, &r);
-    for (int64_t i = 0; i < n; i++)
-        img[i] = floorf(img[i] / 100); /* mostly 1..4: heavy ties */
+    const int64_t n = H * W;
     unet_model_t *m = small_model(1, 1, "sigmoid");
-    const double qs[][2] = {{1, 99.8}, {2.5, 97.5}, {10, 90}, {33.3, 66.6}};
-    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+    for (size_t i = 0; i < count; i++) {
         char json[120];
         snprintf(json, sizeof json, "{\"normalize\": \"percentile\", \"norm_low\": %g, "
                                     "\"norm_high\": %g}", qs[i][0], qs[i][1]);
@@ -185,6 +180,19 @@ START_TEST(stats_percentile_exact_with_ties)
         unet_predict_opts_free(o);
     }
     unet_model_free(m);
+}
+
+/* Ties (integer images): the value after rank k is often rank k's own value, and sometimes the
+ * next distinct one; both must equal a sort's. */
+START_TEST(stats_percentile_exact_with_ties)
+{
+    rng r = {5};
+    const int64_t H = 61, W = 53, n = H * W;
+    float *img = random_image(n, &r);
+    for (int64_t i = 0; i < n; i++)
+        img[i] = floorf(img[i] / 100); /* mostly 1..4: heavy ties */
+    const double qs[][2] = {{1, 99.8}, {2.5, 97.5}, {10, 90}, {33.3, 66.6}};
+    assert_percentiles_equal_sort(img, H, W, qs, sizeof qs / sizeof qs[0]);
     free(img);
 }
 END_TEST
@@ -233,24 +241,8 @@ START_TEST(stats_percentile_exact_huge_peak)
         img[i] = u < 0.72 ? 1000.0f / 3 + (float)floor(4 * uniform(&r)) * 3e-5f
                           : (float)(1000 + 60000 * u * u) / 7;
     }
-    unet_model_t *m = small_model(1, 1, "sigmoid");
     const double qs[][2] = {{1, 99.8}, {50, 70}};
-    for (int k = 0; k < 2; k++) {
-        char json[120];
-        snprintf(json, sizeof json, "{\"normalize\": \"percentile\", \"norm_low\": %g, "
-                                    "\"norm_high\": %g}", qs[k][0], qs[k][1]);
-        unet_predict_opts_t *o = opts_with(json);
-        image im = {img, 1, H, W, -1, 0};
-        double low, range;
-        ck_assert_int_eq(unet_predict_stats(m, o, 1, 1, H, W, read_image, &im, &low, &range, 1),
-                         UNET_OK);
-        double lo = numpy_percentile(img, n, qs[k][0]), hi = numpy_percentile(img, n, qs[k][1]);
-        ck_assert_msg(low == lo, "q %g: low %.17g, sort gives %.17g", qs[k][0], low, lo);
-        ck_assert_msg(range == hi - lo + 1e-20, "q %g: range %.17g, sort gives %.17g",
-                      qs[k][1], range, hi - lo + 1e-20);
-        unet_predict_opts_free(o);
-    }
-    unet_model_free(m);
+    assert_percentiles_equal_sort(img, H, W, qs, 2);
     free(img);
 }
 END_TEST
