@@ -798,8 +798,8 @@ static void prefetch_chunks(unet__tiff_reader *r, int64_t page, const page_layou
                 stored[k] = TIFFGetStrileByteCount(r->tif, c);
                 if (stored[k] == 0 || stored[k] > need[k] + need[k] / 8 + 1024)
                     continue; /* libtiff's to decode or refuse */
-                /* The entry, fresh or the least recently used (never one taken here: k stays
-                 * below the cache's size); kept by index, as a later slot may move entries. */
+                /* The entry, fresh or the least recently used (never one taken here: k never
+                 * passes the cache's size); kept by index, as a later slot may move entries. */
                 unet__chunk *e = unet__chunk_cache_slot(&r->cache, cap, (size_t)L->chunk_bytes);
                 if (!e)
                     break;
