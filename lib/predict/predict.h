@@ -168,9 +168,8 @@ typedef struct unet__span {
 } unet__span;
 
 /* The automatic tile core for an image of height x width: the whole image when it is small,
- * else equal cores of 512 px (at least four halos) to 1.5 times that, as few as cover the
- * longer side, halved (on the block grid) while one network run of `batch` such windows would
- * need more than UNET__AUTO_TILE_BUDGET. */
+ * else about 512 px and at least four halos, halved (on the block grid) while one network run
+ * of `batch` such windows would need more than UNET__AUTO_TILE_BUDGET. */
 int64_t unet__auto_tile(const unet__net *net, int64_t height, int64_t width, int64_t halo,
                         int batch, int threads);
 
