@@ -168,8 +168,9 @@ typedef struct unet__span {
 } unet__span;
 
 /* The automatic tile core for an image of height x width: the whole image when it is small,
- * else about 512 px and at least four halos, halved (on the block grid) while one network run
- * of `batch` such windows would need more than UNET__AUTO_TILE_BUDGET. */
+ * else about 512 px (at least four halos) or, when the longer side needs two or more cores of
+ * up to 1.5 times that, equal such cores, as few as cover it; halved (on the block grid) while
+ * one network run of `batch` such windows would need more than UNET__AUTO_TILE_BUDGET. */
 int64_t unet__auto_tile(const unet__net *net, int64_t height, int64_t width, int64_t halo,
                         int batch, int threads);
 

@@ -85,6 +85,13 @@ int64_t unet__auto_tile(const unet__net *net, int64_t height, int64_t width, int
     int64_t t = round_up(want, B);
     if (big <= t + 2 * halo)
         return UNET_TILE_WHOLE;
+    /* Equal cores of up to 1.5 x that, as few as cover the image: every seam costs two halos of
+     * network work (a 1248-px side: two cores of 624 instead of 512 + 512 + 224). An image one
+     * such core would cover keeps 512-px cores: as one window, dask's 532-px blocks raised the
+     * peak memory of tests/dask's test_memory_bounded_by_blocks by 30-40 MB (see b0778fb). */
+    int64_t n = (big + t + t / 2 - 1) / (t + t / 2);
+    if (n > 1)
+        t = round_up((big + n - 1) / n, B);
     while (t > B && window_bytes(net, t, halo, batch, threads) > UNET__AUTO_TILE_BUDGET)
         t = t / 2 / B * B > B ? t / 2 / B * B : B;
     return t;

@@ -408,17 +408,23 @@ START_TEST(test_auto_tile_fits_the_memory_budget)
     unet__net net = {0};
     net.same_padding = true;
     net.block_multiple = 8;
-    /* Unknown workspace: about 512 px; a small image: whole. */
-    ck_assert_int_eq(unet__auto_tile(&net, 4000, 3000, 20, 1, 1), 512);
+    /* Unknown workspace: equal cores of up to 768 px (1.5 x 512); a small image: whole. A
+     * 4000-px side: six cores of 672 (not seven of 512 and one of 416); a 1248-px side (2048^2
+     * at the built-in model's usual scale): two of 624, not 512 + 512 + 224. */
+    ck_assert_int_eq(unet__auto_tile(&net, 4000, 3000, 20, 1, 1), 672);
+    ck_assert_int_eq(unet__auto_tile(&net, 1248, 1248, 51, 1, 1), 624);
+    /* A side one core of 768 would cover keeps 512 (see unet__auto_tile). */
+    ck_assert_int_eq(unet__auto_tile(&net, 700, 700, 20, 1, 1), 512);
     ck_assert_int_eq(unet__auto_tile(&net, 300, 500, 20, 1, 1), UNET_TILE_WHOLE);
-    /* 552^2 x 1000 B = 305 MB > 256 MiB: halved to 256 (296^2 x 1000 B = 88 MB). */
+    /* 712^2 x 1000 B = 507 MB > 256 MiB: halved to 336 (376^2 x 1000 B = 141 MB). */
     net.workspace = fake_workspace;
-    ck_assert_int_eq(unet__auto_tile(&net, 4000, 3000, 20, 1, 1), 256);
-    /* Four windows per batch: 4 x 88 MB > 256 MiB, so 128 (4 x 168^2 x 1000 B = 113 MB). */
-    ck_assert_int_eq(unet__auto_tile(&net, 4000, 3000, 20, 4, 1), 128);
-    /* A large halo: cores start at four halos (600, window 904^2 = 817 MB), then halve:
-     * 296 (596^2 = 355 MB), 144 (448^2 = 201 MB). */
-    ck_assert_int_eq(unet__auto_tile(&net, 9000, 9000, 150, 1, 1), 144);
+    ck_assert_int_eq(unet__auto_tile(&net, 4000, 3000, 20, 1, 1), 336);
+    /* Four windows per batch: 4 x 141 MB > 256 MiB, so 168 (4 x 208^2 x 1000 B = 173 MB). */
+    ck_assert_int_eq(unet__auto_tile(&net, 4000, 3000, 20, 4, 1), 168);
+    /* A large halo: cores of at least four halos (600; ten equal cores of 904 on 9000 px,
+     * window 1208^2 = 1.46 GB), then halved: 448 (752^2 = 566 MB), 224 (528^2 = 279 MB > 256
+     * MiB), 112 (416^2 = 173 MB). */
+    ck_assert_int_eq(unet__auto_tile(&net, 9000, 9000, 150, 1, 1), 112);
 }
 END_TEST
 
