@@ -76,6 +76,8 @@ public class FijiGuiTest {
         screenshot(imp, rm, new File(args[1]));
         String[] first = args[2].split(",");
         escapeClick(imp.getProcessor(), Integer.parseInt(first[0]), Integer.parseInt(first[1]));
+        escapeClickCommand(imp.getProcessor(), Integer.parseInt(first[0]),
+                           Integer.parseInt(first[1]));
         recorded(imp);
         escape(imp.getProcessor());
         escapeTraining(imp, new File(new File(args[1]).getAbsoluteFile().getParentFile(),
@@ -187,6 +189,28 @@ public class FijiGuiTest {
         press(canvas, canvas.screenX(x), canvas.screenY(y));
         waitForRois(before + 1, 120);
         System.out.printf("click_after_escape added %d%n", count() - before);
+        imp.changes = false;
+        imp.close();
+    }
+
+    /**
+     * "U-Net Click..." with three points on a 2048 x 2048 image (the first click measures the
+     * scale and runs the network), Esc pressed until the command returns: no ROI may be added.
+     */
+    static void escapeClickCommand(ImageProcessor tile, int x, int y) throws Exception {
+        ImagePlus imp = big(tile, "big-click-command");
+        int w = tile.getWidth();
+        imp.setRoi(new ij.gui.PointRoi(new int[] {x, x + w, x + 2 * w}, new int[] {y, y, y}, 3));
+        int before = count();
+        IJ.resetEscape();
+        Thread run = new Thread(() -> IJ.run(imp, "U-Net Click...", "model=nuclei threads=1"));
+        long t0 = System.nanoTime();
+        run.start();
+        Thread.sleep(100);
+        pressEscapeUntilDone(run);
+        System.out.printf("click_command_escape seconds %.2f added %d%n",
+                          (System.nanoTime() - t0) / 1e9, count() - before);
+        System.out.println("click_command_status " + ImageJ.getStatusBarText());
         imp.changes = false;
         imp.close();
     }

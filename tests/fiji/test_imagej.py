@@ -326,25 +326,32 @@ saveAs("Tiff", args[1] + "/colour-labels.tif");
     np.testing.assert_array_equal(labels, tifffile.imread(cli_labels))
 
 
-def test_predict_equals_cli(ijdir, tmp_path):
+@pytest.mark.parametrize("tta", [False, True])
+def test_predict_equals_cli(ijdir, tmp_path, tta):
+    """Predict's output equals `unet predict`'s, and with the `tta` key `unet predict --tta`'s
+    (which differs from the plain output, so the key is not ignored)."""
     macro = """
 args = split(getArgument(), " ");
 open(args[0]);
-run("U-Net Predict...", "model=nuclei tile=0 threads=0");
+run("U-Net Predict...", "model=nuclei tile=0 threads=0%s");
 print("title " + getTitle());
 print("bits " + bitDepth());
 saveAs("Tiff", args[1] + "/prediction.tif");
-"""
+""" % (" tta" if tta else "")
     out = run_macro(ijdir, "predict", macro, f"{IMG2D} {tmp_path}")
     assert value(out, "title") == "img2d-prediction"
     assert value(out, "bits") == "32"
-    cli_out = tmp_path / "cli-prediction.tif"
-    subprocess.run([ENV["UNET_CLI"], "predict", "--model", ENV["UNET_DEFAULT_MODEL_FILE"], IMG2D,
-                    "-o", str(cli_out), "--quiet"], check=True, stdout=subprocess.DEVNULL,
-                   timeout=TIMEOUT)
-    ours, theirs = tifffile.imread(tmp_path / "prediction.tif"), tifffile.imread(cli_out)
+    ours = tifffile.imread(tmp_path / "prediction.tif")
     assert ours.dtype == np.float32 and ours.shape == (512, 512)
-    np.testing.assert_array_equal(ours, theirs.reshape(ours.shape))
+    cli = {}
+    for flags in ([], ["--tta"]):
+        cli_out = tmp_path / ("cli-prediction%s.tif" % "".join(flags))
+        subprocess.run([ENV["UNET_CLI"], "predict", "--model", ENV["UNET_DEFAULT_MODEL_FILE"],
+                        IMG2D, "-o", str(cli_out), "--quiet", *flags], check=True,
+                       stdout=subprocess.DEVNULL, timeout=TIMEOUT)
+        cli[bool(flags)] = tifffile.imread(cli_out).reshape(ours.shape)
+    assert np.abs(cli[True] - cli[False]).max() > 1e-3
+    np.testing.assert_array_equal(ours, cli[tta])
 
 
 def test_fine_tune(ijdir, cli, tmp_path):
@@ -392,7 +399,8 @@ print("reached the next line");
 def test_tool_click_and_escape(ijdir, cli):
     """The tool on a real image window: mouse presses on 5 nuclei give their outlines in the
     ROI Manager, segmented off the event thread (ImageJ stays responsive); Esc stops a slow
-    first click and the next click works; a screenshot is saved; the macro recorder records a dialog confirmed with OK;
+    first click and the next click works, and stops the U-Net Click... command; a screenshot is
+    saved; the macro recorder records a dialog confirmed with OK;
     Esc stops a long Segment and a long Fine-tune, leaving no result."""
     points = click_points(cli["labels"])
     shot = os.path.join(ENV["FIJI_TEST_OUTPUT"], "fiji-click-tool.png")
@@ -420,6 +428,9 @@ def test_tool_click_and_escape(ijdir, cli):
     assert value(out, "click_escape seconds").endswith("added 0"), out
     assert value(out, "click_status") == "U-Net Click Tool: cancelled", out
     assert value(out, "click_after_escape added") == "1", out
+    # Esc stops the U-Net Click... command too: no ROI from any of its three points.
+    assert value(out, "click_command_escape seconds").endswith("added 0"), out
+    assert value(out, "click_command_status") == "U-Net Click: cancelled", out
     # The dialog, shown and confirmed as a user does, is recorded with every key.
     assert value(out, "recorded") == f'run("U-Net Segment...", "{KEYS}");', out
     assert value(out, "escape seconds").endswith("result no"), out
@@ -432,5 +443,7 @@ def test_tool_click_and_escape(ijdir, cli):
           f"{', '.join(f'{v:.0f}' for v in latencies[1:-1])} ms, same nucleus again "
           f"{latencies[-1]:.0f} ms; the event thread was free after "
           f"{float(first.group(1)):.0f} ms of the first click; Esc stopped a first click on "
-          f"a 2048x2048 image after {value(out, 'click_escape seconds').split()[0]} s; Esc stopped a 2048x2048 Segment after "
+          f"a 2048x2048 image after {value(out, 'click_escape seconds').split()[0]} s and U-Net "
+          f"Click... after {value(out, 'click_command_escape seconds').split()[0]} s; Esc "
+          f"stopped a 2048x2048 Segment after "
           f"{value(out, 'escape seconds').split()[0]} s; screenshot {shot}")

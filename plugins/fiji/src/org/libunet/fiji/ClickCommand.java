@@ -13,7 +13,7 @@ import org.libunet.ClickResult;
  * "U-Net Click...": what the tool does, for each point of the current point selection, so
  * macros and headless runs can click: {@code makePoint(x, y); run("U-Net Click...", "");}.
  * Keys: model, tile (the window predicted around a click), threads, threshold, min_size,
- * min_distance.
+ * min_distance, diameter, tta. Esc stops the clicks.
  */
 public class ClickCommand implements ij.plugin.PlugIn {
     static final String NAME = "U-Net Click";
@@ -40,16 +40,33 @@ public class ClickCommand implements ij.plugin.PlugIn {
             s.readModelFields(gd);
             s.readObjectFields(gd);
             remembered = s;
-            Polygon points = roi.getPolygon();
+            clickAll(imp, s, roi.getPolygon());
+        } catch (RuntimeException | LinkageError t) {
+            Errors.report(NAME, t);
+        }
+    }
+
+    /**
+     * Clicks every point in order. Esc stops the running click and drops the points after it,
+     * as with the tool; the objects of the points done before stay in the ROI Manager.
+     */
+    private static void clickAll(ImagePlus imp, Settings s, Polygon points) {
+        IJ.resetEscape();
+        Thread escape = Clicker.watchEscape();
+        try {
             int found = 0;
             for (int i = 0; i < points.npoints; i++) {
+                if (IJ.escapePressed()) {
+                    IJ.showStatus(NAME + ": cancelled");
+                    return;
+                }
                 ClickResult r = Clicker.click(imp, 0, s, points.xpoints[i], points.ypoints[i]);
                 if (!r.isEmpty())
                     found++;
             }
             IJ.showStatus(NAME + ": " + found + " of " + points.npoints + " point(s) on an object");
-        } catch (RuntimeException | LinkageError t) {
-            Errors.report(NAME, t);
+        } finally {
+            escape.interrupt();
         }
     }
 }

@@ -62,7 +62,7 @@ public class ClickTool extends PlugInTool {
                 IJ.showStatus(NAME + ": cancelled");
                 return;
             }
-            Thread escape = escapeWatcher();
+            Thread escape = Clicker.watchEscape();
             try {
                 Clicker.click(imp, c, slice, frame, s, x, y);
             } catch (RuntimeException | LinkageError t) {
@@ -71,27 +71,6 @@ public class ClickTool extends PlugInTool {
                 escape.interrupt();
             }
         });
-    }
-
-    /**
-     * Polls ImageJ's Esc flag while a click runs and cancels the click while it is set (again
-     * and again: the session may not be running yet when Esc is pressed).
-     */
-    private static Thread escapeWatcher() {
-        Thread t = new Thread(() -> {
-            try {
-                for (;;) {
-                    if (IJ.escapePressed())
-                        Clicker.cancelRunning();
-                    Thread.sleep(20);
-                }
-            } catch (InterruptedException e) {
-                // the click ended
-            }
-        }, "U-Net click Esc");
-        t.setDaemon(true);
-        t.start();
-        return t;
     }
 
     private static ExecutorService clicks;

@@ -134,6 +134,28 @@ final class Clicker {
         }
     }
 
+    /**
+     * Polls ImageJ's Esc flag while clicks run and cancels the running click while it is set
+     * (again and again: the session may not be running yet when Esc is pressed); interrupt the
+     * returned thread when the clicks are done.
+     */
+    static Thread watchEscape() {
+        Thread t = new Thread(() -> {
+            try {
+                for (;;) {
+                    if (IJ.escapePressed())
+                        cancelRunning();
+                    Thread.sleep(20);
+                }
+            } catch (InterruptedException e) {
+                // the clicks ended
+            }
+        }, "U-Net click Esc");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
     /** Frees every session (the cache can be large). */
     static synchronized void clear() {
         for (Entry e : sessions.values())

@@ -13,7 +13,7 @@ import org.libunet.PredictOptions;
 /**
  * "U-Net Predict...": the model's output for the current image as a 32-bit `<title>-prediction`
  * (a hyperstack with one channel per output channel, and the image's slices and frames; the
- * current channel of a multichannel image is read). Keys: model, tile, threads.
+ * current channel of a multichannel image is read). Keys: model, tile, threads, tta.
  */
 public class PredictCommand implements PlugIn {
     static final String NAME = "U-Net Predict";
@@ -27,11 +27,13 @@ public class PredictCommand implements PlugIn {
         Settings s = Settings.initial(remembered);
         GenericDialog gd = new GenericDialog(NAME);
         s.addModelFields(gd, "px (0: automatic, -1: whole image)");
+        s.addTtaField(gd);
         gd.showDialog();
         if (gd.wasCanceled())
             return;
         try {
             s.readModelFields(gd);
+            s.tta = gd.getNextBoolean();
             remembered = s;
             predict(imp, s);
         } catch (RuntimeException | LinkageError t) {
@@ -47,7 +49,7 @@ public class PredictCommand implements PlugIn {
         IJ.resetEscape();
         PredictOptions o = new PredictOptions();
         try {
-            o.tile(s.tile).threads(s.threads);
+            o.tile(s.tile).threads(s.threads).set("tta", s.tta);
             for (int t = 1, i = 0; t <= nt; t++)
                 for (int z = 1; z <= nz; z++, i++) {
                     Pixels px = Pixels.of(imp, c, z, t);

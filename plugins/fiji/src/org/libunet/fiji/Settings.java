@@ -9,7 +9,8 @@ import org.libunet.SegmentOptions;
 
 /**
  * The values the dialogs share, with their macro keys: model, tile, threads (every command),
- * threshold, min_size, min_distance, diameter, tta (Segment and Click). The object keys are text so
+ * threshold, min_size, min_distance, diameter (Segment and Click), tta (Segment, Click and
+ * Predict). The object keys are text so
  * that "auto" (the model's own value; for diameter: measured on the image) can be given;
  * libunet validates every value and its error names the bounds.
  */
@@ -58,8 +59,7 @@ final class Settings {
         gd.addStringField("Min_size", minSize, 8);
         gd.addStringField("Min_distance", minDistance, 8);
         gd.addStringField("Diameter", diameter, 8);
-        gd.addCheckbox("TTA (average over the four flips; about four times the network time)",
-                       tta);
+        addTtaField(gd);
         gd.addMessage("auto: the model's value. Diameter: the objects' typical size in pixels,\n"
                 + "which the image is resized from to the model's (auto: measured on the image).");
     }
@@ -70,6 +70,12 @@ final class Settings {
         minDistance = gd.getNextString().trim();
         diameter = gd.getNextString().trim();
         tta = gd.getNextBoolean();
+    }
+
+    /** The `tta` key (Segment, Click and Predict). */
+    void addTtaField(GenericDialog gd) {
+        gd.addCheckbox("TTA (average over the four flips; about four times the network time)",
+                       tta);
     }
 
     static int integer(double v, String key) {
