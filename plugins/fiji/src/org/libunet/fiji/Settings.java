@@ -10,9 +10,9 @@ import org.libunet.SegmentOptions;
 /**
  * The values the dialogs share, with their macro keys: model, tile, threads (every command),
  * threshold, min_size, min_distance, diameter (Segment and Click), tta (Segment, Click and
- * Predict). The object keys are text so
- * that "auto" (the model's own value; for diameter: measured on the image) can be given;
- * libunet validates every value and its error names the bounds.
+ * Predict). The object keys are text so that "auto" (the model's own value; for diameter:
+ * measured on the image) can be given; libunet validates every value and its error names the
+ * bounds.
  */
 final class Settings {
     String model = Models.DEFAULT;
