@@ -57,8 +57,10 @@ def test_cancel_token_from_another_thread(model, call):
     assert not token.cancelled
     when, timer = cancel_later(token, 0.5)
     with pytest.raises(unet.Cancelled):
-        # tile 256: a cancellation point every few tens of milliseconds
-        getattr(model, call)(image, tile=256, cancel=token)
+        # Cancellation is checked between tiles. Tile 64 (110-px windows): one every few
+        # milliseconds in a release build and under 0.1 s in the -O0 sanitizer build; with
+        # 256 (302-px windows) a tile took 0.65 s there, and up to 1.3 s beside another test.
+        getattr(model, call)(image, tile=64, cancel=token)
     latency = time.monotonic() - when[0]
     timer.join()
     assert token.cancelled
