@@ -33,7 +33,7 @@ public class PredictCommand implements PlugIn {
             return;
         try {
             s.readModelFields(gd);
-            s.tta = gd.getNextBoolean();
+            s.readTtaField(gd);
             remembered = s;
             predict(imp, s);
         } catch (RuntimeException | LinkageError t) {

@@ -69,13 +69,17 @@ final class Settings {
         minSize = gd.getNextString().trim();
         minDistance = gd.getNextString().trim();
         diameter = gd.getNextString().trim();
-        tta = gd.getNextBoolean();
+        readTtaField(gd);
     }
 
-    /** The `tta` key (Segment, Click and Predict). */
+    /** The `tta` key (Segment, Click and Predict); read back with readTtaField. */
     void addTtaField(GenericDialog gd) {
         gd.addCheckbox("TTA (average over the four flips; about four times the network time)",
                        tta);
+    }
+
+    void readTtaField(GenericDialog gd) {
+        tta = gd.getNextBoolean();
     }
 
     static int integer(double v, String key) {
