@@ -75,6 +75,8 @@ CONFIGS = {  # small: a few MB, fast enough for click-to-segment on 2 cores
                    "final_activation": "sigmoid"},
     "3class": {"depth": 4, "base_features": 16, "block": "cbrcbr", "out_channels": 3,
                "final_activation": "softmax"},
+    "distance": {"depth": 4, "base_features": 16, "block": "cbrcbr", "out_channels": 2,
+                 "final_activation": "sigmoid"},
 }
 # What each recipe trains on and for how long by default.
 RECIPES = {
@@ -95,6 +97,14 @@ RECIPES = {
                              "empty_every": 7, "classic_every": 1,
                              "empty_kinds": ("noise", "haze", "flat", "noise", "debris",
                                              "ramp", "haze", "noise")},
+    # classic-empty with a second output, each nucleus's distance to its edge over its
+    # largest (target "distance"): seeds for the watershed that dip where nuclei touch at
+    # any size, where the foreground probability stays high across pressed nuclei
+    "classic-empty-distance": {"target": "distance", "scene": {"scene": "wide"},
+                               "images": 420, "val_images": 12, "minutes": 75.0,
+                               "patch": 128, "empty_every": 7, "classic_every": 1,
+                               "empty_kinds": ("noise", "haze", "flat", "noise", "debris",
+                                               "ramp", "haze", "noise")},
     # classic-empty with every field of no nuclei at a scale from 1/4 to 2 (see below), its
     # images with nuclei unchanged: the classic-resampled run found nuclei in few empty fields
     # but lost on real nuclei (nuclei2d 0.897), so this one keeps only the empty fields' part
@@ -255,8 +265,8 @@ def options(recipe, steps, threads, seed):
     opts = dict(steps=steps, batch=4, patch=r["patch"], lr=2e-3, schedule="cosine",
                 warmup=50, threads=threads, seed=seed, fg_bias=0.5, aug_elastic=0.3,
                 aug_gamma=0.3, val_every=max(steps // 8, 1))
-    if r["target"] == "foreground":
-        opts.update(loss="bce+dice", target="foreground", border_weights=True, w0=5, sigma=3)
+    if r["target"] in ("foreground", "distance"):
+        opts.update(loss="bce+dice", target=r["target"], border_weights=True, w0=5, sigma=3)
     else:  # the images' own contrast varies widely: augment intensity harder
         opts.update(loss="ce", target="3class", class_weights="1,1,2", warmup=100,
                     aug_scale=0.3, aug_shift=0.2, aug_gamma=0.5, noise_gauss=0.05)
@@ -268,6 +278,9 @@ def segment(model, image, out, threads=2):
     prob = model.predict(image, threads=threads)
     if out.get("target") == "3class":
         labels, _ = post.labels_from_3class(prob, threads=threads)
+    elif out.get("target") == "distance":
+        labels = labels_from_distance(prob, out.get("threshold", 0.5),
+                                      out.get("seed_level", 0.5), threads)
     else:
         mask = post.threshold(prob[0], out.get("threshold", 0.5), threads=threads)
         labels, _ = post.watershed(mask, min_distance=out.get("min_distance", 4),
@@ -276,12 +289,26 @@ def segment(model, image, out, threads=2):
     return labels, n
 
 
+def labels_from_distance(prob, threshold, seed_level, threads):
+    """Foreground above threshold, seeded where the distance output passes seed_level, flooded
+    down the distance; a foreground component without a seed is one object."""
+    mask = post.threshold(prob[0], threshold, threads=threads)
+    seeds, n = post.label(mask & (prob[1] > seed_level), threads=threads)
+    labels = post.watershed_markers(-prob[1], seeds, mask, threads=threads)
+    rest, _ = post.label(mask & (labels == 0), threads=threads)
+    labels = np.where(rest > 0, rest + n, labels)
+    return post.relabel(labels)[0]
+
+
 def tune(model, pairs, target, threads):
     """Post-processing parameters with the best mean F1 on synthetic images."""
     base = {"type": "probability", "task": "segmentation", "target": target,
             "min_size": 16}
     if target == "3class":
         grid = [dict(base, postprocess="3class", min_size=m) for m in (8, 16, 32)]
+    elif target == "distance":
+        grid = [dict(base, postprocess="distance", threshold=t, seed_level=s)
+                for t in (0.4, 0.5, 0.6) for s in (0.3, 0.4, 0.5, 0.6, 0.7)]
     else:
         grid = [dict(base, postprocess="watershed", threshold=t, min_distance=d)
                 for t in (0.4, 0.5, 0.6) for d in (3, 4, 5, 6, 8)]
@@ -292,6 +319,9 @@ def tune(model, pairs, target, threads):
         for prob, (_, lab) in zip(probs, pairs):
             if target == "3class":
                 labels, _ = post.labels_from_3class(prob, threads=threads)
+            elif target == "distance":
+                labels = labels_from_distance(prob, out["threshold"], out["seed_level"],
+                                              threads)
             else:
                 mask = post.threshold(prob[0], out["threshold"], threads=threads)
                 labels, _ = post.watershed(mask, min_distance=out["min_distance"],
@@ -329,7 +359,7 @@ def train(args):
     diameter, d_range = float(np.median(d)), [float(np.percentile(d, q)) for q in (10, 90)]
     print("training nuclei: %d, equivalent diameters: median %.1f px, 10-90%% %.1f-%.1f px"
           % (d.size, diameter, d_range[0], d_range[1]), flush=True)
-    prep = separate_touching if target == "foreground" else (lambda lab: lab)
+    prep = separate_touching if target in ("foreground", "distance") else (lambda lab: lab)
 
     def add_all(t):
         for img, lab in train_pairs:

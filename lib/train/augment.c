@@ -183,7 +183,10 @@ void unet__sample_patch(const unet__tsample *s, const unet__patch_spec *ps, unet
                 continue;
             }
             const float cls = s->target[src];
-            if (ps->class_targets) {
+            if (ps->distance) { /* nearest, as the foreground plane beside it */
+                for (int64_t c = 0; c < tc; c++)
+                    target[c * Q * Q + q] = s->target[c * h * w + src];
+            } else if (ps->class_targets) {
                 target[q] = cls;
             } else if (tc == 1) {
                 target[q] = isnan(cls) ? NAN : cls >= 1 ? 1.0f : 0.0f;

@@ -45,7 +45,8 @@ json_t *unet__trainer_provenance(const struct unet_trainer *t)
     json_object_set_new(p, "version", json_string(UNET__VERSION_STRING));
     json_object_set_new(p, "task", json_string(t->data.restoration ? "restoration"
                                                                    : "segmentation"));
-    static const char *const targets[] = {"auto", "foreground", "3class", "classes", "image"};
+    static const char *const targets[] = {"auto", "foreground", "3class", "classes", "image",
+                                          "distance"};
     json_object_set_new(p, "target", json_string(targets[t->data.target]));
     json_object_set_new(p, "loss", json_string(t->resolved ? unet__loss_name(t->loss.kind)
                                                            : t->o.loss));

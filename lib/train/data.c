@@ -96,7 +96,7 @@ int unet__dataset_add(unet__dataset *d, const unet__data_spec *spec, const char 
     const int64_t hw = h * w;
     int rc = UNET_OK;
     s->image = unet__alloc_floats((size_t)(c * hw));
-    s->tc = spec->restoration ? tc : 1;
+    s->tc = spec->restoration ? tc : spec->target == UNET__TARGET_DISTANCE ? 2 : 1;
     s->target = unet__alloc_floats((size_t)(s->tc * hw));
     if (!s->image || !s->target) {
         rc = unet__fail(UNET_E_NOMEM, "out of memory for a %lld x %lld training image",
@@ -131,6 +131,8 @@ int unet__dataset_add(unet__dataset *d, const unet__data_spec *spec, const char 
             lab[i] = spec->ignore_label >= 0 && labels[i] == spec->ignore_label ? 0 : labels[i];
         if (spec->target == UNET__TARGET_3CLASS) {
             unet__target_3class(lab, h, w, s->target);
+        } else if (spec->target == UNET__TARGET_DISTANCE) {
+            rc = unet__target_distance(lab, h, w, s->target);
         } else if (spec->target == UNET__TARGET_CLASSES) {
             for (int64_t i = 0; i < hw; i++) {
                 if (lab[i] >= spec->out_channels) {
@@ -147,7 +149,7 @@ int unet__dataset_add(unet__dataset *d, const unet__data_spec *spec, const char 
         } else {
             unet__target_foreground(lab, hw, s->target);
         }
-        if (spec->border_weights) {
+        if (rc == UNET_OK && spec->border_weights) {
             s->weight = unet__alloc_floats((size_t)hw);
             if (!s->weight)
                 rc = unet__fail(UNET_E_NOMEM, "out of memory for weights");
@@ -174,7 +176,8 @@ int unet__dataset_add(unet__dataset *d, const unet__data_spec *spec, const char 
         if (rc == UNET_OK && spec->ignore_label >= 0)
             for (int64_t i = 0; i < hw; i++)
                 if (labels[i] == spec->ignore_label)
-                    s->target[i] = NAN;
+                    for (int64_t c = 0; c < s->tc; c++)
+                        s->target[c * hw + i] = NAN;
         int64_t nfg = 0;
         for (int64_t i = 0; i < hw; i++)
             nfg += lab[i] > 0;

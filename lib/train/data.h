@@ -18,15 +18,17 @@ typedef enum unet__target_kind {
     UNET__TARGET_FOREGROUND,
     UNET__TARGET_3CLASS,
     UNET__TARGET_CLASSES,
-    UNET__TARGET_IMAGE
+    UNET__TARGET_IMAGE,
+    UNET__TARGET_DISTANCE /* foreground and normalised distance to the edge (2 channels) */
 } unet__target_kind;
 
 typedef struct unet__tsample {
     char name[256];
     int64_t c, h, w;      /* image channels and size */
     float *image;         /* normalised [c][h][w] */
-    int64_t tc;           /* target channels: 1 (class map) or the image target's */
-    float *target;        /* [tc][h][w]; class indices for segmentation; NaN: not annotated */
+    int64_t tc;           /* target channels: 1 (class map), 2 (distance) or the image's */
+    float *target;        /* [tc][h][w]; class indices for segmentation, or foreground and
+                           * distance; NaN: not annotated */
     float *weight;        /* [h][w] loss weights, or NULL */
     int32_t *instances;   /* [h][w] ground-truth instances (segmentation), or NULL */
     int64_t *fg;          /* indices of foreground pixels (for biased patches) */
@@ -76,6 +78,7 @@ typedef struct unet__patch_spec {
     int64_t out_c;         /* network output channels */
     bool class_targets;    /* loss reads class indices (1 channel) */
     bool restoration;
+    bool distance;         /* targets: foreground and distance planes, taken as they are */
     double fg_bias;
     bool flip, rot90;
     double elastic, elastic_sigma;
@@ -84,8 +87,8 @@ typedef struct unet__patch_spec {
 } unet__patch_spec;
 
 /* One augmented patch of sample s: input [in_c][P][P], target [tc][Q][Q] (tc = 1 for class
- * targets, out_c otherwise: 0/1 for one channel, one-hot for several; values for
- * restoration; NaN where not annotated) and weight [Q][Q]. Deterministic in rng. */
+ * targets, out_c otherwise: 0/1 for one channel, one-hot for several; the sample's planes
+ * for distance targets; values for restoration; NaN where not annotated) and weight [Q][Q]. Deterministic in rng. */
 void unet__sample_patch(const unet__tsample *s, const unet__patch_spec *ps, unet__rng *rng,
                         float *input, float *target, float *weight);
 

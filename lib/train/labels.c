@@ -2,6 +2,7 @@
 #include "train/labels.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +143,12 @@ int unet__border_weights(const int32_t *labels, int64_t h, int64_t w, double w0,
     return rc;
 }
 
+/* A neighbour of another instance (not background). */
+static inline bool other(int32_t neighbour, int32_t label)
+{
+    return neighbour > 0 && neighbour != label;
+}
+
 void unet__target_foreground(const int32_t *labels, int64_t count, float *out)
 {
     for (int64_t i = 0; i < count; i++)
@@ -164,6 +171,60 @@ void unet__target_3class(const int32_t *labels, int64_t h, int64_t w, float *out
             }
             out[y * w + x] = c;
         }
+}
+
+int unet__target_distance(const int32_t *labels, int64_t h, int64_t w, float *out)
+{
+    const int64_t hw = h * w;
+    float *dist = out + hw;
+    unet__target_foreground(labels, hw, out);
+    uint8_t *inside = malloc((size_t)(hw ? hw : 1));
+    int32_t *ids = malloc((size_t)(hw ? hw : 1) * sizeof *ids);
+    float *peak = NULL;
+    int rc = UNET_OK;
+    if (!inside || !ids) {
+        rc = unet__fail(UNET_E_NOMEM, "out of memory for a distance target");
+        goto done;
+    }
+    /* A pixel touching another instance is part of the seam between the two: distance 0, so
+     * the map dips where nuclei touch whatever their size. */
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++) {
+            const int32_t l = labels[y * w + x];
+            inside[y * w + x] = l > 0 && !(y > 0 && other(labels[(y - 1) * w + x], l)) &&
+                                !(y < h - 1 && other(labels[(y + 1) * w + x], l)) &&
+                                !(x > 0 && other(labels[y * w + x - 1], l)) &&
+                                !(x < w - 1 && other(labels[y * w + x + 1], l));
+        }
+    const unet__grid grid = {1, h, w, hw};
+    const double unit[3] = {1, 1, 1};
+    if ((rc = unet__distance_transform(inside, &grid, unit, dist, 1)) != UNET_OK)
+        goto done;
+    const int64_t n = unet__label_ids(labels, hw, ids);
+    peak = calloc((size_t)(n ? n : 1), sizeof *peak);
+    if (!peak) {
+        rc = unet__fail(UNET_E_NOMEM, "out of memory for a distance target");
+        goto done;
+    }
+    /* Outside every instance the transform is 0; an instance filling the image has no zero
+     * pixel (+inf): its own extent stands in. */
+    for (int64_t i = 0; i < hw; i++) {
+        if (!isfinite(dist[i]))
+            dist[i] = (float)(h > w ? h : w);
+        if (labels[i] > 0) {
+            float *m = &peak[unet__label_index(ids, n, labels[i])];
+            *m = dist[i] > *m ? dist[i] : *m;
+        }
+    }
+    for (int64_t i = 0; i < hw; i++) {
+        const float m = labels[i] > 0 ? peak[unet__label_index(ids, n, labels[i])] : 0;
+        dist[i] = m > 0 ? dist[i] / m : 0;
+    }
+done:
+    free(inside);
+    free(ids);
+    free(peak);
+    return rc;
 }
 
 /* Union-find root with path halving. */

@@ -1,5 +1,5 @@
 /*
- * What training derives from label images: targets (binary foreground, 3-class), the U-Net
+ * What training derives from label images: targets (binary foreground, 3-class, normalised distance), the U-Net
  * paper's border weight map (with post-processing's exact distance transform), and connected
  * components (for instance metrics). Labels are int32 [h][w]: 0 background, > 0 instance or
  * class ids.
@@ -29,6 +29,11 @@ void unet__target_foreground(const int32_t *labels, int64_t count, float *out);
  * instance pixel with a 4-neighbour inside the image of another label (skimage's
  * find_boundaries(mode="inner", connectivity=1)). */
 void unet__target_3class(const int32_t *labels, int64_t h, int64_t w, float *out);
+
+/* Two planes: the foreground (as above), then each instance's distance to its edge divided
+ * by the instance's largest, in [0, 1]: 1 at its centre, 0 outside and on pixels that touch
+ * another instance (the seam between touching nuclei, whatever their size). */
+int unet__target_distance(const int32_t *labels, int64_t h, int64_t w, float *out);
 
 /* Connected components of mask != 0 (8-connectivity when conn8, else 4), labelled 1.. in
  * raster order of their first pixel; returns the count, or a negative status. */

@@ -44,6 +44,8 @@ int unet__trainer_resolve(struct unet_trainer *t, bool float_labels)
         target = UNET__TARGET_3CLASS;
     else if (strcmp(tg, "classes") == 0)
         target = UNET__TARGET_CLASSES;
+    else if (strcmp(tg, "distance") == 0)
+        target = UNET__TARGET_DISTANCE;
     else
         target = out <= 2 ? UNET__TARGET_FOREGROUND
                  : out == 3 ? UNET__TARGET_3CLASS
@@ -77,6 +79,12 @@ int unet__trainer_resolve(struct unet_trainer *t, bool float_labels)
         return unet__fail(UNET_E_INVALID_ARG, "loss %s needs label images; the targets are "
                                               "float images (use mse or l1)",
                           unet__loss_name(l.kind));
+    if (!restoration && target == UNET__TARGET_DISTANCE &&
+        (out != 2 || cfg->final_activation != UNET__FINAL_SIGMOID || unet__loss_class_targets(&l)))
+        return unet__fail(UNET_E_INVALID_ARG, "target distance needs a model with 2 output "
+                                              "channels, a sigmoid and loss bce, dice or "
+                                              "bce+dice (it has %d channel%s, %s)",
+                          out, UNET__PLURAL(out), unet__loss_name(l.kind));
     if (!restoration && target == UNET__TARGET_3CLASS && out != 3)
         return unet__fail(UNET_E_INVALID_ARG, "target 3class needs a model with 3 output "
                                               "channels (it has %d)", out);
@@ -493,7 +501,9 @@ static int make_batch(struct unet_trainer *t, int64_t step)
     unet__patch_spec ps = {
         .P = P, .Q = Q, .in_c = cin, .out_c = t->model->cfg.out_channels,
         .class_targets = !t->data.restoration && unet__loss_class_targets(&t->loss),
-        .restoration = t->data.restoration, .fg_bias = t->o.fg_bias,
+        .restoration = t->data.restoration,
+        .distance = !t->data.restoration && t->data.target == UNET__TARGET_DISTANCE,
+        .fg_bias = t->o.fg_bias,
         .flip = t->o.aug_flip, .rot90 = t->o.aug_rot90, .elastic = t->o.aug_elastic,
         .elastic_sigma = t->o.elastic_sigma, .elastic_grid = t->o.elastic_grid,
         .scale = t->o.aug_scale, .shift = t->o.aug_shift, .gamma = t->o.aug_gamma,

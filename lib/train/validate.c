@@ -75,6 +75,7 @@ static int validate_sample(struct unet_trainer *t, const unet_predict_opts_t *po
     const int64_t oc = cfg->out_channels, h = s->h, w = s->w, hw = h * w;
     const bool class_t = !t->data.restoration && unet__loss_class_targets(&t->loss);
     const int64_t tc = class_t ? 1 : oc;
+    const bool distance = !t->data.restoration && t->data.target == UNET__TARGET_DISTANCE;
     float *out = unet__alloc_floats((size_t)(oc * hw));
     float *z = unet__alloc_floats((size_t)(oc * hw));
     float *tg = unet__alloc_floats((size_t)(tc * hw));
@@ -106,7 +107,7 @@ static int validate_sample(struct unet_trainer *t, const unet_predict_opts_t *po
     /* Targets in the loss's layout. */
     for (int64_t i = 0; i < hw; i++) {
         const float cls = s->target[i];
-        if (t->data.restoration || class_t) {
+        if (t->data.restoration || class_t || distance) {
             for (int64_t c = 0; c < tc; c++)
                 tg[c * hw + i] = s->target[c * hw + i];
         } else if (tc == 1) {
@@ -146,7 +147,8 @@ static int validate_sample(struct unet_trainer *t, const unet_predict_opts_t *po
         tot->ssim_sum += ssim / (double)oc;
         goto done;
     }
-    /* Foreground: probability above the threshold (one channel) or a non-background argmax. */
+    /* Foreground: probability above the threshold (one channel, or the first of a distance
+     * output) or a non-background argmax. */
     bool three = t->data.target == UNET__TARGET_3CLASS;
     uint8_t *interior = three ? malloc((size_t)hw) : NULL;
     if (three && !interior) {
@@ -155,7 +157,7 @@ static int validate_sample(struct unet_trainer *t, const unet_predict_opts_t *po
     }
     for (int64_t i = 0; i < hw; i++) {
         int cls;
-        if (oc == 1) {
+        if (oc == 1 || distance) {
             double p = out[i];
             if (cfg->final_activation == UNET__FINAL_NONE)
                 p = 1 / (1 + exp(-p));

@@ -306,6 +306,53 @@ START_TEST(targets_and_components)
 }
 END_TEST
 
+/* The distance target: an isolated 7 x 7 square peaks at 1 in its centre and falls to 1/4 on
+ * its rim (distances 1..4 to the background); two 9 x 5 rectangles side by side touch along a
+ * seam that gets 0, so each keeps its own peak; a 3 x 3 square peaks at 1 as the large one
+ * does (normalised per instance). */
+START_TEST(distance_target)
+{
+    enum { H = 13, W = 24 };
+    int32_t lab[H * W] = {0};
+    for (int y = 1; y < 8; y++)
+        for (int x = 1; x < 8; x++)
+            lab[y * W + x] = 4;
+    for (int y = 2; y < 7; y++)
+        for (int x = 10; x < 19; x++)
+            lab[y * W + x] = x < 14 ? 7 : 9; /* 4 + 5 columns, touching at x = 13 | 14 */
+    for (int y = 9; y < 12; y++)
+        for (int x = 20; x < 23; x++)
+            lab[y * W + x] = 2;
+    float t[2 * H * W];
+    ck_assert_int_eq(unet__target_distance(lab, H, W, t), UNET_OK);
+    const float *fg = t, *d = t + H * W;
+    for (int i = 0; i < H * W; i++) {
+        ck_assert_float_eq(fg[i], lab[i] > 0);
+        ck_assert(d[i] >= 0 && d[i] <= 1);
+        if (!lab[i])
+            ck_assert_float_eq(d[i], 0);
+    }
+    ck_assert_float_eq_tol(d[4 * W + 4], 1, 1e-6);   /* centre of the square */
+    ck_assert_float_eq_tol(d[1 * W + 4], 0.25, 1e-6); /* its rim */
+    ck_assert_float_eq_tol(d[4 * W + 1], 0.25, 1e-6);
+    for (int y = 2; y < 7; y++) { /* the seam */
+        ck_assert_float_eq(d[y * W + 13], 0);
+        ck_assert_float_eq(d[y * W + 14], 0);
+    }
+    float left = 0, right = 0;
+    for (int y = 2; y < 7; y++)
+        for (int x = 10; x < 19; x++) {
+            float *m = x < 14 ? &left : &right;
+            *m = d[y * W + x] > *m ? d[y * W + x] : *m;
+        }
+    ck_assert_float_eq_tol(left, 1, 1e-6);
+    ck_assert_float_eq_tol(right, 1, 1e-6);
+    ck_assert_float_eq_tol(d[4 * W + 11], 1, 1e-6); /* 2 px from background and seam alike */
+    ck_assert_float_eq_tol(d[10 * W + 21], 1, 1e-6); /* the small square's centre */
+    ck_assert_float_eq_tol(d[9 * W + 20], 0.5, 1e-6);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- metrics */
 
 START_TEST(metrics)
@@ -551,6 +598,7 @@ int main(void)
     tcase_add_test(tc, loss_checks);
     tcase_add_test(tc, distance_transform_is_exact);
     tcase_add_test(tc, border_weights_match_definition);
+    tcase_add_test(tc, distance_target);
     tcase_add_test(tc, targets_and_components);
     tcase_add_test(tc, metrics);
     tcase_add_test(tc, gemm_matches_naive);
