@@ -426,7 +426,8 @@ UNET_API void unet_train_opts_free(unet_train_opts_t *opts);
  *   loss (auto: bce+dice for one output channel and label images, ce for several, mse for
  *   float targets; or mse, l1, bce, ce, dice, bce+dice), target (auto: foreground for one
  *   channel, 3class for three, classes otherwise, image for float targets; or foreground,
- *   3class, classes, image), pos_weight (1), class_weights ("": none; "1,2,5"),
+ *   3class, classes, image, distance: 2 sigmoid channels, the foreground and each instance's
+ *   distance to its edge over its largest, 0 where it touches another), pos_weight (1), class_weights ("": none; "1,2,5"),
  *   ignore_label (-1: none; label value of unannotated pixels), border_weights (false: the
  *   U-Net paper's weight map with w0 (10) and sigma (5 px)),
  *   optimizer (adam; sgd, adamw), lr (1e-3), momentum (0.9), nesterov (false), beta1 (0.9),

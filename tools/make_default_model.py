@@ -290,13 +290,12 @@ def segment(model, image, out, threads=2):
 
 
 def labels_from_distance(prob, threshold, seed_level, threads):
-    """Foreground above threshold, seeded where the distance output passes seed_level, flooded
-    down the distance; a foreground component without a seed is one object."""
+    """What unet_segment does with a distance output: foreground above threshold, seeded where
+    the distance passes seed_level, flooded down the distance; foreground no seed reaches
+    stays background."""
     mask = post.threshold(prob[0], threshold, threads=threads)
-    seeds, n = post.label(mask & (prob[1] > seed_level), threads=threads)
+    seeds, _ = post.label(mask & (prob[1] > seed_level), threads=threads)
     labels = post.watershed_markers(-prob[1], seeds, mask, threads=threads)
-    rest, _ = post.label(mask & (labels == 0), threads=threads)
-    labels = np.where(rest > 0, rest + n, labels)
     return post.relabel(labels)[0]
 
 

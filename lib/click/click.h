@@ -25,9 +25,10 @@
 
 /* What the model's output means, and how an object is cut out of it. */
 typedef struct unet__click_post {
-    unet__seg_kind kind; /* UNET__SEG_PROB or UNET__SEG_3CLASS (segment/rules.c) */
-    bool logits;       /* PROB: the channel holds logits (sigmoid applied before the threshold) */
-    float threshold;   /* PROB: foreground is p > threshold */
+    unet__seg_kind kind; /* segment/segment.h */
+    bool logits;       /* PROB, DISTANCE: the channels hold logits (sigmoid applied first) */
+    float threshold;   /* PROB, DISTANCE: foreground is p > threshold */
+    float seed_level;  /* DISTANCE: cores are where the distance passes it */
     int min_distance;  /* PROB: watershed seed spacing */
     bool split;        /* PROB: watershed split; false: the connected component itself */
     int rank;          /* 1: 4-connectivity, 3: 8 */

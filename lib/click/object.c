@@ -1,8 +1,9 @@
 /*
  * The object under a click: grow a window of cached cells until the foreground component
  * holding the click lies inside it (so it is the whole-image component), then cut the object
- * out of that component alone — a watershed or a 3-class flood of one component gives the
- * same pixels as on the whole image, because both work component by component.
+ * out of that component alone — a watershed or a flood from cores (3-class, distance) of one
+ * component gives the same pixels as on the whole image, because both work component by
+ * component.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -22,17 +23,14 @@ typedef struct region {
 } region;
 
 /* Foreground as post-processing defines it (3-class: the argmax is not background, with
- * unet_labels_from_3class's tie rule). */
+ * unet_labels_from_3class's tie rule; distance: its foreground channel). */
 static bool foreground(const unet__click_post *pp, const float *prob, int64_t n, int64_t i)
 {
     if (pp->kind == UNET__SEG_3CLASS) {
         float bg = prob[i], in = prob[n + i], bd = prob[2 * n + i];
         return (in > bg && in >= bd) || (bd > bg && bd > in);
     }
-    float v = prob[i];
-    if (pp->logits)
-        v = 1.0f / (1.0f + expf(-v)); /* as unet_segment reads logits */
-    return v > pp->threshold;
+    return unet__seg_prob(pp->logits, prob[i]) > pp->threshold; /* as unet_segment reads it */
 }
 
 /* Gather the window's probabilities and flood the click's component into r->comp. */
@@ -91,8 +89,8 @@ static int flood_component(const struct unet_click_session *s, int64_t p, region
 }
 
 /* Labels of the component's neighbourhood (its box widened by one pixel inside the window):
- * the watershed of the component, or the 3-class instances with every other pixel made
- * background. Returns the label at the click in *label, the crop in labels/box. */
+ * the watershed of the component, or the 3-class or distance instances with every other
+ * pixel made background. Returns the label at the click in *label, the crop in labels/box. */
 static int split_component(const struct unet_click_session *s, const region *r, int64_t cy,
                            int64_t cx, uint32_t **labels, int64_t box[4], uint32_t *label)
 {
@@ -103,8 +101,8 @@ static int split_component(const struct unet_click_session *s, const region *r, 
     box[0] = y0, box[1] = y1, box[2] = x0, box[3] = x1;
     unet__grid g = {1, h, w, n};
     *labels = malloc((size_t)n * sizeof **labels);
-    bool three = pp->kind == UNET__SEG_3CLASS;
-    void *work = malloc((size_t)n * (three ? 3 * sizeof(float) : 1));
+    bool three = pp->kind == UNET__SEG_3CLASS, dist = pp->kind == UNET__SEG_DISTANCE;
+    void *work = malloc((size_t)n * (three ? 3 * sizeof(float) : dist ? 1 + sizeof(float) : 1));
     uint32_t count;
     int rc = UNET_OK;
     if (!*labels || !work) {
@@ -115,6 +113,13 @@ static int split_component(const struct unet_click_session *s, const region *r, 
     for (int64_t y = 0; y < h; y++)
         for (int64_t x = 0; x < w; x++) {
             int64_t i = y * w + x, j = (y + y0) * r->w + x + x0;
+            if (dist) { /* the distance landscape, then classes as unet__seg_class */
+                const float d = r->prob[rn + j];
+                ((float *)work)[i] = d;
+                ((uint8_t *)work)[n * sizeof(float) + i] =
+                    !r->comp[j] ? 0 : unet__seg_prob(pp->logits, d) > pp->seed_level ? 1 : 2;
+                continue;
+            }
             if (!three) {
                 ((uint8_t *)work)[i] = r->comp[j];
                 continue;
@@ -128,6 +133,9 @@ static int split_component(const struct unet_click_session *s, const region *r, 
     int threads = n < ((int64_t)1 << 20) ? 1 : s->threads;
     if (three) {
         rc = unet__labels_from_3class(work, &g, 2, pp->rank, *labels, &count, threads);
+    } else if (dist) {
+        rc = unet__labels_from_cores((uint8_t *)work + n * sizeof(float), work, &g, pp->rank,
+                                     *labels, &count, threads);
     } else {
         const double spacing[3] = {1.0, 1.0, 1.0};
         rc = unet__watershed_mask(work, &g, spacing, pp->min_distance, pp->rank, *labels,
@@ -265,7 +273,7 @@ int unet__click_object(struct unet_click_session *s, int64_t p, int64_t x, int64
     if (rc == UNET_OK && hit) {
         int64_t box[4] = {r.by0, r.by1, r.bx0, r.bx1};
         uint32_t id = 0;
-        bool split = s->post.kind == UNET__SEG_3CLASS || s->post.split;
+        bool split = s->post.kind != UNET__SEG_PROB || s->post.split;
         if (split)
             rc = split_component(s, &r, y, x, &labels, box, &id);
         if (rc == UNET_OK && (!split || id != 0)) {

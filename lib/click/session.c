@@ -30,6 +30,7 @@ static int resolve_post(const unet_model_t *m, const unet__instance_opts *inst,
     p->kind = r.kind;
     p->logits = r.logits;
     p->threshold = (float)ip.threshold;
+    p->seed_level = (float)ip.seed_level;
     p->min_distance = (int)ip.min_distance;
     p->split = ip.split;
     p->min_size = (int64_t)ip.min_size;

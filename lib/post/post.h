@@ -104,6 +104,13 @@ int unet__watershed_mask(const uint8_t *mask, const unet__grid *g, const double 
                          int min_distance, int rank, uint32_t *labels, uint32_t *count,
                          int threads);
 
+/* ---- cores.c ---- */
+/* cls: 0 background, 1 core, 2 rim. Core components are the seeds, grown over core and rim
+ * pixels in order of decreasing landscape (unet__flood), relabelled 1..N. Rim pixels no seed
+ * reaches stay 0. */
+int unet__labels_from_cores(const uint8_t *cls, const float *landscape, const unet__grid *g,
+                            int rank, uint32_t *labels, uint32_t *count, int threads);
+
 /* ---- threeclass.c ---- */
 /* probs: (3, d, h, w) background, interior, boundary. Pixels take the class of the largest
  * probability; interior components are the seeds, grown over interior + boundary pixels in

@@ -2,7 +2,7 @@
  * 3-class output (background, interior, boundary) to instances: interiors are separated by
  * boundary pixels, so their connected components are the objects' cores; flooding grows each
  * core over the boundary pixels around it, most interior-like first, and touching objects
- * meet inside their shared boundary.
+ * meet inside their shared boundary (cores.c).
  */
 #include <stdlib.h>
 
@@ -39,32 +39,12 @@ int unet__labels_from_3class(const float *probs, const unet__grid *g, int ndim, 
     }
     const float *bg = probs, *in = probs + g->n, *bd = probs + 2 * g->n;
     uint8_t *cls = malloc((size_t)g->n);
-    uint32_t *seeds = malloc((size_t)g->n * sizeof *seeds);
-    int rc;
-    if (!cls || !seeds) {
-        rc = unet__fail(UNET_E_NOMEM, "out of memory for 3-class labelling of %lld pixels",
-                        (long long)g->n);
-        goto done;
-    }
+    if (!cls)
+        return unet__fail(UNET_E_NOMEM, "out of memory for 3-class labelling of %lld pixels",
+                          (long long)g->n);
     argmax am = {bg, in, bd, cls};
     unet__pool_for(threads, g->n, unet__post_chunk(g->n, threads), argmax_chunk, &am);
-    uint8_t *interior = (uint8_t *)seeds; /* the seeds' buffer holds the interior mask first */
-    for (int64_t i = 0; i < g->n; i++)
-        interior[i] = cls[i] == 1;
-    uint32_t nseeds;
-    /* The components go to labels, then back into seeds: components cannot overwrite the
-     * mask they are reading. */
-    if ((rc = unet__label_components(interior, g, rank, labels, &nseeds, threads)) != UNET_OK)
-        goto done;
-    for (int64_t i = 0; i < g->n; i++) {
-        seeds[i] = labels[i];
-        cls[i] = cls[i] != 0;
-    }
-    if ((rc = unet__flood(in, true, seeds, cls, g, rank, NULL, 0, labels, threads)) != UNET_OK)
-        goto done;
-    rc = unet__relabel(labels, g, count);
-done:
+    int rc = unet__labels_from_cores(cls, in, g, rank, labels, count, threads);
     free(cls);
-    free(seeds);
     return rc;
 }

@@ -77,7 +77,7 @@ static int emit_labels(void *user, int64_t y, int64_t h, const uint32_t *src)
 static double object_probability(const unet__autoscale_job *j, const float *out, int64_t n,
                                  int64_t i)
 {
-    if (j->seg->kind == UNET__SEG_PROB) {
+    if (j->seg->kind != UNET__SEG_3CLASS) { /* one channel, or distance's first */
         double v = out[i];
         return j->seg->logits ? 1.0 / (1.0 + exp(-v)) : v;
     }

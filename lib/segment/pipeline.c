@@ -33,6 +33,7 @@ static int resolve(const unet_model_t *m, const unet_segment_opts_t *o, unet__se
     if ((rc = unet__instance_resolve(&r, o ? &o->inst : NULL, &ip)) != UNET_OK)
         return rc;
     p->threshold = (float)ip.threshold;
+    p->seed_level = (float)ip.seed_level;
     p->min_distance = (int)ip.min_distance;
     p->min_size = (int64_t)ip.min_size;
     p->split = ip.split;

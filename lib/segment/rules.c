@@ -26,8 +26,8 @@ int unet__seg_rules_from_model(const struct unet_model *m, const char *who, unet
     memset(r, 0, sizeof *r);
     if (meta_is(out, "task", "restoration"))
         return unet__fail(UNET_E_UNSUPPORTED, "the model restores images (output task "
-                                              "'restoration'); %s needs a foreground or "
-                                              "3-class model", who);
+                                              "'restoration'); %s needs a foreground, "
+                                              "3-class or distance model", who);
     const int C = m->cfg.out_channels;
     if (C == 1) {
         r->kind = UNET__SEG_PROB;
@@ -37,16 +37,21 @@ int unet__seg_rules_from_model(const struct unet_model *m, const char *who, unet
                           (!meta_is(out, "target", "classes") &&
                            m->cfg.final_activation == UNET__FINAL_SOFTMAX))) {
         r->kind = UNET__SEG_3CLASS;
+    } else if (C == 2 && meta_is(out, "target", "distance")) {
+        r->kind = UNET__SEG_DISTANCE;
+        r->logits = m->cfg.final_activation == UNET__FINAL_NONE;
     } else {
         const char *target = out ? json_string_value(json_object_get(out, "target")) : NULL;
         return unet__fail(UNET_E_UNSUPPORTED, "a model with %d output channels (output target "
                                               "'%s') cannot give instances: %s needs 1 "
-                                              "foreground or 3 class (3class) channels",
+                                              "foreground, 3 class (3class) or 2 distance "
+                                              "(distance) channels",
                           C, target ? target : "unset", who);
     }
     r->threshold = unet__meta_number(out, "threshold", 0.5);
     r->min_distance = unet__meta_number(out, "min_distance", 4);
     r->min_size = unet__meta_number(out, "min_size", 16);
+    r->seed_level = unet__meta_number(out, "seed_level", 0.5);
     r->components = meta_is(out, "instances", "components");
     return UNET_OK;
 }
@@ -88,5 +93,9 @@ int unet__instance_resolve(const unet__seg_rules *r, const unet__instance_opts *
     p->min_distance = o && o->min_distance > 0 ? o->min_distance : r->min_distance;
     p->min_size = o && o->min_size >= 0 ? (double)o->min_size : r->min_size;
     p->split = o && o->split >= 0 ? o->split != 0 : !r->components;
+    p->seed_level = r->seed_level;
+    if (!(p->seed_level >= 0 && p->seed_level <= 1))
+        return unet__fail(UNET_E_FORMAT, "model output metadata: seed_level %g out of range "
+                                         "[0, 1]", p->seed_level);
     return unet__seg_rules_check(p->threshold, p->min_distance, p->min_size);
 }

@@ -23,14 +23,24 @@
 
 #include "unet.h"
 
-typedef enum unet__seg_kind { UNET__SEG_PROB = 1, UNET__SEG_3CLASS = 2 } unet__seg_kind;
+/* PROB: one foreground channel, split by the watershed of its distance transform; 3CLASS:
+ * background, interior, boundary; DISTANCE: foreground and each object's distance to its edge
+ * over its largest (training target "distance"). 3CLASS and DISTANCE both give each pixel a
+ * class (0 background, 1 core, 2 rim) and a landscape, and flood the cores' components down
+ * it (unet__labels_from_cores). */
+typedef enum unet__seg_kind {
+    UNET__SEG_PROB = 1,
+    UNET__SEG_3CLASS = 2,
+    UNET__SEG_DISTANCE = 3
+} unet__seg_kind;
 
 /* ---- rules.c: what a model's `output` metadata says about making instances ---- */
 struct unet_model;
 typedef struct unet__seg_rules {
     unet__seg_kind kind;
-    bool logits;         /* PROB: the channel holds logits (sigmoid not applied) */
+    bool logits;         /* PROB, DISTANCE: the channels hold logits (sigmoid not applied) */
     double threshold;    /* metadata or 0.5 */
+    double seed_level;   /* DISTANCE: cores are where the distance passes it; metadata or 0.5 */
     double min_distance; /* metadata or 4 */
     double min_size;     /* metadata or 16 */
     bool components;     /* "instances": "components" (click-to-segment: no watershed split) */
@@ -53,9 +63,9 @@ typedef struct unet__instance_opts {
 #define UNET__INSTANCE_OPT_COUNT 4
 extern const unet__opt unet__instance_opt_entries[UNET__INSTANCE_OPT_COUNT];
 /* The values in force: the options' where set, else the rules'; UNET_E_FORMAT when the
- * model's metadata gives values out of range. */
+ * model's metadata gives values out of range (seed_level outside [0, 1] too). */
 typedef struct unet__instance_params {
-    double threshold, min_distance, min_size;
+    double threshold, min_distance, min_size, seed_level; /* seed_level: the rules' */
     bool split;
 } unet__instance_params;
 int unet__instance_resolve(const unet__seg_rules *r, const unet__instance_opts *o,
@@ -66,8 +76,9 @@ double unet__meta_number(const struct json_t *output, const char *key, double fa
 
 typedef struct unet__seg_params {
     unet__seg_kind kind;
-    bool logits;          /* PROB: the channel holds logits (sigmoid not applied) */
+    bool logits;          /* PROB, DISTANCE: the channels hold logits (sigmoid not applied) */
     float threshold;
+    float seed_level;     /* DISTANCE */
     int min_distance;
     int64_t min_size;
     bool split;           /* PROB: watershed split (else connected components) */
@@ -76,19 +87,26 @@ typedef struct unet__seg_params {
     int64_t strip, overlap; /* rows; both >= 1 */
 } unet__seg_params;
 
+/* A probability from the model's output value (the sigmoid of a logit). */
+static inline float unet__seg_prob(bool logits, float v)
+{
+    return logits ? 1.0f / (1.0f + expf(-v)) : v;
+}
+
 /* The class of pixel i of the model output `rows` (channels `plane` floats apart): PROB: 1
- * when the probability (the sigmoid of a logit) is above the threshold, else 0; 3CLASS: the
- * argmax of background 0, interior 1, boundary 2, ties to the lower class exactly as
- * unet_labels_from_3class. NaN gives 0 (callers refuse NaN first). */
+ * when the probability is above the threshold, else 0; DISTANCE: 0 unless the foreground
+ * probability is above the threshold, then 1 where the distance passes seed_level, else 2;
+ * 3CLASS: the argmax of background 0, interior 1, boundary 2, ties to the lower class
+ * exactly as unet_labels_from_3class. NaN gives 0 (callers refuse NaN first). */
 static inline uint8_t unet__seg_class(const unet__seg_params *p, const float *rows,
                                       int64_t plane, int64_t i)
 {
-    if (p->kind == UNET__SEG_PROB) {
-        float v = rows[i];
-        if (p->logits)
-            v = 1.0f / (1.0f + expf(-v));
-        return v > p->threshold;
-    }
+    if (p->kind == UNET__SEG_PROB)
+        return unet__seg_prob(p->logits, rows[i]) > p->threshold;
+    if (p->kind == UNET__SEG_DISTANCE)
+        return !(unet__seg_prob(p->logits, rows[i]) > p->threshold) ? 0
+               : unet__seg_prob(p->logits, rows[plane + i]) > p->seed_level ? 1
+                                                                            : 2;
     float bg = rows[i], in = rows[plane + i], bd = rows[2 * plane + i];
     return in > bg && in >= bd ? 1 : bd > bg && bd > in ? 2 : 0;
 }
@@ -108,8 +126,8 @@ typedef struct unet__seg unet__seg;
 int unet__seg_create(const unet__seg_params *p, int64_t height, int64_t width,
                      unet__seg_emit_fn emit, void *emit_user, unet__seg **out);
 void unet__seg_free(unet__seg *s);
-/* Append rows [y, y+h) of the model output, (C, h, width) float32 with C = 1 (PROB) or 3
- * (3CLASS); rows arrive in order. Strips are segmented and emitted as soon as their window
+/* Append rows [y, y+h) of the model output, (C, h, width) float32 with C = 1 (PROB), 2
+ * (DISTANCE) or 3 (3CLASS); rows arrive in order. Strips are segmented and emitted as soon as their window
  * is complete; the last call (reaching the height) flushes everything. */
 int unet__seg_push(unet__seg *s, int64_t y, int64_t h, const float *rows);
 uint32_t unet__seg_count(const unet__seg *s);

@@ -16,8 +16,8 @@ struct unet__seg {
     int64_t H, W;
     unet__seg_emit_fn emit;
     void *emit_user;
-    /* input rows [buf0, buf0 + have): PROB: prob > threshold; 3CLASS: class 0/1/2 and the
-     * interior probability */
+    /* input rows [buf0, buf0 + have): PROB: prob > threshold; 3CLASS, DISTANCE: class 0/1/2
+     * and the landscape the cores flood down (interior probability, distance) */
     uint8_t *mask;
     float *interior;
     int64_t cap, buf0, have;
@@ -56,9 +56,9 @@ int unet__seg_create(const unet__seg_params *p, int64_t height, int64_t width,
     uint64_t gl = unet__sat_mul((uint64_t)(S + O), (uint64_t)width);
     uint64_t carry = unet__sat_mul((uint64_t)O, (uint64_t)width);
     uint64_t rows_out = unet__sat_mul((uint64_t)S, (uint64_t)width);
-    /* per window pixel: mask, labels and components, the 3-class interior */
+    /* per window pixel: mask, labels and components, the landscape of seeded kinds */
     uint64_t per_win = 1 + 2 * sizeof(uint32_t);
-    if (p->kind == UNET__SEG_3CLASS)
+    if (p->kind != UNET__SEG_PROB)
         per_win += sizeof(float);
     uint64_t total = unet__sat_add(unet__sat_mul(win, per_win),
                                    unet__sat_mul(unet__sat_add(unet__sat_add(gl, carry), rows_out),
@@ -72,7 +72,7 @@ int unet__seg_create(const unet__seg_params *p, int64_t height, int64_t width,
         return rc;
     }
     s->mask = malloc(win);
-    s->interior = p->kind == UNET__SEG_3CLASS ? malloc(win * sizeof(float)) : NULL;
+    s->interior = p->kind != UNET__SEG_PROB ? malloc(win * sizeof(float)) : NULL;
     s->glob = calloc(gl, sizeof *s->glob);
     s->carry = calloc(carry, sizeof *s->carry);
     s->wl = malloc(win * sizeof *s->wl);
@@ -80,7 +80,7 @@ int unet__seg_create(const unet__seg_params *p, int64_t height, int64_t width,
     s->out = malloc(rows_out * sizeof *s->out);
     s->stats.scratch_bytes = (size_t)total;
     rc = unet__labelmap_init(&s->final, 1024);
-    if (rc == UNET_OK && (!s->mask || (p->kind == UNET__SEG_3CLASS && !s->interior) ||
+    if (rc == UNET_OK && (!s->mask || (p->kind != UNET__SEG_PROB && !s->interior) ||
                           !s->glob || !s->carry || !s->wl || !s->comp || !s->out))
         rc = unet__fail(UNET_E_NOMEM, "out of memory for segmentation strips of %lld x %lld "
                                       "pixels", (long long)s->cap, (long long)width);
@@ -127,16 +127,8 @@ static int segment_window(unet__seg *s, const unet__grid *g, uint32_t *n)
         return unet__watershed_mask(s->mask, g, spacing, s->p.min_distance, s->p.rank, s->wl, n,
                                     s->p.threads);
     }
-    /* As unet__labels_from_3class, on the classes computed when the rows arrived. */
-    uint8_t *interior = (uint8_t *)s->comp;
-    for (int64_t i = 0; i < g->n; i++)
-        interior[i] = s->mask[i] == 1;
-    uint32_t nseeds;
-    int rc = unet__label_components(interior, g, s->p.rank, s->wl, &nseeds, s->p.threads);
-    if (rc == UNET_OK)
-        rc = unet__flood(s->interior, true, s->wl, s->mask, g, s->p.rank, NULL, 0, s->wl,
-                         s->p.threads);
-    return rc == UNET_OK ? unet__relabel(s->wl, g, n) : rc;
+    /* Cores and rims (3-class, distance), as classed when the rows arrived. */
+    return unet__labels_from_cores(s->mask, s->interior, g, s->p.rank, s->wl, n, s->p.threads);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -377,6 +369,11 @@ static int convert_rows(unet__seg *s, int64_t y, int64_t h, int64_t i0, int64_t 
                 if (isnan(rows[i]))
                     return unet__fail(UNET_E_INVALID_ARG, "probability at (y %lld, x %lld) is "
                                       "NaN", (long long)(y + i0 + r), (long long)x);
+            } else if (s->p.kind == UNET__SEG_DISTANCE) {
+                if (isnan(rows[i]) || isnan(rows[plane + i]))
+                    return unet__fail(UNET_E_INVALID_ARG, "foreground or distance at (y %lld, "
+                                      "x %lld) is NaN", (long long)(y + i0 + r), (long long)x);
+                s->interior[(s->have + r) * W + x] = rows[plane + i]; /* order as sigmoid's */
             } else {
                 if (isnan(rows[i]) || isnan(rows[plane + i]) || isnan(rows[2 * plane + i]))
                     return unet__fail(UNET_E_INVALID_ARG, "3-class probability at (y %lld, x "

@@ -266,7 +266,8 @@ END_TEST
 
 /* ---- end to end through a model with a known output ---- */
 
-/* A 1x1 network: feature = image, outputs = w * image + b, then the final activation. */
+/* A 1x1 network: feature = image, outputs = w * image + b, then the final activation (softmax
+ * for 3 channels, else sigmoid). */
 static unet_model_t *linear_model(int out_channels, const float *w, const float *b,
                                   const char *output_json)
 {
@@ -274,7 +275,7 @@ static unet_model_t *linear_model(int out_channels, const float *w, const float 
     snprintf(cfg, sizeof cfg,
              "{\"depth\": 1, \"base_features\": 1, \"kernel_size\": 1, \"block\": \"c\", "
              "\"out_channels\": %d, \"final_activation\": \"%s\"}",
-             out_channels, out_channels == 1 ? "sigmoid" : "softmax");
+             out_channels, out_channels == 3 ? "softmax" : "sigmoid");
     unet_model_t *m;
     ck_assert_msg(unet_model_create(cfg, 1, &m) == UNET_OK, "%s", unet_last_error());
     const float one = 1, zero = 0;
@@ -383,6 +384,134 @@ START_TEST(segment_3class_model)
     free(probs);
     free(ref);
     free(got);
+}
+END_TEST
+
+/* Each object's distance to the nearest pixel of another label (or background) over its
+ * largest: what a model with target "distance" learns (brute force within `reach`). */
+static float *distance_from(const uint32_t *t, int64_t H, int64_t W, int reach)
+{
+    float *d = calloc((size_t)(H * W), sizeof *d), *peak = calloc(1 << 16, sizeof *peak);
+    for (int64_t y = 0; y < H; y++)
+        for (int64_t x = 0; x < W; x++) {
+            uint32_t l = t[y * W + x];
+            if (!l)
+                continue;
+            double best = reach;
+            for (int64_t yy = y - reach; yy <= y + reach; yy++)
+                for (int64_t xx = x - reach; xx <= x + reach; xx++) {
+                    bool other = yy < 0 || xx < 0 || yy >= H || xx >= W || t[yy * W + xx] != l;
+                    double e = hypot((double)(yy - y), (double)(xx - x));
+                    if (other && e < best)
+                        best = e;
+                }
+            d[y * W + x] = (float)best;
+            peak[l] = peak[l] > best ? peak[l] : (float)best;
+        }
+    for (int64_t i = 0; i < H * W; i++)
+        if (t[i])
+            d[i] /= peak[t[i]];
+    free(peak);
+    return d;
+}
+
+/* A distance model (foreground and normalised distance, sigmoids): image 0 on background,
+ * 0.2 + 0.8 d on objects, so every object pixel is foreground (touching objects form one
+ * component) and cores are where d > 0.625. unet_segment finds every object, in strips as
+ * whole, and a click gives the segmented object pixel for pixel. */
+START_TEST(segment_distance_model)
+{
+    rng r = {9};
+    const int64_t H = 200, W = 160, shape[2] = {H, W}, n = H * W;
+    int nobj;
+    uint32_t *t = make_objects(H, W, 40, &r, &nobj);
+    float *d = distance_from(t, H, W, 20), *im = malloc((size_t)n * 4);
+    for (int64_t i = 0; i < n; i++)
+        im[i] = t[i] ? 0.2f + 0.8f * d[i] : 0.0f;
+    const float w[2] = {20, 10}, b[2] = {-2, -7};
+    unet_model_t *m = linear_model(2, w, b, "{\"target\": \"distance\", \"threshold\": 0.5, "
+                                            "\"seed_level\": 0.5, \"min_size\": 16}");
+    uint32_t *whole = malloc((size_t)n * 4), *got = malloc((size_t)n * 4), nwhole, count;
+    unet_segment_opts_t *o;
+    ck_assert_int_eq(unet_segment_opts_create(&o), UNET_OK);
+    ck_assert_msg(unet_segment(m, o, im, UNET_F32, 2, shape, whole, (size_t)n, &nwhole) ==
+                      UNET_OK, "%s", unet_last_error());
+    /* Every true object of 16 pixels or more is one segmented object (IoU >= 0.8; only the
+     * seam pixels between touching objects can go either way). */
+    uint32_t *area = calloc((size_t)nobj + 1, 4), *inter = calloc((size_t)nobj + 1, 4);
+    uint32_t *pred_area = calloc((size_t)nwhole + 1, 4), *match = calloc((size_t)nobj + 1, 4);
+    int expected = 0;
+    for (int64_t i = 0; i < n; i++) {
+        area[t[i]]++;
+        pred_area[whole[i]]++;
+    }
+    for (int k = 1; k <= nobj; k++)
+        expected += area[k] >= 16;
+    for (int64_t i = 0; i < n; i++)
+        if (t[i] && whole[i]) {
+            if (!match[t[i]])
+                match[t[i]] = whole[i];
+            if (match[t[i]] == whole[i])
+                inter[t[i]]++;
+        }
+    ck_assert_int_gt(expected, 10);
+    ck_assert_uint_eq(nwhole, (uint32_t)expected);
+    for (int k = 1; k <= nobj; k++) {
+        if (area[k] < 16)
+            continue;
+        double iou = inter[k] / (double)(area[k] + pred_area[match[k]] - inter[k]);
+        ck_assert_msg(iou >= 0.8, "object %d: IoU %.3f", k, iou);
+    }
+    /* Strips equal the whole image. */
+    ck_assert_int_eq(segment_set_strip(o, 13, 41), UNET_OK);
+    ck_assert_int_eq(unet_segment(m, o, im, UNET_F32, 2, shape, got, (size_t)n, &count),
+                     UNET_OK);
+    ck_assert_uint_eq(count, nwhole);
+    assert_same(got, whole, n, "distance model, strips of 13");
+    /* A click at each object's centre gives the segmented object. */
+    unet_click_session_t *s;
+    ck_assert_msg(unet_click_session_create(m, NULL, im, UNET_F32, 2, shape, &s) == UNET_OK,
+                  "%s", unet_last_error());
+    for (int k = 1; k <= nobj; k++) {
+        int64_t at = -1;
+        for (int64_t i = 0; i < n; i++)
+            if (t[i] == (uint32_t)k && (at < 0 || d[i] > d[at]))
+                at = i;
+        if (at < 0 || area[k] < 16)
+            continue;
+        unet_click_result_t *res;
+        ck_assert_msg(unet_click(s, at % W, at / W, 0, &res) == UNET_OK, "%s",
+                      unet_last_error());
+        int64_t a, bb[4];
+        ck_assert_int_eq(unet_click_result_area(res, &a), UNET_OK);
+        ck_assert_int_eq(a, pred_area[whole[at]]);
+        ck_assert_int_eq(unet_click_result_bbox(res, bb), UNET_OK);
+        const uint8_t *mask;
+        ck_assert_int_eq(unet_click_result_mask(res, &mask), UNET_OK);
+        for (int64_t yy = 0; yy < bb[3]; yy++)
+            for (int64_t xx = 0; xx < bb[2]; xx++)
+                ck_assert_int_eq(mask[yy * bb[2] + xx],
+                                 whole[(yy + bb[1]) * W + xx + bb[0]] == whole[at]);
+        unet_click_result_free(res);
+    }
+    unet_click_session_free(s);
+    /* A seed level in the metadata outside [0, 1] is refused. */
+    ck_assert_int_eq(unet_model_set_metadata(m, "output", "{\"target\": \"distance\", "
+                                                          "\"seed_level\": 1.5}"), UNET_OK);
+    ck_assert_int_eq(unet_segment(m, NULL, im, UNET_F32, 2, shape, got, (size_t)n, &count),
+                     UNET_E_FORMAT);
+    ck_assert(strstr(unet_last_error(), "seed_level") != NULL);
+    unet_segment_opts_free(o);
+    unet_model_free(m);
+    free(t);
+    free(d);
+    free(im);
+    free(whole);
+    free(got);
+    free(area);
+    free(inter);
+    free(pred_area);
+    free(match);
 }
 END_TEST
 
@@ -765,6 +894,7 @@ int main(void)
     tcase_add_test(tc, memory_bounded_by_strip);
     tcase_add_test(tc, segment_equals_predict_then_post);
     tcase_add_test(tc, segment_3class_model);
+    tcase_add_test(tc, segment_distance_model);
     tcase_add_test(tc, segment_scale);
     tcase_add_test(tc, segment_progress_cancel_and_errors);
     tcase_add_test(tc, segment_stream_equals_memory);
