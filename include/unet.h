@@ -647,7 +647,11 @@ UNET_API int unet_instance_f1(const uint32_t *pred, const uint32_t *truth, int n
  * Prediction through the tiled predictor, then post-processing as the model's `output`
  * metadata says: one probability channel ("target" "foreground" or "type" "probability"; a
  * model without a final activation is read as logits) -> threshold + distance-transform
- * watershed; three channels with "target" "3class" (or a softmax) -> unet_labels_from_3class.
+ * watershed; three channels with "target" "3class" (or a softmax) -> unet_labels_from_3class;
+ * two channels with "target" "distance" (the foreground and each object's distance to its
+ * edge over its largest, the trainer's target distance) -> foreground above the threshold,
+ * cores where the distance passes "seed_level" (default 0.5), each core's component grown
+ * down the distance over the foreground (foreground no core reaches stays background).
  * The probability map is processed in horizontal strips with overlapping context, so memory is
  * bounded by (strip + 2 overlap) x width: an object whose connected foreground is shorter than
  * the overlap is segmented exactly as in a whole-image pass; taller foreground is labelled
@@ -789,7 +793,8 @@ UNET_API int unet_segment_scale_tiff(const unet_model_t *model, const unet_segme
  * model's `output` metadata: one probability channel -> threshold, then the distance-transform
  * watershed of the click's 4-connected foreground component (min_distance; with split false,
  * the component itself); three channels ("target" "3class", or a softmax) ->
- * unet_labels_from_3class. Objects smaller than min_size count as background. The image is
+ * unet_labels_from_3class; two distance channels ("target" "distance") -> the cores of the
+ * click's component grown down the distance, as unet_segment. Objects smaller than min_size count as background. The image is
  * resized by the session's scale exactly as unet_segment resizes it (options scale and
  * diameter; automatic by default: measured once per session, on the first plane clicked, as
  * unet_segment measures that image), and the object is mapped back to the image's pixels as

@@ -15,6 +15,7 @@ from conftest import require
 tifffile = require("tifffile")
 
 import unet
+from unet import post
 from unet.train import Trainer
 
 CLI = os.environ.get("UNET_CLI", str(Path(__file__).resolve().parents[2] / "build/tools/unet"))
@@ -314,3 +315,39 @@ def test_border_weights_match_scipy():
     d.sort(axis=0)
     w = np.where(lab > 0, 1.0, 1 + 10 * np.exp(-(d[0] + d[1]) ** 2 / (2 * 5.0 ** 2)))
     assert loss / np.log(2) == pytest.approx(w.mean(), rel=1e-6)
+
+
+def test_distance_target_learns_and_segments(tmp_path):
+    """target="distance": two sigmoid channels learn the foreground and each disc's distance to
+    its edge over its largest; the saved model says so in its output metadata, and
+    Model.segment cuts instances from its cores."""
+    ndimage = require("scipy.ndimage")
+    img, lab = discs(3, h=64, w=128, n=24)
+    model = unet.Model.create(dict(SMALL, out_channels=2), seed=4)
+    with Trainer(model, target="distance", steps=600, val_fraction=0.25, **FAST) as t:
+        t.add(img, lab)
+        t.train()
+        t.save(tmp_path / "d.unet")
+    back = unet.Model.load(tmp_path / "d.unet")
+    assert back.metadata["output"]["target"] == "distance"
+    assert back.metadata["training"]["target"] == "distance"
+    want = np.zeros(lab.shape)
+    for i in range(1, lab.max() + 1):
+        edt = ndimage.distance_transform_edt(lab == i)
+        if edt.max() > 0:
+            want += edt / edt.max()
+    fg, dist = back.predict(img)
+    assert iou(fg > 0.5, lab > 0) > 0.8
+    # rims low, centres high: the mean output rises through thirds of the true distance (a
+    # second foreground channel would be flat), and stays 0 off the discs
+    inside = lab > 0
+    means = [dist[inside & (want >= lo) & (want < hi)].mean()
+             for lo, hi in ((0, 0.3), (0.3, 0.6), (0.6, 1.01))]
+    assert means[0] + 0.1 < means[1] and means[1] + 0.1 < means[2], means
+    assert dist[~inside].mean() < 0.05
+    labels = back.segment(img)
+    f1 = post.instance_f1(labels, lab).f1
+    assert labels.max() >= 10 and f1 > 0.6, (labels.max(), f1)
+    with pytest.raises(unet.UnetError, match="target distance needs a model with 2 output"):
+        with Trainer(unet.Model.create(SMALL, seed=4), target="distance", **FAST) as t:
+            t.add(img, lab)

@@ -65,4 +65,5 @@ def is_segmentation(model):
         return model.config.get("final_activation") in ("sigmoid", "softmax")
     if out.get("task") in ("segmentation", "restoration"):
         return out["task"] == "segmentation"
-    return out.get("target") in ("foreground", "3class") or out.get("type") == "probability"
+    return (out.get("target") in ("foreground", "3class", "distance") or
+            out.get("type") == "probability")
