@@ -425,9 +425,11 @@ UNET_API void unet_train_opts_free(unet_train_opts_t *opts);
  *   rounded up to a size the network accepts), threads (0: all), seed (0),
  *   loss (auto: bce+dice for one output channel and label images, ce for several, mse for
  *   float targets; or mse, l1, bce, ce, dice, bce+dice), target (auto: foreground for one
- *   channel, 3class for three, classes otherwise, image for float targets; or foreground,
- *   3class, classes, image, distance: 2 sigmoid channels, the foreground and each instance's
- *   distance to its edge over its largest, 0 where it touches another), pos_weight (1), class_weights ("": none; "1,2,5"),
+ *   channel, 3class for three, distance for a 2-channel model whose output metadata says
+ *   so (fine-tuning keeps the target), classes otherwise, image for float targets; or
+ *   foreground, 3class, classes, image, distance: 2 sigmoid channels, the foreground and each
+ *   instance's distance to its edge over its largest, 0 where it touches another),
+ *   pos_weight (1), class_weights ("": none; "1,2,5"),
  *   ignore_label (-1: none; label value of unannotated pixels), border_weights (false: the
  *   U-Net paper's weight map with w0 (10) and sigma (5 px)),
  *   optimizer (adam; sgd, adamw), lr (1e-3), momentum (0.9), nesterov (false), beta1 (0.9),
@@ -794,13 +796,13 @@ UNET_API int unet_segment_scale_tiff(const unet_model_t *model, const unet_segme
  * watershed of the click's 4-connected foreground component (min_distance; with split false,
  * the component itself); three channels ("target" "3class", or a softmax) ->
  * unet_labels_from_3class; two distance channels ("target" "distance") -> the cores of the
- * click's component grown down the distance, as unet_segment. Objects smaller than min_size count as background. The image is
- * resized by the session's scale exactly as unet_segment resizes it (options scale and
- * diameter; automatic by default: measured once per session, on the first plane clicked, as
- * unet_segment measures that image), and the object is mapped back to the image's pixels as
- * unet_segment maps labels back, so a clicked object is the object unet_segment gives with
- * the same options. min_size, first_window, max_extent and the session's statistics count
- * pixels of the resized image.
+ * click's component grown down the distance, as unet_segment. Objects smaller than min_size
+ * count as background. The image is resized by the session's scale exactly as unet_segment
+ * resizes it (options scale and diameter; automatic by default: measured once per session,
+ * on the first plane clicked, as unet_segment measures that image), and the object is
+ * mapped back to the image's pixels as unet_segment maps labels back, so a clicked object is
+ * the object unet_segment gives with the same options. min_size, first_window, max_extent
+ * and the session's statistics count pixels of the resized image.
  *
  * The session keeps a pointer to the caller's image: it must stay alive and unchanged while
  * the session lives (free the session and create a new one after editing the image). The model

@@ -423,6 +423,22 @@ def train(args):
     return model
 
 
+def retune(args):
+    """Tune a trained model's post-processing again (after a change to the rules), keeping the
+    rest of its output metadata (the training diameter)."""
+    model = unet.Model.load(args.tune)
+    target = RECIPES[args.recipe]["target"]
+    val_pairs = generate(args.recipe, range(TUNE_SEEDS, TUNE_SEEDS + args.val_images), args.size)
+    score, out = tune(model, val_pairs, target, args.threads)
+    print("synthetic validation (%d images): mean instance F1 %.4f with %s"
+          % (len(val_pairs), score, json.dumps(out)))
+    old = model.metadata.get("output", {})
+    out.update({k: old[k] for k in ("diameter", "diameter_range") if k in old})
+    model.set_metadata("output", out)
+    model.save(args.out)
+    print("saved %s" % args.out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=os.environ.get(
@@ -441,6 +457,8 @@ def main():
     ap.add_argument("--empty-every", type=int, help="wide: every Nth image a field with no "
                                                    "nuclei (default: the recipe's)")
     ap.add_argument("--evaluate", metavar="MODEL", help="only measure MODEL on nuclei2d")
+    ap.add_argument("--tune", metavar="MODEL", help="only tune MODEL's post-processing on the "
+                                                   "recipe's synthetic validation, into --out")
     args = ap.parse_args()
     r = RECIPES[args.recipe]
     args.minutes = r["minutes"] if args.minutes is None else args.minutes
@@ -452,6 +470,9 @@ def main():
         r["empty_every"] = args.empty_every
     if args.evaluate:
         evaluate(unet.Model.load(args.evaluate), args.data, args.threads)
+        return 0
+    if args.tune:
+        retune(args)
         return 0
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     model = train(args)

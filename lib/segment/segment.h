@@ -127,8 +127,8 @@ int unet__seg_create(const unet__seg_params *p, int64_t height, int64_t width,
                      unet__seg_emit_fn emit, void *emit_user, unet__seg **out);
 void unet__seg_free(unet__seg *s);
 /* Append rows [y, y+h) of the model output, (C, h, width) float32 with C = 1 (PROB), 2
- * (DISTANCE) or 3 (3CLASS); rows arrive in order. Strips are segmented and emitted as soon as their window
- * is complete; the last call (reaching the height) flushes everything. */
+ * (DISTANCE) or 3 (3CLASS); rows arrive in order. Strips are segmented and emitted as soon as
+ * their window is complete; the last call (reaching the height) flushes everything. */
 int unet__seg_push(unet__seg *s, int64_t y, int64_t h, const float *rows);
 uint32_t unet__seg_count(const unet__seg *s);
 const unet__seg_stats *unet__seg_get_stats(const unet__seg *s);

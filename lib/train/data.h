@@ -88,7 +88,8 @@ typedef struct unet__patch_spec {
 
 /* One augmented patch of sample s: input [in_c][P][P], target [tc][Q][Q] (tc = 1 for class
  * targets, out_c otherwise: 0/1 for one channel, one-hot for several; the sample's planes
- * for distance targets; values for restoration; NaN where not annotated) and weight [Q][Q]. Deterministic in rng. */
+ * for distance targets; values for restoration; NaN where not annotated) and weight [Q][Q].
+ * Deterministic in rng. */
 void unet__sample_patch(const unet__tsample *s, const unet__patch_spec *ps, unet__rng *rng,
                         float *input, float *target, float *weight);
 

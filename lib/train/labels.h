@@ -1,8 +1,8 @@
 /*
- * What training derives from label images: targets (binary foreground, 3-class, normalised distance), the U-Net
- * paper's border weight map (with post-processing's exact distance transform), and connected
- * components (for instance metrics). Labels are int32 [h][w]: 0 background, > 0 instance or
- * class ids.
+ * What training derives from label images: targets (binary foreground, 3-class, normalised
+ * distance), the U-Net paper's border weight map (with post-processing's exact distance
+ * transform), and connected components (for instance metrics). Labels are int32 [h][w]: 0
+ * background, > 0 instance or class ids.
  */
 #ifndef UNET_TRAIN_LABELS_H
 #define UNET_TRAIN_LABELS_H

@@ -28,8 +28,9 @@ static const unet__opt entries[] = {
      .help = "auto: bce+dice for one channel and labels, ce for several, mse for float targets"},
     {UNET__OPT_AT(T, target), .type = UNET__OPT_NAME, .def_text = "auto",
      .choices = "auto foreground 3class classes image distance",
-     .help = "auto: foreground for one channel, 3class for three, classes otherwise, image for"
-              " float targets; distance: foreground and normalised distance to the edge"},
+     .help = "auto: foreground for one channel, 3class for three, distance for a model trained"
+              " for it, classes otherwise, image for float targets; distance: foreground and"
+              " normalised distance to the edge"},
     {UNET__OPT_AT(T, pos_weight), .type = UNET__OPT_DOUBLE, .def = 1, .min = 1e-6, .max = 1e6,
      .help = "weight of foreground pixels in bce"},
     {UNET__OPT_AT(T, class_weights), .type = UNET__OPT_TEXT, .def_text = "",

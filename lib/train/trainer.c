@@ -25,6 +25,13 @@ static uint64_t step_key(const struct unet_trainer *t, int64_t step, uint64_t sa
 
 /* ---- task resolution ---- */
 
+/* The target the model was trained for, from its output metadata. */
+static bool model_target_is(const unet_model_t *m, const char *target)
+{
+    const char *s = m->output ? json_string_value(json_object_get(m->output, "target")) : NULL;
+    return s && strcmp(s, target) == 0;
+}
+
 int unet__trainer_resolve(struct unet_trainer *t, bool float_labels)
 {
     if (t->resolved)
@@ -44,8 +51,8 @@ int unet__trainer_resolve(struct unet_trainer *t, bool float_labels)
         target = UNET__TARGET_3CLASS;
     else if (strcmp(tg, "classes") == 0)
         target = UNET__TARGET_CLASSES;
-    else if (strcmp(tg, "distance") == 0)
-        target = UNET__TARGET_DISTANCE;
+    else if (strcmp(tg, "distance") == 0 || (out == 2 && model_target_is(t->model, "distance")))
+        target = UNET__TARGET_DISTANCE; /* auto on a distance model: fine-tuning keeps it */
     else
         target = out <= 2 ? UNET__TARGET_FOREGROUND
                  : out == 3 ? UNET__TARGET_3CLASS

@@ -348,6 +348,12 @@ def test_distance_target_learns_and_segments(tmp_path):
     labels = back.segment(img)
     f1 = post.instance_f1(labels, lab).f1
     assert labels.max() >= 10 and f1 > 0.6, (labels.max(), f1)
+    # fine-tuning with the default target keeps the model's (as napari and `unet train --from`
+    # do)
+    with Trainer(back, steps=5, val_fraction=0, **FAST) as t:
+        t.add(img, lab)
+        t.train()
+    assert back.metadata["output"]["target"] == "distance"
     with pytest.raises(unet.UnetError, match="target distance needs a model with 2 output"):
         with Trainer(unet.Model.create(SMALL, seed=4), target="distance", **FAST) as t:
             t.add(img, lab)
