@@ -1,19 +1,20 @@
 #!/usr/bin/python3
 """Reproduce the built-in default model, models/nuclei.unet, from scratch.
 
-The built-in model (models/nuclei.log: the classic-empty recipe), in the background, about
-50 minutes on one free core:
+The built-in model (models/nuclei.log: the classic-empty-distance recipe), in the background,
+about an hour on two free cores:
 
     PYTHONPATH=bindings/python UNET_LIBRARY=build/lib/libunet.so \\
-        nohup /usr/bin/python3 tools/make_default_model.py --recipe classic-empty \\
-        --steps 10000 --threads 1 --out models/nuclei-next.unet > models/nuclei-next.log 2>&1 &
+        nohup /usr/bin/python3 tools/make_default_model.py --recipe classic-empty-distance \\
+        --steps 10000 --threads 2 --out models/nuclei-next.unet > models/nuclei-next.log 2>&1 &
 
 then tools/eval_nuclei_val.py, tools/error_types.py and tools/empty_fields.py with
 `--model models/nuclei-next.unet` (issue 15, points 4 and 6); a candidate replaces
 models/nuclei.unet (the built-in model) once it beats it on nuclei-val, committed with its log.
 Without --steps the step count comes from the time budget (a short timed run first) and is
 printed, so `--steps N` repeats a run; the budget also stops training at its deadline.
-Before 2026-12-07 the built-in model was the classic recipe at 561 steps.
+Before 2026-12-07 the built-in model was the classic recipe at 561 steps; until 2026-12-08 the
+classic-empty recipe (models/nuclei-classic-empty.log).
 
     PYTHONPATH=bindings/python UNET_LIBRARY=build/lib/libunet.so \\
         /usr/bin/python3 tools/make_default_model.py [--recipe RECIPE] [--minutes M] \\
@@ -29,7 +30,7 @@ Before 2026-12-07 the built-in model was the classic recipe at 561 steps.
      field of no nuclei resized by a factor from 1/4 to 2 (log-uniform), as the automatic
      scale may resize an empty field; classic-resampled: classic-empty-scales with every
      other image with nuclei shrunk by 1-2x and enlarged back (as an image of small nuclei is
-     enlarged), labels kept;
+     enlarged), labels kept; classic-empty-distance: classic-empty with the distance target;
    - mixed: every other image classic, the others wide with one clutter kind each (flat,
      ramp, debris, noise, ramp, haze in turn: haze in 1 of 12 instead of about 1 in 2), one
      image in 12 a field with no nuclei; 3-class target as wide;
@@ -40,7 +41,8 @@ Before 2026-12-07 the built-in model was the classic recipe at 561 steps.
      ten a field with no nuclei (every background kind in turn);
 2. trains a small U-Net with libunet's own trainer for a wall-time budget: classic with a
    foreground target (touching nuclei kept apart by a 1-px gap and the border weight map),
-   wide with a 3-class target (background / interior / boundary, what splits touching nuclei
+   classic-empty-distance with the distance target beside it (the trainer's target
+   "distance": each nucleus's distance to its edge over its largest), wide with a 3-class target (background / interior / boundary, what splits touching nuclei
    of any size) and intensity augmentation (scale, shift, gamma, Gaussian noise);
 3. picks the post-processing parameters on fresh synthetic images (seeds from 1000000),
    records them in the model's `output` metadata (what unet_segment reads) with "diameter":
@@ -49,7 +51,7 @@ Before 2026-12-07 the built-in model was the classic recipe at 561 steps.
    their 10th and 90th percentiles; and saves;
 4. measures instance F1 at IoU 0.5 on real data it never saw: nuclei2d img2d.tif against
    mask2d.tif from the shared data folder (never copied into the project).
-`--evaluate MODEL` only runs step 4 on an existing model.
+`--evaluate MODEL` only runs step 4 on an existing model; `--tune MODEL` only step 3.
 """
 
 import argparse

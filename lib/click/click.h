@@ -30,7 +30,7 @@ typedef struct unet__click_post {
     float threshold;   /* PROB, DISTANCE: foreground is p > threshold */
     float seed_level;  /* DISTANCE: cores are where the distance passes it */
     int min_distance;  /* PROB: watershed seed spacing */
-    bool split;        /* PROB: watershed split; false: the connected component itself */
+    bool split;        /* PROB, DISTANCE: split; false: the connected component itself */
     int rank;          /* 1: 4-connectivity, 3: 8 */
     int64_t min_size;  /* smaller objects count as background */
 } unet__click_post;

@@ -273,7 +273,7 @@ int unet__click_object(struct unet_click_session *s, int64_t p, int64_t x, int64
     if (rc == UNET_OK && hit) {
         int64_t box[4] = {r.by0, r.by1, r.bx0, r.bx1};
         uint32_t id = 0;
-        bool split = s->post.kind != UNET__SEG_PROB || s->post.split;
+        bool split = s->post.kind == UNET__SEG_3CLASS || s->post.split;
         if (split)
             rc = split_component(s, &r, y, x, &labels, box, &id);
         if (rc == UNET_OK && (!split || id != 0)) {

@@ -77,6 +77,7 @@ int unet__click_measure(struct unet_click_session *s, int64_t p)
     seg.kind = pp->kind;
     seg.logits = pp->logits;
     seg.threshold = pp->threshold;
+    seg.seed_level = pp->seed_level;
     seg.min_distance = pp->min_distance;
     seg.min_size = pp->min_size;
     seg.split = pp->split;

@@ -81,7 +81,7 @@ typedef struct unet__seg_params {
     float seed_level;     /* DISTANCE */
     int min_distance;
     int64_t min_size;
-    bool split;           /* PROB: watershed split (else connected components) */
+    bool split;           /* PROB, DISTANCE: split (else connected components) */
     int rank;             /* connectivity rank: 1 (4-connected) or 2 (8) */
     int threads;
     int64_t strip, overlap; /* rows; both >= 1 */

@@ -120,7 +120,8 @@ const unet__seg_stats *unet__seg_get_stats(const unet__seg *s)
 /* Segment the window as a whole-image pass would: labels 1..n into s->wl. */
 static int segment_window(unet__seg *s, const unet__grid *g, uint32_t *n)
 {
-    if (s->p.kind == UNET__SEG_PROB && !s->p.split)
+    /* split false: the foreground's components (a 3-class output always floods its cores) */
+    if (s->p.kind != UNET__SEG_3CLASS && !s->p.split)
         return unet__label_components(s->mask, g, s->p.rank, s->wl, n, s->p.threads);
     if (s->p.kind == UNET__SEG_PROB) {
         const double spacing[3] = {1, 1, 1};

@@ -486,10 +486,10 @@ START_TEST(test_builtin_models)
     ck_assert_int_eq(unet_model_load_builtin("nuclei", &m), UNET_OK);
     int out = 0;
     ck_assert_int_eq(unet_model_out_channels(m, &out), UNET_OK);
-    ck_assert_int_eq(out, 1);
+    ck_assert_int_eq(out, 2); /* foreground and distance */
     const char *meta;
     ck_assert_int_eq(unet_model_metadata(m, &meta), UNET_OK);
-    ck_assert_ptr_nonnull(strstr(meta, "\"min_distance\""));
+    ck_assert_ptr_nonnull(strstr(meta, "\"seed_level\""));
     unet_model_free(m);
     m = (unet_model_t *)1;
     ck_assert_int_eq(unet_model_load_builtin("cells", &m), UNET_E_INVALID_ARG);

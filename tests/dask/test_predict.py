@@ -50,7 +50,7 @@ def test_planes_each_with_their_statistics(nuclei, image):
     want = nuclei.predict(stack, axes="ZYX", precise=True)
     y = unet.dask.predict(nuclei, da.from_array(stack, chunks=(2, 250, 333)), axes="ZYX",
                           precise=True)
-    assert y.shape == (1, 3, 600, 760)
+    assert y.shape == (nuclei.out_channels, 3, 600, 760)
     assert np.array_equal(run(y), want)
     stats = unet.dask.statistics(nuclei, stack, axes="ZYX")
     assert stats.mean.shape == (3, 1) and len(set(stats.mean[:, 0].tolist())) == 3

@@ -61,7 +61,8 @@ def test_predict_store(nuclei, image, store, tmp_path):
     out8 = str(tmp_path / "probs8.zarr")
     unet_cli("predict", store, "-o", out8, "--type", "uint8", "--chunk", "128")
     got = da.from_zarr(os.path.join(out8, "0")).compute()
-    assert got.dtype == np.uint8 and zarr.open_array(os.path.join(out8, "0")).chunks == (1, 128, 128)
+    chunks = zarr.open_array(os.path.join(out8, "0")).chunks
+    assert got.dtype == np.uint8 and chunks == (nuclei.out_channels, 128, 128)
     want = np.rint(nuclei.predict(image) * 255)
     assert np.abs(got.astype(float) - want).max() <= 1
 

@@ -342,14 +342,15 @@ saveAs("Tiff", args[1] + "/prediction.tif");
     assert value(out, "title") == "img2d-prediction"
     assert value(out, "bits") == "32"
     ours = tifffile.imread(tmp_path / "prediction.tif")
-    assert ours.dtype == np.float32 and ours.shape == (512, 512)
+    # the built-in model's outputs (foreground, distance) as the image's channels
+    assert ours.dtype == np.float32 and ours.shape == (2, 512, 512)
     cli = {}
     for flags in ([], ["--tta"]):
         cli_out = tmp_path / ("cli-prediction%s.tif" % "".join(flags))
         subprocess.run([ENV["UNET_CLI"], "predict", "--model", ENV["UNET_DEFAULT_MODEL_FILE"],
                         IMG2D, "-o", str(cli_out), "--quiet", *flags], check=True,
                        stdout=subprocess.DEVNULL, timeout=TIMEOUT)
-        cli[bool(flags)] = tifffile.imread(cli_out).reshape(ours.shape)
+        cli[bool(flags)] = np.moveaxis(tifffile.imread(cli_out), -1, 0)  # (H, W, C) samples
     assert np.abs(cli[True] - cli[False]).max() > 1e-3
     np.testing.assert_array_equal(ours, cli[tta])
 

@@ -38,7 +38,8 @@ int main(int argc, char **argv)
     }
     static uint16_t image[H * W];
     static uint32_t labels[H * W];
-    static float prob[H * W];
+    float *prob = NULL; /* every output channel of the model */
+    int channels = 0;
     unet_sample_opts_t *sample = NULL;
     unet_predict_opts_t *popts = NULL;
     unet_segment_opts_t *sopts = NULL;
@@ -51,19 +52,25 @@ int main(int argc, char **argv)
         return fail("sample", st);
     if ((st = unet_model_load_builtin("nuclei", &model)))
         return fail("built-in model", st);
+    if ((st = unet_model_out_channels(model, &channels)))
+        return fail("output channels", st);
+    if (!(prob = malloc((size_t)channels * H * W * sizeof *prob)))
+        return fail("predict", UNET_E_NOMEM);
     if ((st = unet_predict_opts_create(&popts)) || (st = unet_predict_opts_set_threads(popts, 2)) ||
-        (st = unet_predict(model, popts, image, UNET_U16, 2, shape, prob, H * W)))
+        (st = unet_predict(model, popts, image, UNET_U16, 2, shape, prob,
+                           (size_t)channels * H * W)))
         return fail("predict", st);
     if ((st = unet_segment_opts_create(&sopts)) || (st = unet_segment_opts_set_threads(sopts, 2)) ||
         (st = unet_segment(model, sopts, image, UNET_U16, 2, shape, labels, H * W, &count)))
         return fail("segment", st);
     int err = write_file(argv[1], "image.u16", image, sizeof image) ||
-              write_file(argv[1], "predict.f32", prob, sizeof prob) ||
+              write_file(argv[1], "predict.f32", prob, (size_t)channels * H * W * sizeof *prob) ||
               write_file(argv[1], "labels.u32", labels, sizeof labels);
     printf("%u objects\n", count);
     unet_segment_opts_free(sopts);
     unet_predict_opts_free(popts);
     unet_sample_opts_free(sample);
     unet_model_free(model);
+    free(prob);
     return err;
 }

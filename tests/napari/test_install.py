@@ -14,7 +14,7 @@ CHECK = textwrap.dedent("""
     assert path.startswith(os.path.realpath(sys.prefix) + os.sep), (path, sys.prefix)
     match = unet.post.instance_f1(labels, truth)  # the nuclei found are the true ones
     assert match.f1 > 0.85, match
-    assert probabilities.shape == (1,) + image.shape
+    assert probabilities.shape == (2,) + image.shape  # foreground, distance
     print("OK", unet.version(), path, match.f1)
 """)
 

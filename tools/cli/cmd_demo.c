@@ -32,15 +32,19 @@ int cmd_demo(int argc, char **argv)
     size_t n = (size_t)size;
     uint16_t *img = malloc(n * n * sizeof *img);
     uint32_t *truth = malloc(n * n * sizeof *truth), *labels = malloc(n * n * sizeof *labels);
-    float *prob = malloc(n * n * sizeof *prob);
+    float *prob = NULL; /* every output channel; the first is the foreground probability */
+    int channels = 1;
     unet_model_t *m = NULL;
     unet_sample_opts_t *so = NULL;
     unet_segment_opts_t *seg = NULL;
     uint32_t nuclei = 0, found = 0;
     const char *what = "demo";
-    int rc = img && truth && labels && prob ? UNET_OK : UNET_E_NOMEM;
+    int rc = img && truth && labels ? UNET_OK : UNET_E_NOMEM;
     if (rc == UNET_OK && (rc = unet_model_load_builtin("nuclei", &m)) != UNET_OK)
         what = "demo: built-in model";
+    if (rc == UNET_OK && (rc = unet_model_out_channels(m, &channels)) == UNET_OK &&
+        !(prob = malloc((size_t)channels * n * n * sizeof *prob)))
+        rc = UNET_E_NOMEM;
     if (rc == UNET_OK)
         rc = unet_sample_opts_create(&so);
     if (rc == UNET_OK)
@@ -64,7 +68,7 @@ int cmd_demo(int argc, char **argv)
     if (rc == UNET_OK)
         rc = unet_predict_opts_set_threads(po, (int)threads);
     if (rc == UNET_OK)
-        rc = unet_predict(m, po, img, UNET_U16, 2, shape, prob, n * n);
+        rc = unet_predict(m, po, img, UNET_U16, 2, shape, prob, (size_t)channels * n * n);
     unet_predict_opts_free(po);
     double t1 = cli_now_seconds();
     if (rc == UNET_OK)
@@ -80,8 +84,9 @@ int cmd_demo(int argc, char **argv)
             hi = prob[i] > hi ? prob[i] : hi;
             sum += prob[i];
         }
-        printf("predicted in %.3f s: %zu x %zu float32 probabilities, output min %.4f, mean "
-               "%.4f, max %.4f\n", t1 - t0, n, n, lo, sum / (double)(n * n), hi);
+        printf("predicted in %.3f s: %d x %zu x %zu float32 outputs, foreground probability min "
+               "%.4f, mean %.4f, max %.4f\n", t1 - t0, channels, n, n, lo, sum / (double)(n * n),
+               hi);
         printf("segmented in %.3f s: %u objects, instance F1 %.3f at IoU 0.5 against the true "
                "labels\n", t2 - t1, found, f1);
     }
