@@ -477,7 +477,7 @@ public class ApiTest {
             for (int i = 0; i < u8.length; i++)
                 u8[i] = (byte) ((image[i] & 0xffff) >> 8);
             check(m.segment(u8, SHAPE, null).count() > 0, "U8 image");
-            check(m.predict(image, DType.I16, SHAPE, null).length == H * W, "I16 image");
+            check(m.predict(image, DType.I16, SHAPE, null).length == m.outChannels() * H * W, "I16 image");
         }
     }
 
@@ -515,7 +515,7 @@ public class ApiTest {
             check(calls[0] == 1, "the listener was called " + calls[0] + " times after throwing");
             // Nothing is left pending or cancelled: the next call works.
             o.progress(null);
-            check(m.predict(image, SHAPE, o).length == H * W, "predict after a listener exception");
+            check(m.predict(image, SHAPE, o).length == m.outChannels() * H * W, "predict after a listener exception");
             try (SegmentOptions s = new SegmentOptions()) {
                 s.progress((f, stage) -> {
                     throw new Boom();
@@ -557,7 +557,7 @@ public class ApiTest {
             o.progress(null);
             expect(UnetException.class, () -> m.predict(image, SHAPE, o));
             o.resetCancel();
-            check(m.predict(image, SHAPE, o).length == H * W, "predict after resetCancel");
+            check(m.predict(image, SHAPE, o).length == m.outChannels() * H * W, "predict after resetCancel");
         }
     }
 
@@ -597,7 +597,7 @@ public class ApiTest {
                 expectUnchecked(IllegalStateException.class, o::close);
             });
             float[] p = m.predict(image, SHAPE, o);
-            check(p.length == H * W, "the call finished");
+            check(p.length == m.outChannels() * H * W, "the call finished");
         }
         closer.join();
         check(fromOther.get() instanceof IllegalStateException, "close while running: " + fromOther.get());
