@@ -23,18 +23,6 @@
 #include "segment/segment.h"
 #include "unet.h"
 
-/* What the model's output means, and how an object is cut out of it. */
-typedef struct unet__click_post {
-    unet__seg_kind kind; /* segment/segment.h */
-    bool logits;       /* PROB, DISTANCE: the channels hold logits (sigmoid applied first) */
-    float threshold;   /* PROB, DISTANCE: foreground is p > threshold */
-    float seed_level;  /* DISTANCE: cores are where the distance passes it */
-    int min_distance;  /* PROB: watershed seed spacing */
-    bool split;        /* PROB, DISTANCE: split; false: the connected component itself */
-    int rank;          /* 1: 4-connectivity, 3: 8 */
-    int64_t min_size;  /* smaller objects count as background */
-} unet__click_post;
-
 /* One axis of the cell grid. Cell k covers image coordinates [grid0 + k T, grid0 + (k+1) T)
  * clipped to [0, size); for same padding the canvas the whole-image pass sees is [lo, hi). */
 typedef struct unet__click_axis {
@@ -90,7 +78,7 @@ struct unet_click_session {
     int64_t halo;                      /* the reference's halo */
     unet__click_axis ay, ax;
     unet__click_plane *plane;          /* planes entries */
-    unet__click_post post;
+    unet__seg_params post; /* how objects are cut out (threads, strip, overlap unused) */
     int64_t first_window;              /* window side predicted around an uncached click */
     int64_t max_extent;                /* largest window side searched for one object */
     int threads;

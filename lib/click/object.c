@@ -24,7 +24,7 @@ typedef struct region {
 
 /* Foreground as post-processing defines it (3-class: the argmax is not background, with
  * unet_labels_from_3class's tie rule; distance: its foreground channel). */
-static bool foreground(const unet__click_post *pp, const float *prob, int64_t n, int64_t i)
+static bool foreground(const unet__seg_params *pp, const float *prob, int64_t n, int64_t i)
 {
     if (pp->kind == UNET__SEG_3CLASS) {
         float bg = prob[i], in = prob[n + i], bd = prob[2 * n + i];
@@ -37,7 +37,7 @@ static bool foreground(const unet__click_post *pp, const float *prob, int64_t n,
 static int flood_component(const struct unet_click_session *s, int64_t p, region *r,
                            int64_t cy, int64_t cx, bool *hit)
 {
-    const unet__click_post *pp = &s->post;
+    const unet__seg_params *pp = &s->post;
     int64_t n = r->h * r->w, C = s->out_channels;
     free(r->prob);
     free(r->comp);
@@ -94,7 +94,7 @@ static int flood_component(const struct unet_click_session *s, int64_t p, region
 static int split_component(const struct unet_click_session *s, const region *r, int64_t cy,
                            int64_t cx, uint32_t **labels, int64_t box[4], uint32_t *label)
 {
-    const unet__click_post *pp = &s->post;
+    const unet__seg_params *pp = &s->post;
     int64_t y0 = r->by0 > 0 ? r->by0 - 1 : 0, y1 = r->by1 < r->h ? r->by1 + 1 : r->h;
     int64_t x0 = r->bx0 > 0 ? r->bx0 - 1 : 0, x1 = r->bx1 < r->w ? r->bx1 + 1 : r->w;
     int64_t h = y1 - y0, w = x1 - x0, n = h * w, rn = r->h * r->w;

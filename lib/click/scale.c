@@ -72,16 +72,7 @@ int unet__click_measure(struct unet_click_session *s, int64_t p)
     if (rc != UNET_OK)
         return rc;
     /* How unet_segment cuts objects out, from the same options. */
-    const unet__click_post *pp = &s->post;
-    unet__seg_params seg = {0};
-    seg.kind = pp->kind;
-    seg.logits = pp->logits;
-    seg.threshold = pp->threshold;
-    seg.seed_level = pp->seed_level;
-    seg.min_distance = pp->min_distance;
-    seg.min_size = pp->min_size;
-    seg.split = pp->split;
-    seg.rank = pp->rank;
+    unet__seg_params seg = s->post;
     seg.threads = s->threads;
     unet__memory_image im = {s->src_image, s->src_dtype, s->channels, s->src_height,
                              s->src_width};

@@ -17,27 +17,6 @@ static const unet__opts_table *const table = &unet__click_opts_table;
 
 /* ---- the session's settings from the model's metadata and the options ---- */
 
-static int resolve_post(const unet_model_t *m, const unet__instance_opts *inst,
-                        unet__click_post *p)
-{
-    unet__seg_rules r;
-    unet__instance_params ip;
-    int rc = unet__seg_rules_from_model(m, "click-to-segment", &r);
-    if (rc == UNET_OK)
-        rc = unet__instance_resolve(&r, inst, &ip);
-    if (rc != UNET_OK)
-        return rc;
-    p->kind = r.kind;
-    p->logits = r.logits;
-    p->threshold = (float)ip.threshold;
-    p->seed_level = (float)ip.seed_level;
-    p->min_distance = (int)ip.min_distance;
-    p->split = ip.split;
-    p->min_size = (int64_t)ip.min_size;
-    p->rank = 1; /* 4-connected objects, as unet_segment */
-    return UNET_OK;
-}
-
 /* The prediction reference of the session (normalisation, halo, border, cell grid) from the
  * predict options; an empty per-plane cache. */
 static int configure_prediction(struct unet_click_session *s, const struct unet_predict_opts *po)
@@ -73,9 +52,8 @@ static int configure_prediction(struct unet_click_session *s, const struct unet_
 /* Post-processing and search settings from the options (the cell size known). */
 static int configure_post(struct unet_click_session *s, const struct unet_click_opts *o)
 {
-    unet__click_post post;
-    memset(&post, 0, sizeof post);
-    int rc = resolve_post(s->model, &o->inst, &post);
+    unet__seg_params post; /* as unet_segment cuts objects out */
+    int rc = unet__seg_params_from_model(s->model, "click-to-segment", &o->inst, &post);
     if (rc != UNET_OK)
         return rc;
     if (o->max_extent < s->cell)

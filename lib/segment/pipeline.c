@@ -21,23 +21,9 @@ typedef struct unet_segment_opts S;
 static int resolve(const unet_model_t *m, const unet_segment_opts_t *o, unet__seg_params *p,
                    unet__scale_choice *choice)
 {
-    memset(p, 0, sizeof *p);
-    unet__seg_rules r;
-    int rc = unet__seg_rules_from_model(m, "segmentation", &r);
+    int rc = unet__seg_params_from_model(m, "segmentation", o ? &o->inst : NULL, p);
     if (rc != UNET_OK)
         return rc;
-    p->kind = r.kind;
-    p->logits = r.logits;
-    /* Options override the metadata */
-    unet__instance_params ip;
-    if ((rc = unet__instance_resolve(&r, o ? &o->inst : NULL, &ip)) != UNET_OK)
-        return rc;
-    p->threshold = (float)ip.threshold;
-    p->seed_level = (float)ip.seed_level;
-    p->min_distance = (int)ip.min_distance;
-    p->min_size = (int64_t)ip.min_size;
-    p->split = ip.split;
-    p->rank = 1; /* 4-connected objects, as unet_watershed's default */
     p->threads = unet__resolve_threads(o ? o->predict.threads : 0);
     p->overlap = o && o->strip_overlap ? o->strip_overlap : 128;
     /* Automatic strips (about 4 Mpixels, so a 2048^2 image is one whole-image pass) are

@@ -14,7 +14,7 @@ double unet__meta_number(const json_t *output, const char *key, double fallback)
     return json_is_number(v) ? json_number_value(v) : fallback;
 }
 
-static bool meta_is(const json_t *output, const char *key, const char *value)
+bool unet__meta_is(const json_t *output, const char *key, const char *value)
 {
     const char *s = output ? json_string_value(json_object_get(output, key)) : NULL;
     return s && strcmp(s, value) == 0;
@@ -24,7 +24,7 @@ int unet__seg_rules_from_model(const struct unet_model *m, const char *who, unet
 {
     const json_t *out = m->output;
     memset(r, 0, sizeof *r);
-    if (meta_is(out, "task", "restoration"))
+    if (unet__meta_is(out, "task", "restoration"))
         return unet__fail(UNET_E_UNSUPPORTED, "the model restores images (output task "
                                               "'restoration'); %s needs a foreground, "
                                               "3-class or distance model", who);
@@ -32,12 +32,12 @@ int unet__seg_rules_from_model(const struct unet_model *m, const char *who, unet
     if (C == 1) {
         r->kind = UNET__SEG_PROB;
         r->logits = m->cfg.final_activation == UNET__FINAL_NONE &&
-                    !meta_is(out, "type", "probability");
-    } else if (C == 3 && (meta_is(out, "target", "3class") || meta_is(out, "type", "3class") ||
-                          (!meta_is(out, "target", "classes") &&
+                    !unet__meta_is(out, "type", "probability");
+    } else if (C == 3 && (unet__meta_is(out, "target", "3class") || unet__meta_is(out, "type", "3class") ||
+                          (!unet__meta_is(out, "target", "classes") &&
                            m->cfg.final_activation == UNET__FINAL_SOFTMAX))) {
         r->kind = UNET__SEG_3CLASS;
-    } else if (C == 2 && meta_is(out, "target", "distance")) {
+    } else if (C == 2 && unet__meta_is(out, "target", "distance")) {
         r->kind = UNET__SEG_DISTANCE;
         r->logits = m->cfg.final_activation == UNET__FINAL_NONE;
     } else {
@@ -52,7 +52,7 @@ int unet__seg_rules_from_model(const struct unet_model *m, const char *who, unet
     r->min_distance = unet__meta_number(out, "min_distance", 4);
     r->min_size = unet__meta_number(out, "min_size", 16);
     r->seed_level = unet__meta_number(out, "seed_level", 0.5);
-    r->components = meta_is(out, "instances", "components");
+    r->components = unet__meta_is(out, "instances", "components");
     return UNET_OK;
 }
 
@@ -98,4 +98,26 @@ int unet__instance_resolve(const unet__seg_rules *r, const unet__instance_opts *
         return unet__fail(UNET_E_FORMAT, "model output metadata: seed_level %g out of range "
                                          "[0, 1]", p->seed_level);
     return unet__seg_rules_check(p->threshold, p->min_distance, p->min_size);
+}
+
+int unet__seg_params_from_model(const struct unet_model *m, const char *who,
+                                const unet__instance_opts *o, unet__seg_params *p)
+{
+    memset(p, 0, sizeof *p);
+    unet__seg_rules r;
+    unet__instance_params ip;
+    int rc = unet__seg_rules_from_model(m, who, &r);
+    if (rc == UNET_OK)
+        rc = unet__instance_resolve(&r, o, &ip);
+    if (rc != UNET_OK)
+        return rc;
+    p->kind = r.kind;
+    p->logits = r.logits;
+    p->threshold = (float)ip.threshold;
+    p->seed_level = (float)ip.seed_level;
+    p->min_distance = (int)ip.min_distance;
+    p->min_size = (int64_t)ip.min_size;
+    p->split = ip.split;
+    p->rank = 1; /* 4-connected objects, as unet_watershed's default */
+    return UNET_OK;
 }

@@ -73,6 +73,8 @@ int unet__instance_resolve(const unet__seg_rules *r, const unet__instance_opts *
 /* A number of an output-metadata object, or fallback. */
 struct json_t;
 double unet__meta_number(const struct json_t *output, const char *key, double fallback);
+/* Whether the output-metadata object's `key` is the string `value`. */
+bool unet__meta_is(const struct json_t *output, const char *key, const char *value);
 
 typedef struct unet__seg_params {
     unet__seg_kind kind;
@@ -86,6 +88,13 @@ typedef struct unet__seg_params {
     int threads;
     int64_t strip, overlap; /* rows; both >= 1 */
 } unet__seg_params;
+
+/* How objects are cut out of the model's output, for unet_segment and click sessions alike:
+ * the model's rules with the options' instance values over them (o may be NULL), 4-connected;
+ * threads, strip and overlap are left 0 for the caller. Errors as unet__seg_rules_from_model
+ * and unet__instance_resolve. */
+int unet__seg_params_from_model(const struct unet_model *m, const char *who,
+                                const unet__instance_opts *o, unet__seg_params *p);
 
 /* A probability from the model's output value (the sigmoid of a logit). */
 static inline float unet__seg_prob(bool logits, float v)

@@ -8,6 +8,7 @@
 #include "core/dtype.h"
 #include "core/rng.h"
 #include "core/status.h"
+#include "segment/segment.h" /* the model's output metadata */
 #include "train/trainer_internal.h"
 
 static double now_seconds(void)
@@ -24,13 +25,6 @@ static uint64_t step_key(const struct unet_trainer *t, int64_t step, uint64_t sa
 }
 
 /* ---- task resolution ---- */
-
-/* The target the model was trained for, from its output metadata. */
-static bool model_target_is(const unet_model_t *m, const char *target)
-{
-    const char *s = m->output ? json_string_value(json_object_get(m->output, "target")) : NULL;
-    return s && strcmp(s, target) == 0;
-}
 
 int unet__trainer_resolve(struct unet_trainer *t, bool float_labels)
 {
@@ -51,7 +45,7 @@ int unet__trainer_resolve(struct unet_trainer *t, bool float_labels)
         target = UNET__TARGET_3CLASS;
     else if (strcmp(tg, "classes") == 0)
         target = UNET__TARGET_CLASSES;
-    else if (strcmp(tg, "distance") == 0 || (out == 2 && model_target_is(t->model, "distance")))
+    else if (strcmp(tg, "distance") == 0 || (out == 2 && unet__meta_is(t->model->output, "target", "distance")))
         target = UNET__TARGET_DISTANCE; /* auto on a distance model: fine-tuning keeps it */
     else
         target = out <= 2 ? UNET__TARGET_FOREGROUND
