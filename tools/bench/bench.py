@@ -6,7 +6,8 @@ The network is the depth-4, base-32 U-Net of the reference PyTorch module
 (bindings/python/unet/torch.py) with its default random initialisation; libunet gets its
 state_dict through the Python binding, ONNX Runtime the model exported by torch.onnx.export.
 Each engine runs the raw forward pass on exactly N x N (1 x 1 x N x N, no extra halo). Runs are
-interleaved (libunet, torch, ORT, libunet, ...) and medians reported: the machine is shared.
+interleaved (libunet, torch, ORT, libunet, ...), each after a 0.1 s pause so no engine's idle
+workers still spin on the cores, and medians reported: the machine is shared.
 The FMA peak and the direct-convolution kernel come from tools/bench/bench_fast.c.
 
 Run from the repository (needs the ORT venv, see docs):
@@ -30,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
 
 CFG = {"depth": 4, "base_features": 32}
+PAUSE_S = 0.1  # before every timed run (see the timing loop)
 
 
 def results(text):
@@ -157,6 +159,10 @@ def main():
             cpu = {n: [] for n, _ in engines}
             for r in range(rounds):
                 for name, fn in engines:
+                    # ONNX Runtime's workers spin for 10-30 ms after a run and took a core
+                    # from whichever engine came next (libunet on 2 threads: 193 ms right
+                    # after ORT, 164 ms alone); a pause lets every engine start on idle cores.
+                    time.sleep(PAUSE_S)
                     t0, c0 = time.perf_counter(), time.process_time()
                     fn(x, t)
                     wall[name].append(time.perf_counter() - t0)
