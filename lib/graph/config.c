@@ -72,6 +72,11 @@ static const char *const final_names[] = {"none", "sigmoid", "softmax", NULL};
 static const char *const skip_names[] = {"concat", NULL};
 static const char block_ops[] = "crlebgd";
 
+const char *unet__final_name(unet__final f)
+{
+    return f >= UNET__FINAL_NONE && f <= UNET__FINAL_SOFTMAX ? final_names[f] : "unknown";
+}
+
 static int parse_block(const json_t *v, char *block)
 {
     if (!json_is_string(v))

@@ -36,6 +36,8 @@ int unet__config_parse(const char *text, unet__config *cfg);
 /* A new JSON object with every key (caller owns the reference). */
 json_t *unet__config_to_json(const unet__config *cfg);
 bool unet__config_equal(const unet__config *a, const unet__config *b);
+/* The config name of a final activation ("none", "sigmoid", "softmax"). */
+const char *unet__final_name(unet__final f);
 /* Features at level l: floor(base * growth^l + 0.5). */
 int unet__config_features(const unet__config *cfg, int level);
 

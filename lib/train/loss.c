@@ -32,8 +32,7 @@ bool unet__loss_class_targets(const unet__loss *l)
 
 int unet__loss_check(const unet__loss *l, int out_channels)
 {
-    static const char *const acts[] = {"none", "sigmoid", "softmax"};
-    const char *act = acts[l->final_act];
+    const char *act = unet__final_name(l->final_act);
     bool sigmoidish = l->kind == UNET__LOSS_BCE || l->kind == UNET__LOSS_BCE_DICE;
     if (sigmoidish && l->final_act == UNET__FINAL_SOFTMAX)
         return unet__fail(UNET_E_INVALID_ARG, "loss %s needs a model with final_activation "

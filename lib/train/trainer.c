@@ -45,7 +45,8 @@ int unet__trainer_resolve(struct unet_trainer *t, bool float_labels)
         target = UNET__TARGET_3CLASS;
     else if (strcmp(tg, "classes") == 0)
         target = UNET__TARGET_CLASSES;
-    else if (strcmp(tg, "distance") == 0 || (out == 2 && unet__meta_is(t->model->output, "target", "distance")))
+    else if (strcmp(tg, "distance") == 0 ||
+             (out == 2 && unet__meta_is(t->model->output, "target", "distance")))
         target = UNET__TARGET_DISTANCE; /* auto on a distance model: fine-tuning keeps it */
     else
         target = out <= 2 ? UNET__TARGET_FOREGROUND
@@ -83,9 +84,11 @@ int unet__trainer_resolve(struct unet_trainer *t, bool float_labels)
     if (!restoration && target == UNET__TARGET_DISTANCE &&
         (out != 2 || cfg->final_activation != UNET__FINAL_SIGMOID || unet__loss_class_targets(&l)))
         return unet__fail(UNET_E_INVALID_ARG, "target distance needs a model with 2 output "
-                                              "channels, a sigmoid and loss bce, dice or "
-                                              "bce+dice (it has %d channel%s, %s)",
-                          out, UNET__PLURAL(out), unet__loss_name(l.kind));
+                                              "channels, final_activation sigmoid and loss "
+                                              "bce, dice or bce+dice (it has %d channel%s, "
+                                              "final_activation %s, loss %s)",
+                          out, UNET__PLURAL(out), unet__final_name(cfg->final_activation),
+                          unet__loss_name(l.kind));
     if (!restoration && target == UNET__TARGET_3CLASS && out != 3)
         return unet__fail(UNET_E_INVALID_ARG, "target 3class needs a model with 3 output "
                                               "channels (it has %d)", out);

@@ -357,3 +357,8 @@ def test_distance_target_learns_and_segments(tmp_path):
     with pytest.raises(unet.UnetError, match="target distance needs a model with 2 output"):
         with Trainer(unet.Model.create(SMALL, seed=4), target="distance", **FAST) as t:
             t.add(img, lab)
+    # two channels with a softmax: the message names what the model has
+    softmax = dict(SMALL, out_channels=2, final_activation="softmax")
+    with pytest.raises(unet.UnetError, match="final_activation softmax, loss ce"):
+        with Trainer(unet.Model.create(softmax, seed=4), target="distance", **FAST) as t:
+            t.add(img, lab)
