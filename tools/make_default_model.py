@@ -42,9 +42,11 @@ classic-empty recipe (models/nuclei-classic-empty.log).
 2. trains a small U-Net with libunet's own trainer for a wall-time budget: classic with a
    foreground target (touching nuclei kept apart by a 1-px gap and the border weight map),
    classic-empty-distance with the distance target beside it (the trainer's target
-   "distance": each nucleus's distance to its edge over its largest), wide with a 3-class target (background / interior / boundary, what splits touching nuclei
-   of any size) and intensity augmentation (scale, shift, gamma, Gaussian noise);
+   "distance": each nucleus's distance to its edge over its largest), wide with a 3-class
+   target (background / interior / boundary, what splits touching nuclei of any size) and
+   intensity augmentation (scale, shift, gamma, Gaussian noise);
 3. picks the post-processing parameters on fresh synthetic images (seeds from 1000000),
+   cutting objects with the library's own rules for each candidate,
    records them in the model's `output` metadata (what unet_segment reads) with "diameter":
    the median equivalent diameter sqrt(4 area / pi) of the training nuclei that do not touch
    their image's edge, the size automatic scaling resizes images to, and "diameter_range":
@@ -275,34 +277,18 @@ def options(recipe, steps, threads, seed):
     return opts
 
 
-def segment(model, image, out, threads=2):
-    """Instance labels as the model's output metadata says (what unet_segment does)."""
-    prob = model.predict(image, threads=threads)
-    if out.get("target") == "3class":
-        labels, _ = post.labels_from_3class(prob, threads=threads)
-    elif out.get("target") == "distance":
-        labels = labels_from_distance(prob, out.get("threshold", 0.5),
-                                      out.get("seed_level", 0.5), threads)
-    else:
-        mask = post.threshold(prob[0], out.get("threshold", 0.5), threads=threads)
-        labels, _ = post.watershed(mask, min_distance=out.get("min_distance", 4),
-                                   threads=threads)
-    labels, n = post.filter_sizes(labels, min_size=out.get("min_size", 16))
-    return labels, n
-
-
-def labels_from_distance(prob, threshold, seed_level, threads):
-    """What unet_segment does with a distance output: foreground above threshold, seeded where
-    the distance passes seed_level, flooded down the distance; foreground no seed reaches
-    stays background."""
-    mask = post.threshold(prob[0], threshold, threads=threads)
-    seeds, _ = post.label(mask & (prob[1] > seed_level), threads=threads)
-    labels = post.watershed_markers(-prob[1], seeds, mask, threads=threads)
-    return post.relabel(labels)[0]
+def segment(model, image, threads=2):
+    """Instance labels of the image at its own scale, cut as the model's output metadata says
+    (the library's own rules: Model.segment_probabilities)."""
+    labels = model.segment_probabilities(model.predict(image, threads=threads),
+                                         threads=threads)
+    return labels, int(labels.max())
 
 
 def tune(model, pairs, target, threads):
-    """Post-processing parameters with the best mean F1 on synthetic images."""
+    """Post-processing parameters with the best mean F1 on synthetic images: each candidate is
+    written as the model's output metadata and the library cuts the objects by it. The model's
+    metadata is left as it was."""
     base = {"type": "probability", "task": "segmentation", "target": target,
             "min_size": 16}
     if target == "3class":
@@ -314,32 +300,25 @@ def tune(model, pairs, target, threads):
         grid = [dict(base, postprocess="watershed", threshold=t, min_distance=d)
                 for t in (0.4, 0.5, 0.6) for d in (3, 4, 5, 6, 8)]
     probs = [model.predict(img, threads=threads) for img, _ in pairs]
+    kept = model.metadata.get("output")
     best = None
-    for out in grid:
-        f1s = []
-        for prob, (_, lab) in zip(probs, pairs):
-            if target == "3class":
-                labels, _ = post.labels_from_3class(prob, threads=threads)
-            elif target == "distance":
-                labels = labels_from_distance(prob, out["threshold"], out["seed_level"],
-                                              threads)
-            else:
-                mask = post.threshold(prob[0], out["threshold"], threads=threads)
-                labels, _ = post.watershed(mask, min_distance=out["min_distance"],
-                                           threads=threads)
-            labels, _ = post.filter_sizes(labels, min_size=out["min_size"])
-            f1s.append(post.instance_f1(labels, lab).f1)
-        score = float(np.mean(f1s))
-        if best is None or score > best[0]:
-            best = (score, out)
+    try:
+        for out in grid:
+            model.set_metadata("output", out)
+            f1s = [post.instance_f1(model.segment_probabilities(prob, threads=threads), lab).f1
+                   for prob, (_, lab) in zip(probs, pairs)]
+            score = float(np.mean(f1s))
+            if best is None or score > best[0]:
+                best = (score, out)
+    finally:
+        model.set_metadata("output", kept if kept is not None else {})
     return best
 
 
 def evaluate(model, data_dir, threads):
     img = tifffile.imread(os.path.join(data_dir, "nuclei2d", "img2d.tif"))
     truth = tifffile.imread(os.path.join(data_dir, "nuclei2d", "mask2d.tif"))
-    out = model.metadata.get("output", {})
-    labels, n = segment(model, img, out, threads)
+    labels, n = segment(model, img, threads)
     m = post.instance_f1(labels, truth)
     fg = labels > 0
     iou = (fg & (truth > 0)).sum() / max((fg | (truth > 0)).sum(), 1)

@@ -23,19 +23,10 @@ CLI = os.environ.get("UNET_CLI", os.path.join(REPO, "build", "tools", "unet"))
 
 
 def segment(model, image):
-    """Post-processing as the model's output metadata says (as unet_segment does)."""
-    out = model.metadata["output"]
-    prob = model.predict(image, threads=2)
-    if out.get("target") == "3class":
-        labels, _ = post.labels_from_3class(prob, threads=2)
-    elif out.get("target") == "distance":  # cores flooded down the distance
-        mask = post.threshold(prob[0], out.get("threshold", 0.5))
-        seeds, _ = post.label(mask & (prob[1] > out.get("seed_level", 0.5)), threads=2)
-        labels = post.watershed_markers(-prob[1], seeds, mask, threads=2)
-    else:
-        mask = post.threshold(prob[0], out.get("threshold", 0.5))
-        labels, _ = post.watershed(mask, min_distance=out.get("min_distance", 4), threads=2)
-    return post.filter_sizes(labels, min_size=out.get("min_size", 16))
+    """Labels at the image's own scale, cut as the model's output metadata says (the library's
+    rules), and their count."""
+    labels = model.segment_probabilities(model.predict(image, threads=2), threads=2)
+    return labels, int(labels.max())
 
 
 def test_default_model_segments_real_nuclei(data_dir):
