@@ -33,7 +33,8 @@ int unet__seg_rules_from_model(const struct unet_model *m, const char *who, unet
         r->kind = UNET__SEG_PROB;
         r->logits = m->cfg.final_activation == UNET__FINAL_NONE &&
                     !unet__meta_is(out, "type", "probability");
-    } else if (C == 3 && (unet__meta_is(out, "target", "3class") || unet__meta_is(out, "type", "3class") ||
+    } else if (C == 3 && (unet__meta_is(out, "target", "3class") ||
+                          unet__meta_is(out, "type", "3class") ||
                           (!unet__meta_is(out, "target", "classes") &&
                            m->cfg.final_activation == UNET__FINAL_SOFTMAX))) {
         r->kind = UNET__SEG_3CLASS;
